@@ -1,0 +1,128 @@
+//! `RoomRegistry`: finds or starts the [`RoomActor`] of a conversation.
+//!
+//! State: conversation id → room address. Handles [`GetRoom`] (from sessions and HTTP handlers,
+//! through [`send_to_room`]) and [`RoomStopped`] (from rooms as they stop when idle). One
+//! instance, started by `startup`; it lives as long as the server.
+//!
+//! A room stops itself after `realtime.room_idle_s` with no joined session and nothing in
+//! flight. A caller that raced with that stop sees its message bounce (`MailboxError::Closed`);
+//! [`send_to_room`] then asks again and gets a fresh room, which reloads its state from the
+//! database.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use crate::actors::db_writer::DbWriter;
+use crate::actors::room::RoomActor;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::domain::ConversationId;
+
+/// What a room needs from the outside world.
+#[derive(Clone)]
+pub struct RoomDeps {
+    /// For loading the conversation's state when the room starts.
+    pub db: Database,
+    /// Where writes go.
+    pub writer: Addr<DbWriter>,
+    /// Limits and timeouts.
+    pub settings: Arc<Settings>,
+}
+
+/// Find or start the room of a conversation. The room itself answers `not_found` if the
+/// conversation does not exist.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Addr<RoomActor>")]
+pub struct GetRoom {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+}
+
+/// Sent by a room as it stops.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct RoomStopped {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+}
+
+/// The registry actor.
+pub struct RoomRegistry {
+    /// Live rooms.
+    rooms: HashMap<ConversationId, Addr<RoomActor>>,
+    /// Handed to each new room.
+    deps: RoomDeps,
+}
+
+impl RoomRegistry {
+    /// A registry with no rooms yet.
+    pub fn new(deps: RoomDeps) -> Self {
+        Self {
+            rooms: HashMap::new(),
+            deps,
+        }
+    }
+}
+
+impl Actor for RoomRegistry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(super::MAILBOX_CAPACITY);
+    }
+}
+
+impl Handler<GetRoom> for RoomRegistry {
+    type Result = MessageResult<GetRoom>;
+
+    fn handle(&mut self, msg: GetRoom, ctx: &mut Self::Context) -> Self::Result {
+        if let Some(room) = self.rooms.get(&msg.conversation_id)
+            && room.connected()
+        {
+            return MessageResult(room.clone());
+        }
+        let room = RoomActor::new(msg.conversation_id, self.deps.clone(), ctx.address()).start();
+        self.rooms.insert(msg.conversation_id, room.clone());
+        MessageResult(room)
+    }
+}
+
+impl Handler<RoomStopped> for RoomRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomStopped, _: &mut Self::Context) {
+        if let Some(room) = self.rooms.get(&msg.conversation_id)
+            && !room.connected()
+        {
+            self.rooms.remove(&msg.conversation_id);
+        }
+    }
+}
+
+/// Sends `msg` to the room of `conversation_id`, starting the room if needed and retrying when
+/// the room stopped between lookup and delivery.
+///
+/// # Errors
+/// A mailbox error when the registry is gone (shutdown) or the room keeps bouncing.
+pub async fn send_to_room<M>(
+    registry: &Addr<RoomRegistry>,
+    conversation_id: ConversationId,
+    msg: M,
+) -> Result<M::Result, MailboxError>
+where
+    M: Message + Send + Clone + 'static,
+    M::Result: Send,
+    RoomActor: Handler<M>,
+{
+    let mut last = MailboxError::Closed;
+    for _ in 0..3 {
+        let room = registry.send(GetRoom { conversation_id }).await?;
+        match room.send(msg.clone()).await {
+            Ok(result) => return Ok(result),
+            Err(err) => last = err,
+        }
+    }
+    Err(last)
+}

@@ -1,0 +1,115 @@
+//! The command line: `parlor [--config FILE] [serve | migrate | user create ...]`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::db::models::NewUser;
+use crate::db::queries::users;
+use crate::db::{Database, now};
+use crate::domain::{DEFAULT_PROJECT, Email, Password, Role, Username, validate_display_name};
+use crate::startup::Application;
+
+/// Parlor, a realtime chat server.
+#[derive(Debug, Parser)]
+#[command(name = "parlor", version, about)]
+pub struct Cli {
+    /// Configuration file (default: ./config.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        /// The user action.
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+/// `parlor user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print it as JSON. Works whether or not a server is running.
+    Create {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Username: 3-32 of [A-Za-z0-9_.-].
+        #[arg(long)]
+        username: String,
+        /// Password: at least 8 characters.
+        #[arg(long)]
+        password: String,
+        /// Optional display name.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Role.
+        #[arg(long, value_enum, default_value = "customer")]
+        role: Role,
+    },
+}
+
+/// Runs the parsed command line.
+///
+/// # Errors
+/// Configuration, database or server failures, and validation errors of `user create`.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            Database::open(&settings.database)?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::User {
+            action:
+                UserCommand::Create {
+                    email,
+                    username,
+                    password,
+                    display_name,
+                    role,
+                },
+        } => {
+            let new = NewUser {
+                project_id: DEFAULT_PROJECT,
+                email: Email::parse(&email)?.as_str().to_string(),
+                username: Username::parse(&username)?.as_str().to_string(),
+                display_name: validate_display_name(display_name.as_deref())?,
+                role: role.as_str().to_string(),
+                password_hash: crate::auth::password::hash(
+                    Password::parse(&password)?.expose(),
+                    settings.auth.bcrypt_cost,
+                )?,
+                created_at: now(),
+            };
+            let db = Database::open(&settings.database)?;
+            let mut conn = db.write_pool.get()?;
+            let user = users::insert(&mut conn, &new).map_err(crate::error::AppError::from)?;
+            println!("{}", serde_json::to_string_pretty(&user.view())?);
+            Ok(())
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        app.run_until_stopped().await?;
+        tracing::info!("server stopped");
+        Ok(())
+    })
+}

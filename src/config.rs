@@ -1,0 +1,306 @@
+//! Layered configuration: built-in defaults, then a TOML file, then environment variables.
+//!
+//! Every key has a default (the `Default` impls below, mirrored one to one by the shipped
+//! `config.toml`, which a test checks). A file given with `--config FILE` must exist; the default
+//! `config.toml` in the working directory is optional. Any key can be overridden with
+//! `PARLOR__<SECTION>__<KEY>`, e.g. `PARLOR__SERVER__BIND=127.0.0.1:9000`; lists take commas
+//! (`PARLOR__SERVER__ALLOWED_ORIGINS=self,https://chat.example.com`).
+//!
+//! Keys carry their unit in the name (`_s` seconds, `_bytes`, `_chars`), after the Matrix servers'
+//! habit.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The whole configuration tree. Sections mirror `config.toml`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP listener and browser-facing policy.
+    pub server: ServerSettings,
+    /// Where the data lives.
+    pub database: DatabaseSettings,
+    /// Uploaded files.
+    pub uploads: UploadSettings,
+    /// Tokens and password hashing.
+    pub auth: AuthSettings,
+    /// WebSocket sessions, heartbeats and typing indicators.
+    pub realtime: RealtimeSettings,
+    /// Message size and rate limits.
+    pub limits: LimitSettings,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on, `host:port`; port 0 picks a free port (the start log says which).
+    pub bind: String,
+    /// Origins allowed to open a WebSocket. Entries are exact origins (`https://chat.example.com`),
+    /// an origin with a wildcard port (`http://localhost:*`), or `self` (the origin the request was
+    /// addressed to, from its `Host` header). Requests without an `Origin` header are allowed.
+    pub allowed_origins: Vec<String>,
+    /// Worker threads for HTTP; 0 means one per CPU core.
+    pub workers: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            allowed_origins: vec![
+                "self".into(),
+                "http://localhost:*".into(),
+                "http://127.0.0.1:*".into(),
+            ],
+            workers: 0,
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or a plain file path (relative to the working directory). The folder is
+    /// created if missing. `postgres://...` is reserved for the multi-node deployment.
+    pub url: String,
+    /// SQLite `synchronous` pragma: `normal` survives a process crash, `full` survives power loss.
+    pub sqlite_synchronous: String,
+    /// SQLite `busy_timeout`, in milliseconds.
+    pub busy_timeout_ms: u64,
+    /// Connections in the read pool (async reads on request paths).
+    pub read_pool_size: usize,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/parlor.db".into(),
+            sqlite_synchronous: "normal".into(),
+            busy_timeout_ms: 5000,
+            read_pool_size: 4,
+        }
+    }
+}
+
+/// `[uploads]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Folder for uploaded files (created if missing).
+    pub dir: PathBuf,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("uploads"),
+        }
+    }
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC secret for access tokens (HS256). Empty: a random secret is generated on first start
+    /// and kept in `jwt_secret` next to the SQLite database, so tokens survive restarts.
+    pub jwt_secret: SecretString,
+    /// Lifetime of an access token (JWT), in seconds.
+    pub access_token_ttl_s: u64,
+    /// Lifetime of a refresh token, in seconds.
+    pub refresh_token_ttl_s: u64,
+    /// bcrypt work factor (4..=31). 12 follows the OWASP Password Storage Cheat Sheet's floor of 10
+    /// with headroom; tests use 4.
+    pub bcrypt_cost: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: SecretString::from(String::new()),
+            access_token_ttl_s: 900,
+            refresh_token_ttl_s: 604_800,
+            bcrypt_cost: 12,
+        }
+    }
+}
+
+/// `[realtime]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RealtimeSettings {
+    /// The server pings each session this often, in seconds (fractions allowed).
+    pub heartbeat_interval_s: f64,
+    /// A session that sends nothing (not even a pong) for this long is dropped, in seconds.
+    pub client_timeout_s: f64,
+    /// A `typing:start` not refreshed within this many seconds ends with a server-sent
+    /// `typing:stop`.
+    pub typing_timeout_s: f64,
+    /// Largest accepted WebSocket frame, in bytes; larger closes the session with code 1009.
+    pub max_frame_bytes: usize,
+    /// A conversation's room actor with no joined session stops after this many idle seconds.
+    pub room_idle_s: f64,
+}
+
+impl Default for RealtimeSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval_s: 10.0,
+            client_timeout_s: 30.0,
+            typing_timeout_s: 6.0,
+            max_frame_bytes: 65_536,
+            room_idle_s: 60.0,
+        }
+    }
+}
+
+impl RealtimeSettings {
+    /// `heartbeat_interval_s` as a duration.
+    pub fn heartbeat_interval(&self) -> Duration {
+        secs(self.heartbeat_interval_s)
+    }
+    /// `client_timeout_s` as a duration.
+    pub fn client_timeout(&self) -> Duration {
+        secs(self.client_timeout_s)
+    }
+    /// `typing_timeout_s` as a duration.
+    pub fn typing_timeout(&self) -> Duration {
+        secs(self.typing_timeout_s)
+    }
+    /// `room_idle_s` as a duration.
+    pub fn room_idle(&self) -> Duration {
+        secs(self.room_idle_s)
+    }
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Longest message content, in Unicode scalar values (chars).
+    pub message_max_chars: usize,
+    /// Sends one user may make in one conversation per window (burst).
+    pub messages_per_window: u32,
+    /// The send-rate window, in seconds.
+    pub message_window_s: u64,
+    /// Largest accepted JSON request body, in bytes (413 above it).
+    pub json_body_max_bytes: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            message_max_chars: 4000,
+            messages_per_window: 5,
+            message_window_s: 10,
+            json_body_max_bytes: 65_536,
+        }
+    }
+}
+
+fn secs(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
+}
+
+/// Errors while loading configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file given with `--config` does not exist.
+    #[error("config file {0} does not exist")]
+    Missing(PathBuf),
+    /// A file or variable could not be read or has the wrong shape.
+    #[error(transparent)]
+    Invalid(#[from] config::ConfigError),
+    /// A value is out of range.
+    #[error("invalid setting {key}: {message}")]
+    OutOfRange {
+        /// Dotted key, e.g. `auth.bcrypt_cost`.
+        key: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Loads defaults, then `path` (or `./config.toml` when `path` is `None` and it exists), then
+    /// `PARLOR__*` environment variables.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`] when an explicit `path` does not exist, [`ConfigError::Invalid`]
+    /// for an unreadable file, unknown key or wrongly typed value, [`ConfigError::OutOfRange`]
+    /// for values that parse but make no sense.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let (file, required) = match path {
+            Some(p) if !p.exists() => return Err(ConfigError::Missing(p.to_path_buf())),
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("config.toml"), false),
+        };
+        let settings: Settings = config::Config::builder()
+            .add_source(
+                config::File::from(file)
+                    .format(config::FileFormat::Toml)
+                    .required(required),
+            )
+            .add_source(
+                config::Environment::with_prefix("PARLOR")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.allowed_origins"),
+            )
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks ranges that serde cannot express.
+    ///
+    /// # Errors
+    /// [`ConfigError::OutOfRange`] naming the first bad key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key, message: &str| {
+            Err(ConfigError::OutOfRange {
+                key,
+                message: message.to_string(),
+            })
+        };
+        if !(4..=31).contains(&self.auth.bcrypt_cost) {
+            return bad("auth.bcrypt_cost", "must be between 4 and 31");
+        }
+        if self.auth.access_token_ttl_s == 0 || self.auth.refresh_token_ttl_s == 0 {
+            return bad("auth.*_token_ttl_s", "must be at least 1 second");
+        }
+        if self.realtime.heartbeat_interval_s <= 0.0 || self.realtime.client_timeout_s <= 0.0 {
+            return bad(
+                "realtime.heartbeat_interval_s",
+                "intervals must be positive",
+            );
+        }
+        if self.limits.messages_per_window == 0 || self.limits.message_window_s == 0 {
+            return bad("limits.messages_per_window", "rate limit must be positive");
+        }
+        if self.database.read_pool_size == 0 {
+            return bad("database.read_pool_size", "must be at least 1");
+        }
+        if !matches!(
+            self.database
+                .sqlite_synchronous
+                .to_ascii_lowercase()
+                .as_str(),
+            "off" | "normal" | "full" | "extra"
+        ) {
+            return bad(
+                "database.sqlite_synchronous",
+                "must be off, normal, full or extra",
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,332 @@
+//! Row types (what diesel reads and writes) and the public views built from them.
+//!
+//! Rows are separate from views so secret columns (`password_hash`) can never be serialized:
+//! only views implement `Serialize`. Times are stored as naive UTC and shown as RFC 3339 UTC.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::{conversations, messages, participants, refresh_tokens, users};
+use crate::domain::{
+    ConversationId, ConversationKind, ConversationStatus, MessageId, ProjectId, Role, UserId,
+};
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// A `users` row, secret columns included. Never serialized.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    /// Primary key.
+    pub id: UserId,
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Lowercased email.
+    pub email: String,
+    /// Username as registered.
+    pub username: String,
+    /// Optional display name.
+    pub display_name: Option<String>,
+    /// `admin`, `agent` or `customer`.
+    pub role: String,
+    /// bcrypt hash (PHC-like `$2b$` string).
+    pub password_hash: String,
+    /// Registration time.
+    pub created_at: NaiveDateTime,
+    /// When the user's last session ended.
+    pub last_seen_at: Option<NaiveDateTime>,
+}
+
+impl UserRow {
+    /// The role, falling back to the least privileged one for an unknown stored value.
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::Customer)
+    }
+
+    /// The public view.
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            email: self.email.clone(),
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role(),
+            created_at: utc(self.created_at),
+        }
+    }
+}
+
+/// A new `users` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Normalized email.
+    pub email: String,
+    /// Validated username.
+    pub username: String,
+    /// Validated display name.
+    pub display_name: Option<String>,
+    /// Stored role.
+    pub role: String,
+    /// bcrypt hash.
+    pub password_hash: String,
+    /// Now.
+    pub created_at: NaiveDateTime,
+}
+
+/// A user as clients see it: `{id, email, username, display_name, role, created_at}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    /// User id.
+    pub id: UserId,
+    /// Lowercased email.
+    pub email: String,
+    /// Username.
+    pub username: String,
+    /// Display name, or null.
+    pub display_name: Option<String>,
+    /// `admin`, `agent` or `customer`.
+    pub role: Role,
+    /// RFC 3339 UTC.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A `refresh_tokens` row. Only the SHA-256 of the token is stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    /// Primary key.
+    pub id: i64,
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// Issue time.
+    pub created_at: NaiveDateTime,
+    /// Expiry.
+    pub expires_at: NaiveDateTime,
+    /// Set when rotated, logged out or revoked by reuse detection.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// A new `refresh_tokens` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct NewRefreshToken {
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// Now.
+    pub created_at: NaiveDateTime,
+    /// Now + `auth.refresh_token_ttl_s`.
+    pub expires_at: NaiveDateTime,
+}
+
+/// A `conversations` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = conversations)]
+pub struct ConversationRow {
+    /// Primary key.
+    pub id: ConversationId,
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Optional title.
+    pub title: Option<String>,
+    /// `direct` or `group`.
+    pub kind: String,
+    /// `open` or `closed`.
+    pub status: String,
+    /// Creator (always a participant).
+    pub created_by: UserId,
+    /// Creation time.
+    pub created_at: NaiveDateTime,
+    /// When it was closed.
+    pub closed_at: Option<NaiveDateTime>,
+    /// Who closed it.
+    pub closed_by: Option<UserId>,
+    /// Highest `seq` written so far (0 for none).
+    pub last_seq: i64,
+    /// Last message or creation time; orders conversation lists.
+    pub last_activity_at: NaiveDateTime,
+}
+
+impl ConversationRow {
+    /// The status as an enum.
+    pub fn status(&self) -> ConversationStatus {
+        ConversationStatus::from_stored(&self.status)
+    }
+
+    /// The public view, given the participant ids.
+    pub fn view(&self, participant_ids: Vec<UserId>) -> ConversationView {
+        ConversationView {
+            id: self.id,
+            title: self.title.clone(),
+            kind: if self.kind == "direct" {
+                ConversationKind::Direct
+            } else {
+                ConversationKind::Group
+            },
+            status: self.status(),
+            created_by: self.created_by,
+            participant_ids,
+            created_at: utc(self.created_at),
+            closed_at: self.closed_at.map(utc),
+            closed_by: self.closed_by,
+            last_seq: self.last_seq,
+            last_activity_at: utc(self.last_activity_at),
+        }
+    }
+}
+
+/// A new `conversations` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = conversations)]
+pub struct NewConversation {
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Optional title.
+    pub title: Option<String>,
+    /// `direct` or `group`.
+    pub kind: String,
+    /// Creator.
+    pub created_by: UserId,
+    /// Now.
+    pub created_at: NaiveDateTime,
+    /// Now.
+    pub last_activity_at: NaiveDateTime,
+}
+
+/// A conversation as clients see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationView {
+    /// Conversation id.
+    pub id: ConversationId,
+    /// Title, or null.
+    pub title: Option<String>,
+    /// `direct` (two participants) or `group`.
+    pub kind: ConversationKind,
+    /// `open` or `closed`.
+    pub status: ConversationStatus,
+    /// Creator.
+    pub created_by: UserId,
+    /// Every participant, ascending.
+    pub participant_ids: Vec<UserId>,
+    /// RFC 3339 UTC.
+    pub created_at: DateTime<Utc>,
+    /// RFC 3339 UTC, or null while open.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Who closed it, or null.
+    pub closed_by: Option<UserId>,
+    /// Highest message `seq` so far (0 for none).
+    pub last_seq: i64,
+    /// Last message (or creation) time; lists are ordered by it, newest first.
+    pub last_activity_at: DateTime<Utc>,
+}
+
+/// A new `participants` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = participants)]
+pub struct NewParticipant {
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Member.
+    pub user_id: UserId,
+    /// Now.
+    pub joined_at: NaiveDateTime,
+}
+
+/// A `messages` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    /// Primary key.
+    pub id: MessageId,
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// 1, 2, 3... per conversation, assigned in the inserting transaction.
+    pub seq: i64,
+    /// Author.
+    pub sender_id: UserId,
+    /// `text` for now.
+    pub kind: String,
+    /// The text.
+    pub content: String,
+    /// Client-chosen id for idempotent retries.
+    pub client_msg_id: Option<String>,
+    /// Commit time.
+    pub created_at: NaiveDateTime,
+}
+
+impl MessageRow {
+    /// The public view.
+    pub fn view(&self) -> MessageView {
+        MessageView {
+            id: self.id,
+            conversation_id: self.conversation_id,
+            seq: self.seq,
+            sender_id: self.sender_id,
+            kind: self.kind.clone(),
+            content: self.content.clone(),
+            client_msg_id: self.client_msg_id.clone(),
+            created_at: utc(self.created_at),
+        }
+    }
+}
+
+/// A new `messages` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage {
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Assigned in the transaction.
+    pub seq: i64,
+    /// Author.
+    pub sender_id: UserId,
+    /// `text`.
+    pub kind: String,
+    /// The text.
+    pub content: String,
+    /// Client-chosen id.
+    pub client_msg_id: Option<String>,
+    /// Now.
+    pub created_at: NaiveDateTime,
+}
+
+/// A message as clients see it:
+/// `{id, conversation_id, seq, sender_id, kind, content, client_msg_id, created_at}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    /// Message id.
+    pub id: MessageId,
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Position in the conversation: 1, 2, 3...
+    pub seq: i64,
+    /// Author.
+    pub sender_id: UserId,
+    /// `text`.
+    pub kind: String,
+    /// The text.
+    pub content: String,
+    /// The client's id for this send, or null.
+    pub client_msg_id: Option<String>,
+    /// RFC 3339 UTC.
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,171 @@
+//! Conversations and their participants.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+
+use crate::db::models::{ConversationRow, ConversationView, NewConversation, NewParticipant};
+use crate::db::schema::{conversations, participants};
+use crate::db::{AsyncConn, DbConnection, now};
+use crate::domain::{ConversationId, ConversationKind, ConversationStatus, ProjectId, UserId};
+use crate::error::DbError;
+
+/// Creates a conversation with `participant_ids` (deduplicated; must include the creator).
+///
+/// # Errors
+/// A query failure (an unknown user id fails the foreign key).
+pub fn create(
+    conn: &mut DbConnection,
+    project: ProjectId,
+    created_by: UserId,
+    participant_ids: &[UserId],
+    title: Option<String>,
+) -> Result<ConversationView, DbError> {
+    use diesel::RunQueryDsl as _;
+    conn.immediate_transaction(|conn| {
+        let at = now();
+        let row: ConversationRow = diesel::insert_into(conversations::table)
+            .values(&NewConversation {
+                project_id: project,
+                title,
+                kind: ConversationKind::for_participant_count(participant_ids.len())
+                    .as_str()
+                    .to_string(),
+                created_by,
+                created_at: at,
+                last_activity_at: at,
+            })
+            .returning(ConversationRow::as_returning())
+            .get_result(conn)?;
+        let members: Vec<NewParticipant> = participant_ids
+            .iter()
+            .map(|&user_id| NewParticipant {
+                project_id: project,
+                conversation_id: row.id,
+                user_id,
+                joined_at: at,
+            })
+            .collect();
+        diesel::insert_into(participants::table)
+            .values(&members)
+            .execute(conn)?;
+        let mut ids = participant_ids.to_vec();
+        ids.sort();
+        Ok(row.view(ids))
+    })
+}
+
+/// Closes an open conversation; a closed one is returned unchanged.
+///
+/// # Errors
+/// [`DbError::NotFound`] for an unknown id, or a query failure.
+pub fn close(
+    conn: &mut DbConnection,
+    id: ConversationId,
+    by: UserId,
+) -> Result<ConversationRow, DbError> {
+    use diesel::RunQueryDsl as _;
+    conn.immediate_transaction(|conn| {
+        diesel::update(
+            conversations::table
+                .filter(conversations::id.eq(id))
+                .filter(conversations::status.eq(ConversationStatus::Open.as_str())),
+        )
+        .set((
+            conversations::status.eq(ConversationStatus::Closed.as_str()),
+            conversations::closed_at.eq(now()),
+            conversations::closed_by.eq(by),
+        ))
+        .execute(conn)?;
+        conversations::table
+            .find(id)
+            .select(ConversationRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(DbError::NotFound)
+    })
+}
+
+/// One conversation row (any project; callers check visibility).
+///
+/// # Errors
+/// A query failure; unknown is `Ok(None)`.
+pub async fn find(
+    conn: &mut AsyncConn,
+    id: ConversationId,
+) -> Result<Option<ConversationRow>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    Ok(conversations::table
+        .find(id)
+        .select(ConversationRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The participants of one conversation, ascending.
+///
+/// # Errors
+/// A query failure.
+pub async fn participant_ids(
+    conn: &mut AsyncConn,
+    id: ConversationId,
+) -> Result<Vec<UserId>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    Ok(participants::table
+        .filter(participants::conversation_id.eq(id))
+        .select(participants::user_id)
+        .order(participants::user_id.asc())
+        .load(conn)
+        .await?)
+}
+
+/// The conversations `user` takes part in, or (when `all`) every conversation of the project;
+/// newest activity first.
+///
+/// # Errors
+/// A query failure.
+pub async fn list(
+    conn: &mut AsyncConn,
+    project: ProjectId,
+    user: UserId,
+    all: bool,
+) -> Result<Vec<ConversationView>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let order = (
+        conversations::last_activity_at.desc(),
+        conversations::id.desc(),
+    );
+    let rows: Vec<ConversationRow> = if all {
+        conversations::table
+            .filter(conversations::project_id.eq(project))
+            .select(ConversationRow::as_select())
+            .order(order)
+            .load(conn)
+            .await?
+    } else {
+        conversations::table
+            .inner_join(participants::table)
+            .filter(conversations::project_id.eq(project))
+            .filter(participants::user_id.eq(user))
+            .select(ConversationRow::as_select())
+            .order(order)
+            .load(conn)
+            .await?
+    };
+    let ids: Vec<ConversationId> = rows.iter().map(|r| r.id).collect();
+    let pairs: Vec<(ConversationId, UserId)> = participants::table
+        .filter(participants::conversation_id.eq_any(ids))
+        .select((participants::conversation_id, participants::user_id))
+        .order((participants::conversation_id, participants::user_id))
+        .load(conn)
+        .await?;
+    let mut members: BTreeMap<ConversationId, Vec<UserId>> = BTreeMap::new();
+    for (conversation, user) in pairs {
+        members.entry(conversation).or_default().push(user);
+    }
+    Ok(rows
+        .iter()
+        .map(|row| row.view(members.remove(&row.id).unwrap_or_default()))
+        .collect())
+}

@@ -1,0 +1,145 @@
+//! Messages: the sequenced insert (write) and history pages (read).
+
+use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+
+use crate::db::models::{MessageRow, NewMessage};
+use crate::db::schema::{conversations, messages};
+use crate::db::{AsyncConn, DbConnection, now};
+use crate::domain::{ConversationId, ConversationStatus, ProjectId, UserId};
+use crate::error::DbError;
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct MessageDraft {
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Target conversation.
+    pub conversation_id: ConversationId,
+    /// Author (already checked to be a participant).
+    pub sender_id: UserId,
+    /// Validated text.
+    pub content: String,
+    /// Client-chosen idempotency key.
+    pub client_msg_id: Option<String>,
+}
+
+/// The result of [`insert`].
+#[derive(Debug, Clone)]
+pub struct Inserted {
+    /// The stored row (the original one for a retried `client_msg_id`).
+    pub row: MessageRow,
+    /// True when `client_msg_id` matched an earlier message: nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// Stores a message with the next `seq` of its conversation, in one transaction: the
+/// conversation's `last_seq` is incremented and the row inserted together, so seq has no gaps
+/// and a failed commit leaves no trace. A `client_msg_id` already used by this sender in this
+/// conversation returns the earlier message instead (unique index
+/// `messages_client_msg_id`).
+///
+/// # Errors
+/// [`DbError::ConversationClosed`] when the conversation is closed, [`DbError::NotFound`] when
+/// it does not exist, or a query failure.
+pub fn insert(conn: &mut DbConnection, draft: &MessageDraft) -> Result<Inserted, DbError> {
+    use diesel::RunQueryDsl as _;
+    conn.immediate_transaction(|conn| {
+        if let Some(client_msg_id) = &draft.client_msg_id {
+            let earlier = messages::table
+                .filter(messages::conversation_id.eq(draft.conversation_id))
+                .filter(messages::sender_id.eq(draft.sender_id))
+                .filter(messages::client_msg_id.eq(client_msg_id))
+                .select(MessageRow::as_select())
+                .first(conn)
+                .optional()?;
+            if let Some(row) = earlier {
+                return Ok(Inserted {
+                    row,
+                    duplicate: true,
+                });
+            }
+        }
+        let at = now();
+        let seq: Option<i64> = diesel::update(
+            conversations::table
+                .filter(conversations::id.eq(draft.conversation_id))
+                .filter(conversations::status.eq(ConversationStatus::Open.as_str())),
+        )
+        .set((
+            conversations::last_seq.eq(conversations::last_seq + 1),
+            conversations::last_activity_at.eq(at),
+        ))
+        .returning(conversations::last_seq)
+        .get_result(conn)
+        .optional()?;
+        let Some(seq) = seq else {
+            let exists: i64 = conversations::table
+                .filter(conversations::id.eq(draft.conversation_id))
+                .count()
+                .get_result(conn)?;
+            return Err(if exists > 0 {
+                DbError::ConversationClosed
+            } else {
+                DbError::NotFound
+            });
+        };
+        let row = diesel::insert_into(messages::table)
+            .values(&NewMessage {
+                project_id: draft.project_id,
+                conversation_id: draft.conversation_id,
+                seq,
+                sender_id: draft.sender_id,
+                kind: "text".into(),
+                content: draft.content.clone(),
+                client_msg_id: draft.client_msg_id.clone(),
+                created_at: at,
+            })
+            .returning(MessageRow::as_returning())
+            .get_result(conn)?;
+        Ok(Inserted {
+            row,
+            duplicate: false,
+        })
+    })
+}
+
+/// Which slice of history to read.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    /// Only messages with seq < this; the newest `limit` of them.
+    pub before_seq: Option<i64>,
+    /// Only messages with seq > this; the oldest `limit` of them.
+    pub after_seq: Option<i64>,
+    /// At most this many (1..=200).
+    pub limit: i64,
+}
+
+/// A page of history, ascending by seq. With `after_seq` (alone or with `before_seq`) the
+/// oldest matching messages come first; otherwise the newest `limit` before `before_seq` (or
+/// the end).
+///
+/// # Errors
+/// A query failure.
+pub async fn page(
+    conn: &mut AsyncConn,
+    conversation: ConversationId,
+    request: PageRequest,
+) -> Result<Vec<MessageRow>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let mut query = messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .select(MessageRow::as_select())
+        .limit(request.limit)
+        .into_boxed();
+    if let Some(before) = request.before_seq {
+        query = query.filter(messages::seq.lt(before));
+    }
+    if let Some(after) = request.after_seq {
+        query = query.filter(messages::seq.gt(after));
+        Ok(query.order(messages::seq.asc()).load(conn).await?)
+    } else {
+        let mut rows: Vec<MessageRow> = query.order(messages::seq.desc()).load(conn).await?;
+        rows.reverse();
+        Ok(rows)
+    }
+}

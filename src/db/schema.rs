@@ -1,0 +1,89 @@
+//! Diesel table definitions, matching `migrations/sqlite` (ids are 64-bit on every backend).
+
+diesel::table! {
+    projects (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        email -> Text,
+        username -> Text,
+        display_name -> Nullable<Text>,
+        role -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        title -> Nullable<Text>,
+        kind -> Text,
+        status -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<BigInt>,
+        last_seq -> BigInt,
+        last_activity_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participants (conversation_id, user_id) {
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        user_id -> BigInt,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        seq -> BigInt,
+        sender_id -> BigInt,
+        kind -> Text,
+        content -> Text,
+        client_msg_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> projects (project_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(participants -> conversations (conversation_id));
+diesel::joinable!(participants -> users (user_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    projects,
+    users,
+    refresh_tokens,
+    conversations,
+    participants,
+    messages,
+);

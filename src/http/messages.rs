@@ -1,0 +1,90 @@
+//! `/api/v1/conversations/{id}/messages`: history pages and REST sends.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::actors::room::PostMessage;
+use crate::actors::room_registry::send_to_room;
+use crate::auth::AuthUser;
+use crate::db::models::MessageView;
+use crate::db::queries::messages::{self, PageRequest};
+use crate::domain::{ConversationId, MessageContent, validate_client_msg_id};
+use crate::error::AppError;
+use crate::http::conversations::visible;
+use crate::startup::AppState;
+
+/// Default page size.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// Largest page size; larger requests are clamped.
+pub const MAX_LIMIT: i64 = 200;
+
+/// Query of `GET .../messages`: `limit`, `before_seq`, `after_seq`.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    limit: Option<i64>,
+    #[serde(default)]
+    before_seq: Option<i64>,
+    #[serde(default)]
+    after_seq: Option<i64>,
+}
+
+/// Body of `POST .../messages`: `{content, client_msg_id?}`.
+#[derive(Deserialize)]
+pub struct SendBody {
+    content: String,
+    #[serde(default)]
+    client_msg_id: Option<String>,
+}
+
+/// `GET /api/v1/conversations/{id}/messages?limit=&before_seq=&after_seq=` → messages
+/// ascending by seq. `limit` defaults to 50 and is clamped to 200; `before_seq=N` gives the
+/// newest `limit` with seq < N, `after_seq=N` the oldest `limit` with seq > N.
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<ConversationId>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit < 1 {
+        return Err(AppError::Validation("limit: must be at least 1".into()));
+    }
+    visible(&state, &auth, id).await?;
+    let mut conn = state.db.read().await?;
+    let rows = messages::page(
+        &mut conn,
+        id,
+        PageRequest {
+            before_seq: query.before_seq,
+            after_seq: query.after_seq,
+            limit: limit.min(MAX_LIMIT),
+        },
+    )
+    .await?;
+    let views: Vec<MessageView> = rows.iter().map(|row| row.view()).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// `POST /api/v1/conversations/{id}/messages` → 201 message. Same path as a WebSocket send:
+/// through the conversation's room actor, same validation, rate limit and broadcast.
+pub async fn send(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<ConversationId>,
+    body: web::Json<SendBody>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let body = body.into_inner();
+    let content = MessageContent::parse(&body.content, state.settings.limits.message_max_chars)?;
+    let post = PostMessage {
+        sender_id: auth.id,
+        sender_role: auth.role,
+        content: content.into_inner(),
+        client_msg_id: validate_client_msg_id(body.client_msg_id)?,
+        origin: None,
+    };
+    let message = send_to_room(&state.rooms, id, post).await??;
+    Ok(super::created(&message))
+}

@@ -1,0 +1,204 @@
+//! The WebSocket wire protocol (docs/PROTOCOL.md is the reference for client authors).
+//!
+//! Client → server: `{"type": "...", "ref": "<optional string>", "data": {...}}`, one JSON text
+//! frame each, parsed into a [`ClientFrame`]. Server → client: `{"type": "...", "data": {...}}`;
+//! replies to a frame that carried a `ref` are `ack` or `error` with the same `ref`.
+//! Event names follow `noun:verb`.
+//!
+//! Parsing is two-step so each failure gets its own code: not JSON (or not an object) →
+//! `bad_request`; unknown `type` → `unknown_event`; right type, wrong `data` →
+//! `validation_failed`.
+
+use bytestring::ByteString;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ConversationId;
+use crate::error::{AppError, ErrorBody};
+
+/// `data` of frames that name one conversation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationRef {
+    /// Target conversation.
+    pub conversation_id: ConversationId,
+}
+
+/// `data` of `message:send`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendData {
+    /// Target conversation (participation required, join not required).
+    pub conversation_id: ConversationId,
+    /// Text, 1..=`limits.message_max_chars` characters.
+    pub content: String,
+    /// Optional idempotency key, at most 64 characters.
+    #[serde(default)]
+    pub client_msg_id: Option<String>,
+}
+
+/// A parsed client frame.
+#[derive(Debug, Clone)]
+pub enum ClientFrame {
+    /// `conversation:join`: receive the conversation's events from now on.
+    Join(ConversationRef),
+    /// `conversation:leave`: stop receiving them.
+    Leave(ConversationRef),
+    /// `message:send`.
+    Send(SendData),
+    /// `typing:start`.
+    TypingStart(ConversationRef),
+    /// `typing:stop`.
+    TypingStop(ConversationRef),
+}
+
+/// A frame that failed to parse, with whatever `ref` could be recovered for the error reply.
+#[derive(Debug)]
+pub struct FrameError {
+    /// The client's `ref`, when the frame was an object with a string `ref`.
+    pub reference: Option<String>,
+    /// What to answer.
+    pub error: AppError,
+    /// The error code override for unknown events (`unknown_event`).
+    pub unknown_event: bool,
+}
+
+/// Parses one text frame into its `ref` and [`ClientFrame`].
+///
+/// # Errors
+/// [`FrameError`] as described in the module docs.
+pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
+    let fail = |reference: Option<String>, error: AppError| FrameError {
+        reference,
+        error,
+        unknown_event: false,
+    };
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| fail(None, AppError::BadRequest(format!("malformed JSON: {e}"))))?;
+    let serde_json::Value::Object(mut object) = value else {
+        return Err(fail(
+            None,
+            AppError::BadRequest("a frame must be a JSON object".into()),
+        ));
+    };
+    let reference = match object.remove("ref") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(r)) if r.len() <= 128 => Some(r),
+        Some(_) => {
+            return Err(fail(
+                None,
+                AppError::BadRequest("ref: must be a string of at most 128 bytes".into()),
+            ));
+        }
+    };
+    let Some(serde_json::Value::String(kind)) = object.remove("type") else {
+        return Err(fail(
+            reference,
+            AppError::BadRequest("type: required string".into()),
+        ));
+    };
+    let data = object
+        .remove("data")
+        .unwrap_or(serde_json::Value::Object(Default::default()));
+    let frame = match kind.as_str() {
+        "conversation:join" => data_as(data).map(ClientFrame::Join),
+        "conversation:leave" => data_as(data).map(ClientFrame::Leave),
+        "message:send" => data_as(data).map(ClientFrame::Send),
+        "typing:start" => data_as(data).map(ClientFrame::TypingStart),
+        "typing:stop" => data_as(data).map(ClientFrame::TypingStop),
+        _ => {
+            return Err(FrameError {
+                reference,
+                error: AppError::BadRequest(format!("unknown event type {kind:?}")),
+                unknown_event: true,
+            });
+        }
+    };
+    frame
+        .map(|f| (reference.clone(), f))
+        .map_err(|e| fail(reference, e))
+}
+
+fn data_as<T: DeserializeOwned>(data: serde_json::Value) -> Result<T, AppError> {
+    serde_json::from_value(data).map_err(|e| AppError::Validation(format!("data: {e}")))
+}
+
+#[derive(Serialize)]
+struct Outgoing<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    reference: Option<&'a str>,
+    data: &'a T,
+}
+
+/// Encodes one server frame. The bytes are shared: a broadcast encodes once and every session
+/// gets a cheap clone.
+pub fn encode<T: Serialize>(kind: &str, reference: Option<&str>, data: &T) -> ByteString {
+    match serde_json::to_string(&Outgoing {
+        kind,
+        reference,
+        data,
+    }) {
+        Ok(text) => ByteString::from(text),
+        Err(err) => {
+            tracing::error!(error = %err, kind, "failed to encode a server frame");
+            ByteString::from_static(
+                r#"{"type":"error","data":{"code":"internal","message":"internal error"}}"#,
+            )
+        }
+    }
+}
+
+/// An `ack` frame for `reference` carrying `data`.
+pub fn ack<T: Serialize>(reference: Option<&str>, data: &T) -> ByteString {
+    encode("ack", reference, data)
+}
+
+/// An `error` frame for `reference`.
+pub fn error(reference: Option<&str>, body: &ErrorBody) -> ByteString {
+    encode("error", reference, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_bad_frame_gets_its_own_code() {
+        let code = |text: &str| match parse(text) {
+            Ok(_) => "ok",
+            Err(e) if e.unknown_event => "unknown_event",
+            Err(e) => e.error.code(),
+        };
+        assert_eq!(code("{not json"), "bad_request");
+        assert_eq!(code("[1,2]"), "bad_request");
+        assert_eq!(code(r#"{"data":{}}"#), "bad_request");
+        assert_eq!(code(r#"{"type":"nope"}"#), "unknown_event");
+        assert_eq!(
+            code(r#"{"type":"message:send","data":{"conversation_id":"x"}}"#),
+            "validation_failed"
+        );
+        assert_eq!(
+            code(r#"{"type":"message:send","data":{"conversation_id":1,"content":"hi"}}"#),
+            "ok"
+        );
+    }
+
+    #[test]
+    fn the_ref_is_recovered_for_error_replies() {
+        let err = parse(r#"{"type":"nope","ref":"r1"}"#).err();
+        assert_eq!(err.and_then(|e| e.reference), Some("r1".to_string()));
+    }
+
+    #[test]
+    fn frames_are_encoded_with_type_ref_and_data() {
+        let text = encode("ack", Some("7"), &serde_json::json!({"a": 1}));
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(value["type"], "ack");
+        assert_eq!(value["ref"], "7");
+        assert_eq!(value["data"]["a"], 1);
+        let text = encode("message:new", None, &1);
+        assert!(!text.contains("\"ref\""));
+    }
+}

@@ -1,0 +1,122 @@
+//! Builds the application: database, actors, HTTP server. Everything a handler needs arrives
+//! through [`AppState`] in `web::Data`; there are no globals.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, web};
+
+use crate::actors::db_writer::DbWriter;
+use crate::actors::presence::PresenceRegistry;
+use crate::actors::room_registry::{RoomDeps, RoomRegistry};
+use crate::auth::{JwtKeys, password};
+use crate::config::Settings;
+use crate::db::Database;
+use crate::http;
+
+/// Shared state of every handler and session.
+pub struct AppState {
+    /// The loaded configuration.
+    pub settings: Arc<Settings>,
+    /// Pools.
+    pub db: Database,
+    /// The DbWriter pool.
+    pub writer: Addr<DbWriter>,
+    /// Finds room actors.
+    pub rooms: Addr<RoomRegistry>,
+    /// Who is online.
+    pub presence: Addr<PresenceRegistry>,
+    /// Access token keys.
+    pub jwt: JwtKeys,
+    /// A bcrypt hash checked when a login names an unknown user, so that answer takes as long as
+    /// a wrong password.
+    pub dummy_hash: String,
+    /// Process start, for `uptime_s`.
+    pub started_at: Instant,
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database (migrating it), starts the actors and binds `server.bind`. Must be
+    /// called inside an actix system.
+    ///
+    /// # Errors
+    /// Database, secret or bind failures.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let db = Database::open(&settings.database)?;
+        let secret = crate::auth::jwt::load_or_create_secret(&settings.auth, &db.url.data_dir())?;
+        let jwt = JwtKeys::new(&secret, settings.auth.access_token_ttl_s);
+        let cost = settings.auth.bcrypt_cost;
+        let dummy_hash =
+            password::blocking(move || password::hash("not-a-real-password", cost)).await??;
+
+        // SQLite allows one writer at a time: one writer thread.
+        let writer = DbWriter::start(db.write_pool.clone(), 1);
+        let rooms = RoomRegistry::new(RoomDeps {
+            db: db.clone(),
+            writer: writer.clone(),
+            settings: settings.clone(),
+        })
+        .start();
+        let presence = PresenceRegistry::new(db.clone(), writer.clone()).start();
+
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            db,
+            writer,
+            rooms,
+            presence,
+            jwt,
+            dummy_hash,
+            started_at: Instant::now(),
+        });
+
+        let listener = TcpListener::bind(&settings.server.bind)
+            .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
+        let address = listener.local_addr()?;
+        let json_limit = settings.limits.json_body_max_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .configure(|cfg| http::routes(cfg, json_limit))
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.run();
+        tracing::info!(address = %address, "listening on http://{address}");
+        Ok(Self {
+            port: address.port(),
+            server,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until the server stops (Ctrl-C / SIGTERM, or [`ServerHandle::stop`]).
+    ///
+    /// # Errors
+    /// I/O errors of the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
