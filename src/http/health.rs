@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use diesel::{OptionalExtension, QueryDsl};
 use diesel_async::RunQueryDsl as _;
 use serde::Serialize;
 
@@ -17,12 +18,19 @@ struct Health {
 }
 
 /// 200 `{"status":"ok","version","uptime_s","database":"ok"}`, or 503 with
-/// `status: "degraded"` and `database: "unreachable"` when `SELECT 1` does not answer within
-/// two seconds.
+/// `status: "degraded"` and `database: "unreachable"` when the database does not answer within
+/// two seconds. The probe reads a real table (`projects`), so a missing, corrupt or locked
+/// database file is noticed; a bare `SELECT 1` would succeed without touching the file.
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let probe = async {
         let mut conn = state.db.read().await.ok()?;
-        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
+        crate::db::schema::projects::table
+            .select(crate::db::schema::projects::id)
+            .first::<i64>(&mut conn)
+            .await
+            .optional()
+            .ok()
+            .flatten()
     };
     let database_ok = matches!(
         tokio::time::timeout(Duration::from_secs(2), probe).await,

@@ -1,0 +1,223 @@
+use parlor::domain::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{error_code, spawn_app};
+
+#[actix_web::test]
+async fn creating_conversations_sets_kind_by_participant_count_and_includes_the_creator() {
+    let app = spawn_app().await;
+    let (ann, bob, cid) = (
+        app.register("ann").await,
+        app.register("bob").await,
+        app.register("cid").await,
+    );
+    let direct = app
+        .post(
+            "/api/v1/conversations",
+            Some(&ann.access_token),
+            &json!({"participant_ids": [bob.id], "title": "Hello"}),
+        )
+        .await;
+    assert_eq!(direct.status(), 201);
+    let direct: Value = direct.json().await.unwrap();
+    assert_eq!(direct["kind"], "direct");
+    assert_eq!(direct["status"], "open");
+    assert_eq!(direct["title"], "Hello");
+    assert_eq!(direct["created_by"], ann.id);
+    assert_eq!(direct["participant_ids"], json!([ann.id, bob.id]));
+    assert_eq!(direct["closed_at"], Value::Null);
+    assert_eq!(direct["closed_by"], Value::Null);
+    assert!(direct["created_at"].as_str().unwrap().ends_with('Z'));
+
+    let group = app
+        .post(
+            "/api/v1/conversations",
+            Some(&ann.access_token),
+            &json!({"participant_ids": [bob.id, cid.id, ann.id]}),
+        )
+        .await;
+    let group: Value = group.json().await.unwrap();
+    assert_eq!(group["kind"], "group");
+    assert_eq!(group["participant_ids"], json!([ann.id, bob.id, cid.id]));
+}
+
+#[actix_web::test]
+async fn an_unknown_participant_is_a_validation_error() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let response = app
+        .post(
+            "/api/v1/conversations",
+            Some(&ann.access_token),
+            &json!({"participant_ids": [999]}),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("participant_ids")
+    );
+    let bad_shape = app
+        .post(
+            "/api/v1/conversations",
+            Some(&ann.access_token),
+            &json!({"participant_ids": "x"}),
+        )
+        .await;
+    assert_eq!(bad_shape.status(), 400);
+}
+
+#[actix_web::test]
+async fn the_list_shows_my_conversations_newest_activity_first_and_admins_see_all() {
+    let app = spawn_app().await;
+    let (ann, bob, cid) = (
+        app.register("ann").await,
+        app.register("bob").await,
+        app.register("cid").await,
+    );
+    let first = app.conversation(&ann, &[&bob]).await;
+    let second = app.conversation(&ann, &[&cid]).await;
+    let others = app.conversation(&bob, &[&cid]).await;
+    // Activity in the first one moves it to the top.
+    assert_eq!(app.send_rest(&ann, first, "bump").await.status(), 201);
+
+    let list: Vec<Value> = app
+        .get("/api/v1/conversations", Some(&ann.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = list.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [first, second]);
+
+    let admin = app.create_with_role("root", Role::Admin).await;
+    let all: Vec<Value> = app
+        .get("/api/v1/conversations", Some(&admin.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut all: Vec<i64> = all.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    all.sort();
+    assert_eq!(all, [first, second, others]);
+}
+
+#[actix_web::test]
+async fn a_conversation_i_am_not_in_is_404_not_403() {
+    let app = spawn_app().await;
+    let (ann, bob, eve) = (
+        app.register("ann").await,
+        app.register("bob").await,
+        app.register("eve").await,
+    );
+    let id = app.conversation(&ann, &[&bob]).await;
+    let mine = app
+        .get(
+            &format!("/api/v1/conversations/{id}"),
+            Some(&bob.access_token),
+        )
+        .await;
+    assert_eq!(mine.status(), 200);
+    let theirs = app
+        .get(
+            &format!("/api/v1/conversations/{id}"),
+            Some(&eve.access_token),
+        )
+        .await;
+    assert_eq!(theirs.status(), 404);
+    assert_eq!(error_code(theirs).await, "not_found");
+    let missing = app
+        .get("/api/v1/conversations/424242", Some(&eve.access_token))
+        .await;
+    assert_eq!(missing.status(), 404);
+    let not_a_number = app
+        .get("/api/v1/conversations/abc", Some(&eve.access_token))
+        .await;
+    assert_eq!(not_a_number.status(), 404);
+    let history = app
+        .get(
+            &format!("/api/v1/conversations/{id}/messages"),
+            Some(&eve.access_token),
+        )
+        .await;
+    assert_eq!(history.status(), 404);
+}
+
+#[actix_web::test]
+async fn a_customer_cannot_close_a_conversation() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.register("ann").await, app.register("bob").await);
+    let id = app.conversation(&ann, &[&bob]).await;
+    let response = app
+        .post(
+            &format!("/api/v1/conversations/{id}/close"),
+            Some(&ann.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(error_code(response).await, "forbidden");
+    let delete = app
+        .delete(&format!("/api/v1/conversations/{id}"), &ann.access_token)
+        .await;
+    assert_eq!(delete.status(), 403);
+}
+
+#[actix_web::test]
+async fn an_agent_closes_a_conversation_once_and_later_sends_are_refused() {
+    let app = spawn_app().await;
+    let customer = app.register("carol").await;
+    let agent = app.create_with_role("agent1", Role::Agent).await;
+    let id = app.conversation(&customer, &[&agent]).await;
+    assert_eq!(
+        app.send_rest(&customer, id, "my order is late")
+            .await
+            .status(),
+        201
+    );
+
+    let response = app
+        .post(
+            &format!("/api/v1/conversations/{id}/close"),
+            Some(&agent.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let closed: Value = response.json().await.unwrap();
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["closed_by"], agent.id);
+    assert!(closed["closed_at"].is_string());
+
+    // Closing again (through the DELETE alias) returns it unchanged.
+    let again = app
+        .delete(&format!("/api/v1/conversations/{id}"), &agent.access_token)
+        .await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["closed_at"], closed["closed_at"]);
+    assert_eq!(again["closed_by"], closed["closed_by"]);
+
+    let send = app.send_rest(&customer, id, "hello?").await;
+    assert_eq!(send.status(), 409);
+    assert_eq!(error_code(send).await, "conversation_closed");
+    assert_eq!(app.history(&customer, id, "").await.len(), 1);
+}
+
+#[actix_web::test]
+async fn an_admin_closes_any_conversation_of_the_project() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.register("ann").await, app.register("bob").await);
+    let admin = app.create_with_role("root", Role::Admin).await;
+    let id = app.conversation(&ann, &[&bob]).await;
+    let response = app
+        .delete(&format!("/api/v1/conversations/{id}"), &admin.access_token)
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "closed");
+}

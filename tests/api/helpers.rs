@@ -1,0 +1,412 @@
+//! Test harness: a real server on port 0 with its own temporary SQLite file, a real HTTP client
+//! and a real WebSocket client.
+
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use futures_util::{SinkExt, StreamExt};
+use parlor::config::Settings;
+use parlor::startup::Application;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// How long a test waits for an expected frame before failing.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A running server.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// The bound port.
+    pub port: u16,
+    /// The settings it runs with (database in `dir`).
+    pub settings: Settings,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    /// Holds the database folder until the test ends.
+    pub dir: std::sync::Arc<tempfile::TempDir>,
+    handle: ServerHandle,
+}
+
+/// A registered user with live tokens.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    #[allow(dead_code)]
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// Settings for tests: port 0, a temporary database, bcrypt cost 4, a generous send rate.
+pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.workers = 2;
+    settings.database.url = format!("sqlite://{}", dir.path().join("parlor.db").display());
+    settings.uploads.dir = dir.path().join("uploads");
+    settings.auth.bcrypt_cost = 4;
+    settings.limits.messages_per_window = 10_000;
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(&dir);
+    customize(&mut settings);
+    spawn_on(settings, std::sync::Arc::new(dir)).await
+}
+
+/// Starts a server with exactly `settings`, keeping `dir` alive.
+pub async fn spawn_on(settings: Settings, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+    let app = Application::build(settings.clone())
+        .await
+        .expect("application builds");
+    let port = app.port();
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        settings,
+        client: reqwest::Client::new(),
+        dir,
+        handle,
+    }
+}
+
+impl TestApp {
+    /// Stops the HTTP server gracefully.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Registers `username` (email `username@example.com`, password `password-<username>`).
+    pub async fn register(&self, username: &str) -> TestUser {
+        let email = format!("{username}@example.com");
+        let password = format!("password-{username}");
+        let response = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                &json!({"email": email, "username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "registering {username}");
+        let body: Value = response.json().await.expect("json");
+        TestUser {
+            id: body["user"]["id"].as_i64().expect("id"),
+            username: username.into(),
+            email,
+            password,
+            access_token: body["access_token"].as_str().expect("token").into(),
+            refresh_token: body["refresh_token"].as_str().expect("token").into(),
+        }
+    }
+
+    /// Creates a user with `role` straight in the database (as `parlor user create` does) and
+    /// logs them in.
+    pub async fn create_with_role(&self, username: &str, role: parlor::domain::Role) -> TestUser {
+        use diesel::Connection;
+        let email = format!("{username}@example.com");
+        let password = format!("password-{username}");
+        let path = self
+            .settings
+            .database
+            .url
+            .trim_start_matches("sqlite://")
+            .to_string();
+        let mut conn = diesel::SqliteConnection::establish(&path).expect("open db");
+        diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA busy_timeout=5000;")
+            .expect("pragma");
+        parlor::db::queries::users::insert(
+            &mut conn,
+            &parlor::db::models::NewUser {
+                project_id: parlor::domain::DEFAULT_PROJECT,
+                email: email.clone(),
+                username: username.into(),
+                display_name: None,
+                role: role.as_str().into(),
+                password_hash: bcrypt::hash(&password, 4).expect("hash"),
+                created_at: parlor::db::now(),
+            },
+        )
+        .expect("insert user");
+        self.login(username, &password).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> TestUser {
+        let response = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "login {username}");
+        let body: Value = response.json().await.expect("json");
+        TestUser {
+            id: body["user"]["id"].as_i64().expect("id"),
+            username: username.into(),
+            email: body["user"]["email"].as_str().unwrap_or_default().into(),
+            password: password.into(),
+            access_token: body["access_token"].as_str().expect("token").into(),
+            refresh_token: body["refresh_token"].as_str().expect("token").into(),
+        }
+    }
+
+    /// Creates a conversation as `creator` with `others`; returns its id.
+    pub async fn conversation(&self, creator: &TestUser, others: &[&TestUser]) -> i64 {
+        let ids: Vec<i64> = others.iter().map(|u| u.id).collect();
+        let response = self
+            .post(
+                "/api/v1/conversations",
+                Some(&creator.access_token),
+                &json!({"participant_ids": ids}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_i64().expect("id")
+    }
+
+    /// Sends over REST and returns the response.
+    pub async fn send_rest(
+        &self,
+        user: &TestUser,
+        conversation: i64,
+        content: &str,
+    ) -> reqwest::Response {
+        self.post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(&user.access_token),
+            &json!({"content": content}),
+        )
+        .await
+    }
+
+    /// History as JSON.
+    pub async fn history(&self, user: &TestUser, conversation: i64, query: &str) -> Vec<Value> {
+        let response = self
+            .get(
+                &format!("/api/v1/conversations/{conversation}/messages{query}"),
+                Some(&user.access_token),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("json")
+    }
+
+    /// Opens a WebSocket with the token in the query string; consumes `welcome`.
+    pub async fn ws(&self, user: &TestUser) -> WsClient {
+        let mut client = self
+            .ws_request(&format!("?token={}", user.access_token), &[])
+            .await
+            .expect("ws connects");
+        let welcome = client.recv().await;
+        assert_eq!(welcome["type"], "welcome");
+        client
+    }
+
+    /// Opens a WebSocket with a query string and extra headers; returns the handshake error.
+    pub async fn ws_request(
+        &self,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<WsClient, tungstenite::Error> {
+        let mut request = format!("ws://127.0.0.1:{}/api/v1/ws{query}", self.port)
+            .into_client_request()
+            .expect("request");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                tungstenite::http::HeaderName::from_bytes(name.as_bytes()).expect("header"),
+                value.parse().expect("header value"),
+            );
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(WsClient {
+            stream,
+            next_ref: 0,
+        })
+    }
+}
+
+/// The HTTP status of a failed handshake.
+pub fn handshake_status(err: &tungstenite::Error) -> Option<u16> {
+    match err {
+        tungstenite::Error::Http(response) => Some(response.status().as_u16()),
+        _ => None,
+    }
+}
+
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client speaking the Parlor protocol.
+pub struct WsClient {
+    pub stream: Stream,
+    next_ref: u64,
+}
+
+impl WsClient {
+    /// Sends a frame of `kind` with `data` and a fresh ref; returns the ref.
+    pub async fn send(&mut self, kind: &str, data: Value) -> String {
+        self.next_ref += 1;
+        let reference = self.next_ref.to_string();
+        self.send_raw(&json!({"type": kind, "ref": reference, "data": data}).to_string())
+            .await;
+        reference
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.stream
+            .send(Message::text(text))
+            .await
+            .expect("frame sent");
+    }
+
+    /// The next JSON text frame (pings are answered by the library); panics on timeout.
+    pub async fn recv(&mut self) -> Value {
+        self.try_recv(FRAME_TIMEOUT)
+            .await
+            .expect("a frame arrives in time")
+    }
+
+    /// The next JSON text frame within `timeout`, or None.
+    pub async fn try_recv(&mut self, timeout: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            match next.ok()? {
+                Message::Text(text) => return serde_json::from_str(&text).ok(),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one of `kind` arrives.
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Skips frames until the reply (ack or error) to `reference`.
+    pub async fn reply(&mut self, reference: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["ref"] == reference {
+                return frame;
+            }
+        }
+    }
+
+    /// Sends a frame and waits for its reply.
+    pub async fn call(&mut self, kind: &str, data: Value) -> Value {
+        let reference = self.send(kind, data).await;
+        self.reply(&reference).await
+    }
+
+    /// Joins a conversation, asserting the ack; returns `last_seq`.
+    pub async fn join(&mut self, conversation: i64) -> i64 {
+        let reply = self
+            .call(
+                "conversation:join",
+                json!({"conversation_id": conversation}),
+            )
+            .await;
+        assert_eq!(reply["type"], "ack", "join failed: {reply}");
+        reply["data"]["last_seq"].as_i64().expect("last_seq")
+    }
+
+    /// Asserts that no frame of `kind` arrives within `wait`.
+    pub async fn assert_no(&mut self, kind: &str, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Some(frame) = self
+            .try_recv(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+        {
+            assert_ne!(frame["type"], kind, "unexpected frame {frame}");
+        }
+    }
+
+    /// Waits for the server to close the socket; returns the close code.
+    pub async fn closed_with(&mut self, timeout: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()?;
+            match next {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Some(1006),
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}
+
+/// The error code of a REST error body.
+pub async fn error_code(response: reqwest::Response) -> String {
+    let body: Value = response.json().await.expect("json error body");
+    body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_string()
+}

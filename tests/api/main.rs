@@ -1,0 +1,17 @@
+//! API tests: every test starts the real server on port 0 with its own SQLite file and drives it
+//! over real HTTP and WebSocket connections.
+
+// A panic in a test is a failed test: unwrap and expect are the point here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod cli;
+mod config;
+mod conversations;
+mod health;
+mod helpers;
+mod messages;
+mod presence;
+mod restart;
+mod users;
+mod websocket;

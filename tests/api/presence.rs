@@ -1,0 +1,82 @@
+use std::time::Duration;
+
+use diesel::prelude::*;
+
+use crate::helpers::spawn_app;
+
+#[actix_web::test]
+async fn contacts_see_a_user_come_online_and_go_offline_with_last_seen() {
+    let app = spawn_app().await;
+    let (ann, bob, eve) = (
+        app.register("ann").await,
+        app.register("bob").await,
+        app.register("eve").await,
+    );
+    app.conversation(&ann, &[&bob]).await;
+    let mut bob_ws = app.ws(&bob).await;
+    let mut eve_ws = app.ws(&eve).await;
+
+    let ann_ws = app.ws(&ann).await;
+    let online = bob_ws.recv_type("user:status").await;
+    assert_eq!(online["data"]["user_id"], ann.id);
+    assert_eq!(online["data"]["status"], "online");
+
+    // A second device does not announce again; closing only one keeps ann online.
+    let ann_phone = app.ws(&ann).await;
+    ann_phone.close().await;
+    bob_ws
+        .assert_no("user:status", Duration::from_millis(300))
+        .await;
+
+    ann_ws.close().await;
+    let offline = bob_ws.recv_type("user:status").await;
+    assert_eq!(offline["data"]["user_id"], ann.id);
+    assert_eq!(offline["data"]["status"], "offline");
+    let last_seen = offline["data"]["last_seen_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(last_seen.ends_with('Z'));
+
+    // Eve shares no conversation with ann and hears nothing.
+    eve_ws
+        .assert_no("user:status", Duration::from_millis(200))
+        .await;
+
+    // last_seen_at is stored.
+    let path = app
+        .settings
+        .database
+        .url
+        .trim_start_matches("sqlite://")
+        .to_string();
+    let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+    use parlor::db::schema::users;
+    let stored: Option<chrono::NaiveDateTime> = users::table
+        .find(ann.id)
+        .select(users::last_seen_at)
+        .first(&mut conn)
+        .unwrap();
+    assert!(stored.is_some());
+}
+
+#[actix_web::test]
+async fn a_heartbeat_timeout_also_takes_a_user_offline() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.realtime.heartbeat_interval_s = 0.2;
+        s.realtime.client_timeout_s = 0.6;
+    })
+    .await;
+    let (ann, bob) = (app.register("ann").await, app.register("bob").await);
+    app.conversation(&ann, &[&bob]).await;
+    let _silent_ann = app.ws(&ann).await; // never read again: no pongs
+    let mut bob_ws = app.ws(&bob).await;
+    let offline = bob_ws.recv_type("user:status").await;
+    let offline = if offline["data"]["status"] == "offline" {
+        offline
+    } else {
+        bob_ws.recv_type("user:status").await
+    };
+    assert_eq!(offline["data"]["user_id"], ann.id);
+    assert_eq!(offline["data"]["status"], "offline");
+}
