@@ -67,6 +67,9 @@ pub enum AppError {
     /// 404 `not_found`: absent, or not visible to the caller.
     #[error("{0}")]
     NotFound(String),
+    /// 405 `method_not_allowed`: the path exists, the method does not.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// 409 `email_taken`.
     #[error("this email is already registered")]
     EmailTaken,
@@ -104,6 +107,7 @@ impl AppError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::EmailTaken => "email_taken",
             Self::UsernameTaken => "username_taken",
             Self::ConversationClosed => "conversation_closed",
@@ -171,6 +175,7 @@ impl ResponseError for AppError {
             Self::Unauthorized(_) | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken | Self::UsernameTaken | Self::ConversationClosed => {
                 StatusCode::CONFLICT
             }
@@ -213,7 +218,10 @@ impl From<DbError> for AppError {
 }
 
 impl From<actix::MailboxError> for AppError {
+    /// An actor that could not be reached is shutting down or failed to start (its room could
+    /// not load its state): the service is unavailable for now, not broken.
     fn from(err: actix::MailboxError) -> Self {
-        Self::internal(anyhow::anyhow!("actor mailbox: {err}"))
+        tracing::warn!(error = %err, "actor unreachable");
+        Self::Unavailable("the server is busy or shutting down; retry shortly".into())
     }
 }

@@ -18,7 +18,6 @@ use crate::error::{AppError, ErrorBody};
 
 /// `data` of frames that name one conversation.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ConversationRef {
     /// Target conversation.
     pub conversation_id: ConversationId,
@@ -26,7 +25,6 @@ pub struct ConversationRef {
 
 /// `data` of `message:send`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SendData {
     /// Target conversation (participation required, join not required).
     pub conversation_id: ConversationId,
@@ -120,7 +118,15 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
 }
 
 fn data_as<T: DeserializeOwned>(data: serde_json::Value) -> Result<T, AppError> {
-    serde_json::from_value(data).map_err(|e| AppError::Validation(format!("data: {e}")))
+    serde_path_to_error::deserialize(data).map_err(|err| {
+        let path = err.path().to_string();
+        let path = if path.is_empty() || path == "." {
+            "data".to_string()
+        } else {
+            format!("data.{path}")
+        };
+        AppError::Validation(format!("{path}: {}", err.inner()))
+    })
 }
 
 #[derive(Serialize)]

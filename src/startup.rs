@@ -38,6 +38,29 @@ pub struct AppState {
     pub started_at: Instant,
 }
 
+/// CORS for browser clients served from another origin (a front-end dev server, a widget):
+/// the origins of `server.allowed_origins`, bearer tokens (no cookies), preflight cached for an
+/// hour.
+fn cors(origins: Vec<String>) -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allowed_origin_fn(move |origin, head| {
+            let host = head
+                .headers()
+                .get(actix_web::http::header::HOST)
+                .and_then(|h| h.to_str().ok());
+            origin
+                .to_str()
+                .is_ok_and(|origin| http::ws::origin_allowed(origin, host, &origins))
+        })
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+        ])
+        .expose_headers([actix_web::http::header::RETRY_AFTER])
+        .max_age(3600)
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -51,8 +74,12 @@ impl Application {
     /// # Errors
     /// Database, secret or bind failures.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
         let settings = Arc::new(settings);
         let db = Database::open(&settings.database)?;
+        std::fs::create_dir_all(&settings.uploads.dir).map_err(|e| {
+            anyhow::anyhow!("cannot create {}: {e}", settings.uploads.dir.display())
+        })?;
         let secret = crate::auth::jwt::load_or_create_secret(&settings.auth, &db.url.data_dir())?;
         let jwt = JwtKeys::new(&secret, settings.auth.access_token_ttl_s);
         let cost = settings.auth.bcrypt_cost;
@@ -84,10 +111,14 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
         let address = listener.local_addr()?;
         let json_limit = settings.limits.json_body_max_bytes;
+        let origins = settings.server.allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(cors(origins.clone()))
+                .wrap(tracing_actix_web::TracingLogger::<
+                    crate::telemetry::RedactedRootSpan,
+                >::new())
                 .configure(|cfg| http::routes(cfg, json_limit))
         })
         .listen(listener)?;

@@ -5,7 +5,8 @@
 //! timeouts). On a user's first session it tells every connected session of the users who share
 //! a conversation with them `user:status {user_id, status: "online"}`; on the last one it stores
 //! `last_seen_at` through the DbWriter and tells them `{user_id, status: "offline",
-//! last_seen_at}`. One instance, started by `startup`, living as long as the server.
+//! last_seen_at}`. Every new session also gets `user:status online` for each of its contacts
+//! already online, so clients start from a true picture. One instance, started by `startup`, living as long as the server.
 //!
 //! Transitions are handled one at a time (`ctx.wait` around the contacts query), so an online
 //! event can never overtake the offline event that preceded it.
@@ -21,6 +22,7 @@ use crate::actors::db_writer::{DbWriter, TouchLastSeen};
 use crate::db::queries::users;
 use crate::db::{Database, now};
 use crate::domain::{SessionId, UserId};
+use crate::error::DbError;
 use crate::protocol;
 
 /// A session of `user_id` started.
@@ -71,30 +73,42 @@ impl PresenceRegistry {
         }
     }
 
-    /// Tells the online contacts of `user_id` about `event`, after looking them up.
-    fn announce(&mut self, user_id: UserId, event: StatusEvent, ctx: &mut Context<Self>) {
+    /// Looks up the contacts of `user_id`, then runs `then` with them. The actor handles nothing
+    /// else meanwhile (`ctx.wait`), so presence events keep their order.
+    fn with_contacts(
+        &mut self,
+        user_id: UserId,
+        ctx: &mut Context<Self>,
+        then: impl FnOnce(&mut Self, Vec<UserId>) + 'static,
+    ) {
         let db = self.db.clone();
         let lookup = async move {
             let mut conn = db.read().await?;
             users::contacts(&mut conn, user_id).await
         };
-        ctx.wait(lookup.into_actor(self).map(move |contacts, registry, _| {
-            let contacts = match contacts {
-                Ok(contacts) => contacts,
-                Err(err) => {
-                    tracing::warn!(user_id = %user_id, error = ?err, "presence contacts lookup failed");
-                    return;
-                }
-            };
-            let frame = protocol::encode("user:status", None, &event);
-            for contact in contacts {
-                for session in registry.online.get(&contact).into_iter().flat_map(|s| s.values()) {
-                    session.do_send(Deliver {
-                        frame: frame.clone(),
-                    });
-                }
+        ctx.wait(lookup.into_actor(self).map(move |contacts, registry, _| match contacts {
+            Ok(contacts) => then(registry, contacts),
+            Err(err) => {
+                tracing::warn!(user_id = %user_id, error = ?err, "presence contacts lookup failed");
             }
         }));
+    }
+
+    /// Sends `event` to every session of every user in `contacts`.
+    fn tell(&self, contacts: &[UserId], event: &StatusEvent) {
+        let frame = protocol::encode("user:status", None, event);
+        for contact in contacts {
+            for session in self
+                .online
+                .get(contact)
+                .into_iter()
+                .flat_map(|s| s.values())
+            {
+                session.do_send(Deliver {
+                    frame: frame.clone(),
+                });
+            }
+        }
     }
 }
 
@@ -112,16 +126,30 @@ impl Handler<Connect> for PresenceRegistry {
     fn handle(&mut self, msg: Connect, ctx: &mut Self::Context) {
         let sessions = self.online.entry(msg.user_id).or_default();
         let first = sessions.is_empty();
-        sessions.insert(msg.session_id, msg.recipient);
-        if first {
-            tracing::debug!(user_id = %msg.user_id, "user online");
-            let event = StatusEvent {
-                user_id: msg.user_id,
-                status: "online",
-                last_seen_at: None,
-            };
-            self.announce(msg.user_id, event, ctx);
-        }
+        sessions.insert(msg.session_id, msg.recipient.clone());
+        let user_id = msg.user_id;
+        self.with_contacts(user_id, ctx, move |registry, contacts| {
+            if first {
+                tracing::debug!(user_id = %user_id, "user online");
+                let event = StatusEvent {
+                    user_id,
+                    status: "online",
+                    last_seen_at: None,
+                };
+                registry.tell(&contacts, &event);
+            }
+            // The new session learns who among its contacts is online already.
+            for contact in contacts.iter().filter(|c| registry.online.contains_key(c)) {
+                let event = StatusEvent {
+                    user_id: *contact,
+                    status: "online",
+                    last_seen_at: None,
+                };
+                msg.recipient.do_send(Deliver {
+                    frame: protocol::encode("user:status", None, &event),
+                });
+            }
+        });
     }
 }
 
@@ -138,15 +166,23 @@ impl Handler<Disconnect> for PresenceRegistry {
         self.online.remove(&msg.user_id);
         tracing::debug!(user_id = %msg.user_id, "user offline");
         let at = now();
-        self.writer.do_send(TouchLastSeen {
-            user_id: msg.user_id,
-            at,
-        });
+        let user_id = msg.user_id;
+        let touch = self.writer.send(TouchLastSeen { user_id, at });
+        ctx.spawn(
+            async move {
+                if let Ok(Err(err)) | Err(err) = touch.await.map_err(|_| DbError::WriterGone) {
+                    tracing::warn!(user_id = %user_id, error = ?err, "storing last_seen_at failed");
+                }
+            }
+            .into_actor(self),
+        );
         let event = StatusEvent {
-            user_id: msg.user_id,
+            user_id,
             status: "offline",
             last_seen_at: Some(at.and_utc()),
         };
-        self.announce(msg.user_id, event, ctx);
+        self.with_contacts(user_id, ctx, move |registry, contacts| {
+            registry.tell(&contacts, &event);
+        });
     }
 }

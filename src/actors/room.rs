@@ -36,6 +36,8 @@ pub struct Join {
     pub session_id: SessionId,
     /// Its user (must be a participant).
     pub user_id: UserId,
+    /// The user's role (an admin who is not a participant gets `forbidden`).
+    pub role: Role,
     /// Where to deliver frames.
     pub recipient: Recipient<Deliver>,
 }
@@ -70,6 +72,8 @@ pub struct PostMessage {
 pub struct SetTyping {
     /// Who.
     pub user_id: UserId,
+    /// Their role.
+    pub role: Role,
     /// From which session (not echoed back to it).
     pub session_id: SessionId,
     /// Started or stopped.
@@ -105,6 +109,9 @@ struct ClosedEvent {
     closed_by: Option<UserId>,
     closed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// How long a room for an id with no conversation lingers (answering `not_found`).
+const MISSING_ROOM_TTL: Duration = Duration::from_secs(1);
 
 enum RoomState {
     Loading,
@@ -207,6 +214,8 @@ impl RoomActor {
         let idle = self.deps.settings.realtime.room_idle();
         self.idle_check = Some(ctx.run_later(idle, |room, ctx| {
             room.idle_check = None;
+            // Sessions that died without a Leave (e.g. mid-join) must not keep the room alive.
+            room.sessions.retain(|_, session| session.connected());
             if room.sessions.is_empty() && room.in_flight == 0 && room.typing.is_empty() {
                 ctx.stop();
             } else {
@@ -240,7 +249,13 @@ impl Actor for RoomActor {
                     last_seq: row.last_seq,
                     participants: members.into_iter().collect(),
                 },
-                Ok(None) => RoomState::Missing,
+                Ok(None) => {
+                    // Answer what is queued with not_found, then go: a conversation created
+                    // with this id later must get a fresh room (the registry also evicts it).
+                    ctx.run_later(MISSING_ROOM_TTL, |_, ctx| ctx.stop());
+                    room.state = RoomState::Missing;
+                    return;
+                }
                 Err(err) => {
                     tracing::error!(conversation_id = %room.id, error = ?err, "room load failed");
                     // Stop so the next request starts a fresh room that tries again.
@@ -263,7 +278,7 @@ impl Handler<Join> for RoomActor {
     type Result = Result<i64, AppError>;
 
     fn handle(&mut self, msg: Join, _: &mut Self::Context) -> Self::Result {
-        self.admit(msg.user_id, Role::Customer)?;
+        self.admit(msg.user_id, msg.role)?;
         self.sessions.insert(msg.session_id, msg.recipient);
         match &self.state {
             RoomState::Ready { last_seq, .. } => Ok(*last_seq),
@@ -354,15 +369,15 @@ impl Handler<SetTyping> for RoomActor {
     type Result = Result<(), AppError>;
 
     fn handle(&mut self, msg: SetTyping, ctx: &mut Self::Context) -> Self::Result {
-        self.admit(msg.user_id, Role::Customer)?;
+        self.admit(msg.user_id, msg.role)?;
+        if !msg.typing {
+            self.stop_typing(msg.user_id, ctx);
+            return Ok(());
+        }
         if let RoomState::Ready { status, .. } = &self.state
             && *status == ConversationStatus::Closed
         {
             return Err(AppError::ConversationClosed);
-        }
-        if !msg.typing {
-            self.stop_typing(msg.user_id, ctx);
-            return Ok(());
         }
         let timeout = self.deps.settings.realtime.typing_timeout();
         let user_id = msg.user_id;

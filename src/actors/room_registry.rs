@@ -1,7 +1,8 @@
 //! `RoomRegistry`: finds or starts the [`RoomActor`] of a conversation.
 //!
 //! State: conversation id → room address. Handles [`GetRoom`] (from sessions and HTTP handlers,
-//! through [`send_to_room`]) and [`RoomStopped`] (from rooms as they stop when idle). One
+//! through [`send_to_room`]), [`RoomStopped`] (from rooms as they stop when idle) and [`Evict`]
+//! (from the create-conversation handler). One
 //! instance, started by `startup`; it lives as long as the server.
 //!
 //! A room stops itself after `realtime.room_idle_s` with no joined session and nothing in
@@ -44,6 +45,15 @@ pub struct GetRoom {
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct RoomStopped {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+}
+
+/// Forget the room of a conversation (sent when a conversation is created, so a room started
+/// earlier for that id, which found nothing, is not reused).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Evict {
     /// Which conversation.
     pub conversation_id: ConversationId,
 }
@@ -98,6 +108,14 @@ impl Handler<RoomStopped> for RoomRegistry {
         {
             self.rooms.remove(&msg.conversation_id);
         }
+    }
+}
+
+impl Handler<Evict> for RoomRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Evict, _: &mut Self::Context) {
+        self.rooms.remove(&msg.conversation_id);
     }
 }
 

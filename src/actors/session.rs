@@ -1,7 +1,8 @@
 //! `SessionActor`: one per WebSocket connection.
 //!
-//! State: the authenticated user, the conversations this session joined (with their rooms'
-//! addresses), heartbeat bookkeeping. Receives text frames from the browser (parsed into
+//! State: the authenticated user, the conversations this session joined, the addresses of the
+//! rooms it has talked to (so its frames reach each room in the order sent), heartbeat
+//! bookkeeping. Receives text frames from the browser (parsed into
 //! [`ClientFrame`]s and forwarded as typed messages to room actors) and [`Deliver`] messages
 //! from rooms and the presence registry (written to the socket as they are). Never touches the
 //! database. Started by the `/api/v1/ws` handler after authentication; stops when the client
@@ -9,7 +10,7 @@
 //! when the client is silent for `realtime.client_timeout_s`. On stop it leaves its rooms and
 //! unregisters from presence.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -34,7 +35,10 @@ pub struct SessionActor {
     auth: AuthUser,
     user: UserView,
     state: web::Data<AppState>,
-    joined: HashMap<ConversationId, Addr<RoomActor>>,
+    /// Conversations joined (or being joined) by this session.
+    joined: HashSet<ConversationId>,
+    /// Room addresses this session has used, so its frames reach each room in order.
+    rooms: HashMap<ConversationId, Addr<RoomActor>>,
     last_heard: Instant,
     unregistered: bool,
 }
@@ -69,7 +73,8 @@ impl SessionActor {
             auth,
             user,
             state,
-            joined: HashMap::new(),
+            joined: HashSet::new(),
+            rooms: HashMap::new(),
             last_heard: Instant::now(),
             unregistered: false,
         }
@@ -79,7 +84,9 @@ impl SessionActor {
         if std::mem::replace(&mut self.unregistered, true) {
             return;
         }
-        for room in self.joined.values() {
+        // Every room this session touched: joined ones drop its recipient, the others end any
+        // typing indicator it started.
+        for room in self.rooms.values() {
             room.do_send(Leave {
                 session_id: self.id,
             });
@@ -119,6 +126,75 @@ impl SessionActor {
         }
     }
 
+    /// Runs `then` with the room of `id`. A cached, live address is used at once, so frames
+    /// reach the room in the order the client sent them; on a miss the lookup is awaited with
+    /// `ctx.wait`, which holds back later frames until it is done.
+    fn with_room(
+        &mut self,
+        id: ConversationId,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+        then: impl FnOnce(&mut Self, Addr<RoomActor>, Option<String>, &mut ws::WebsocketContext<Self>)
+        + 'static,
+    ) {
+        if let Some(room) = self.rooms.get(&id).filter(|room| room.connected()).cloned() {
+            then(self, room, reference, ctx);
+            return;
+        }
+        let lookup = self.state.rooms.send(GetRoom {
+            conversation_id: id,
+        });
+        ctx.wait(
+            lookup
+                .into_actor(self)
+                .map(move |room, session, ctx| match room {
+                    Ok(room) => {
+                        session.rooms.insert(id, room.clone());
+                        then(session, room, reference, ctx);
+                    }
+                    Err(err) => Self::reply::<()>(ctx, reference.as_deref(), Err(err.into())),
+                }),
+        );
+    }
+
+    /// Sends `msg` to `room` now (keeping order) and replies with `map(result)` when it answers.
+    /// If the room stopped in the meantime the message is retried through the registry.
+    fn forward<M, T>(
+        &mut self,
+        id: ConversationId,
+        room: Addr<RoomActor>,
+        msg: M,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+        map: impl FnOnce(&mut Self, M::Result) -> Result<T, AppError> + 'static,
+    ) where
+        M: actix::Message + Send + Clone + 'static,
+        M::Result: Send,
+        RoomActor: Handler<M>,
+        T: Serialize,
+    {
+        let registry = self.state.rooms.clone();
+        let first = room.send(msg.clone());
+        let call = async move {
+            match first.await {
+                Ok(result) => Ok(result),
+                Err(_) => send_to_room(&registry, id, msg).await,
+            }
+        };
+        ctx.spawn(call.into_actor(self).map(move |result, session, ctx| {
+            let result = match result {
+                Ok(answer) => map(session, answer),
+                Err(err) => Err(err.into()),
+            };
+            if matches!(result, Err(AppError::NotFound(_))) {
+                // Possibly a room started for an id before its conversation existed: look the
+                // room up afresh next time.
+                session.rooms.remove(&id);
+            }
+            Self::reply(ctx, reference.as_deref(), result);
+        }));
+    }
+
     fn handle_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
         let (reference, frame) = match protocol::parse(text) {
             Ok(parsed) => parsed,
@@ -131,75 +207,10 @@ impl SessionActor {
                 return;
             }
         };
-        let registry = self.state.rooms.clone();
-        let user_id = self.auth.id;
-        let session_id = self.id;
         match frame {
-            ClientFrame::Join(data) => {
-                let id = data.conversation_id;
-                let recipient = ctx.address().recipient();
-                let join = async move {
-                    let room = registry
-                        .send(GetRoom {
-                            conversation_id: id,
-                        })
-                        .await?;
-                    let join = Join {
-                        session_id,
-                        user_id,
-                        recipient,
-                    };
-                    let last_seq = room.send(join).await??;
-                    Ok::<_, AppError>((room, last_seq))
-                };
-                ctx.spawn(join.into_actor(self).map(move |result, session, ctx| {
-                    let result = result.map(|(room, last_seq)| {
-                        session.joined.insert(id, room);
-                        JoinAck {
-                            conversation_id: id,
-                            last_seq,
-                        }
-                    });
-                    Self::reply(ctx, reference.as_deref(), result);
-                }));
-            }
-            ClientFrame::Leave(data) => {
-                let id = data.conversation_id;
-                if let Some(room) = self.joined.remove(&id) {
-                    room.do_send(Leave { session_id });
-                }
-                Self::reply(
-                    ctx,
-                    reference.as_deref(),
-                    Ok(ConversationAck {
-                        conversation_id: id,
-                    }),
-                );
-            }
-            ClientFrame::Send(data) => {
-                let limits = &self.state.settings.limits;
-                let post = MessageContent::parse(&data.content, limits.message_max_chars).and_then(
-                    |content| {
-                        Ok(PostMessage {
-                            sender_id: user_id,
-                            sender_role: self.auth.role,
-                            content: content.into_inner(),
-                            client_msg_id: validate_client_msg_id(data.client_msg_id)?,
-                            origin: Some(session_id),
-                        })
-                    },
-                );
-                let post = match post {
-                    Ok(post) => post,
-                    Err(err) => return Self::reply::<()>(ctx, reference.as_deref(), Err(err)),
-                };
-                let id = data.conversation_id;
-                let send = async move { send_to_room(&registry, id, post).await? };
-                ctx.spawn(send.into_actor(self).map(move |result, _, ctx| {
-                    let result = result.map(|message| SendAck { message });
-                    Self::reply(ctx, reference.as_deref(), result);
-                }));
-            }
+            ClientFrame::Join(data) => self.join(data.conversation_id, reference, ctx),
+            ClientFrame::Leave(data) => self.leave(data.conversation_id, reference, ctx),
+            ClientFrame::Send(data) => self.post(data, reference, ctx),
             ClientFrame::TypingStart(data) => {
                 self.set_typing(data.conversation_id, true, reference, ctx);
             }
@@ -209,6 +220,81 @@ impl SessionActor {
         }
     }
 
+    fn join(
+        &mut self,
+        id: ConversationId,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let join = Join {
+            session_id: self.id,
+            user_id: self.auth.id,
+            role: self.auth.role,
+            recipient: ctx.address().recipient(),
+        };
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            // Counted as joined from now on, so a stop before the answer still sends Leave.
+            session.joined.insert(id);
+            session.forward(id, room, join, reference, ctx, move |session, result| {
+                if result.is_err() {
+                    session.joined.remove(&id);
+                }
+                result.map(|last_seq| JoinAck {
+                    conversation_id: id,
+                    last_seq,
+                })
+            });
+        });
+    }
+
+    fn leave(
+        &mut self,
+        id: ConversationId,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        self.joined.remove(&id);
+        let leave = Leave {
+            session_id: self.id,
+        };
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            session.forward(id, room, leave, reference, ctx, move |_, ()| {
+                Ok(ConversationAck {
+                    conversation_id: id,
+                })
+            });
+        });
+    }
+
+    fn post(
+        &mut self,
+        data: protocol::SendData,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let limits = &self.state.settings.limits;
+        let post =
+            MessageContent::parse(&data.content, limits.message_max_chars).and_then(|content| {
+                Ok(PostMessage {
+                    sender_id: self.auth.id,
+                    sender_role: self.auth.role,
+                    content: content.into_inner(),
+                    client_msg_id: validate_client_msg_id(data.client_msg_id)?,
+                    origin: Some(self.id),
+                })
+            });
+        let post = match post {
+            Ok(post) => post,
+            Err(err) => return Self::reply::<()>(ctx, reference.as_deref(), Err(err)),
+        };
+        let id = data.conversation_id;
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            session.forward(id, room, post, reference, ctx, |_, result| {
+                result.map(|message| SendAck { message })
+            });
+        });
+    }
+
     fn set_typing(
         &mut self,
         id: ConversationId,
@@ -216,19 +302,19 @@ impl SessionActor {
         reference: Option<String>,
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
-        let registry = self.state.rooms.clone();
         let set = SetTyping {
             user_id: self.auth.id,
+            role: self.auth.role,
             session_id: self.id,
             typing,
         };
-        let send = async move { send_to_room(&registry, id, set).await? };
-        ctx.spawn(send.into_actor(self).map(move |result, _, ctx| {
-            let result = result.map(|()| ConversationAck {
-                conversation_id: id,
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            session.forward(id, room, set, reference, ctx, move |_, result| {
+                result.map(|()| ConversationAck {
+                    conversation_id: id,
+                })
             });
-            Self::reply(ctx, reference.as_deref(), result);
-        }));
+        });
     }
 }
 

@@ -72,7 +72,7 @@ impl JwtKeys {
             pid: user.project_id.0,
             role: user.role(),
             iat,
-            exp: iat + self.ttl_s,
+            exp: iat.saturating_add(self.ttl_s),
             iss: ISSUER.into(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)

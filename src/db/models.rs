@@ -114,6 +114,8 @@ pub struct RefreshTokenRow {
     pub expires_at: NaiveDateTime,
     /// Set when rotated, logged out or revoked by reuse detection.
     pub revoked_at: Option<NaiveDateTime>,
+    /// `rotated`, `logout` or `reuse`.
+    pub revoked_reason: Option<String>,
 }
 
 /// A new `refresh_tokens` row.

@@ -31,6 +31,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
     }
 }
 

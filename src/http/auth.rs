@@ -12,7 +12,8 @@ use crate::db::now;
 use crate::db::queries::tokens::RotateOutcome;
 use crate::db::queries::users;
 use crate::domain::{DEFAULT_PROJECT, Email, Password, Role, Username, validate_display_name};
-use crate::error::{AppError, DbError};
+use crate::error::AppError;
+use crate::http::extract::Json;
 use crate::startup::AppState;
 
 /// `POST /auth/register` body. Any `role` field is ignored: self-registration is `customer`.
@@ -103,7 +104,9 @@ async fn issue_tokens(state: &AppState, user: &UserRow) -> Result<TokenResponse,
 
 fn refresh_expiry(state: &AppState, from: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
     let ttl = i64::try_from(state.settings.auth.refresh_token_ttl_s).unwrap_or(i64::MAX);
-    from + chrono::TimeDelta::try_seconds(ttl).unwrap_or(chrono::TimeDelta::MAX)
+    chrono::TimeDelta::try_seconds(ttl)
+        .and_then(|ttl| from.checked_add_signed(ttl))
+        .unwrap_or(chrono::NaiveDateTime::MAX)
 }
 
 fn token_response(
@@ -124,7 +127,7 @@ fn token_response(
 /// `POST /api/v1/auth/register` → 201 [`TokenResponse`].
 pub async fn register(
     state: web::Data<AppState>,
-    body: web::Json<RegisterBody>,
+    body: Json<RegisterBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let user = create_user(
@@ -145,7 +148,7 @@ pub async fn register(
 /// same time).
 pub async fn login(
     state: web::Data<AppState>,
-    body: web::Json<LoginBody>,
+    body: Json<LoginBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let login = body
@@ -170,7 +173,7 @@ pub async fn login(
 /// revoked; presenting a revoked one revokes every refresh token of its user (401).
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: Json<RefreshBody>,
 ) -> Result<HttpResponse, AppError> {
     let new_token = refresh::generate();
     let outcome = state
@@ -181,12 +184,13 @@ pub async fn refresh(
             expires_at: refresh_expiry(&state, now()),
         })
         .await??;
-    let user_id = match outcome {
-        RotateOutcome::Rotated { user_id } => user_id,
+    let user = match outcome {
+        RotateOutcome::Rotated { user } => user,
         RotateOutcome::Reused { user_id } => {
             tracing::warn!(user_id = %user_id, "refresh token reuse: all refresh tokens revoked");
             return Err(AppError::Unauthorized(
-                "refresh token already used; every session of this user was signed out".into(),
+                "refresh token already used; every refresh token of this user is now revoked"
+                    .into(),
             ));
         }
         RotateOutcome::Invalid => {
@@ -195,11 +199,6 @@ pub async fn refresh(
             ));
         }
     };
-    let mut conn = state.db.read().await?;
-    let user = users::find(&mut conn, user_id)
-        .await?
-        .ok_or(DbError::NotFound)
-        .map_err(|_| AppError::Unauthorized("user no longer exists".into()))?;
     let access_token = state.jwt.issue(&user)?;
     Ok(HttpResponse::Ok().json(token_response(&state, &user, access_token, new_token)))
 }
@@ -207,7 +206,7 @@ pub async fn refresh(
 /// `POST /api/v1/auth/logout` → 204; the refresh token is revoked (unknown tokens too: 204).
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: Json<RefreshBody>,
 ) -> Result<HttpResponse, AppError> {
     state
         .writer

@@ -10,12 +10,13 @@ use serde::Deserialize;
 
 use crate::actors::db_writer::CreateConversation;
 use crate::actors::room::Close;
-use crate::actors::room_registry::send_to_room;
+use crate::actors::room_registry::{Evict, send_to_room};
 use crate::auth::AuthUser;
 use crate::db::models::{ConversationRow, ConversationView};
 use crate::db::queries::{conversations, users};
 use crate::domain::{ConversationId, Role, UserId};
 use crate::error::AppError;
+use crate::http::extract::Json;
 use crate::startup::AppState;
 
 /// Largest number of participants in one conversation.
@@ -55,7 +56,7 @@ pub async fn visible(
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateBody>,
+    body: Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
     let title = match body.title.as_deref().map(str::trim) {
@@ -96,6 +97,9 @@ pub async fn create(
             title,
         })
         .await??;
+    state.rooms.do_send(Evict {
+        conversation_id: view.id,
+    });
     tracing::info!(conversation_id = %view.id, by = %auth.id, "conversation created");
     Ok(super::created(&view))
 }

@@ -11,6 +11,7 @@ use crate::db::queries::messages::{self, PageRequest};
 use crate::domain::{ConversationId, MessageContent, validate_client_msg_id};
 use crate::error::AppError;
 use crate::http::conversations::visible;
+use crate::http::extract::{Json, Query};
 use crate::startup::AppState;
 
 /// Default page size.
@@ -44,7 +45,7 @@ pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<ConversationId>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -73,7 +74,7 @@ pub async fn send(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<ConversationId>,
-    body: web::Json<SendBody>,
+    body: Json<SendBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let body = body.into_inner();

@@ -6,56 +6,66 @@
 
 mod auth;
 mod conversations;
+pub mod extract;
 mod health;
 mod messages;
 mod users;
-mod ws;
+pub mod ws;
 
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::PathError;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::AppError;
 
 /// Registers every route on `cfg`. `json_limit` is `limits.json_body_max_bytes`.
 pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(json_limit)
-            .error_handler(json_error),
-    )
-    .app_data(web::QueryConfig::default().error_handler(query_error))
-    .app_data(web::PathConfig::default().error_handler(path_error))
-    .route("/health", web::get().to(health::health))
-    .service(
-        web::scope("/api/v1")
-            .route("/auth/register", web::post().to(auth::register))
-            .route("/auth/login", web::post().to(auth::login))
-            .route("/auth/refresh", web::post().to(auth::refresh))
-            .route("/auth/logout", web::post().to(auth::logout))
-            .route("/auth/me", web::get().to(auth::me))
-            .route("/users", web::post().to(users::create))
-            .route("/conversations", web::post().to(conversations::create))
-            .route("/conversations", web::get().to(conversations::list))
-            .route("/conversations/{id}", web::get().to(conversations::get))
-            .route(
-                "/conversations/{id}",
-                web::delete().to(conversations::close),
-            )
-            .route(
-                "/conversations/{id}/close",
-                web::post().to(conversations::close),
-            )
-            .route(
-                "/conversations/{id}/messages",
-                web::get().to(messages::list),
-            )
-            .route(
-                "/conversations/{id}/messages",
-                web::post().to(messages::send),
-            )
-            .route("/ws", web::get().to(ws::upgrade)),
-    )
-    .default_service(web::to(not_found));
+    cfg.app_data(web::PayloadConfig::new(json_limit))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .service(resource("/").route(web::get().to(demo_page)))
+        .service(resource("/health").route(web::get().to(health::health)))
+        .service(
+            web::scope("/api/v1")
+                .service(resource("/auth/register").route(web::post().to(auth::register)))
+                .service(resource("/auth/login").route(web::post().to(auth::login)))
+                .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
+                .service(resource("/auth/logout").route(web::post().to(auth::logout)))
+                .service(resource("/auth/me").route(web::get().to(auth::me)))
+                .service(resource("/users").route(web::post().to(users::create)))
+                .service(
+                    resource("/conversations")
+                        .route(web::post().to(conversations::create))
+                        .route(web::get().to(conversations::list)),
+                )
+                .service(
+                    resource("/conversations/{id}")
+                        .route(web::get().to(conversations::get))
+                        .route(web::delete().to(conversations::close)),
+                )
+                .service(
+                    resource("/conversations/{id}/close")
+                        .route(web::post().to(conversations::close)),
+                )
+                .service(
+                    resource("/conversations/{id}/messages")
+                        .route(web::get().to(messages::list))
+                        .route(web::post().to(messages::send)),
+                )
+                .service(resource("/ws").route(web::get().to(ws::upgrade))),
+        )
+        .default_service(web::to(not_found));
+}
+
+/// A resource whose unsupported methods get 405 `method_not_allowed`.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::MethodNotAllowed(format!(
+        "{} is not supported on {}",
+        req.method(),
+        req.path()
+    )))
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
@@ -66,24 +76,16 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     )))
 }
 
-fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
-    let app = match &err {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            AppError::PayloadTooLarge(format!("request body too large: {err}"))
-        }
-        JsonPayloadError::ContentType => {
-            AppError::BadRequest("Content-Type must be application/json".into())
-        }
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            AppError::Validation(format!("body: {e}"))
-        }
-        _ => AppError::BadRequest(format!("malformed JSON body: {err}")),
-    };
-    app.into()
-}
-
-fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    AppError::Validation(format!("query: {err}")).into()
+/// `GET /`: a one-file demo client (static/index.html) to chat from a browser.
+async fn demo_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            "content-security-policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             connect-src 'self'",
+        ))
+        .body(include_str!("../../static/index.html"))
 }
 
 fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {

@@ -7,6 +7,7 @@ use crate::auth::AuthUser;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::http::auth::create_user;
+use crate::http::extract::Json;
 use crate::startup::AppState;
 
 /// Body: `{email, username, password, display_name?, role}`.
@@ -24,7 +25,7 @@ pub struct CreateUserBody {
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateUserBody>,
+    body: Json<CreateUserBody>,
 ) -> Result<HttpResponse, AppError> {
     auth.require_admin()?;
     let body = body.into_inner();

@@ -47,6 +47,17 @@ fn environment_variables_override_the_file() {
         std::env::set_var("PARLOR__REALTIME__TYPING_TIMEOUT_S", "2.5");
     }
     let settings = shipped();
+    // SAFETY: as above.
+    unsafe {
+        for key in [
+            "SERVER__BIND",
+            "AUTH__BCRYPT_COST",
+            "SERVER__ALLOWED_ORIGINS",
+            "REALTIME__TYPING_TIMEOUT_S",
+        ] {
+            std::env::remove_var(format!("PARLOR__{key}"));
+        }
+    }
     assert_eq!(settings.server.bind, "127.0.0.1:9000");
     assert_eq!(settings.auth.bcrypt_cost, 5);
     assert_eq!(

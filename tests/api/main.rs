@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod config;
 mod conversations;
+mod edge;
 mod health;
 mod helpers;
 mod messages;

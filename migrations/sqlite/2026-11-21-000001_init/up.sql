@@ -28,7 +28,9 @@ CREATE TABLE refresh_tokens (
     token_hash TEXT NOT NULL UNIQUE,
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL,
-    revoked_at TIMESTAMP
+    revoked_at TIMESTAMP,
+    -- 'rotated' (replaced by refresh: presenting it again is reuse), 'logout' or 'reuse'.
+    revoked_reason TEXT
 );
 CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
 

@@ -153,13 +153,28 @@ pub async fn list(
             .load(conn)
             .await?
     };
-    let ids: Vec<ConversationId> = rows.iter().map(|r| r.id).collect();
-    let pairs: Vec<(ConversationId, UserId)> = participants::table
-        .filter(participants::conversation_id.eq_any(ids))
+    // Participants through a subquery, not an id list: SQLite caps bound variables.
+    let pairs_query = participants::table
         .select((participants::conversation_id, participants::user_id))
         .order((participants::conversation_id, participants::user_id))
-        .load(conn)
-        .await?;
+        .into_boxed();
+    let pairs: Vec<(ConversationId, UserId)> = if all {
+        pairs_query
+            .filter(participants::project_id.eq(project))
+            .load(conn)
+            .await?
+    } else {
+        let mine = diesel::alias!(participants as mine);
+        pairs_query
+            .filter(
+                participants::conversation_id.eq_any(
+                    mine.filter(mine.field(participants::user_id).eq(user))
+                        .select(mine.field(participants::conversation_id)),
+                ),
+            )
+            .load(conn)
+            .await?
+    };
     let mut members: BTreeMap<ConversationId, Vec<UserId>> = BTreeMap::new();
     for (conversation, user) in pairs {
         members.entry(conversation).or_default().push(user);

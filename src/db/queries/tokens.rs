@@ -2,23 +2,27 @@
 //!
 //! Rotation follows the OAuth 2.0 Security BCP (RFC 9700 §4.14.2): each refresh token is used
 //! once; presenting one that was already rotated means it leaked, so every refresh token of
-//! that user is revoked.
+//! that user is revoked. A token revoked by logout is simply invalid.
 
 use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 
-use crate::db::models::{NewRefreshToken, RefreshTokenRow};
-use crate::db::schema::refresh_tokens;
+use crate::db::models::{NewRefreshToken, RefreshTokenRow, UserRow};
+use crate::db::schema::{refresh_tokens, users};
 use crate::db::{DbConnection, now};
 use crate::domain::UserId;
 use crate::error::DbError;
 
+const ROTATED: &str = "rotated";
+const LOGOUT: &str = "logout";
+const REUSE: &str = "reuse";
+
 /// What presenting a refresh token led to.
 #[derive(Debug)]
 pub enum RotateOutcome {
-    /// The token was live: it is now revoked and `new` is stored in its place.
+    /// The token was live: it is now revoked and the new one is stored in its place.
     Rotated {
-        /// The owner.
-        user_id: UserId,
+        /// The owner, read in the same transaction.
+        user: Box<UserRow>,
     },
     /// The token had already been revoked: every token of `user_id` is now revoked.
     Reused {
@@ -63,17 +67,28 @@ pub fn rotate(
             return Ok(RotateOutcome::Invalid);
         };
         let at = now();
-        if row.revoked_at.is_some() {
-            revoke_all(conn, row.user_id)?;
+        if row.revoked_reason.as_deref() == Some(ROTATED) {
+            revoke_all(conn, row.user_id, REUSE)?;
             return Ok(RotateOutcome::Reused {
                 user_id: row.user_id,
             });
         }
-        if row.expires_at <= at {
+        if row.revoked_at.is_some() || row.expires_at <= at {
             return Ok(RotateOutcome::Invalid);
         }
+        let Some(user) = users::table
+            .find(row.user_id)
+            .select(UserRow::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(RotateOutcome::Invalid);
+        };
         diesel::update(refresh_tokens::table.find(row.id))
-            .set(refresh_tokens::revoked_at.eq(at))
+            .set((
+                refresh_tokens::revoked_at.eq(at),
+                refresh_tokens::revoked_reason.eq(ROTATED),
+            ))
             .execute(conn)?;
         insert(
             conn,
@@ -86,7 +101,7 @@ pub fn rotate(
             },
         )?;
         Ok(RotateOutcome::Rotated {
-            user_id: row.user_id,
+            user: Box::new(user),
         })
     })
 }
@@ -102,23 +117,29 @@ pub fn revoke(conn: &mut DbConnection, hash: &str) -> Result<(), DbError> {
             .filter(refresh_tokens::token_hash.eq(hash))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
-    .set(refresh_tokens::revoked_at.eq(now()))
+    .set((
+        refresh_tokens::revoked_at.eq(now()),
+        refresh_tokens::revoked_reason.eq(LOGOUT),
+    ))
     .execute(conn)?;
     Ok(())
 }
 
-/// Revokes every live token of a user.
+/// Revokes every live token of a user, recording `reason`.
 ///
 /// # Errors
 /// A query failure.
-pub fn revoke_all(conn: &mut DbConnection, user: UserId) -> Result<(), DbError> {
+pub fn revoke_all(conn: &mut DbConnection, user: UserId, reason: &str) -> Result<(), DbError> {
     use diesel::RunQueryDsl as _;
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
-    .set(refresh_tokens::revoked_at.eq(now()))
+    .set((
+        refresh_tokens::revoked_at.eq(now()),
+        refresh_tokens::revoked_reason.eq(reason),
+    ))
     .execute(conn)?;
     Ok(())
 }

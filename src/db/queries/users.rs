@@ -39,11 +39,22 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser) -> Result<UserRow, DbError
         if username_taken > 0 {
             return Err(DbError::UsernameTaken);
         }
-        let row = diesel::insert_into(users::table)
+        diesel::insert_into(users::table)
             .values(new)
             .returning(UserRow::as_returning())
-            .get_result(conn)?;
-        Ok(row)
+            .get_result(conn)
+            .map_err(|err| match &err {
+                // A concurrent insert won the race between the checks above and this insert.
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    info,
+                ) if info.message().contains("email") => DbError::EmailTaken,
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => DbError::UsernameTaken,
+                _ => DbError::Query(err),
+            })
     })
 }
 

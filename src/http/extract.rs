@@ -1,0 +1,117 @@
+//! Extractors whose errors name the offending field (`validation_failed` messages start with
+//! the JSON path, e.g. `participant_ids[1]: invalid type: string "x", expected i64`), which
+//! actix-web's own `Json` and `Query` cannot do.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// A JSON request body (`Content-Type: application/json` or `+json`), at most
+/// `limits.json_body_max_bytes` long (413 `payload_too_large` past it).
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    /// The parsed body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Parses `bytes` as JSON into `T`, naming the path of the first bad value.
+///
+/// # Errors
+/// `bad_request` for malformed JSON, `validation_failed` for a wrong shape.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_data() {
+            AppError::Validation(field_message(&path, "body", &inner))
+        } else {
+            AppError::BadRequest(format!("malformed JSON body: {inner}"))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))?;
+    Ok(value)
+}
+
+/// `path: message`, with `fallback` for the root (where serde names missing fields itself).
+pub fn field_message(path: &str, fallback: &str, err: &impl std::fmt::Display) -> String {
+    let path = if path.is_empty() || path == "." {
+        fallback
+    } else {
+        path
+    };
+    format!("{path}: {err}")
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = req.mime_type().ok().flatten().is_some_and(|mime| {
+            mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json")
+        });
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(65_536, |state| state.settings.limits.json_body_max_bytes);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(AppError::BadRequest(
+                    "Content-Type must be application/json".into(),
+                ));
+            }
+            let bytes = body.await.map_err(|err| {
+                if err.as_response_error().status_code() == 413 {
+                    AppError::PayloadTooLarge(format!("request body over {limit} bytes"))
+                } else {
+                    AppError::BadRequest(format!("could not read the body: {err}"))
+                }
+            })?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// A query string, parsed with field-naming errors (`validation_failed`).
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(
+            form_urlencoded::parse(req.query_string().as_bytes()),
+        ))
+        .map(Query)
+        .map_err(|err| {
+            let path = err.path().to_string();
+            AppError::Validation(field_message(&path, "query", err.inner()))
+        });
+        std::future::ready(parsed)
+    }
+}
