@@ -74,6 +74,11 @@ pub struct DatabaseSettings {
     pub busy_timeout_ms: u64,
     /// Connections in the read pool (async reads on request paths).
     pub read_pool_size: usize,
+    /// Most messages written in one transaction (group commit); 1 disables batching.
+    pub group_commit_max_batch: usize,
+    /// How long a lone message waits for company before its batch is written, in
+    /// microseconds; 0 writes at once (batches still form while the writer is busy).
+    pub group_commit_max_wait_us: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -83,6 +88,8 @@ impl Default for DatabaseSettings {
             sqlite_synchronous: "normal".into(),
             busy_timeout_ms: 5000,
             read_pool_size: 4,
+            group_commit_max_batch: 256,
+            group_commit_max_wait_us: 0,
         }
     }
 }
@@ -285,6 +292,12 @@ impl Settings {
         }
         if self.limits.messages_per_window == 0 || self.limits.message_window_s == 0 {
             return bad("limits.messages_per_window", "rate limit must be positive");
+        }
+        if !(1..=10_000).contains(&self.database.group_commit_max_batch) {
+            return bad("database.group_commit_max_batch", "must be 1 to 10000");
+        }
+        if self.database.group_commit_max_wait_us > 1_000_000 {
+            return bad("database.group_commit_max_wait_us", "must be at most 1 s");
         }
         if self.database.read_pool_size == 0 {
             return bad("database.read_pool_size", "must be at least 1");

@@ -37,9 +37,18 @@ pub enum DbError {
     /// The conversation is closed; nothing more can be posted to it.
     #[error("conversation closed")]
     ConversationClosed,
-    /// The row does not exist.
+    /// The row does not exist (or is not visible to the caller).
     #[error("not found")]
     NotFound,
+    /// The caller may not change this row.
+    #[error("forbidden")]
+    Forbidden,
+    /// The message was deleted; it cannot be edited.
+    #[error("message deleted")]
+    MessageDeleted,
+    /// A whole group commit failed; every message in it gets this.
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// The writer actor could not be reached (shutting down).
     #[error("database writer unavailable")]
     WriterGone,
@@ -79,6 +88,9 @@ pub enum AppError {
     /// 409 `conversation_closed`.
     #[error("the conversation is closed")]
     ConversationClosed,
+    /// 409 `message_deleted`: a deleted message cannot be edited.
+    #[error("the message was deleted")]
+    MessageDeleted,
     /// 413 `payload_too_large`.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -111,6 +123,7 @@ impl AppError {
             Self::EmailTaken => "email_taken",
             Self::UsernameTaken => "username_taken",
             Self::ConversationClosed => "conversation_closed",
+            Self::MessageDeleted => "message_deleted",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
@@ -176,9 +189,10 @@ impl ResponseError for AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::EmailTaken | Self::UsernameTaken | Self::ConversationClosed => {
-                StatusCode::CONFLICT
-            }
+            Self::EmailTaken
+            | Self::UsernameTaken
+            | Self::ConversationClosed
+            | Self::MessageDeleted => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -206,6 +220,10 @@ impl From<DbError> for AppError {
             DbError::EmailTaken => Self::EmailTaken,
             DbError::UsernameTaken => Self::UsernameTaken,
             DbError::ConversationClosed => Self::ConversationClosed,
+            DbError::MessageDeleted => Self::MessageDeleted,
+            DbError::Forbidden => Self::Forbidden(
+                "only the sender (or an agent or admin, to delete) may do this".into(),
+            ),
             DbError::NotFound | DbError::Query(diesel::result::Error::NotFound) => {
                 Self::not_found("resource")
             }

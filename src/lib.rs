@@ -23,6 +23,7 @@
 
 pub mod actors;
 pub mod auth;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod db;

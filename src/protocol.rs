@@ -13,7 +13,7 @@ use bytestring::ByteString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ConversationId;
+use crate::domain::{ConversationId, MessageId};
 use crate::error::{AppError, ErrorBody};
 
 /// `data` of frames that name one conversation.
@@ -21,6 +21,41 @@ use crate::error::{AppError, ErrorBody};
 pub struct ConversationRef {
     /// Target conversation.
     pub conversation_id: ConversationId,
+}
+
+/// `data` of `conversation:join`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JoinData {
+    /// Target conversation.
+    pub conversation_id: ConversationId,
+    /// Replay every stored message with a greater seq before going live.
+    #[serde(default)]
+    pub since_seq: Option<i64>,
+}
+
+/// `data` of `message:delivered` and `message:read`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReceiptData {
+    /// Target conversation.
+    pub conversation_id: ConversationId,
+    /// The watermark: every message up to this seq.
+    pub seq: i64,
+}
+
+/// `data` of `message:edit`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EditData {
+    /// Which message.
+    pub message_id: MessageId,
+    /// The new text.
+    pub content: String,
+}
+
+/// `data` of `message:delete`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeleteData {
+    /// Which message.
+    pub message_id: MessageId,
 }
 
 /// `data` of `message:send`.
@@ -38,8 +73,8 @@ pub struct SendData {
 /// A parsed client frame.
 #[derive(Debug, Clone)]
 pub enum ClientFrame {
-    /// `conversation:join`: receive the conversation's events from now on.
-    Join(ConversationRef),
+    /// `conversation:join`: replay from `since_seq`, then receive the conversation's events.
+    Join(JoinData),
     /// `conversation:leave`: stop receiving them.
     Leave(ConversationRef),
     /// `message:send`.
@@ -48,6 +83,14 @@ pub enum ClientFrame {
     TypingStart(ConversationRef),
     /// `typing:stop`.
     TypingStop(ConversationRef),
+    /// `message:delivered`: the delivery watermark.
+    Delivered(ReceiptData),
+    /// `message:read`: the read watermark.
+    Read(ReceiptData),
+    /// `message:edit`.
+    Edit(EditData),
+    /// `message:delete`.
+    Delete(DeleteData),
 }
 
 /// A frame that failed to parse, with whatever `ref` could be recovered for the error reply.
@@ -104,6 +147,10 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
         "message:send" => data_as(data).map(ClientFrame::Send),
         "typing:start" => data_as(data).map(ClientFrame::TypingStart),
         "typing:stop" => data_as(data).map(ClientFrame::TypingStop),
+        "message:delivered" => data_as(data).map(ClientFrame::Delivered),
+        "message:read" => data_as(data).map(ClientFrame::Read),
+        "message:edit" => data_as(data).map(ClientFrame::Edit),
+        "message:delete" => data_as(data).map(ClientFrame::Delete),
         _ => {
             return Err(FrameError {
                 reference,

@@ -3,12 +3,13 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
+use crate::actors::commit_queue::CommitQueue;
 use crate::actors::db_writer::DbWriter;
 use crate::actors::presence::PresenceRegistry;
 use crate::actors::room_registry::{RoomDeps, RoomRegistry};
@@ -88,9 +89,16 @@ impl Application {
 
         // SQLite allows one writer at a time: one writer thread.
         let writer = DbWriter::start(db.write_pool.clone(), 1);
+        let commit_queue = CommitQueue::new(
+            writer.clone(),
+            settings.database.group_commit_max_batch,
+            Duration::from_micros(settings.database.group_commit_max_wait_us),
+        )
+        .start();
         let rooms = RoomRegistry::new(RoomDeps {
             db: db.clone(),
             writer: writer.clone(),
+            commit_queue,
             settings: settings.clone(),
         })
         .start();

@@ -4,7 +4,8 @@
 //! Runs on an actix `SyncArbiter` (dedicated OS threads; 1 on SQLite, which has one writer at a
 //! time anyway). Handles the typed write messages declared below, each answering
 //! `Result<T, DbError>` only after its transaction committed, so callers can acknowledge to
-//! clients knowing the data is stored. Senders: room actors (messages, closes), the presence
+//! clients knowing the data is stored. Senders: the commit queue (message batches), room actors
+//! (closes, receipts), the presence
 //! registry (last seen) and HTTP handlers (users, tokens, conversations). Started by
 //! `startup`, stops when every address to it is dropped.
 
@@ -12,11 +13,12 @@ use actix::prelude::*;
 use chrono::NaiveDateTime;
 
 use crate::db::models::{ConversationRow, ConversationView, NewRefreshToken, NewUser, UserRow};
-use crate::db::queries::messages::{Inserted, MessageDraft};
+use crate::db::queries::messages::{Change, Changed, Inserted, MessageDraft};
+use crate::db::queries::participants::{self, Advanced, ReceiptKind};
 use crate::db::queries::tokens::RotateOutcome;
 use crate::db::queries::{conversations, messages, tokens, users};
 use crate::db::{DbConnection, WritePool};
-use crate::domain::{ConversationId, ProjectId, UserId};
+use crate::domain::{ConversationId, MessageId, ProjectId, Role, UserId};
 use crate::error::DbError;
 
 /// Create a user (register, admin create).
@@ -69,12 +71,42 @@ pub struct CreateConversation {
     pub title: Option<String>,
 }
 
-/// Insert a message with the next seq.
+/// Insert messages, each with the next seq of its conversation, in one transaction (sent by
+/// the [`CommitQueue`](crate::actors::commit_queue::CommitQueue)). One result per draft, in
+/// order; the outer error means the transaction itself failed.
 #[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<Inserted, DbError>")]
-pub struct InsertMessage {
-    /// What to store.
-    pub draft: MessageDraft,
+#[rtype(result = "Result<Vec<Result<Inserted, DbError>>, DbError>")]
+pub struct InsertBatch {
+    /// What to store, in order.
+    pub drafts: Vec<MessageDraft>,
+}
+
+/// Move a receipt watermark forward.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<Advanced, DbError>")]
+pub struct UpdateWatermark {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Participant.
+    pub user_id: UserId,
+    /// Which watermark.
+    pub kind: ReceiptKind,
+    /// The new value (ignored if lower).
+    pub seq: i64,
+}
+
+/// Edit or delete a message.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<Changed, DbError>")]
+pub struct ChangeMessage {
+    /// Which message.
+    pub message_id: MessageId,
+    /// Who asks.
+    pub user_id: UserId,
+    /// Their role.
+    pub role: Role,
+    /// What to do.
+    pub change: Change,
 }
 
 /// Close a conversation.
@@ -167,11 +199,39 @@ impl Handler<CreateConversation> for DbWriter {
     }
 }
 
-impl Handler<InsertMessage> for DbWriter {
-    type Result = Result<Inserted, DbError>;
-    fn handle(&mut self, msg: InsertMessage, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| messages::insert(conn, &msg.draft))
+impl Handler<InsertBatch> for DbWriter {
+    type Result = Result<Vec<Result<Inserted, DbError>>, DbError>;
+    fn handle(&mut self, msg: InsertBatch, _: &mut Self::Context) -> Self::Result {
+        self.with_conn(|conn| messages::insert_batch(conn, &msg.drafts))
     }
+}
+
+impl Handler<UpdateWatermark> for DbWriter {
+    type Result = Result<Advanced, DbError>;
+    fn handle(&mut self, msg: UpdateWatermark, _: &mut Self::Context) -> Self::Result {
+        self.with_conn(|conn| {
+            participants::advance(conn, msg.conversation_id, msg.user_id, msg.kind, msg.seq)
+        })
+    }
+}
+
+impl Handler<ChangeMessage> for DbWriter {
+    type Result = Result<Changed, DbError>;
+    fn handle(&mut self, msg: ChangeMessage, _: &mut Self::Context) -> Self::Result {
+        self.with_conn(|conn| {
+            messages::change(conn, msg.message_id, msg.user_id, msg.role, &msg.change)
+        })
+    }
+}
+
+/// Answers once every write queued before it is done (used at shutdown).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+impl Handler<Flush> for DbWriter {
+    type Result = ();
+    fn handle(&mut self, _: Flush, _: &mut Self::Context) {}
 }
 
 impl Handler<CloseConversation> for DbWriter {

@@ -6,6 +6,7 @@
 //! - [`presence::PresenceRegistry`]: one; who is online.
 //! - [`db_writer::DbWriter`]: a pool of synchronous writers (actix `SyncArbiter`).
 
+pub mod commit_queue;
 pub mod db_writer;
 pub mod presence;
 pub mod room;

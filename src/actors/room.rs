@@ -1,45 +1,70 @@
-//! `RoomActor`: one per active conversation; every send, close and typing indicator of that
-//! conversation passes through it, so ordering, rate limits and broadcast live in one place.
+//! `RoomActor`: one per active conversation; every send, close, receipt and typing indicator of
+//! that conversation passes through it, so ordering, rate limits and broadcast live in one place.
 //!
 //! State: the conversation's participants, status and last seq (loaded once at start, then kept
-//! current, so the send path reads nothing from the database); the joined sessions
-//! (`Recipient<Deliver>`); typing indicators with their expiry timers; a governor keyed rate
-//! limiter (per user). Handles [`Join`], [`Leave`], [`PostMessage`], [`SetTyping`] and
-//! [`Close`], sent by sessions and HTTP handlers through the registry. Started by the
-//! [`RoomRegistry`] on first use; stops itself after `realtime.room_idle_s` with no joined
+//! current, so the send path reads nothing from the database); the joined sessions, each either
+//! live or still replaying history (with a buffer of the live frames held back until the replay
+//! is out); typing indicators with their expiry timers; a governor keyed rate limiter (per
+//! user). Handles [`Join`], [`Leave`], [`PostMessage`], [`SetTyping`], [`MarkReceipt`],
+//! [`Close`] and [`Publish`], sent by sessions and HTTP handlers through the registry. Started by
+//! the [`RoomRegistry`] on first use; stops itself after `realtime.room_idle_s` with no joined
 //! session and nothing in flight, and tells the registry.
+//!
+//! Ordering: a session's `ack` for a join or a send is delivered through the same mailbox as the
+//! room's events, so every session sees one consistent order: replayed history, then the join
+//! `ack`, then live events; a sender sees its `ack` for seq N before any `message:new` after N.
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use actix::prelude::*;
+use bytestring::ByteString;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 
 use crate::actors::Deliver;
-use crate::actors::db_writer::{CloseConversation, InsertMessage};
+use crate::actors::commit_queue::QueueMessage;
+use crate::actors::db_writer::{CloseConversation, UpdateWatermark};
 use crate::actors::room_registry::{RoomDeps, RoomRegistry, RoomStopped};
 use crate::db::models::{ConversationRow, MessageView};
-use crate::db::queries::conversations;
-use crate::db::queries::messages::MessageDraft;
+use crate::db::queries::messages::{self, MessageDraft, PageRequest};
+use crate::db::queries::{conversations, participants::ReceiptKind, participants::Watermarks};
 use crate::domain::{ConversationId, ConversationStatus, ProjectId, Role, SessionId, UserId};
 use crate::error::{AppError, DbError};
 use crate::protocol;
 
-/// Start receiving the conversation's events. Answers the current last seq.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<i64, AppError>")]
-pub struct Join {
-    /// The joining session.
+/// Messages replayed per database read when a session joins with `since_seq`.
+const REPLAY_PAGE: i64 = 500;
+/// How long a room for an id with no conversation lingers (answering `not_found`).
+const MISSING_ROOM_TTL: Duration = Duration::from_secs(1);
+
+/// Where a session-originated command came from, so the room can answer in order.
+#[derive(Clone)]
+pub struct Origin {
+    /// The session.
     pub session_id: SessionId,
+    /// Its mailbox.
+    pub recipient: Recipient<Deliver>,
+    /// The client's `ref`, echoed in the `ack`.
+    pub reference: Option<String>,
+}
+
+/// Start receiving the conversation's events, first replaying stored messages with
+/// `seq > since_seq`. On success the room itself sends the `ack {conversation_id, last_seq}`
+/// (after the replay); errors are returned.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), AppError>")]
+pub struct Join {
+    /// The joining session, its mailbox and the `ref` to acknowledge.
+    pub origin: Origin,
     /// Its user (must be a participant).
     pub user_id: UserId,
     /// The user's role (an admin who is not a participant gets `forbidden`).
     pub role: Role,
-    /// Where to deliver frames.
-    pub recipient: Recipient<Deliver>,
+    /// Replay messages after this seq before going live.
+    pub since_seq: Option<i64>,
 }
 
 /// Stop receiving the conversation's events (also sent when a session ends).
@@ -50,7 +75,8 @@ pub struct Leave {
     pub session_id: SessionId,
 }
 
-/// Post a message (WebSocket `message:send` or REST). Answers the stored message after commit.
+/// Post a message (WebSocket `message:send` or REST). Answers the stored message after commit;
+/// a WebSocket origin also gets its `ack` from the room.
 #[derive(Message, Clone)]
 #[rtype(result = "Result<MessageView, AppError>")]
 pub struct PostMessage {
@@ -62,8 +88,8 @@ pub struct PostMessage {
     pub content: String,
     /// Idempotency key.
     pub client_msg_id: Option<String>,
-    /// The sending session, which gets an ack instead of `message:new`.
-    pub origin: Option<SessionId>,
+    /// The sending session, which gets an `ack` instead of `message:new`.
+    pub origin: Option<Origin>,
 }
 
 /// `typing:start` (`typing: true`) or `typing:stop`.
@@ -80,6 +106,22 @@ pub struct SetTyping {
     pub typing: bool,
 }
 
+/// Move a delivery or read watermark forward (`message:delivered`, `message:read`, REST read).
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "Result<Watermarks, AppError>")]
+pub struct MarkReceipt {
+    /// Whose watermark.
+    pub user_id: UserId,
+    /// Their role.
+    pub role: Role,
+    /// Which watermark.
+    pub kind: ReceiptKind,
+    /// Up to which seq (clamped to the conversation's last seq).
+    pub seq: i64,
+    /// The session that sent it (not told about its own receipt).
+    pub session_id: Option<SessionId>,
+}
+
 /// Close the conversation (agents and admins; the HTTP handler checks the role).
 #[derive(Message, Clone, Copy)]
 #[rtype(result = "Result<ConversationRow, AppError>")]
@@ -88,30 +130,47 @@ pub struct Close {
     pub closed_by: UserId,
 }
 
-/// `data` of `typing:start` / `typing:stop` events.
+/// Broadcast an already encoded frame to every joined session (edits and deletions, which the
+/// writer stores first).
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Publish {
+    /// The frame.
+    pub frame: ByteString,
+}
+
 #[derive(Serialize)]
 struct TypingEvent {
     conversation_id: ConversationId,
     user_id: UserId,
 }
 
-/// `data` of `message:new`.
+/// `data` of `message:new` and of a send's `ack`.
 #[derive(Serialize)]
 pub struct MessageEvent<'a> {
     /// The stored message.
     pub message: &'a MessageView,
 }
 
-/// `data` of `conversation:closed`.
+#[derive(Serialize)]
+struct JoinAck {
+    conversation_id: ConversationId,
+    last_seq: i64,
+}
+
+#[derive(Serialize)]
+struct ReceiptEvent {
+    conversation_id: ConversationId,
+    user_id: UserId,
+    seq: i64,
+}
+
 #[derive(Serialize)]
 struct ClosedEvent {
     conversation_id: ConversationId,
     closed_by: Option<UserId>,
     closed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
-
-/// How long a room for an id with no conversation lingers (answering `not_found`).
-const MISSING_ROOM_TTL: Duration = Duration::from_secs(1);
 
 enum RoomState {
     Loading,
@@ -122,6 +181,21 @@ enum RoomState {
         status: ConversationStatus,
         last_seq: i64,
     },
+}
+
+/// A joined session: live, or replaying (live frames held in `held` until the replay is out).
+struct Member {
+    recipient: Recipient<Deliver>,
+    held: Option<Vec<ByteString>>,
+}
+
+impl Member {
+    fn send(&mut self, frame: ByteString) {
+        match &mut self.held {
+            Some(held) => held.push(frame),
+            None => self.recipient.do_send(Deliver { frame }),
+        }
+    }
 }
 
 struct Typist {
@@ -135,7 +209,7 @@ pub struct RoomActor {
     deps: RoomDeps,
     registry: Addr<RoomRegistry>,
     state: RoomState,
-    sessions: HashMap<SessionId, Recipient<Deliver>>,
+    members: HashMap<SessionId, Member>,
     typing: HashMap<UserId, Typist>,
     limiter: DefaultKeyedRateLimiter<UserId>,
     in_flight: usize,
@@ -156,7 +230,7 @@ impl RoomActor {
             deps,
             registry,
             state: RoomState::Loading,
-            sessions: HashMap::new(),
+            members: HashMap::new(),
             typing: HashMap::new(),
             limiter: RateLimiter::keyed(quota),
             in_flight: 0,
@@ -164,7 +238,7 @@ impl RoomActor {
         }
     }
 
-    /// Checks that `user` may act here and the room is loaded.
+    /// Checks that `user` may act here.
     fn admit(&self, user: UserId, role: Role) -> Result<(), AppError> {
         match &self.state {
             RoomState::Ready { participants, .. } if participants.contains(&user) => Ok(()),
@@ -176,25 +250,45 @@ impl RoomActor {
         }
     }
 
-    fn broadcast(&self, frame: &bytestring::ByteString, except: Option<SessionId>) {
-        for (id, session) in &self.sessions {
+    fn last_seq(&self) -> i64 {
+        match &self.state {
+            RoomState::Ready { last_seq, .. } => *last_seq,
+            _ => 0,
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        matches!(
+            self.state,
+            RoomState::Ready {
+                status: ConversationStatus::Closed,
+                ..
+            }
+        )
+    }
+
+    fn broadcast(&mut self, frame: &ByteString, except: Option<SessionId>) {
+        for (id, member) in &mut self.members {
             if Some(*id) != except {
-                session.do_send(Deliver {
-                    frame: frame.clone(),
-                });
+                member.send(frame.clone());
             }
         }
     }
 
-    fn typing_frame(&self, kind: &str, user_id: UserId) -> bytestring::ByteString {
-        protocol::encode(
-            kind,
-            None,
-            &TypingEvent {
-                conversation_id: self.id,
-                user_id,
-            },
-        )
+    /// Sends `frame` to one session, behind its held frames if it is replaying here.
+    fn send_to(&mut self, origin: &Origin, frame: ByteString) {
+        match self.members.get_mut(&origin.session_id) {
+            Some(member) => member.send(frame),
+            None => origin.recipient.do_send(Deliver { frame }),
+        }
+    }
+
+    fn typing_frame(&self, kind: &str, user_id: UserId) -> ByteString {
+        let event = TypingEvent {
+            conversation_id: self.id,
+            user_id,
+        };
+        protocol::encode(kind, None, &event)
     }
 
     /// Ends `user`'s typing indicator, telling the other sessions.
@@ -214,14 +308,55 @@ impl RoomActor {
         let idle = self.deps.settings.realtime.room_idle();
         self.idle_check = Some(ctx.run_later(idle, |room, ctx| {
             room.idle_check = None;
-            // Sessions that died without a Leave (e.g. mid-join) must not keep the room alive.
-            room.sessions.retain(|_, session| session.connected());
-            if room.sessions.is_empty() && room.in_flight == 0 && room.typing.is_empty() {
+            // Sessions that died without a Leave must not keep the room alive.
+            room.members.retain(|_, m| m.recipient.connected());
+            if room.members.is_empty() && room.in_flight == 0 && room.typing.is_empty() {
                 ctx.stop();
             } else {
                 room.schedule_idle_check(ctx);
             }
         }));
+    }
+
+    /// Checks a send before it is queued: participation, status, rate.
+    fn check_post(&self, msg: &PostMessage) -> Result<ProjectId, AppError> {
+        self.admit(msg.sender_id, msg.sender_role)?;
+        let RoomState::Ready { project_id, .. } = &self.state else {
+            return Err(AppError::not_found("conversation"));
+        };
+        if self.is_closed() {
+            return Err(AppError::ConversationClosed);
+        }
+        if let Err(not_until) = self.limiter.check_key(&msg.sender_id) {
+            return Err(AppError::RateLimited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            });
+        }
+        Ok(*project_id)
+    }
+
+    /// Acknowledges a stored message to its origin and, if new, tells everyone else.
+    fn posted(
+        &mut self,
+        msg: &PostMessage,
+        message: &MessageView,
+        new: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        if new {
+            if let RoomState::Ready { last_seq, .. } = &mut self.state {
+                *last_seq = (*last_seq).max(message.seq);
+            }
+            self.stop_typing(msg.sender_id, ctx);
+        }
+        if let Some(origin) = &msg.origin {
+            let ack = protocol::ack(origin.reference.as_deref(), &MessageEvent { message });
+            self.send_to(origin, ack);
+        }
+        if new {
+            let frame = protocol::encode("message:new", None, &MessageEvent { message });
+            self.broadcast(&frame, msg.origin.as_ref().map(|o| o.session_id));
+        }
     }
 }
 
@@ -242,28 +377,29 @@ impl Actor for RoomActor {
         };
         // `wait` holds the mailbox until the state is loaded, so no message sees `Loading`.
         ctx.wait(load.into_actor(self).map(|loaded, room, ctx| {
-            room.state = match loaded {
-                Ok(Some((row, members))) => RoomState::Ready {
-                    project_id: row.project_id,
-                    status: row.status(),
-                    last_seq: row.last_seq,
-                    participants: members.into_iter().collect(),
-                },
+            match loaded {
+                Ok(Some((row, members))) => {
+                    room.state = RoomState::Ready {
+                        project_id: row.project_id,
+                        status: row.status(),
+                        last_seq: row.last_seq,
+                        participants: members.into_iter().collect(),
+                    };
+                    room.schedule_idle_check(ctx);
+                }
                 Ok(None) => {
                     // Answer what is queued with not_found, then go: a conversation created
                     // with this id later must get a fresh room (the registry also evicts it).
-                    ctx.run_later(MISSING_ROOM_TTL, |_, ctx| ctx.stop());
                     room.state = RoomState::Missing;
-                    return;
+                    ctx.run_later(MISSING_ROOM_TTL, |_, ctx| ctx.stop());
                 }
                 Err(err) => {
                     tracing::error!(conversation_id = %room.id, error = ?err, "room load failed");
+                    room.state = RoomState::Missing;
                     // Stop so the next request starts a fresh room that tries again.
                     ctx.stop();
-                    RoomState::Missing
                 }
-            };
-            room.schedule_idle_check(ctx);
+            }
         }));
     }
 
@@ -275,15 +411,82 @@ impl Actor for RoomActor {
 }
 
 impl Handler<Join> for RoomActor {
-    type Result = Result<i64, AppError>;
+    type Result = Result<(), AppError>;
 
-    fn handle(&mut self, msg: Join, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: Join, ctx: &mut Self::Context) -> Self::Result {
         self.admit(msg.user_id, msg.role)?;
-        self.sessions.insert(msg.session_id, msg.recipient);
-        match &self.state {
-            RoomState::Ready { last_seq, .. } => Ok(*last_seq),
-            _ => Err(AppError::not_found("conversation")),
+        let last_seq = self.last_seq();
+        let origin = msg.origin;
+        let ack = protocol::ack(
+            origin.reference.as_deref(),
+            &JoinAck {
+                conversation_id: self.id,
+                last_seq,
+            },
+        );
+        let since = msg.since_seq.unwrap_or(last_seq).max(0);
+        if since >= last_seq {
+            origin.recipient.do_send(Deliver { frame: ack });
+            let member = Member {
+                recipient: origin.recipient,
+                held: None,
+            };
+            self.members.insert(origin.session_id, member);
+            return Ok(());
         }
+        // Live frames for this session wait in `held` until every stored message in
+        // (since, last_seq] has been sent, so the client sees no gap and no duplicate.
+        let member = Member {
+            recipient: origin.recipient.clone(),
+            held: Some(Vec::new()),
+        };
+        self.members.insert(origin.session_id, member);
+        self.in_flight += 1;
+        let (db, id, session_id) = (self.deps.db.clone(), self.id, origin.session_id);
+        let replay = async move {
+            let mut conn = db.read().await?;
+            let mut frames = Vec::new();
+            let mut after = since;
+            while after < last_seq {
+                let request = PageRequest {
+                    before_seq: Some(last_seq + 1),
+                    after_seq: Some(after),
+                    limit: REPLAY_PAGE,
+                };
+                let page = messages::page(&mut conn, id, request).await?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                for row in &page {
+                    let view = row.view();
+                    let event = MessageEvent { message: &view };
+                    frames.push(protocol::encode("message:new", None, &event));
+                }
+            }
+            Ok::<_, DbError>(frames)
+        };
+        ctx.spawn(replay.into_actor(self).map(move |frames, room, _| {
+            room.in_flight -= 1;
+            let Some(member) = room.members.get_mut(&session_id) else {
+                return; // left during the replay
+            };
+            let held = member.held.take().unwrap_or_default();
+            match frames {
+                Ok(frames) => {
+                    for frame in frames.into_iter().chain([ack]).chain(held) {
+                        member.recipient.do_send(Deliver { frame });
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(conversation_id = %room.id, error = ?err, "replay failed");
+                    let error =
+                        AppError::Unavailable("could not replay history; join again".into());
+                    let frame = protocol::error(origin.reference.as_deref(), &error.body());
+                    member.recipient.do_send(Deliver { frame });
+                    room.members.remove(&session_id);
+                }
+            }
+        }));
+        Ok(())
     }
 }
 
@@ -291,7 +494,7 @@ impl Handler<Leave> for RoomActor {
     type Result = ();
 
     fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
-        self.sessions.remove(&msg.session_id);
+        self.members.remove(&msg.session_id);
         let gone: Vec<UserId> = self
             .typing
             .iter()
@@ -308,35 +511,18 @@ impl Handler<PostMessage> for RoomActor {
     type Result = ResponseActFuture<Self, Result<MessageView, AppError>>;
 
     fn handle(&mut self, msg: PostMessage, _: &mut Self::Context) -> Self::Result {
-        let checked = self.admit(msg.sender_id, msg.sender_role).and_then(|()| {
-            let RoomState::Ready {
-                project_id, status, ..
-            } = &self.state
-            else {
-                return Err(AppError::not_found("conversation"));
-            };
-            if *status == ConversationStatus::Closed {
-                return Err(AppError::ConversationClosed);
-            }
-            if let Err(not_until) = self.limiter.check_key(&msg.sender_id) {
-                return Err(AppError::RateLimited {
-                    retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-                });
-            }
-            Ok(*project_id)
-        });
-        let project_id = match checked {
+        let project_id = match self.check_post(&msg) {
             Ok(project_id) => project_id,
-            Err(err) => return Box::pin(fut::ready(Err(err))),
+            Err(err) => return self.refused(msg, err),
         };
         self.in_flight += 1;
-        let insert = self.deps.writer.send(InsertMessage {
+        let insert = self.deps.commit_queue.send(QueueMessage {
             draft: MessageDraft {
                 project_id,
                 conversation_id: self.id,
                 sender_id: msg.sender_id,
-                content: msg.content,
-                client_msg_id: msg.client_msg_id,
+                content: msg.content.clone(),
+                client_msg_id: msg.client_msg_id.clone(),
             },
         });
         Box::pin(insert.into_actor(self).map(move |result, room, ctx| {
@@ -351,17 +537,45 @@ impl Handler<PostMessage> for RoomActor {
                     }
                 })?;
             let message = inserted.row.view();
-            if !inserted.duplicate {
-                if let RoomState::Ready { last_seq, .. } = &mut room.state {
-                    *last_seq = (*last_seq).max(message.seq);
-                }
-                room.stop_typing(msg.sender_id, ctx);
-                let frame =
-                    protocol::encode("message:new", None, &MessageEvent { message: &message });
-                room.broadcast(&frame, msg.origin);
-            }
+            room.posted(&msg, &message, !inserted.duplicate, ctx);
             Ok(message)
         }))
+    }
+}
+
+impl RoomActor {
+    /// A send refused before queuing. A retry of a message that was already stored (same
+    /// `client_msg_id`) still gets the original: exactly-once holds even after a close or under
+    /// the rate limit.
+    fn refused(
+        &mut self,
+        msg: PostMessage,
+        err: AppError,
+    ) -> ResponseActFuture<Self, Result<MessageView, AppError>> {
+        let retryable = matches!(
+            err,
+            AppError::ConversationClosed | AppError::RateLimited { .. }
+        );
+        let Some(client_msg_id) = msg.client_msg_id.clone().filter(|_| retryable) else {
+            return Box::pin(fut::ready(Err(err)));
+        };
+        let (db, id, sender) = (self.deps.db.clone(), self.id, msg.sender_id);
+        let lookup = async move {
+            let mut conn = db.read().await?;
+            messages::find_by_client_msg_id(&mut conn, id, sender, &client_msg_id).await
+        };
+        Box::pin(
+            lookup
+                .into_actor(self)
+                .map(move |found, room, ctx| match found {
+                    Ok(Some(row)) => {
+                        let message = row.view();
+                        room.posted(&msg, &message, false, ctx);
+                        Ok(message)
+                    }
+                    _ => Err(err),
+                }),
+        )
     }
 }
 
@@ -374,23 +588,18 @@ impl Handler<SetTyping> for RoomActor {
             self.stop_typing(msg.user_id, ctx);
             return Ok(());
         }
-        if let RoomState::Ready { status, .. } = &self.state
-            && *status == ConversationStatus::Closed
-        {
+        if self.is_closed() {
             return Err(AppError::ConversationClosed);
         }
         let timeout = self.deps.settings.realtime.typing_timeout();
         let user_id = msg.user_id;
         let expiry = ctx.run_later(timeout, move |room, ctx| room.stop_typing(user_id, ctx));
-        let previous = self.typing.insert(
-            user_id,
-            Typist {
-                session_id: msg.session_id,
-                expiry,
-            },
-        );
-        match previous {
-            // A refresh: re-armed the timer, nothing new to tell.
+        let typist = Typist {
+            session_id: msg.session_id,
+            expiry,
+        };
+        match self.typing.insert(user_id, typist) {
+            // A refresh: the timer is re-armed, nothing new to tell.
             Some(old) => {
                 ctx.cancel_future(old.expiry);
             }
@@ -400,6 +609,53 @@ impl Handler<SetTyping> for RoomActor {
             }
         }
         Ok(())
+    }
+}
+
+impl Handler<MarkReceipt> for RoomActor {
+    type Result = ResponseActFuture<Self, Result<Watermarks, AppError>>;
+
+    fn handle(&mut self, msg: MarkReceipt, _: &mut Self::Context) -> Self::Result {
+        if let Err(err) = self.admit(msg.user_id, msg.role) {
+            return Box::pin(fut::ready(Err(err)));
+        }
+        if msg.seq < 0 {
+            let err = AppError::Validation("seq: must not be negative".into());
+            return Box::pin(fut::ready(Err(err)));
+        }
+        self.in_flight += 1;
+        let update = self.deps.writer.send(UpdateWatermark {
+            conversation_id: self.id,
+            user_id: msg.user_id,
+            kind: msg.kind,
+            // Nothing beyond the last message can have been delivered or read.
+            seq: msg.seq.min(self.last_seq()),
+        });
+        Box::pin(update.into_actor(self).map(move |result, room, _| {
+            room.in_flight -= 1;
+            let outcome = result.map_err(|_| DbError::WriterGone)??;
+            if outcome.moved {
+                let event = ReceiptEvent {
+                    conversation_id: room.id,
+                    user_id: msg.user_id,
+                    seq: match msg.kind {
+                        ReceiptKind::Delivered => outcome.watermarks.last_delivered_seq,
+                        ReceiptKind::Read => outcome.watermarks.last_read_seq,
+                    },
+                };
+                let frame = protocol::encode(msg.kind.event(), None, &event);
+                room.broadcast(&frame, msg.session_id);
+            }
+            Ok(outcome.watermarks)
+        }))
+    }
+}
+
+impl Handler<Publish> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Publish, _: &mut Self::Context) {
+        self.broadcast(&msg.frame, None);
     }
 }
 
@@ -415,13 +671,7 @@ impl Handler<Close> for RoomActor {
         Box::pin(close.into_actor(self).map(|result, room, ctx| {
             room.in_flight -= 1;
             let row = result.map_err(|_| DbError::WriterGone)??;
-            let was_open = matches!(
-                room.state,
-                RoomState::Ready {
-                    status: ConversationStatus::Open,
-                    ..
-                }
-            );
+            let was_open = !room.is_closed();
             if let RoomState::Ready { status, .. } = &mut room.state {
                 *status = ConversationStatus::Closed;
             }
@@ -430,15 +680,12 @@ impl Handler<Close> for RoomActor {
                 for user in typists {
                     room.stop_typing(user, ctx);
                 }
-                let frame = protocol::encode(
-                    "conversation:closed",
-                    None,
-                    &ClosedEvent {
-                        conversation_id: room.id,
-                        closed_by: row.closed_by,
-                        closed_at: row.closed_at.map(|t| t.and_utc()),
-                    },
-                );
+                let event = ClosedEvent {
+                    conversation_id: room.id,
+                    closed_by: row.closed_by,
+                    closed_at: row.closed_at.map(|t| t.and_utc()),
+                };
+                let frame = protocol::encode("conversation:closed", None, &event);
                 room.broadcast(&frame, None);
             }
             Ok(row)

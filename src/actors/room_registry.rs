@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
+use crate::actors::commit_queue::CommitQueue;
 use crate::actors::db_writer::DbWriter;
 use crate::actors::room::RoomActor;
 use crate::config::Settings;
@@ -28,6 +29,8 @@ pub struct RoomDeps {
     pub db: Database,
     /// Where writes go.
     pub writer: Addr<DbWriter>,
+    /// Where message inserts go (group commit in front of the writer).
+    pub commit_queue: Addr<CommitQueue>,
     /// Limits and timeouts.
     pub settings: Arc<Settings>,
 }

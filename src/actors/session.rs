@@ -20,11 +20,13 @@ use serde::Serialize;
 
 use crate::actors::Deliver;
 use crate::actors::presence::{Connect, Disconnect};
-use crate::actors::room::{Join, Leave, PostMessage, RoomActor, SetTyping};
+use crate::actors::room::{Join, Leave, MarkReceipt, Origin, PostMessage, RoomActor, SetTyping};
 use crate::actors::room_registry::{GetRoom, send_to_room};
 use crate::auth::AuthUser;
+use crate::chat;
 use crate::db::models::{MessageView, UserView};
-use crate::domain::{ConversationId, MessageContent, SessionId, validate_client_msg_id};
+use crate::db::queries::participants::ReceiptKind;
+use crate::domain::{ConversationId, MessageContent, MessageId, SessionId, validate_client_msg_id};
 use crate::error::AppError;
 use crate::protocol::{self, ClientFrame};
 use crate::startup::AppState;
@@ -47,12 +49,6 @@ pub struct SessionActor {
 struct Welcome<'a> {
     user: &'a UserView,
     session_id: SessionId,
-}
-
-#[derive(Serialize)]
-struct JoinAck {
-    conversation_id: ConversationId,
-    last_seq: i64,
 }
 
 #[derive(Serialize)]
@@ -157,8 +153,9 @@ impl SessionActor {
         );
     }
 
-    /// Sends `msg` to `room` now (keeping order) and replies with `map(result)` when it answers.
-    /// If the room stopped in the meantime the message is retried through the registry.
+    /// Sends `msg` to `room` now (keeping order) and replies with `map(result)` when it answers;
+    /// `Ok(None)` means the room has already sent the reply itself. If the room stopped in the
+    /// meantime the message is retried through the registry.
     fn forward<M, T>(
         &mut self,
         id: ConversationId,
@@ -166,7 +163,7 @@ impl SessionActor {
         msg: M,
         reference: Option<String>,
         ctx: &mut ws::WebsocketContext<Self>,
-        map: impl FnOnce(&mut Self, M::Result) -> Result<T, AppError> + 'static,
+        map: impl FnOnce(&mut Self, M::Result) -> Result<Option<T>, AppError> + 'static,
     ) where
         M: actix::Message + Send + Clone + 'static,
         M::Result: Send,
@@ -191,7 +188,11 @@ impl SessionActor {
                 // room up afresh next time.
                 session.rooms.remove(&id);
             }
-            Self::reply(ctx, reference.as_deref(), result);
+            match result {
+                Ok(None) => {}
+                Ok(Some(data)) => Self::reply(ctx, reference.as_deref(), Ok(data)),
+                Err(err) => Self::reply::<()>(ctx, reference.as_deref(), Err(err)),
+            }
         }));
     }
 
@@ -208,7 +209,9 @@ impl SessionActor {
             }
         };
         match frame {
-            ClientFrame::Join(data) => self.join(data.conversation_id, reference, ctx),
+            ClientFrame::Join(data) => {
+                self.join(data.conversation_id, data.since_seq, reference, ctx);
+            }
             ClientFrame::Leave(data) => self.leave(data.conversation_id, reference, ctx),
             ClientFrame::Send(data) => self.post(data, reference, ctx),
             ClientFrame::TypingStart(data) => {
@@ -217,32 +220,48 @@ impl SessionActor {
             ClientFrame::TypingStop(data) => {
                 self.set_typing(data.conversation_id, false, reference, ctx);
             }
+            ClientFrame::Delivered(data) => {
+                self.receipt(data, ReceiptKind::Delivered, reference, ctx);
+            }
+            ClientFrame::Read(data) => self.receipt(data, ReceiptKind::Read, reference, ctx),
+            ClientFrame::Edit(data) => {
+                self.change(data.message_id, Some(data.content), reference, ctx);
+            }
+            ClientFrame::Delete(data) => self.change(data.message_id, None, reference, ctx),
+        }
+    }
+
+    fn origin(&self, reference: Option<String>, ctx: &mut ws::WebsocketContext<Self>) -> Origin {
+        Origin {
+            session_id: self.id,
+            recipient: ctx.address().recipient(),
+            reference,
         }
     }
 
     fn join(
         &mut self,
         id: ConversationId,
+        since_seq: Option<i64>,
         reference: Option<String>,
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
-        let join = Join {
-            session_id: self.id,
-            user_id: self.auth.id,
-            role: self.auth.role,
-            recipient: ctx.address().recipient(),
-        };
+        let (user_id, role) = (self.auth.id, self.auth.role);
         self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            let join = Join {
+                origin: session.origin(reference.clone(), ctx),
+                user_id,
+                role,
+                since_seq,
+            };
             // Counted as joined from now on, so a stop before the answer still sends Leave.
             session.joined.insert(id);
             session.forward(id, room, join, reference, ctx, move |session, result| {
                 if result.is_err() {
                     session.joined.remove(&id);
                 }
-                result.map(|last_seq| JoinAck {
-                    conversation_id: id,
-                    last_seq,
-                })
+                // The room sends the ack itself, after any replayed messages.
+                result.map(|()| None::<()>)
             });
         });
     }
@@ -259,9 +278,9 @@ impl SessionActor {
         };
         self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
             session.forward(id, room, leave, reference, ctx, move |_, ()| {
-                Ok(ConversationAck {
+                Ok(Some(ConversationAck {
                     conversation_id: id,
-                })
+                }))
             });
         });
     }
@@ -273,26 +292,65 @@ impl SessionActor {
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
         let limits = &self.state.settings.limits;
-        let post =
-            MessageContent::parse(&data.content, limits.message_max_chars).and_then(|content| {
-                Ok(PostMessage {
-                    sender_id: self.auth.id,
-                    sender_role: self.auth.role,
-                    content: content.into_inner(),
-                    client_msg_id: validate_client_msg_id(data.client_msg_id)?,
-                    origin: Some(self.id),
-                })
-            });
-        let post = match post {
-            Ok(post) => post,
+        let checked = MessageContent::parse(&data.content, limits.message_max_chars)
+            .and_then(|content| Ok((content, validate_client_msg_id(data.client_msg_id)?)));
+        let (content, client_msg_id) = match checked {
+            Ok(checked) => checked,
             Err(err) => return Self::reply::<()>(ctx, reference.as_deref(), Err(err)),
+        };
+        let (sender_id, sender_role) = (self.auth.id, self.auth.role);
+        let id = data.conversation_id;
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            let post = PostMessage {
+                sender_id,
+                sender_role,
+                content: content.into_inner(),
+                client_msg_id,
+                origin: Some(session.origin(reference.clone(), ctx)),
+            };
+            // The room acks a stored message itself, in order with the events it sends.
+            session.forward(id, room, post, reference, ctx, |_, result| {
+                result.map(|_| None::<()>)
+            });
+        });
+    }
+
+    fn receipt(
+        &mut self,
+        data: protocol::ReceiptData,
+        kind: ReceiptKind,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let mark = MarkReceipt {
+            user_id: self.auth.id,
+            role: self.auth.role,
+            kind,
+            seq: data.seq,
+            session_id: Some(self.id),
         };
         let id = data.conversation_id;
         self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
-            session.forward(id, room, post, reference, ctx, |_, result| {
-                result.map(|message| SendAck { message })
-            });
+            session.forward(id, room, mark, reference, ctx, |_, result| result.map(Some));
         });
+    }
+
+    fn change(
+        &mut self,
+        message_id: MessageId,
+        content: Option<String>,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let state = self.state.clone();
+        let (user, role) = (self.auth.id, self.auth.role);
+        let change = async move {
+            chat::change_message(&state, user, role, message_id, content.as_deref()).await
+        };
+        ctx.spawn(change.into_actor(self).map(move |result, _, ctx| {
+            let result = result.map(|message| SendAck { message });
+            Self::reply(ctx, reference.as_deref(), result);
+        }));
     }
 
     fn set_typing(
@@ -310,8 +368,10 @@ impl SessionActor {
         };
         self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
             session.forward(id, room, set, reference, ctx, move |_, result| {
-                result.map(|()| ConversationAck {
-                    conversation_id: id,
+                result.map(|()| {
+                    Some(ConversationAck {
+                        conversation_id: id,
+                    })
                 })
             });
         });

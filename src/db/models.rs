@@ -186,6 +186,9 @@ impl ConversationRow {
             closed_by: self.closed_by,
             last_seq: self.last_seq,
             last_activity_at: utc(self.last_activity_at),
+            last_read_seq: None,
+            unread_count: None,
+            last_message: None,
         }
     }
 }
@@ -233,6 +236,12 @@ pub struct ConversationView {
     pub last_seq: i64,
     /// Last message (or creation) time; lists are ordered by it, newest first.
     pub last_activity_at: DateTime<Utc>,
+    /// The caller's read watermark; null when the caller is not a participant.
+    pub last_read_seq: Option<i64>,
+    /// Messages from others after `last_read_seq`, not deleted; null for non-participants.
+    pub unread_count: Option<i64>,
+    /// The newest message (a tombstone if it was deleted), or null.
+    pub last_message: Option<MessageView>,
 }
 
 /// A new `participants` row.
@@ -271,6 +280,10 @@ pub struct MessageRow {
     pub client_msg_id: Option<String>,
     /// Commit time.
     pub created_at: NaiveDateTime,
+    /// Last edit, if any.
+    pub edited_at: Option<NaiveDateTime>,
+    /// Deletion time: the row stays as a tombstone with empty content.
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
 impl MessageRow {
@@ -285,6 +298,8 @@ impl MessageRow {
             content: self.content.clone(),
             client_msg_id: self.client_msg_id.clone(),
             created_at: utc(self.created_at),
+            edited_at: self.edited_at.map(utc),
+            deleted_at: self.deleted_at.map(utc),
         }
     }
 }
@@ -312,7 +327,8 @@ pub struct NewMessage {
 }
 
 /// A message as clients see it:
-/// `{id, conversation_id, seq, sender_id, kind, content, client_msg_id, created_at}`.
+/// `{id, conversation_id, seq, sender_id, kind, content, client_msg_id, created_at, edited_at,
+/// deleted_at}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageView {
     /// Message id.
@@ -331,4 +347,8 @@ pub struct MessageView {
     pub client_msg_id: Option<String>,
     /// RFC 3339 UTC.
     pub created_at: DateTime<Utc>,
+    /// RFC 3339 UTC of the last edit, or null.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// RFC 3339 UTC of the deletion, or null; a deleted message has empty `content`.
+    pub deleted_at: Option<DateTime<Utc>>,
 }

@@ -57,6 +57,8 @@ diesel::table! {
         conversation_id -> BigInt,
         user_id -> BigInt,
         joined_at -> Timestamp,
+        last_delivered_seq -> BigInt,
+        last_read_seq -> BigInt,
     }
 }
 
@@ -71,6 +73,8 @@ diesel::table! {
         content -> Text,
         client_msg_id -> Nullable<Text>,
         created_at -> Timestamp,
+        edited_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 

@@ -9,10 +9,11 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::actors::db_writer::CreateConversation;
-use crate::actors::room::Close;
+use crate::actors::room::{Close, MarkReceipt};
 use crate::actors::room_registry::{Evict, send_to_room};
 use crate::auth::AuthUser;
 use crate::db::models::{ConversationRow, ConversationView};
+use crate::db::queries::participants::ReceiptKind;
 use crate::db::queries::{conversations, users};
 use crate::domain::{ConversationId, Role, UserId};
 use crate::error::AppError;
@@ -88,7 +89,7 @@ pub async fn create(
             "participant_ids: unknown user {unknown}"
         )));
     }
-    let view = state
+    let mut view = state
         .writer
         .send(CreateConversation {
             project_id: auth.project_id,
@@ -97,6 +98,8 @@ pub async fn create(
             title,
         })
         .await??;
+    view.last_read_seq = Some(0);
+    view.unread_count = Some(0);
     state.rooms.do_send(Evict {
         conversation_id: view.id,
     });
@@ -121,7 +124,7 @@ pub async fn get(
     path: web::Path<ConversationId>,
 ) -> Result<HttpResponse, AppError> {
     let (row, members) = visible(&state, &auth, path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(row.view(members)))
+    Ok(HttpResponse::Ok().json(with_receipts(&state, &auth, row.view(members)).await?))
 }
 
 /// `POST /api/v1/conversations/{id}/close` and `DELETE /api/v1/conversations/{id}`: agents and
@@ -141,5 +144,60 @@ pub async fn close(
     }
     let row = send_to_room(&state.rooms, id, Close { closed_by: auth.id }).await??;
     tracing::info!(conversation_id = %id, by = %auth.id, "conversation closed");
-    Ok(HttpResponse::Ok().json(row.view(members)))
+    Ok(HttpResponse::Ok().json(with_receipts(&state, &auth, row.view(members)).await?))
+}
+
+async fn with_receipts(
+    state: &AppState,
+    auth: &AuthUser,
+    view: ConversationView,
+) -> Result<ConversationView, AppError> {
+    let mut conn = state.db.read().await?;
+    let mut views = conversations::with_receipts(&mut conn, auth.id, vec![view]).await?;
+    views
+        .pop()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation view vanished")))
+}
+
+/// Body of `POST /conversations/{id}/read`: `{seq}`.
+#[derive(Deserialize)]
+pub struct ReadBody {
+    seq: i64,
+}
+
+/// `POST /api/v1/conversations/{id}/read` `{seq}` → 200 the caller's watermarks
+/// `{conversation_id, user_id, last_delivered_seq, last_read_seq}`. Moves the read watermark
+/// forward (never back; clamped to the last seq) and tells the joined sessions `message:read`.
+pub async fn read(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<ConversationId>,
+    body: Json<ReadBody>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let mark = MarkReceipt {
+        user_id: auth.id,
+        role: auth.role,
+        kind: ReceiptKind::Read,
+        seq: body.seq,
+        session_id: None,
+    };
+    let watermarks = send_to_room(&state.rooms, id, mark).await??;
+    Ok(HttpResponse::Ok().json(watermarks))
+}
+
+/// `GET /api/v1/unread` → `{"total": N, "conversations": {"<id>": n}}` over the caller's
+/// conversations, computed from the read watermarks.
+pub async fn unread(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
+    let mut conn = state.db.read().await?;
+    let rows = crate::db::queries::participants::unread(&mut conn, auth.id).await?;
+    let total: i64 = rows.iter().map(|r| r.unread).sum();
+    let conversations: std::collections::BTreeMap<String, i64> = rows
+        .iter()
+        .map(|r| (r.conversation_id.to_string(), r.unread))
+        .collect();
+    Ok(
+        HttpResponse::Ok()
+            .json(serde_json::json!({"total": total, "conversations": conversations})),
+    )
 }

@@ -6,9 +6,10 @@ use serde::Deserialize;
 use crate::actors::room::PostMessage;
 use crate::actors::room_registry::send_to_room;
 use crate::auth::AuthUser;
+use crate::chat;
 use crate::db::models::MessageView;
 use crate::db::queries::messages::{self, PageRequest};
-use crate::domain::{ConversationId, MessageContent, validate_client_msg_id};
+use crate::domain::{ConversationId, MessageContent, MessageId, validate_client_msg_id};
 use crate::error::AppError;
 use crate::http::conversations::visible;
 use crate::http::extract::{Json, Query};
@@ -88,4 +89,40 @@ pub async fn send(
     };
     let message = send_to_room(&state.rooms, id, post).await??;
     Ok(super::created(&message))
+}
+
+/// Body of `PATCH /api/v1/messages/{id}`: `{content}`.
+#[derive(Deserialize)]
+pub struct EditBody {
+    content: String,
+}
+
+/// `PATCH /api/v1/messages/{id}` `{content}` → 200 the edited message (sender only; 403 for
+/// others, 409 `message_deleted` for a deleted one). Joined sessions get `message:updated`.
+pub async fn edit(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<MessageId>,
+    body: Json<EditBody>,
+) -> Result<HttpResponse, AppError> {
+    let message = chat::change_message(
+        &state,
+        auth.id,
+        auth.role,
+        path.into_inner(),
+        Some(&body.content),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(message))
+}
+
+/// `DELETE /api/v1/messages/{id}` → 200 the tombstone (sender, or an agent or admin; 403 for
+/// others). Joined sessions get `message:deleted`. Deleting twice changes nothing.
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<MessageId>,
+) -> Result<HttpResponse, AppError> {
+    let message = chat::change_message(&state, auth.id, auth.role, path.into_inner(), None).await?;
+    Ok(HttpResponse::Ok().json(message))
 }

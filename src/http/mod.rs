@@ -50,6 +50,15 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::get().to(messages::list))
                         .route(web::post().to(messages::send)),
                 )
+                .service(
+                    resource("/conversations/{id}/read").route(web::post().to(conversations::read)),
+                )
+                .service(
+                    resource("/messages/{id}")
+                        .route(web::patch().to(messages::edit))
+                        .route(web::delete().to(messages::delete)),
+                )
+                .service(resource("/unread").route(web::get().to(conversations::unread)))
                 .service(resource("/ws").route(web::get().to(ws::upgrade))),
         )
         .default_service(web::to(not_found));

@@ -2,10 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::prelude::{
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl,
+    SelectableHelper,
+};
 
-use crate::db::models::{ConversationRow, ConversationView, NewConversation, NewParticipant};
-use crate::db::schema::{conversations, participants};
+use crate::db::models::{
+    ConversationRow, ConversationView, MessageRow, MessageView, NewConversation, NewParticipant,
+};
+use crate::db::queries::participants as receipts;
+use crate::db::schema::{conversations, messages, participants};
 use crate::db::{AsyncConn, DbConnection, now};
 use crate::domain::{ConversationId, ConversationKind, ConversationStatus, ProjectId, UserId};
 use crate::error::DbError;
@@ -179,8 +185,51 @@ pub async fn list(
     for (conversation, user) in pairs {
         members.entry(conversation).or_default().push(user);
     }
-    Ok(rows
+    let views = rows
         .iter()
         .map(|row| row.view(members.remove(&row.id).unwrap_or_default()))
-        .collect())
+        .collect();
+    with_receipts(conn, user, views).await
+}
+
+/// Fills `last_read_seq`, `unread_count` (for `user`) and `last_message` into `views`.
+///
+/// # Errors
+/// A query failure.
+pub async fn with_receipts(
+    conn: &mut AsyncConn,
+    user: UserId,
+    mut views: Vec<ConversationView>,
+) -> Result<Vec<ConversationView>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let unread: BTreeMap<i64, (i64, i64)> = receipts::unread(conn, user)
+        .await?
+        .into_iter()
+        .map(|u| (u.conversation_id, (u.last_read_seq, u.unread)))
+        .collect();
+    // Last messages by (conversation_id, seq) through the unique index, 500 conversations at a
+    // time (SQLite caps bound variables).
+    let mut last: BTreeMap<ConversationId, MessageView> = BTreeMap::new();
+    for chunk in views.chunks(500) {
+        let ids: Vec<ConversationId> = chunk.iter().map(|v| v.id).collect();
+        let rows: Vec<MessageRow> = messages::table
+            .inner_join(
+                conversations::table.on(conversations::id
+                    .eq(messages::conversation_id)
+                    .and(conversations::last_seq.eq(messages::seq))),
+            )
+            .filter(conversations::id.eq_any(ids))
+            .select(MessageRow::as_select())
+            .load(conn)
+            .await?;
+        last.extend(rows.iter().map(|row| (row.conversation_id, row.view())));
+    }
+    for view in &mut views {
+        if let Some((read, count)) = unread.get(&view.id.0) {
+            view.last_read_seq = Some(*read);
+            view.unread_count = Some(*count);
+        }
+        view.last_message = last.remove(&view.id);
+    }
+    Ok(views)
 }

@@ -3,9 +3,9 @@
 use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 
 use crate::db::models::{MessageRow, NewMessage};
-use crate::db::schema::{conversations, messages};
+use crate::db::schema::{conversations, messages, participants};
 use crate::db::{AsyncConn, DbConnection, now};
-use crate::domain::{ConversationId, ConversationStatus, ProjectId, UserId};
+use crate::domain::{ConversationId, ConversationStatus, MessageId, ProjectId, Role, UserId};
 use crate::error::DbError;
 
 /// A message to store.
@@ -42,8 +42,37 @@ pub struct Inserted {
 /// [`DbError::ConversationClosed`] when the conversation is closed, [`DbError::NotFound`] when
 /// it does not exist, or a query failure.
 pub fn insert(conn: &mut DbConnection, draft: &MessageDraft) -> Result<Inserted, DbError> {
-    use diesel::RunQueryDsl as _;
+    conn.immediate_transaction(|conn| insert_in_transaction(conn, draft))
+}
+
+/// Stores a batch in one transaction (group commit), each message in its own savepoint so one
+/// refused message (closed conversation) does not undo the others. The results are in the
+/// order of `drafts`; if the commit itself fails, every message gets that error.
+///
+/// # Errors
+/// A failure to begin or commit the transaction.
+pub fn insert_batch(
+    conn: &mut DbConnection,
+    drafts: &[MessageDraft],
+) -> Result<Vec<Result<Inserted, DbError>>, DbError> {
     conn.immediate_transaction(|conn| {
+        let results = drafts
+            .iter()
+            .map(|draft| {
+                diesel::Connection::transaction(conn, |conn| insert_in_transaction(conn, draft))
+            })
+            .collect();
+        Ok::<_, DbError>(results)
+    })
+}
+
+/// The body of [`insert`], for use inside a transaction.
+fn insert_in_transaction(
+    conn: &mut DbConnection,
+    draft: &MessageDraft,
+) -> Result<Inserted, DbError> {
+    use diesel::RunQueryDsl as _;
+    {
         if let Some(client_msg_id) = &draft.client_msg_id {
             let earlier = messages::table
                 .filter(messages::conversation_id.eq(draft.conversation_id))
@@ -100,7 +129,7 @@ pub fn insert(conn: &mut DbConnection, draft: &MessageDraft) -> Result<Inserted,
             row,
             duplicate: false,
         })
-    })
+    }
 }
 
 /// Which slice of history to read.
@@ -142,4 +171,131 @@ pub async fn page(
         rows.reverse();
         Ok(rows)
     }
+}
+
+/// The message `sender` stored in `conversation` with `client_msg_id`, if any.
+///
+/// # Errors
+/// A query failure.
+pub async fn find_by_client_msg_id(
+    conn: &mut AsyncConn,
+    conversation: ConversationId,
+    sender: UserId,
+    client_msg_id: &str,
+) -> Result<Option<MessageRow>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .filter(messages::sender_id.eq(sender))
+        .filter(messages::client_msg_id.eq(client_msg_id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// One message by id.
+///
+/// # Errors
+/// A query failure.
+pub async fn find(conn: &mut AsyncConn, id: MessageId) -> Result<Option<MessageRow>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    Ok(messages::table
+        .find(id)
+        .select(MessageRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Who is changing a message, and how.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Replace the content (sender only).
+    Edit(String),
+    /// Tombstone it (sender, or an agent or admin who can see the conversation).
+    Delete,
+}
+
+/// The result of [`change`].
+#[derive(Debug, Clone)]
+pub struct Changed {
+    /// The message after the change.
+    pub row: MessageRow,
+    /// False when nothing changed (deleting a deleted message).
+    pub changed: bool,
+}
+
+/// Edits or deletes a message on behalf of `user` (with `role`). A deleted message keeps its
+/// row and seq, with `deleted_at` set and empty content.
+///
+/// # Errors
+/// [`DbError::NotFound`] when the message does not exist or its conversation is not visible to
+/// `user` (not a participant, not an admin); [`DbError::Forbidden`] for someone else's message;
+/// [`DbError::MessageDeleted`] when editing a deleted message; [`DbError::ConversationClosed`]
+/// when editing in a closed conversation.
+pub fn change(
+    conn: &mut DbConnection,
+    id: MessageId,
+    user: UserId,
+    role: Role,
+    change: &Change,
+) -> Result<Changed, DbError> {
+    use diesel::RunQueryDsl as _;
+    conn.immediate_transaction(|conn| {
+        let row = messages::table
+            .find(id)
+            .select(MessageRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(DbError::NotFound)?;
+        let participant: i64 = participants::table
+            .filter(participants::conversation_id.eq(row.conversation_id))
+            .filter(participants::user_id.eq(user))
+            .count()
+            .get_result(conn)?;
+        if participant == 0 && role != Role::Admin {
+            return Err(DbError::NotFound);
+        }
+        let own = row.sender_id == user;
+        let at = now();
+        match change {
+            Change::Edit(content) => {
+                if !own {
+                    return Err(DbError::Forbidden);
+                }
+                if row.deleted_at.is_some() {
+                    return Err(DbError::MessageDeleted);
+                }
+                let status: String = conversations::table
+                    .find(row.conversation_id)
+                    .select(conversations::status)
+                    .first(conn)?;
+                if ConversationStatus::from_stored(&status) == ConversationStatus::Closed {
+                    return Err(DbError::ConversationClosed);
+                }
+                let row = diesel::update(messages::table.find(id))
+                    .set((messages::content.eq(content), messages::edited_at.eq(at)))
+                    .returning(MessageRow::as_returning())
+                    .get_result(conn)?;
+                Ok(Changed { row, changed: true })
+            }
+            Change::Delete => {
+                if !own && !role.can_close() {
+                    return Err(DbError::Forbidden);
+                }
+                if row.deleted_at.is_some() {
+                    return Ok(Changed {
+                        row,
+                        changed: false,
+                    });
+                }
+                let row = diesel::update(messages::table.find(id))
+                    .set((messages::content.eq(""), messages::deleted_at.eq(at)))
+                    .returning(MessageRow::as_returning())
+                    .get_result(conn)?;
+                Ok(Changed { row, changed: true })
+            }
+        }
+    })
 }

@@ -3,5 +3,6 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod participants;
 pub mod tokens;
 pub mod users;
