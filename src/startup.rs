@@ -13,6 +13,7 @@ use crate::actors::commit_queue::CommitQueue;
 use crate::actors::db_writer::DbWriter;
 use crate::actors::presence::PresenceRegistry;
 use crate::actors::room_registry::{RoomDeps, RoomRegistry};
+use crate::actors::start_roomy;
 use crate::auth::{JwtKeys, password};
 use crate::config::Settings;
 use crate::db::Database;
@@ -89,20 +90,18 @@ impl Application {
 
         // SQLite allows one writer at a time: one writer thread.
         let writer = DbWriter::start(db.write_pool.clone(), 1);
-        let commit_queue = CommitQueue::new(
+        let commit_queue = start_roomy(CommitQueue::new(
             writer.clone(),
             settings.database.group_commit_max_batch,
             Duration::from_micros(settings.database.group_commit_max_wait_us),
-        )
-        .start();
-        let rooms = RoomRegistry::new(RoomDeps {
+        ));
+        let rooms = start_roomy(RoomRegistry::new(RoomDeps {
             db: db.clone(),
             writer: writer.clone(),
             commit_queue,
             settings: settings.clone(),
-        })
-        .start();
-        let presence = PresenceRegistry::new(db.clone(), writer.clone()).start();
+        }));
+        let presence = start_roomy(PresenceRegistry::new(db.clone(), writer.clone()));
 
         let state = web::Data::new(AppState {
             settings: settings.clone(),

@@ -12,21 +12,36 @@
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::oneshot;
 
 use crate::actors::db_writer::{DbWriter, InsertBatch};
 use crate::db::queries::messages::{Inserted, MessageDraft};
 use crate::error::DbError;
 
-/// Store a message with the next seq of its conversation (answered after commit).
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<Inserted, DbError>")]
+/// Store a message with the next seq of its conversation. The outcome comes back as a
+/// [`Committed`] message to `reply_to` after the commit; outcomes reach each recipient in the
+/// order the messages were queued (mailboxes are FIFO), which is seq order.
+#[derive(Message)]
+#[rtype(result = "()")]
 pub struct QueueMessage {
     /// What to store.
     pub draft: MessageDraft,
+    /// The caller's token for this message, echoed in [`Committed`].
+    pub token: u64,
+    /// Where the outcome goes.
+    pub reply_to: Recipient<Committed>,
 }
 
-type Pending = (MessageDraft, oneshot::Sender<Result<Inserted, DbError>>);
+/// The outcome of a [`QueueMessage`], sent after its batch committed (or failed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Committed {
+    /// The token of the [`QueueMessage`].
+    pub token: u64,
+    /// The stored message, or why not.
+    pub result: Result<Inserted, DbError>,
+}
+
+type Pending = (MessageDraft, u64, Recipient<Committed>);
 
 /// The group-commit queue.
 pub struct CommitQueue {
@@ -58,27 +73,32 @@ impl CommitQueue {
         }
         let take = self.pending.len().min(self.max_batch);
         let batch: Vec<Pending> = self.pending.drain(..take).collect();
-        let (drafts, answers): (Vec<MessageDraft>, Vec<_>) = batch.into_iter().unzip();
+        let (drafts, answers): (Vec<MessageDraft>, Vec<_>) = batch
+            .into_iter()
+            .map(|(draft, token, reply_to)| (draft, (token, reply_to)))
+            .unzip();
         self.writing = true;
         let write = self.writer.send(InsertBatch { drafts });
         ctx.spawn(write.into_actor(self).map(|result, queue, ctx| {
             queue.writing = false;
             match result {
                 Ok(Ok(results)) => {
-                    for (answer, result) in answers.into_iter().zip(results) {
-                        let _ = answer.send(result);
+                    for ((token, reply_to), result) in answers.into_iter().zip(results) {
+                        reply_to.do_send(Committed { token, result });
                     }
                 }
                 Ok(Err(err)) => {
                     tracing::error!(error = ?err, "group commit failed");
                     let text = err.to_string();
-                    for answer in answers {
-                        let _ = answer.send(Err(DbError::Commit(text.clone())));
+                    for (token, reply_to) in answers {
+                        let result = Err(DbError::Commit(text.clone()));
+                        reply_to.do_send(Committed { token, result });
                     }
                 }
                 Err(_) => {
-                    for answer in answers {
-                        let _ = answer.send(Err(DbError::WriterGone));
+                    for (token, reply_to) in answers {
+                        let result = Err(DbError::WriterGone);
+                        reply_to.do_send(Committed { token, result });
                     }
                 }
             }
@@ -89,18 +109,13 @@ impl CommitQueue {
 
 impl Actor for CommitQueue {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(super::MAILBOX_CAPACITY);
-    }
 }
 
 impl Handler<QueueMessage> for CommitQueue {
-    type Result = ResponseFuture<Result<Inserted, DbError>>;
+    type Result = ();
 
-    fn handle(&mut self, msg: QueueMessage, ctx: &mut Self::Context) -> Self::Result {
-        let (answer, receiver) = oneshot::channel();
-        self.pending.push((msg.draft, answer));
+    fn handle(&mut self, msg: QueueMessage, ctx: &mut Self::Context) {
+        self.pending.push((msg.draft, msg.token, msg.reply_to));
         let lone = !self.writing && self.pending.len() < self.max_batch;
         if lone && !self.max_wait.is_zero() {
             if !self.lingering {
@@ -113,6 +128,5 @@ impl Handler<QueueMessage> for CommitQueue {
         } else {
             self.flush(ctx);
         }
-        Box::pin(async move { receiver.await.unwrap_or(Err(DbError::WriterGone)) })
     }
 }

@@ -25,6 +25,20 @@ pub struct Deliver {
     pub frame: ByteString,
 }
 
-/// Mailbox capacity of the shared actors (rooms, registries). actix's default of 16 makes
-/// `send` wait under bursts; `usize::MAX` overflows actix's channel arithmetic.
+/// Mailbox capacity of the shared actors (rooms, registries, the commit queue). actix's default
+/// of 16 makes `send` park messages under bursts, and parked messages are retried in no
+/// particular order, which would reorder a session's sends; `usize::MAX` overflows actix's
+/// channel arithmetic.
 pub const MAILBOX_CAPACITY: usize = 1 << 16;
+
+/// Starts `actor` with [`MAILBOX_CAPACITY`] set before any message can arrive (setting it in
+/// `started` is too late: messages sent before the actor first runs meet the default).
+pub fn start_roomy<A>(actor: A) -> Addr<A>
+where
+    A: Actor<Context = Context<A>>,
+{
+    A::create(|ctx| {
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        actor
+    })
+}

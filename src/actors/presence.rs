@@ -114,10 +114,6 @@ impl PresenceRegistry {
 
 impl Actor for PresenceRegistry {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(super::MAILBOX_CAPACITY);
-    }
 }
 
 impl Handler<Connect> for PresenceRegistry {

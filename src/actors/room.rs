@@ -23,9 +23,10 @@ use bytestring::ByteString;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
+use tokio::sync::oneshot;
 
 use crate::actors::Deliver;
-use crate::actors::commit_queue::QueueMessage;
+use crate::actors::commit_queue::{Committed, QueueMessage};
 use crate::actors::db_writer::{CloseConversation, UpdateWatermark};
 use crate::actors::room_registry::{RoomDeps, RoomRegistry, RoomStopped};
 use crate::db::models::{ConversationRow, MessageView};
@@ -198,6 +199,12 @@ impl Member {
     }
 }
 
+/// A send waiting for its commit.
+struct PendingPost {
+    msg: PostMessage,
+    answer: oneshot::Sender<Result<MessageView, AppError>>,
+}
+
 struct Typist {
     session_id: SessionId,
     expiry: SpawnHandle,
@@ -212,6 +219,11 @@ pub struct RoomActor {
     members: HashMap<SessionId, Member>,
     typing: HashMap<UserId, Typist>,
     limiter: DefaultKeyedRateLimiter<UserId>,
+    /// Sends queued for commit, by token.
+    posts: HashMap<u64, PendingPost>,
+    next_token: u64,
+    /// Highest receipt announced per user and kind, so a late answer never moves it back.
+    announced: HashMap<(UserId, ReceiptKind), i64>,
     in_flight: usize,
     idle_check: Option<SpawnHandle>,
 }
@@ -233,6 +245,9 @@ impl RoomActor {
             members: HashMap::new(),
             typing: HashMap::new(),
             limiter: RateLimiter::keyed(quota),
+            posts: HashMap::new(),
+            next_token: 0,
+            announced: HashMap::new(),
             in_flight: 0,
             idle_check: None,
         }
@@ -310,7 +325,8 @@ impl RoomActor {
             room.idle_check = None;
             // Sessions that died without a Leave must not keep the room alive.
             room.members.retain(|_, m| m.recipient.connected());
-            if room.members.is_empty() && room.in_flight == 0 && room.typing.is_empty() {
+            let busy = room.in_flight > 0 || !room.posts.is_empty() || !room.typing.is_empty();
+            if room.members.is_empty() && !busy {
                 ctx.stop();
             } else {
                 room.schedule_idle_check(ctx);
@@ -364,7 +380,6 @@ impl Actor for RoomActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(super::MAILBOX_CAPACITY);
         let db = self.deps.db.clone();
         let id = self.id;
         let load = async move {
@@ -508,38 +523,63 @@ impl Handler<Leave> for RoomActor {
 }
 
 impl Handler<PostMessage> for RoomActor {
-    type Result = ResponseActFuture<Self, Result<MessageView, AppError>>;
+    type Result = ResponseFuture<Result<MessageView, AppError>>;
 
-    fn handle(&mut self, msg: PostMessage, _: &mut Self::Context) -> Self::Result {
-        let project_id = match self.check_post(&msg) {
-            Ok(project_id) => project_id,
-            Err(err) => return self.refused(msg, err),
+    fn handle(&mut self, msg: PostMessage, ctx: &mut Self::Context) -> Self::Result {
+        let (answer, receiver) = oneshot::channel();
+        let outcome = async move {
+            receiver
+                .await
+                .unwrap_or_else(|_| Err(AppError::Unavailable("the server is stopping".into())))
         };
-        self.in_flight += 1;
-        let insert = self.deps.commit_queue.send(QueueMessage {
-            draft: MessageDraft {
-                project_id,
-                conversation_id: self.id,
-                sender_id: msg.sender_id,
-                content: msg.content.clone(),
-                client_msg_id: msg.client_msg_id.clone(),
-            },
-        });
-        Box::pin(insert.into_actor(self).map(move |result, room, ctx| {
-            room.in_flight -= 1;
-            let inserted = result
-                .map_err(|_| DbError::WriterGone)?
-                .inspect_err(|err| {
-                    if matches!(err, DbError::ConversationClosed)
-                        && let RoomState::Ready { status, .. } = &mut room.state
-                    {
-                        *status = ConversationStatus::Closed;
-                    }
-                })?;
-            let message = inserted.row.view();
-            room.posted(&msg, &message, !inserted.duplicate, ctx);
-            Ok(message)
-        }))
+        match self.check_post(&msg) {
+            Ok(project_id) => {
+                let draft = MessageDraft {
+                    project_id,
+                    conversation_id: self.id,
+                    sender_id: msg.sender_id,
+                    content: msg.content.clone(),
+                    client_msg_id: msg.client_msg_id.clone(),
+                };
+                self.next_token += 1;
+                let token = self.next_token;
+                self.posts.insert(token, PendingPost { msg, answer });
+                self.deps.commit_queue.do_send(QueueMessage {
+                    draft,
+                    token,
+                    reply_to: ctx.address().recipient(),
+                });
+            }
+            Err(err) => self.refused(msg, err, answer, ctx),
+        }
+        Box::pin(outcome)
+    }
+}
+
+impl Handler<Committed> for RoomActor {
+    type Result = ();
+
+    /// Outcomes arrive in commit order, so acks and `message:new` go out in seq order.
+    fn handle(&mut self, committed: Committed, ctx: &mut Self::Context) {
+        let Some(PendingPost { msg, answer }) = self.posts.remove(&committed.token) else {
+            return;
+        };
+        let result = match committed.result {
+            Ok(inserted) => {
+                let message = inserted.row.view();
+                self.posted(&msg, &message, !inserted.duplicate, ctx);
+                Ok(message)
+            }
+            Err(err) => {
+                if matches!(err, DbError::ConversationClosed)
+                    && let RoomState::Ready { status, .. } = &mut self.state
+                {
+                    *status = ConversationStatus::Closed;
+                }
+                Err(AppError::from(err))
+            }
+        };
+        let _ = answer.send(result);
     }
 }
 
@@ -551,31 +591,35 @@ impl RoomActor {
         &mut self,
         msg: PostMessage,
         err: AppError,
-    ) -> ResponseActFuture<Self, Result<MessageView, AppError>> {
+        answer: oneshot::Sender<Result<MessageView, AppError>>,
+        ctx: &mut Context<Self>,
+    ) {
         let retryable = matches!(
             err,
             AppError::ConversationClosed | AppError::RateLimited { .. }
         );
         let Some(client_msg_id) = msg.client_msg_id.clone().filter(|_| retryable) else {
-            return Box::pin(fut::ready(Err(err)));
+            let _ = answer.send(Err(err));
+            return;
         };
+        self.in_flight += 1;
         let (db, id, sender) = (self.deps.db.clone(), self.id, msg.sender_id);
         let lookup = async move {
             let mut conn = db.read().await?;
             messages::find_by_client_msg_id(&mut conn, id, sender, &client_msg_id).await
         };
-        Box::pin(
-            lookup
-                .into_actor(self)
-                .map(move |found, room, ctx| match found {
-                    Ok(Some(row)) => {
-                        let message = row.view();
-                        room.posted(&msg, &message, false, ctx);
-                        Ok(message)
-                    }
-                    _ => Err(err),
-                }),
-        )
+        ctx.spawn(lookup.into_actor(self).map(move |found, room, ctx| {
+            room.in_flight -= 1;
+            let result = match found {
+                Ok(Some(row)) => {
+                    let message = row.view();
+                    room.posted(&msg, &message, false, ctx);
+                    Ok(message)
+                }
+                _ => Err(err),
+            };
+            let _ = answer.send(result);
+        }));
     }
 }
 
@@ -634,14 +678,17 @@ impl Handler<MarkReceipt> for RoomActor {
         Box::pin(update.into_actor(self).map(move |result, room, _| {
             room.in_flight -= 1;
             let outcome = result.map_err(|_| DbError::WriterGone)??;
-            if outcome.moved {
+            let seq = match msg.kind {
+                ReceiptKind::Delivered => outcome.watermarks.last_delivered_seq,
+                ReceiptKind::Read => outcome.watermarks.last_read_seq,
+            };
+            let announced = room.announced.entry((msg.user_id, msg.kind)).or_insert(0);
+            if outcome.moved && seq > *announced {
+                *announced = seq;
                 let event = ReceiptEvent {
                     conversation_id: room.id,
                     user_id: msg.user_id,
-                    seq: match msg.kind {
-                        ReceiptKind::Delivered => outcome.watermarks.last_delivered_seq,
-                        ReceiptKind::Read => outcome.watermarks.last_read_seq,
-                    },
+                    seq,
                 };
                 let frame = protocol::encode(msg.kind.event(), None, &event);
                 room.broadcast(&frame, msg.session_id);

@@ -81,10 +81,6 @@ impl RoomRegistry {
 
 impl Actor for RoomRegistry {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(super::MAILBOX_CAPACITY);
-    }
 }
 
 impl Handler<GetRoom> for RoomRegistry {
@@ -96,7 +92,11 @@ impl Handler<GetRoom> for RoomRegistry {
         {
             return MessageResult(room.clone());
         }
-        let room = RoomActor::new(msg.conversation_id, self.deps.clone(), ctx.address()).start();
+        let room = super::start_roomy(RoomActor::new(
+            msg.conversation_id,
+            self.deps.clone(),
+            ctx.address(),
+        ));
         self.rooms.insert(msg.conversation_id, room.clone());
         MessageResult(room)
     }

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod config;
 mod conversations;
+mod delivery;
 mod edge;
 mod health;
 mod helpers;

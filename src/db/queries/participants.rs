@@ -15,7 +15,7 @@ use crate::domain::{ConversationId, UserId};
 use crate::error::DbError;
 
 /// Which watermark a receipt moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReceiptKind {
     /// `message:delivered`.
     Delivered,
