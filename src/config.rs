@@ -197,6 +197,12 @@ pub struct LimitSettings {
     pub message_window_s: u64,
     /// Largest accepted JSON request body, in bytes (413 above it).
     pub json_body_max_bytes: usize,
+    /// REST requests per minute per user (per IP when anonymous); 429 past it.
+    pub api_requests_per_minute: u32,
+    /// Register, login and refresh requests per minute per IP.
+    pub auth_attempts_per_ip_per_minute: u32,
+    /// Login attempts per minute for one account (email or username).
+    pub login_attempts_per_account_per_minute: u32,
 }
 
 impl Default for LimitSettings {
@@ -206,6 +212,9 @@ impl Default for LimitSettings {
             messages_per_window: 5,
             message_window_s: 10,
             json_body_max_bytes: 65_536,
+            api_requests_per_minute: 100,
+            auth_attempts_per_ip_per_minute: 20,
+            login_attempts_per_account_per_minute: 5,
         }
     }
 }

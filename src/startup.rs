@@ -18,6 +18,7 @@ use crate::auth::{JwtKeys, password};
 use crate::config::Settings;
 use crate::db::Database;
 use crate::http;
+use crate::http::limits::ApiLimits;
 
 /// Shared state of every handler and session.
 pub struct AppState {
@@ -38,6 +39,8 @@ pub struct AppState {
     pub dummy_hash: String,
     /// Process start, for `uptime_s`.
     pub started_at: Instant,
+    /// REST rate limiters.
+    pub limits: ApiLimits,
 }
 
 /// CORS for browser clients served from another origin (a front-end dev server, a widget):
@@ -112,6 +115,15 @@ impl Application {
             jwt,
             dummy_hash,
             started_at: Instant::now(),
+            limits: ApiLimits::new(&settings.limits),
+        });
+        let sweeper = state.clone();
+        actix::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                sweeper.limits.forget_idle();
+            }
         });
 
         let listener = TcpListener::bind(&settings.server.bind)

@@ -159,6 +159,11 @@ pub async fn login(
         let mut conn = state.db.read().await?;
         users::find_by_login(&mut conn, DEFAULT_PROJECT, &login).await?
     };
+    // One budget per account, whether it is named by email or username.
+    let account = user
+        .as_ref()
+        .map_or_else(|| login.trim().to_lowercase(), |u| format!("user:{}", u.id));
+    state.limits.login_attempt(&account)?;
     let hash = user
         .as_ref()
         .map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());

@@ -8,6 +8,7 @@ mod auth;
 mod conversations;
 pub mod extract;
 mod health;
+pub mod limits;
 mod messages;
 mod users;
 pub mod ws;
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
         .service(resource("/health").route(web::get().to(health::health)))
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(limits::enforce))
                 .service(resource("/auth/register").route(web::post().to(auth::register)))
                 .service(resource("/auth/login").route(web::post().to(auth::login)))
                 .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))

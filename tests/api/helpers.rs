@@ -50,6 +50,9 @@ pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
     settings.uploads.dir = dir.path().join("uploads");
     settings.auth.bcrypt_cost = 4;
     settings.limits.messages_per_window = 10_000;
+    settings.limits.api_requests_per_minute = 100_000;
+    settings.limits.auth_attempts_per_ip_per_minute = 100_000;
+    settings.limits.login_attempts_per_account_per_minute = 100_000;
     settings
 }
 

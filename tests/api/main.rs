@@ -12,6 +12,7 @@ mod delivery;
 mod edge;
 mod health;
 mod helpers;
+mod limits;
 mod messages;
 mod presence;
 mod restart;

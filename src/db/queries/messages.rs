@@ -299,3 +299,112 @@ pub fn change(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::Connection;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::db::models::NewUser;
+    use crate::db::queries::{conversations as convs, users};
+    use crate::domain::DEFAULT_PROJECT;
+
+    fn database(conversations: usize) -> (DbConnection, UserId, Vec<ConversationId>) {
+        let mut conn = DbConnection::establish(":memory:").unwrap();
+        crate::db::run_migrations(&mut conn).unwrap();
+        let user = users::insert(
+            &mut conn,
+            &NewUser {
+                project_id: DEFAULT_PROJECT,
+                email: "p@example.com".into(),
+                username: "prop".into(),
+                display_name: None,
+                role: "customer".into(),
+                password_hash: "x".into(),
+                created_at: now(),
+            },
+        )
+        .unwrap();
+        let ids = (0..conversations)
+            .map(|_| {
+                convs::create(&mut conn, DEFAULT_PROJECT, user.id, &[user.id], None)
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        (conn, user.id, ids)
+    }
+
+    proptest! {
+        /// However sends are grouped into batches, interleaved across conversations, retried
+        /// with the same client_msg_id or sent to a conversation closed midway, each
+        /// conversation's stored seqs are exactly 1..=n, in send order.
+        #[test]
+        fn seq_stays_gapless_through_group_commit(
+            sends in prop::collection::vec((0usize..3, prop::option::of(0u8..8), any::<bool>()), 1..120),
+            close_at in prop::option::of(0usize..120),
+        ) {
+            let (mut conn, user, ids) = database(3);
+            let mut batch = Vec::new();
+            let mut accepted: Vec<Vec<i64>> = vec![Vec::new(); 3];
+            for (i, (conversation, key, end_batch)) in sends.iter().enumerate() {
+                if close_at == Some(i) {
+                    convs::close(&mut conn, ids[0], user).unwrap();
+                }
+                batch.push(MessageDraft {
+                    project_id: DEFAULT_PROJECT,
+                    conversation_id: ids[*conversation],
+                    sender_id: user,
+                    content: format!("m{i}"),
+                    client_msg_id: key.map(|k| format!("k{k}")),
+                });
+                if *end_batch || i + 1 == sends.len() {
+                    for (draft, result) in batch.iter().zip(insert_batch(&mut conn, &batch).unwrap()) {
+                        let index = ids.iter().position(|c| *c == draft.conversation_id).unwrap();
+                        match result {
+                            Ok(inserted) if !inserted.duplicate => accepted[index].push(inserted.row.seq),
+                            Ok(_) | Err(DbError::ConversationClosed) => {}
+                            Err(err) => panic!("{err:?}"),
+                        }
+                    }
+                    batch.clear();
+                }
+            }
+            use diesel::RunQueryDsl as _;
+            for (index, id) in ids.iter().enumerate() {
+                let stored: Vec<i64> = messages::table
+                    .filter(messages::conversation_id.eq(id))
+                    .select(messages::seq)
+                    .order(messages::seq)
+                    .load(&mut conn)
+                    .unwrap();
+                let expected: Vec<i64> = (1..=stored.len() as i64).collect();
+                prop_assert_eq!(&stored, &expected);
+                prop_assert_eq!(&accepted[index], &expected);
+                let last: i64 = conversations::table.find(id).select(conversations::last_seq).first(&mut conn).unwrap();
+                prop_assert_eq!(last, stored.len() as i64);
+            }
+        }
+
+        /// Watermarks only move forward, and reading implies delivery.
+        #[test]
+        fn watermarks_are_monotone(marks in prop::collection::vec((any::<bool>(), 0i64..50), 1..60)) {
+            use crate::db::queries::participants::{ReceiptKind, advance};
+            let (mut conn, user, ids) = database(1);
+            let (mut delivered, mut read) = (0, 0);
+            for (is_read, seq) in marks {
+                let kind = if is_read { ReceiptKind::Read } else { ReceiptKind::Delivered };
+                let advanced = advance(&mut conn, ids[0], user, kind, seq).unwrap();
+                delivered = delivered.max(seq);
+                if is_read {
+                    prop_assert_eq!(advanced.moved, seq > read);
+                    read = read.max(seq);
+                }
+                prop_assert_eq!(advanced.watermarks.last_delivered_seq, delivered);
+                prop_assert_eq!(advanced.watermarks.last_read_seq, read);
+                prop_assert!(advanced.watermarks.last_read_seq <= advanced.watermarks.last_delivered_seq);
+            }
+        }
+    }
+}
