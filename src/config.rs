@@ -45,6 +45,8 @@ pub struct ServerSettings {
     pub allowed_origins: Vec<String>,
     /// Worker threads for HTTP; 0 means one per CPU core.
     pub workers: usize,
+    /// On SIGTERM or Ctrl-C, how long sessions and requests get to finish, in seconds.
+    pub shutdown_timeout_s: u64,
 }
 
 impl Default for ServerSettings {
@@ -57,6 +59,7 @@ impl Default for ServerSettings {
                 "http://127.0.0.1:*".into(),
             ],
             workers: 0,
+            shutdown_timeout_s: 10,
         }
     }
 }

@@ -10,8 +10,8 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
 use crate::actors::commit_queue::CommitQueue;
-use crate::actors::db_writer::DbWriter;
-use crate::actors::presence::PresenceRegistry;
+use crate::actors::db_writer::{DbWriter, Flush};
+use crate::actors::presence::{CountSessions, PresenceRegistry, ShutdownAll};
 use crate::actors::room_registry::{RoomDeps, RoomRegistry};
 use crate::actors::start_roomy;
 use crate::auth::{JwtKeys, password};
@@ -70,6 +70,9 @@ fn cors(origins: Vec<String>) -> actix_cors::Cors {
 pub struct Application {
     port: u16,
     server: Server,
+    presence: Addr<PresenceRegistry>,
+    writer: Addr<DbWriter>,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -109,9 +112,9 @@ impl Application {
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             db,
-            writer,
+            writer: writer.clone(),
             rooms,
-            presence,
+            presence: presence.clone(),
             jwt,
             dummy_hash,
             started_at: Instant::now(),
@@ -140,7 +143,10 @@ impl Application {
                 >::new())
                 .configure(|cfg| http::routes(cfg, json_limit))
         })
-        .listen(listener)?;
+        .listen(listener)?
+        // Signals are handled by `run_until_stopped`, which closes sessions properly first.
+        .disable_signals()
+        .shutdown_timeout(settings.server.shutdown_timeout_s);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -149,6 +155,9 @@ impl Application {
         Ok(Self {
             port: address.port(),
             server,
+            presence,
+            writer,
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_s),
         })
     }
 
@@ -162,11 +171,65 @@ impl Application {
         self.server.handle()
     }
 
-    /// Runs until the server stops (Ctrl-C / SIGTERM, or [`ServerHandle::stop`]).
+    /// Runs until the server stops: on SIGTERM or Ctrl-C it shuts down gracefully (see
+    /// [`graceful_shutdown`]); [`ServerHandle::stop`] stops it at once.
     ///
     /// # Errors
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let (presence, writer, timeout) = (self.presence, self.writer, self.shutdown_timeout);
+        actix::spawn(async move {
+            if wait_for_signal().await {
+                graceful_shutdown(handle, presence, writer, timeout).await;
+            }
+        });
         self.server.await
     }
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C); false if signals cannot be watched.
+async fn wait_for_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return false;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+        }
+        true
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}
+
+/// Stops without losing an acknowledged message: stop accepting connections; tell every
+/// WebSocket session to finish its in-flight commands (each is committed and acknowledged) and
+/// close with 1001; wait for them (at most `timeout`); let in-flight REST requests finish; wait
+/// for the writer to finish everything queued.
+pub async fn graceful_shutdown(
+    handle: ServerHandle,
+    presence: Addr<PresenceRegistry>,
+    writer: Addr<DbWriter>,
+    timeout: Duration,
+) {
+    tracing::info!("shutting down: no new connections");
+    handle.pause().await;
+    let open = presence.send(ShutdownAll).await.unwrap_or(0);
+    tracing::info!(sessions = open, "closing WebSocket sessions");
+    let deadline = Instant::now() + timeout;
+    while presence.send(CountSessions).await.unwrap_or(0) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    handle.stop(true).await;
+    let _ = writer.send(Flush).await;
+    tracing::info!("shutdown complete");
 }

@@ -1,8 +1,8 @@
 //! `PresenceRegistry`: who is online.
 //!
-//! State: user → their live sessions (`Recipient<Deliver>`). Handles [`Connect`] and
-//! [`Disconnect`], sent by each `SessionActor` as it starts and stops (including heartbeat
-//! timeouts). On a user's first session it tells every connected session of the users who share
+//! State: user → their live sessions. Handles [`Connect`] and [`Disconnect`], sent by each
+//! `SessionActor` as it starts and stops (including heartbeat timeouts), and [`ShutdownAll`] /
+//! [`CountSessions`] from `startup` when the server stops. On a user's first session it tells every connected session of the users who share
 //! a conversation with them `user:status {user_id, status: "online"}`; on the last one it stores
 //! `last_seen_at` through the DbWriter and tells them `{user_id, status: "offline",
 //! last_seen_at}`. Every new session also gets `user:status online` for each of its contacts
@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::actors::Deliver;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};
+use crate::actors::session::Shutdown;
 use crate::db::queries::users;
 use crate::db::{Database, now};
 use crate::domain::{SessionId, UserId};
@@ -35,6 +36,23 @@ pub struct Connect {
     pub session_id: SessionId,
     /// Where to deliver presence events for this session.
     pub recipient: Recipient<Deliver>,
+    /// Where to tell this session that the server is stopping.
+    pub shutdown: Recipient<Shutdown>,
+}
+
+/// Tell every session the server is stopping. Answers how many sessions are still open.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "usize")]
+pub struct ShutdownAll;
+
+/// How many sessions are open.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "usize")]
+pub struct CountSessions;
+
+struct Live {
+    recipient: Recipient<Deliver>,
+    shutdown: Recipient<Shutdown>,
 }
 
 /// A session of `user_id` ended.
@@ -60,7 +78,7 @@ struct StatusEvent {
 pub struct PresenceRegistry {
     db: Database,
     writer: Addr<DbWriter>,
-    online: HashMap<UserId, HashMap<SessionId, Recipient<Deliver>>>,
+    online: HashMap<UserId, HashMap<SessionId, Live>>,
 }
 
 impl PresenceRegistry {
@@ -104,7 +122,7 @@ impl PresenceRegistry {
                 .into_iter()
                 .flat_map(|s| s.values())
             {
-                session.do_send(Deliver {
+                session.recipient.do_send(Deliver {
                     frame: frame.clone(),
                 });
             }
@@ -122,7 +140,11 @@ impl Handler<Connect> for PresenceRegistry {
     fn handle(&mut self, msg: Connect, ctx: &mut Self::Context) {
         let sessions = self.online.entry(msg.user_id).or_default();
         let first = sessions.is_empty();
-        sessions.insert(msg.session_id, msg.recipient.clone());
+        let live = Live {
+            recipient: msg.recipient.clone(),
+            shutdown: msg.shutdown,
+        };
+        sessions.insert(msg.session_id, live);
         let user_id = msg.user_id;
         self.with_contacts(user_id, ctx, move |registry, contacts| {
             if first {
@@ -146,6 +168,26 @@ impl Handler<Connect> for PresenceRegistry {
                 });
             }
         });
+    }
+}
+
+impl Handler<ShutdownAll> for PresenceRegistry {
+    type Result = usize;
+
+    fn handle(&mut self, _: ShutdownAll, _: &mut Self::Context) -> usize {
+        let sessions: Vec<&Live> = self.online.values().flat_map(|s| s.values()).collect();
+        for session in &sessions {
+            session.shutdown.do_send(Shutdown);
+        }
+        sessions.len()
+    }
+}
+
+impl Handler<CountSessions> for PresenceRegistry {
+    type Result = usize;
+
+    fn handle(&mut self, _: CountSessions, _: &mut Self::Context) -> usize {
+        self.online.values().map(HashMap::len).sum()
     }
 }
 

@@ -7,7 +7,8 @@
 //! from rooms and the presence registry (written to the socket as they are). Never touches the
 //! database. Started by the `/api/v1/ws` handler after authentication; stops when the client
 //! closes, on a protocol error, on a frame over `realtime.max_frame_bytes` (close code 1009) or
-//! when the client is silent for `realtime.client_timeout_s`. On stop it leaves its rooms and
+//! when the client is silent for `realtime.client_timeout_s`, or on [`Shutdown`] once its
+//! in-flight commands are answered (close code 1001). On stop it leaves its rooms and
 //! unregisters from presence.
 
 use std::collections::{HashMap, HashSet};
@@ -43,7 +44,16 @@ pub struct SessionActor {
     rooms: HashMap<ConversationId, Addr<RoomActor>>,
     last_heard: Instant,
     unregistered: bool,
+    /// Commands sent on and not yet answered.
+    in_flight: usize,
+    /// Set by [`Shutdown`]: no new commands; close with 1001 once `in_flight` is 0.
+    draining: bool,
 }
+
+/// The server is stopping: finish what is in flight, then close with 1001 (going away).
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Shutdown;
 
 #[derive(Serialize)]
 struct Welcome<'a> {
@@ -73,6 +83,8 @@ impl SessionActor {
             rooms: HashMap::new(),
             last_heard: Instant::now(),
             unregistered: false,
+            in_flight: 0,
+            draining: false,
         }
     }
 
@@ -172,6 +184,7 @@ impl SessionActor {
     {
         let registry = self.state.rooms.clone();
         let first = room.send(msg.clone());
+        self.in_flight += 1;
         let call = async move {
             match first.await {
                 Ok(result) => Ok(result),
@@ -179,6 +192,7 @@ impl SessionActor {
             }
         };
         ctx.spawn(call.into_actor(self).map(move |result, session, ctx| {
+            session.in_flight -= 1;
             let result = match result {
                 Ok(answer) => map(session, answer),
                 Err(err) => Err(err.into()),
@@ -193,10 +207,28 @@ impl SessionActor {
                 Ok(Some(data)) => Self::reply(ctx, reference.as_deref(), Ok(data)),
                 Err(err) => Self::reply::<()>(ctx, reference.as_deref(), Err(err)),
             }
+            session.close_if_drained(ctx);
         }));
     }
 
+    /// While draining, closes with 1001 once nothing is in flight.
+    fn close_if_drained(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.draining && self.in_flight == 0 {
+            self.unregister();
+            ctx.close(Some(ws::CloseReason {
+                code: ws::CloseCode::Away,
+                description: Some("server shutting down".into()),
+            }));
+            ctx.stop();
+        }
+    }
+
     fn handle_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.draining {
+            let err = AppError::Unavailable("the server is shutting down".into());
+            let reference = protocol::parse(text).ok().and_then(|(r, _)| r);
+            return Self::reply::<()>(ctx, reference.as_deref(), Err(err));
+        }
         let (reference, frame) = match protocol::parse(text) {
             Ok(parsed) => parsed,
             Err(bad) => {
@@ -347,9 +379,12 @@ impl SessionActor {
         let change = async move {
             chat::change_message(&state, user, role, message_id, content.as_deref()).await
         };
-        ctx.spawn(change.into_actor(self).map(move |result, _, ctx| {
+        self.in_flight += 1;
+        ctx.spawn(change.into_actor(self).map(move |result, session, ctx| {
+            session.in_flight -= 1;
             let result = result.map(|message| SendAck { message });
             Self::reply(ctx, reference.as_deref(), result);
+            session.close_if_drained(ctx);
         }));
     }
 
@@ -395,6 +430,7 @@ impl Actor for SessionActor {
             user_id: self.auth.id,
             session_id: self.id,
             recipient: ctx.address().recipient(),
+            shutdown: ctx.address().recipient(),
         });
         self.heartbeat(ctx);
     }
@@ -402,6 +438,15 @@ impl Actor for SessionActor {
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
         self.unregister();
         Running::Stop
+    }
+}
+
+impl Handler<Shutdown> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.draining = true;
+        self.close_if_drained(ctx);
     }
 }
 

@@ -26,7 +26,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Holds the database folder until the test ends.
     pub dir: std::sync::Arc<tempfile::TempDir>,
-    handle: ServerHandle,
+    handle: Option<ServerHandle>,
 }
 
 /// A registered user with live tokens.
@@ -81,14 +81,84 @@ pub async fn spawn_on(settings: Settings, dir: std::sync::Arc<tempfile::TempDir>
         settings,
         client: reqwest::Client::new(),
         dir,
-        handle,
+        handle: Some(handle),
+    }
+}
+
+/// The real `parlor` binary running in a child process, on the database in `dir/data`.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub app: TestApp,
+}
+
+impl ServerProcess {
+    /// Starts `parlor serve` in `dir` on a free port and waits for its start-up log line.
+    pub fn start(dir: std::sync::Arc<tempfile::TempDir>) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_parlor"))
+            .current_dir(dir.path())
+            .env("PARLOR__SERVER__BIND", "127.0.0.1:0")
+            .env("PARLOR__SERVER__WORKERS", "2")
+            .env("PARLOR__AUTH__BCRYPT_COST", "4")
+            .env("PARLOR__LIMITS__MESSAGES_PER_WINDOW", "100000")
+            .env("PARLOR__LIMITS__API_REQUESTS_PER_MINUTE", "100000")
+            .env("PARLOR__LIMITS__AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "100000")
+            .env(
+                "PARLOR__LIMITS__LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE",
+                "100000",
+            )
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("parlor starts");
+        let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("server log ended before it listened")
+                .expect("log");
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let address = rest.split_whitespace().next().expect("address");
+                break address
+                    .rsplit(':')
+                    .next()
+                    .expect("port")
+                    .parse::<u16>()
+                    .expect("port");
+            }
+        };
+        // Keep draining the log so the child never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        let mut settings = test_settings(&dir);
+        settings.database.url = format!("sqlite://{}", dir.path().join("data/parlor.db").display());
+        let app = TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            settings,
+            client: reqwest::Client::new(),
+            dir,
+            handle: None,
+        };
+        Self { child, app }
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`) and waits for the process to end; returns its status.
+    pub fn signal_and_wait(mut self, signal: &str) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        self.child.wait().expect("child exits")
     }
 }
 
 impl TestApp {
     /// Stops the HTTP server gracefully.
     pub async fn stop(&self) {
-        self.handle.stop(true).await;
+        if let Some(handle) = &self.handle {
+            handle.stop(true).await;
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -305,6 +375,12 @@ impl WsClient {
         self.send_raw(&json!({"type": kind, "ref": reference, "data": data}).to_string())
             .await;
         reference
+    }
+
+    /// Sends a frame; false once the connection is gone.
+    pub async fn try_send(&mut self, kind: &str, data: Value) -> bool {
+        let text = json!({"type": kind, "data": data}).to_string();
+        self.stream.send(Message::text(text)).await.is_ok()
     }
 
     pub async fn send_raw(&mut self, text: &str) {

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod conversations;
 mod delivery;
+mod durability;
 mod edge;
 mod health;
 mod helpers;
