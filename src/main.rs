@@ -12,3 +12,8 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// mimalloc: fewer and cheaper allocator calls than glibc's across the actor threads (measured
+/// in docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

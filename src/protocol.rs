@@ -104,6 +104,18 @@ pub struct FrameError {
     pub unknown_event: bool,
 }
 
+/// The envelope of a client frame. `data` is kept raw and parsed once, straight into its
+/// typed form (no intermediate `Value` tree).
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", default)]
+    kind: Option<serde_json::Value>,
+    #[serde(rename = "ref", default)]
+    reference: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    data: Option<&'a serde_json::value::RawValue>,
+}
+
 /// Parses one text frame into its `ref` and [`ClientFrame`].
 ///
 /// # Errors
@@ -114,15 +126,15 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
         error,
         unknown_event: false,
     };
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| fail(None, AppError::BadRequest(format!("malformed JSON: {e}"))))?;
-    let serde_json::Value::Object(mut object) = value else {
-        return Err(fail(
-            None,
-            AppError::BadRequest("a frame must be a JSON object".into()),
-        ));
-    };
-    let reference = match object.remove("ref") {
+    let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
+        let what = if e.is_data() {
+            "a frame must be a JSON object"
+        } else {
+            "malformed JSON"
+        };
+        fail(None, AppError::BadRequest(format!("{what}: {e}")))
+    })?;
+    let reference = match envelope.reference {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(r)) if r.len() <= 128 => Some(r),
         Some(_) => {
@@ -132,15 +144,13 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
             ));
         }
     };
-    let Some(serde_json::Value::String(kind)) = object.remove("type") else {
+    let Some(serde_json::Value::String(kind)) = envelope.kind else {
         return Err(fail(
             reference,
             AppError::BadRequest("type: required string".into()),
         ));
     };
-    let data = object
-        .remove("data")
-        .unwrap_or(serde_json::Value::Object(Default::default()));
+    let data = envelope.data.map_or("{}", |raw| raw.get());
     let frame = match kind.as_str() {
         "conversation:join" => data_as(data).map(ClientFrame::Join),
         "conversation:leave" => data_as(data).map(ClientFrame::Leave),
@@ -164,8 +174,9 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
         .map_err(|e| fail(reference, e))
 }
 
-fn data_as<T: DeserializeOwned>(data: serde_json::Value) -> Result<T, AppError> {
-    serde_path_to_error::deserialize(data).map_err(|err| {
+fn data_as<T: DeserializeOwned>(data: &str) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_str(data);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let path = if path.is_empty() || path == "." {
             "data".to_string()

@@ -566,7 +566,7 @@ impl Handler<Committed> for RoomActor {
         };
         let result = match committed.result {
             Ok(inserted) => {
-                let message = inserted.row.view();
+                let message = inserted.row.into_view();
                 self.posted(&msg, &message, !inserted.duplicate, ctx);
                 Ok(message)
             }

@@ -287,6 +287,22 @@ pub struct MessageRow {
 }
 
 impl MessageRow {
+    /// The public view, consuming the row (no copies).
+    pub fn into_view(self) -> MessageView {
+        MessageView {
+            id: self.id,
+            conversation_id: self.conversation_id,
+            seq: self.seq,
+            sender_id: self.sender_id,
+            kind: self.kind,
+            content: self.content,
+            client_msg_id: self.client_msg_id,
+            created_at: utc(self.created_at),
+            edited_at: self.edited_at.map(utc),
+            deleted_at: self.deleted_at.map(utc),
+        }
+    }
+
     /// The public view.
     pub fn view(&self) -> MessageView {
         MessageView {

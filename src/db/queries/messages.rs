@@ -45,9 +45,13 @@ pub fn insert(conn: &mut DbConnection, draft: &MessageDraft) -> Result<Inserted,
     conn.immediate_transaction(|conn| insert_in_transaction(conn, draft))
 }
 
-/// Stores a batch in one transaction (group commit), each message in its own savepoint so one
-/// refused message (closed conversation) does not undo the others. The results are in the
-/// order of `drafts`; if the commit itself fails, every message gets that error.
+/// Stores a batch in one transaction (group commit). The results are in the order of
+/// `drafts`.
+///
+/// A message refused for a reason known before anything is written (closed or missing
+/// conversation, a retried `client_msg_id`) does not disturb the others. Any other failure
+/// rolls the whole transaction back and the batch is written again one message per
+/// transaction, so one bad message can neither take the others down nor leave a gap in seq.
 ///
 /// # Errors
 /// A failure to begin or commit the transaction.
@@ -55,15 +59,24 @@ pub fn insert_batch(
     conn: &mut DbConnection,
     drafts: &[MessageDraft],
 ) -> Result<Vec<Result<Inserted, DbError>>, DbError> {
-    conn.immediate_transaction(|conn| {
-        let results = drafts
+    let together = conn.immediate_transaction(|conn| {
+        drafts
             .iter()
-            .map(|draft| {
-                diesel::Connection::transaction(conn, |conn| insert_in_transaction(conn, draft))
+            .map(|draft| match insert_in_transaction(conn, draft) {
+                Ok(inserted) => Ok(Ok(inserted)),
+                Err(err @ (DbError::ConversationClosed | DbError::NotFound)) => Ok(Err(err)),
+                Err(err) => Err(err),
             })
-            .collect();
-        Ok::<_, DbError>(results)
-    })
+            .collect::<Result<Vec<_>, DbError>>()
+    });
+    match together {
+        Ok(results) => Ok(results),
+        Err(err) if drafts.len() > 1 => {
+            tracing::warn!(error = ?err, size = drafts.len(), "batch failed; writing one by one");
+            Ok(drafts.iter().map(|draft| insert(conn, draft)).collect())
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// The body of [`insert`], for use inside a transaction.
