@@ -126,6 +126,14 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
         error,
         unknown_event: false,
     };
+    // serde would read a struct from a JSON array too; the protocol has objects only.
+    if !text.trim_start().starts_with('{') {
+        let error = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => AppError::BadRequest("a frame must be a JSON object".into()),
+            Err(e) => AppError::BadRequest(format!("malformed JSON: {e}")),
+        };
+        return Err(fail(None, error));
+    }
     let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
         let what = if e.is_data() {
             "a frame must be a JSON object"
@@ -175,6 +183,9 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
 }
 
 fn data_as<T: DeserializeOwned>(data: &str) -> Result<T, AppError> {
+    if !data.trim_start().starts_with('{') {
+        return Err(AppError::Validation("data: must be an object".into()));
+    }
     let mut deserializer = serde_json::Deserializer::from_str(data);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -237,6 +248,14 @@ mod tests {
         };
         assert_eq!(code("{not json"), "bad_request");
         assert_eq!(code("[1,2]"), "bad_request");
+        assert_eq!(
+            code(r#"["conversation:leave","r1",{"conversation_id":1}]"#),
+            "bad_request"
+        );
+        assert_eq!(
+            code(r#"{"type":"conversation:leave","data":[1]}"#),
+            "validation_failed"
+        );
         assert_eq!(code(r#"{"data":{}}"#), "bad_request");
         assert_eq!(code(r#"{"type":"nope"}"#), "unknown_event");
         assert_eq!(

@@ -61,6 +61,9 @@ struct Args {
     /// Warm-up seconds before measuring.
     #[arg(long, default_value_t = 2.0)]
     warmup_s: f64,
+    /// Give every send a `client_msg_id` (as real clients do; costs an idempotency lookup).
+    #[arg(long)]
+    client_msg_id: bool,
     /// Write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -74,6 +77,7 @@ struct Report {
     senders: usize,
     conversations: usize,
     window: usize,
+    client_msg_id: bool,
     duration_s: f64,
     acked: u64,
     acked_per_s: f64,
@@ -237,7 +241,7 @@ async fn run_sender(
     ws_base: String,
     sender: Sender,
     window: usize,
-    start: Instant,
+    keyed: bool,
     measure_from: Instant,
     measure_until: Instant,
 ) -> anyhow::Result<SenderResult> {
@@ -246,17 +250,19 @@ async fn run_sender(
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut in_flight: HashMap<u64, Instant> = HashMap::new();
     let (mut next, mut acked, mut errors) = (0u64, 0u64, 0u64);
+    let tag = &sender.token[sender.token.len().saturating_sub(12)..];
     let frame = |n: u64| {
-        json!({"type": "message:send", "ref": n.to_string(),
-               "data": {"conversation_id": sender.conversation, "content": format!("bench message {n}")}})
-        .to_string()
+        let mut data = json!({"conversation_id": sender.conversation, "content": format!("bench message {n}")});
+        if keyed {
+            data["client_msg_id"] = json!(format!("{tag}-{n}"));
+        }
+        json!({"type": "message:send", "ref": n.to_string(), "data": data}).to_string()
     };
     while in_flight.len() < window {
         next += 1;
         in_flight.insert(next, Instant::now());
         ws.send(Message::text(frame(next))).await?;
     }
-    let _ = start;
     while Instant::now() < measure_until {
         let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await
         else {
@@ -329,8 +335,9 @@ fn main() -> anyhow::Result<()> {
         "gen cpu"
     );
     println!(
-        "{:<8} {:>8} {:>7} {:>6} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>10} {:>9} {:>9}",
+        "{:<8} {:>5} {:>8} {:>7} {:>6} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>10} {:>9} {:>9}",
         if report.batching { "on" } else { "off" },
+        if report.client_msg_id { "yes" } else { "no" },
         report.senders,
         report.conversations,
         report.window,
@@ -365,7 +372,7 @@ async fn run(args: &Args, server: &Server) -> anyhow::Result<Report> {
     let measure_from = start + warmup + Duration::from_millis(500);
     let measure_until = measure_from + duration;
     let pid = server_pid(server);
-    let window = args.window;
+    let (window, keyed) = (args.window, args.client_msg_id);
     let local = tokio::task::LocalSet::new();
     let (server_cpu, generator_cpu, results) = local
         .run_until(async move {
@@ -376,7 +383,7 @@ async fn run(args: &Args, server: &Server) -> anyhow::Result<Report> {
                         ws_base.clone(),
                         sender,
                         window,
-                        start,
+                        keyed,
                         measure_from,
                         measure_until,
                     );
@@ -414,6 +421,7 @@ async fn run(args: &Args, server: &Server) -> anyhow::Result<Report> {
         senders: args.senders,
         conversations: args.conversations,
         window: args.window,
+        client_msg_id: args.client_msg_id,
         duration_s: seconds,
         acked,
         acked_per_s: acked as f64 / seconds,

@@ -224,6 +224,9 @@ pub struct RoomActor {
     next_token: u64,
     /// Highest receipt announced per user and kind, so a late answer never moves it back.
     announced: HashMap<(UserId, ReceiptKind), i64>,
+    /// A `conversation:closed` frame waiting for the sends committed before the close to be
+    /// announced first.
+    closed_frame: Option<ByteString>,
     in_flight: usize,
     idle_check: Option<SpawnHandle>,
 }
@@ -248,6 +251,7 @@ impl RoomActor {
             posts: HashMap::new(),
             next_token: 0,
             announced: HashMap::new(),
+            closed_frame: None,
             in_flight: 0,
             idle_check: None,
         }
@@ -439,6 +443,15 @@ impl Handler<Join> for RoomActor {
                 last_seq,
             },
         );
+        if self
+            .members
+            .get(&origin.session_id)
+            .is_some_and(|m| m.held.is_some())
+        {
+            return Err(AppError::BadRequest(
+                "an earlier join of this conversation is still replaying; wait for its ack".into(),
+            ));
+        }
         let since = msg.since_seq.unwrap_or(last_seq).max(0);
         if since >= last_seq {
             origin.recipient.do_send(Deliver { frame: ack });
@@ -482,7 +495,9 @@ impl Handler<Join> for RoomActor {
         ctx.spawn(replay.into_actor(self).map(move |frames, room, _| {
             room.in_flight -= 1;
             let Some(member) = room.members.get_mut(&session_id) else {
-                return; // left during the replay
+                // Left during the replay: the join still gets its answer.
+                origin.recipient.do_send(Deliver { frame: ack });
+                return;
             };
             let held = member.held.take().unwrap_or_default();
             match frames {
@@ -580,10 +595,20 @@ impl Handler<Committed> for RoomActor {
             }
         };
         let _ = answer.send(result);
+        self.announce_close_when_settled();
     }
 }
 
 impl RoomActor {
+    /// Broadcasts a pending `conversation:closed` once no send queued before it is unanswered.
+    fn announce_close_when_settled(&mut self) {
+        if self.posts.is_empty()
+            && let Some(frame) = self.closed_frame.take()
+        {
+            self.broadcast(&frame, None);
+        }
+    }
+
     /// A send refused before queuing. A retry of a message that was already stored (same
     /// `client_msg_id`) still gets the original: exactly-once holds even after a close or under
     /// the rate limit.
@@ -732,8 +757,8 @@ impl Handler<Close> for RoomActor {
                     closed_by: row.closed_by,
                     closed_at: row.closed_at.map(|t| t.and_utc()),
                 };
-                let frame = protocol::encode("conversation:closed", None, &event);
-                room.broadcast(&frame, None);
+                room.closed_frame = Some(protocol::encode("conversation:closed", None, &event));
+                room.announce_close_when_settled();
             }
             Ok(row)
         }))

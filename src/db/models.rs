@@ -320,9 +320,9 @@ impl MessageRow {
     }
 }
 
-/// A new `messages` row.
+/// A new `messages` row. `None` binds NULL (not DEFAULT) so many rows fit one `INSERT`.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub struct NewMessage {
     /// Tenant.
     pub project_id: ProjectId,

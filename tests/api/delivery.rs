@@ -1,6 +1,7 @@
 //! Delivery guarantees: exactly-once sends, gapless seq, resume with since_seq, receipts,
 //! unread counts, edit and delete.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use parlor::domain::Role;
@@ -456,4 +457,54 @@ async fn an_agent_may_delete_a_customers_message() {
     assert_eq!(response.status(), 200);
     let tombstone: Value = response.json().await.unwrap();
     assert!(tombstone["deleted_at"].is_string());
+}
+
+#[actix_web::test]
+async fn a_second_join_during_a_replay_is_refused_and_a_leave_still_answers_the_first() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.register("ann").await, app.register("bob").await);
+    let id = app.conversation(&ann, &[&bob]).await;
+    let mut ann_ws = app.ws(&ann).await;
+    for i in 0..300 {
+        ann_ws
+            .send(
+                "message:send",
+                json!({"conversation_id": id, "content": format!("m{i}")}),
+            )
+            .await;
+    }
+    let mut acks = 0;
+    while acks < 300 {
+        if ann_ws.recv().await["type"] == "ack" {
+            acks += 1;
+        }
+    }
+    let mut bob_ws = app.ws(&bob).await;
+    let first = bob_ws
+        .send(
+            "conversation:join",
+            json!({"conversation_id": id, "since_seq": 0}),
+        )
+        .await;
+    let second = bob_ws
+        .send(
+            "conversation:join",
+            json!({"conversation_id": id, "since_seq": 0}),
+        )
+        .await;
+    let leave = bob_ws
+        .send("conversation:leave", json!({"conversation_id": id}))
+        .await;
+    let mut replies = BTreeMap::new();
+    while replies.len() < 3 {
+        let frame = bob_ws.recv().await;
+        if let Some(reference) = frame["ref"].as_str() {
+            replies.insert(reference.to_string(), frame);
+        }
+    }
+    assert_eq!(replies[&second]["type"], "error", "{}", replies[&second]);
+    assert_eq!(replies[&second]["data"]["code"], "bad_request");
+    assert_eq!(replies[&first]["type"], "ack");
+    assert_eq!(replies[&first]["data"]["last_seq"], 300);
+    assert_eq!(replies[&leave]["type"], "ack");
 }

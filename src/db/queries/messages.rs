@@ -1,5 +1,7 @@
 //! Messages: the sequenced insert (write) and history pages (read).
 
+use std::collections::{BTreeMap, HashMap};
+
 use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 
 use crate::db::models::{MessageRow, NewMessage};
@@ -42,12 +44,18 @@ pub struct Inserted {
 /// [`DbError::ConversationClosed`] when the conversation is closed, [`DbError::NotFound`] when
 /// it does not exist, or a query failure.
 pub fn insert(conn: &mut DbConnection, draft: &MessageDraft) -> Result<Inserted, DbError> {
-    conn.immediate_transaction(|conn| insert_in_transaction(conn, draft))
+    conn.immediate_transaction(|conn| {
+        insert_group(conn, draft.conversation_id, &[draft])?
+            .pop()
+            .unwrap_or(Err(DbError::Commit("no result".into())))
+    })
 }
 
 /// Stores a batch in one transaction (group commit). The results are in the order of
 /// `drafts`.
 ///
+/// The writes are set-based: for each conversation in the batch, one lookup of retried
+/// `client_msg_id`s, one `UPDATE` that reserves the next `n` seqs, and one multi-row `INSERT`.
 /// A message refused for a reason known before anything is written (closed or missing
 /// conversation, a retried `client_msg_id`) does not disturb the others. Any other failure
 /// rolls the whole transaction back and the batch is written again one message per
@@ -60,17 +68,29 @@ pub fn insert_batch(
     drafts: &[MessageDraft],
 ) -> Result<Vec<Result<Inserted, DbError>>, DbError> {
     let together = conn.immediate_transaction(|conn| {
-        drafts
-            .iter()
-            .map(|draft| match insert_in_transaction(conn, draft) {
-                Ok(inserted) => Ok(Ok(inserted)),
-                Err(err @ (DbError::ConversationClosed | DbError::NotFound)) => Ok(Err(err)),
-                Err(err) => Err(err),
-            })
-            .collect::<Result<Vec<_>, DbError>>()
+        let mut groups: BTreeMap<ConversationId, Vec<usize>> = BTreeMap::new();
+        for (index, draft) in drafts.iter().enumerate() {
+            groups.entry(draft.conversation_id).or_default().push(index);
+        }
+        let mut results: Vec<Option<Result<Inserted, DbError>>> =
+            drafts.iter().map(|_| None).collect();
+        for (conversation, indices) in groups {
+            let group: Vec<&MessageDraft> = indices.iter().map(|&i| &drafts[i]).collect();
+            for (index, result) in
+                indices
+                    .into_iter()
+                    .zip(insert_group(conn, conversation, &group)?)
+            {
+                results[index] = Some(result);
+            }
+        }
+        Ok::<_, DbError>(results)
     });
     match together {
-        Ok(results) => Ok(results),
+        Ok(results) => Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(DbError::Commit("message lost in batch".into()))))
+            .collect()),
         Err(err) if drafts.len() > 1 => {
             tracing::warn!(error = ?err, size = drafts.len(), "batch failed; writing one by one");
             Ok(drafts.iter().map(|draft| insert(conn, draft)).collect())
@@ -79,70 +99,150 @@ pub fn insert_batch(
     }
 }
 
-/// The body of [`insert`], for use inside a transaction.
-fn insert_in_transaction(
+/// Where each draft of a group ends up.
+enum Slot {
+    /// The i-th new row.
+    New(usize),
+    /// A retry of the i-th new row within this batch.
+    Again(usize),
+    /// A retry of a message stored earlier.
+    Stored(MessageRow),
+}
+
+/// Stores drafts of one conversation, in order, inside the caller's transaction.
+fn insert_group(
     conn: &mut DbConnection,
-    draft: &MessageDraft,
-) -> Result<Inserted, DbError> {
+    conversation: ConversationId,
+    drafts: &[&MessageDraft],
+) -> Result<Vec<Result<Inserted, DbError>>, DbError> {
     use diesel::RunQueryDsl as _;
-    {
-        if let Some(client_msg_id) = &draft.client_msg_id {
-            let earlier = messages::table
-                .filter(messages::conversation_id.eq(draft.conversation_id))
-                .filter(messages::sender_id.eq(draft.sender_id))
-                .filter(messages::client_msg_id.eq(client_msg_id))
-                .select(MessageRow::as_select())
-                .first(conn)
-                .optional()?;
-            if let Some(row) = earlier {
-                return Ok(Inserted {
-                    row,
-                    duplicate: true,
-                });
+    // Messages stored earlier under the same client_msg_ids.
+    let keys: Vec<&str> = drafts
+        .iter()
+        .filter_map(|d| d.client_msg_id.as_deref())
+        .collect();
+    let mut stored: HashMap<(UserId, String), MessageRow> = HashMap::new();
+    for chunk in keys.chunks(500) {
+        let rows: Vec<MessageRow> = messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            // No `IS NOT NULL` term: with it SQLite range-scans every keyed message of the
+            // conversation; without it, `IN` seeks the partial index once per key.
+            .filter(messages::client_msg_id.eq_any(chunk))
+            .select(MessageRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            if let Some(key) = row.client_msg_id.clone() {
+                stored.insert((row.sender_id, key), row);
             }
         }
+    }
+    let mut fresh: Vec<&MessageDraft> = Vec::new();
+    let mut first: HashMap<(UserId, &str), usize> = HashMap::new();
+    let mut slots = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        let slot = match draft.client_msg_id.as_deref() {
+            Some(key) => {
+                if let Some(row) = stored.get(&(draft.sender_id, key.to_string())) {
+                    Slot::Stored(row.clone())
+                } else if let Some(&index) = first.get(&(draft.sender_id, key)) {
+                    Slot::Again(index)
+                } else {
+                    first.insert((draft.sender_id, key), fresh.len());
+                    fresh.push(draft);
+                    Slot::New(fresh.len() - 1)
+                }
+            }
+            None => {
+                fresh.push(draft);
+                Slot::New(fresh.len() - 1)
+            }
+        };
+        slots.push(slot);
+    }
+
+    let mut rows: Vec<MessageRow> = Vec::new();
+    let mut refused: Option<bool> = None; // Some(true): closed, Some(false): missing
+    if !fresh.is_empty() {
+        let n = i64::try_from(fresh.len()).unwrap_or(i64::MAX);
         let at = now();
-        let seq: Option<i64> = diesel::update(
+        // Reserve seqs (end - n, end] in the same transaction as the rows: no gaps.
+        let end: Option<i64> = diesel::update(
             conversations::table
-                .filter(conversations::id.eq(draft.conversation_id))
+                .filter(conversations::id.eq(conversation))
                 .filter(conversations::status.eq(ConversationStatus::Open.as_str())),
         )
         .set((
-            conversations::last_seq.eq(conversations::last_seq + 1),
+            conversations::last_seq.eq(conversations::last_seq + n),
             conversations::last_activity_at.eq(at),
         ))
         .returning(conversations::last_seq)
         .get_result(conn)
         .optional()?;
-        let Some(seq) = seq else {
-            let exists: i64 = conversations::table
-                .filter(conversations::id.eq(draft.conversation_id))
-                .count()
-                .get_result(conn)?;
-            return Err(if exists > 0 {
-                DbError::ConversationClosed
-            } else {
-                DbError::NotFound
-            });
-        };
-        let row = diesel::insert_into(messages::table)
-            .values(&NewMessage {
-                project_id: draft.project_id,
-                conversation_id: draft.conversation_id,
-                seq,
-                sender_id: draft.sender_id,
-                kind: "text".into(),
-                content: draft.content.clone(),
-                client_msg_id: draft.client_msg_id.clone(),
-                created_at: at,
-            })
-            .returning(MessageRow::as_returning())
-            .get_result(conn)?;
-        Ok(Inserted {
-            row,
-            duplicate: false,
-        })
+        match end {
+            None => {
+                let exists: i64 = conversations::table
+                    .filter(conversations::id.eq(conversation))
+                    .count()
+                    .get_result(conn)?;
+                refused = Some(exists > 0);
+            }
+            Some(end) => {
+                let new_rows: Vec<NewMessage> = fresh
+                    .iter()
+                    .zip(end - n + 1..)
+                    .map(|(draft, seq)| NewMessage {
+                        project_id: draft.project_id,
+                        conversation_id: conversation,
+                        seq,
+                        sender_id: draft.sender_id,
+                        kind: "text".into(),
+                        content: draft.content.clone(),
+                        client_msg_id: draft.client_msg_id.clone(),
+                        created_at: at,
+                    })
+                    .collect();
+                for chunk in new_rows.chunks(1000) {
+                    let mut inserted: Vec<MessageRow> = diesel::insert_into(messages::table)
+                        .values(chunk)
+                        .returning(MessageRow::as_returning())
+                        .get_results(conn)?;
+                    rows.append(&mut inserted);
+                }
+                // RETURNING order is unspecified in SQLite: put rows back in seq order.
+                rows.sort_by_key(|row| row.seq);
+                if rows.len() != fresh.len() {
+                    return Err(DbError::Commit(
+                        "insert returned an unexpected row count".into(),
+                    ));
+                }
+            }
+        }
     }
+    let refusal = |closed: bool| {
+        if closed {
+            DbError::ConversationClosed
+        } else {
+            DbError::NotFound
+        }
+    };
+    Ok(slots
+        .into_iter()
+        .map(|slot| match (slot, refused) {
+            (Slot::Stored(row), _) => Ok(Inserted {
+                row,
+                duplicate: true,
+            }),
+            (Slot::New(_) | Slot::Again(_), Some(closed)) => Err(refusal(closed)),
+            (Slot::New(i), None) => Ok(Inserted {
+                row: rows[i].clone(),
+                duplicate: false,
+            }),
+            (Slot::Again(i), None) => Ok(Inserted {
+                row: rows[i].clone(),
+                duplicate: true,
+            }),
+        })
+        .collect())
 }
 
 /// Which slice of history to read.
@@ -199,8 +299,8 @@ pub async fn find_by_client_msg_id(
     use diesel_async::RunQueryDsl as _;
     Ok(messages::table
         .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::sender_id.eq(sender))
         .filter(messages::client_msg_id.eq(client_msg_id))
+        .filter(messages::sender_id.eq(sender))
         .select(MessageRow::as_select())
         .first(conn)
         .await
