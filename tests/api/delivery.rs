@@ -508,3 +508,60 @@ async fn a_second_join_during_a_replay_is_refused_and_a_leave_still_answers_the_
     assert_eq!(replies[&first]["data"]["last_seq"], 300);
     assert_eq!(replies[&leave]["type"], "ack");
 }
+
+#[actix_web::test]
+async fn a_send_that_cannot_commit_gets_an_error_and_never_an_ack() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let id = app.conversation(&ann, &[]).await;
+    let mut ws = app.ws(&ann).await;
+    let ok = ws
+        .call(
+            "message:send",
+            json!({"conversation_id": id, "content": "stored"}),
+        )
+        .await;
+    assert_eq!(ok["type"], "ack");
+    // From now on every insert fails inside the database, as a full disk or I/O error would.
+    let path = app
+        .settings
+        .database
+        .url
+        .trim_start_matches("sqlite://")
+        .to_string();
+    let mut db = diesel::SqliteConnection::establish(&path).unwrap();
+    db.batch_execute(
+        "PRAGMA busy_timeout = 5000; CREATE TRIGGER refuse BEFORE INSERT ON messages \
+         BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END;",
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let failed = ws
+            .call(
+                "message:send",
+                json!({"conversation_id": id, "content": "not stored"}),
+            )
+            .await;
+        assert_eq!(failed["type"], "error", "{failed}");
+        assert_eq!(failed["data"]["code"], "internal");
+    }
+    assert_eq!(app.send_rest(&ann, id, "not stored").await.status(), 500);
+    ws.assert_no("ack", Duration::from_millis(200)).await;
+    db.batch_execute("DROP TRIGGER refuse;").unwrap();
+    // Nothing was stored and no seq was used up.
+    let next = ws
+        .call(
+            "message:send",
+            json!({"conversation_id": id, "content": "stored again"}),
+        )
+        .await;
+    assert_eq!(next["data"]["message"]["seq"], 2);
+    let history = app.history(&ann, id, "").await;
+    let contents: Vec<&str> = history
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["stored", "stored again"]);
+}
