@@ -103,12 +103,31 @@ impl Default for DatabaseSettings {
 pub struct UploadSettings {
     /// Folder for uploaded files (created if missing).
     pub dir: PathBuf,
+    /// Largest accepted file, in bytes; larger uploads get 413 and leave nothing behind.
+    pub max_bytes: u64,
+    /// Media types accepted, as decided from the content's magic bytes (415 otherwise).
+    pub allowed_types: Vec<String>,
+    /// Uploads per minute per user.
+    pub uploads_per_minute: u32,
 }
 
 impl Default for UploadSettings {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("uploads"),
+            max_bytes: 10 * 1024 * 1024,
+            allowed_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+                "text/plain",
+            ]
+            .iter()
+            .map(|t| (*t).to_string())
+            .collect(),
+            uploads_per_minute: 20,
         }
     }
 }
@@ -271,7 +290,8 @@ impl Settings {
                     .separator("__")
                     .try_parsing(true)
                     .list_separator(",")
-                    .with_list_parse_key("server.allowed_origins"),
+                    .with_list_parse_key("server.allowed_origins")
+                    .with_list_parse_key("uploads.allowed_types"),
             )
             .build()?
             .try_deserialize()?;

@@ -46,6 +46,9 @@ pub enum DbError {
     /// The message was deleted; it cannot be edited.
     #[error("message deleted")]
     MessageDeleted,
+    /// A write refused for a reason the client can fix (the message names the field).
+    #[error("invalid: {0}")]
+    Invalid(String),
     /// A whole group commit failed; every message in it gets this.
     #[error("commit failed: {0}")]
     Commit(String),
@@ -94,6 +97,9 @@ pub enum AppError {
     /// 413 `payload_too_large`.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 415 `unsupported_media_type`: the uploaded content is not of an accepted type.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 429 `rate_limited`, with `Retry-After` (whole seconds, rounded up) over REST and
     /// `retry_after_ms` over WebSocket.
     #[error("too many requests; retry in {} ms", retry_after.as_millis())]
@@ -125,6 +131,7 @@ impl AppError {
             Self::ConversationClosed => "conversation_closed",
             Self::MessageDeleted => "message_deleted",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
@@ -194,6 +201,7 @@ impl ResponseError for AppError {
             | Self::ConversationClosed
             | Self::MessageDeleted => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -221,6 +229,7 @@ impl From<DbError> for AppError {
             DbError::UsernameTaken => Self::UsernameTaken,
             DbError::ConversationClosed => Self::ConversationClosed,
             DbError::MessageDeleted => Self::MessageDeleted,
+            DbError::Invalid(message) => Self::Validation(message),
             DbError::Forbidden => Self::Forbidden(
                 "only the sender (or an agent or admin, to delete) may do this".into(),
             ),

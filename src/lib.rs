@@ -33,3 +33,4 @@ pub mod http;
 pub mod protocol;
 pub mod startup;
 pub mod telemetry;
+pub mod uploads;

@@ -13,7 +13,7 @@ use bytestring::ByteString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ConversationId, MessageId};
+use crate::domain::{ConversationId, MessageId, UploadId};
 use crate::error::{AppError, ErrorBody};
 
 /// `data` of frames that name one conversation.
@@ -63,11 +63,15 @@ pub struct DeleteData {
 pub struct SendData {
     /// Target conversation (participation required, join not required).
     pub conversation_id: ConversationId,
-    /// Text, 1..=`limits.message_max_chars` characters.
+    /// Text, 1..=`limits.message_max_chars` characters; may be empty with an attachment.
+    #[serde(default)]
     pub content: String,
     /// Optional idempotency key, at most 64 characters.
     #[serde(default)]
     pub client_msg_id: Option<String>,
+    /// Optional upload to attach (from `POST /api/v1/uploads`).
+    #[serde(default)]
+    pub attachment_id: Option<UploadId>,
 }
 
 /// A parsed client frame.

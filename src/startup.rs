@@ -118,7 +118,7 @@ impl Application {
             jwt,
             dummy_hash,
             started_at: Instant::now(),
-            limits: ApiLimits::new(&settings.limits),
+            limits: ApiLimits::new(&settings.limits, settings.uploads.uploads_per_minute),
         });
         let sweeper = state.clone();
         actix::spawn(async move {

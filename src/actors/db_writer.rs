@@ -12,7 +12,9 @@
 use actix::prelude::*;
 use chrono::NaiveDateTime;
 
-use crate::db::models::{ConversationRow, ConversationView, NewRefreshToken, NewUser, UserRow};
+use crate::db::models::{
+    ConversationRow, ConversationView, NewRefreshToken, NewUpload, NewUser, UploadRow, UserRow,
+};
 use crate::db::queries::messages::{Change, Changed, Inserted, MessageDraft};
 use crate::db::queries::participants::{self, Advanced, ReceiptKind};
 use crate::db::queries::tokens::RotateOutcome;
@@ -220,6 +222,28 @@ impl Handler<ChangeMessage> for DbWriter {
     fn handle(&mut self, msg: ChangeMessage, _: &mut Self::Context) -> Self::Result {
         self.with_conn(|conn| {
             messages::change(conn, msg.message_id, msg.user_id, msg.role, &msg.change)
+        })
+    }
+}
+
+/// Record an upload whose blob is already on disk.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<UploadRow, DbError>")]
+pub struct CreateUpload {
+    /// The row.
+    pub upload: NewUpload,
+}
+
+impl Handler<CreateUpload> for DbWriter {
+    type Result = Result<UploadRow, DbError>;
+    fn handle(&mut self, msg: CreateUpload, _: &mut Self::Context) -> Self::Result {
+        use diesel::RunQueryDsl as _;
+        use diesel::SelectableHelper as _;
+        self.with_conn(|conn| {
+            Ok(diesel::insert_into(crate::db::schema::uploads::table)
+                .values(&msg.upload)
+                .returning(UploadRow::as_returning())
+                .get_result(conn)?)
         })
     }
 }

@@ -32,7 +32,9 @@ use crate::actors::room_registry::{RoomDeps, RoomRegistry, RoomStopped};
 use crate::db::models::{ConversationRow, MessageView};
 use crate::db::queries::messages::{self, MessageDraft, PageRequest};
 use crate::db::queries::{conversations, participants::ReceiptKind, participants::Watermarks};
-use crate::domain::{ConversationId, ConversationStatus, ProjectId, Role, SessionId, UserId};
+use crate::domain::{
+    ConversationId, ConversationStatus, ProjectId, Role, SessionId, UploadId, UserId,
+};
 use crate::error::{AppError, DbError};
 use crate::protocol;
 
@@ -89,6 +91,8 @@ pub struct PostMessage {
     pub content: String,
     /// Idempotency key.
     pub client_msg_id: Option<String>,
+    /// An upload of the sender's to attach.
+    pub attachment_id: Option<UploadId>,
     /// The sending session, which gets an `ack` instead of `message:new`.
     pub origin: Option<Origin>,
 }
@@ -555,6 +559,7 @@ impl Handler<PostMessage> for RoomActor {
                     sender_id: msg.sender_id,
                     content: msg.content.clone(),
                     client_msg_id: msg.client_msg_id.clone(),
+                    attachment_id: msg.attachment_id,
                 };
                 self.next_token += 1;
                 let token = self.next_token;

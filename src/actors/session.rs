@@ -324,8 +324,13 @@ impl SessionActor {
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
         let limits = &self.state.settings.limits;
-        let checked = MessageContent::parse(&data.content, limits.message_max_chars)
-            .and_then(|content| Ok((content, validate_client_msg_id(data.client_msg_id)?)));
+        let has_attachment = data.attachment_id.is_some();
+        let checked = MessageContent::parse_with_attachment(
+            &data.content,
+            limits.message_max_chars,
+            has_attachment,
+        )
+        .and_then(|content| Ok((content, validate_client_msg_id(data.client_msg_id)?)));
         let (content, client_msg_id) = match checked {
             Ok(checked) => checked,
             Err(err) => return Self::reply::<()>(ctx, reference.as_deref(), Err(err)),
@@ -338,6 +343,7 @@ impl SessionActor {
                 sender_role,
                 content: content.into_inner(),
                 client_msg_id,
+                attachment_id: data.attachment_id,
                 origin: Some(session.origin(reference.clone(), ctx)),
             };
             // The room acks a stored message itself, in order with the events it sends.

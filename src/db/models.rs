@@ -7,9 +7,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{conversations, messages, participants, refresh_tokens, users};
+use crate::db::schema::{conversations, messages, participants, refresh_tokens, uploads, users};
 use crate::domain::{
-    ConversationId, ConversationKind, ConversationStatus, MessageId, ProjectId, Role, UserId,
+    ConversationId, ConversationKind, ConversationStatus, MessageId, ProjectId, Role, UploadId,
+    UserId,
 };
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -284,6 +285,10 @@ pub struct MessageRow {
     pub edited_at: Option<NaiveDateTime>,
     /// Deletion time: the row stays as a tombstone with empty content.
     pub deleted_at: Option<NaiveDateTime>,
+    /// The attached upload, if any.
+    pub attachment_id: Option<UploadId>,
+    /// The attachment's public view as JSON ([`AttachmentView`]), kept with the message.
+    pub attachment: Option<String>,
 }
 
 impl MessageRow {
@@ -300,6 +305,7 @@ impl MessageRow {
             created_at: utc(self.created_at),
             edited_at: self.edited_at.map(utc),
             deleted_at: self.deleted_at.map(utc),
+            attachment: self.attachment.as_deref().and_then(AttachmentView::parse),
         }
     }
 
@@ -316,6 +322,7 @@ impl MessageRow {
             created_at: utc(self.created_at),
             edited_at: self.edited_at.map(utc),
             deleted_at: self.deleted_at.map(utc),
+            attachment: self.attachment.as_deref().and_then(AttachmentView::parse),
         }
     }
 }
@@ -340,6 +347,10 @@ pub struct NewMessage {
     pub client_msg_id: Option<String>,
     /// Now.
     pub created_at: NaiveDateTime,
+    /// The attached upload.
+    pub attachment_id: Option<UploadId>,
+    /// Its view, as JSON.
+    pub attachment: Option<String>,
 }
 
 /// A message as clients see it:
@@ -367,4 +378,118 @@ pub struct MessageView {
     pub edited_at: Option<DateTime<Utc>>,
     /// RFC 3339 UTC of the deletion, or null; a deleted message has empty `content`.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The attached file (messages of kind `image` or `file`), or null.
+    pub attachment: Option<AttachmentView>,
+}
+
+/// An attachment as clients see it:
+/// `{id, content_type, size, original_name, url, width?, height?}`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct AttachmentView {
+    /// Upload id.
+    pub id: UploadId,
+    /// Media type decided from the content (magic bytes), e.g. `image/png`.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// The client's file name, sanitized; metadata only.
+    pub original_name: String,
+    /// Where to download it: `/api/v1/uploads/{id}`.
+    pub url: String,
+    /// Pixels, for images.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub width: Option<i32>,
+    /// Pixels, for images.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub height: Option<i32>,
+}
+
+impl AttachmentView {
+    fn parse(json: &str) -> Option<Self> {
+        serde_json::from_str(json).ok()
+    }
+}
+
+/// An `uploads` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = uploads)]
+pub struct UploadRow {
+    /// Primary key.
+    pub id: UploadId,
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Who uploaded it (the only one who may attach it).
+    pub uploader_id: UserId,
+    /// The conversation it belongs to (chosen at upload or when attached).
+    pub conversation_id: Option<ConversationId>,
+    /// The message it is attached to.
+    pub message_id: Option<MessageId>,
+    /// Hex SHA-256 of the bytes; also the file's name on disk.
+    pub sha256: String,
+    /// Media type from the magic bytes.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Sanitized client file name.
+    pub original_name: String,
+    /// Pixels, for images.
+    pub width: Option<i32>,
+    /// Pixels, for images.
+    pub height: Option<i32>,
+    /// Whether a thumbnail was made.
+    pub has_thumbnail: bool,
+    /// Upload time.
+    pub created_at: NaiveDateTime,
+}
+
+impl UploadRow {
+    /// The public view (also the body of `POST /uploads`, plus `sha256`).
+    pub fn attachment(&self) -> AttachmentView {
+        AttachmentView {
+            id: self.id,
+            content_type: self.content_type.clone(),
+            size: self.size,
+            original_name: self.original_name.clone(),
+            url: format!("/api/v1/uploads/{}", self.id),
+            width: self.width,
+            height: self.height,
+        }
+    }
+
+    /// `image` for images, else `file`: the kind of a message carrying it.
+    pub fn message_kind(&self) -> &'static str {
+        if self.content_type.starts_with("image/") {
+            "image"
+        } else {
+            "file"
+        }
+    }
+}
+
+/// A new `uploads` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = uploads)]
+pub struct NewUpload {
+    /// Tenant.
+    pub project_id: ProjectId,
+    /// Uploader.
+    pub uploader_id: UserId,
+    /// Optional conversation.
+    pub conversation_id: Option<ConversationId>,
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// Sniffed media type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Sanitized name.
+    pub original_name: String,
+    /// Pixels.
+    pub width: Option<i32>,
+    /// Pixels.
+    pub height: Option<i32>,
+    /// Thumbnail made.
+    pub has_thumbnail: bool,
+    /// Now.
+    pub created_at: NaiveDateTime,
 }

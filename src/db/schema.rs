@@ -75,6 +75,26 @@ diesel::table! {
         created_at -> Timestamp,
         edited_at -> Nullable<Timestamp>,
         deleted_at -> Nullable<Timestamp>,
+        attachment_id -> Nullable<BigInt>,
+        attachment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    uploads (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        uploader_id -> BigInt,
+        conversation_id -> Nullable<BigInt>,
+        message_id -> Nullable<BigInt>,
+        sha256 -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        original_name -> Text,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        has_thumbnail -> Bool,
+        created_at -> Timestamp,
     }
 }
 
@@ -91,4 +111,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     participants,
     messages,
+    uploads,
 );

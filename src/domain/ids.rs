@@ -38,6 +38,10 @@ id_type!(
     /// A stored message (global id; `seq` orders messages within a conversation).
     MessageId
 );
+id_type!(
+    /// An uploaded file.
+    UploadId
+);
 
 /// One WebSocket connection. Random (UUID v4), so it reveals nothing about other sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

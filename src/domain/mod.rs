@@ -6,7 +6,7 @@
 mod ids;
 mod validate;
 
-pub use ids::{ConversationId, MessageId, ProjectId, SessionId, UserId};
+pub use ids::{ConversationId, MessageId, ProjectId, SessionId, UploadId, UserId};
 pub use validate::{
     Email, MessageContent, Password, Username, validate_client_msg_id, validate_display_name,
 };

@@ -106,6 +106,22 @@ pub fn validate_display_name(raw: Option<&str>) -> Result<Option<String>, AppErr
 pub struct MessageContent(String);
 
 impl MessageContent {
+    /// Like [`parse`](Self::parse), but blank text is allowed (and stored as empty) when the
+    /// message carries an attachment.
+    ///
+    /// # Errors
+    /// `validation_failed` naming `content`.
+    pub fn parse_with_attachment(
+        raw: &str,
+        max_chars: usize,
+        has_attachment: bool,
+    ) -> Result<Self, AppError> {
+        if has_attachment && raw.trim().is_empty() {
+            return Ok(Self(String::new()));
+        }
+        Self::parse(raw, max_chars)
+    }
+
     /// # Errors
     /// `validation_failed` naming `content` when empty, only whitespace, or too long.
     pub fn parse(raw: &str, max_chars: usize) -> Result<Self, AppError> {

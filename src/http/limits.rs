@@ -38,6 +38,7 @@ pub struct ApiLimits {
     api: DefaultKeyedRateLimiter<Caller>,
     auth_ip: DefaultKeyedRateLimiter<IpAddr>,
     login_account: DefaultKeyedRateLimiter<String>,
+    uploads: DefaultKeyedRateLimiter<UserId>,
 }
 
 fn per_minute(n: u32) -> Quota {
@@ -54,13 +55,14 @@ fn refused(
 
 impl ApiLimits {
     /// Limiters with the configured quotas.
-    pub fn new(limits: &LimitSettings) -> Self {
+    pub fn new(limits: &LimitSettings, uploads_per_minute: u32) -> Self {
         Self {
             api: RateLimiter::keyed(per_minute(limits.api_requests_per_minute)),
             auth_ip: RateLimiter::keyed(per_minute(limits.auth_attempts_per_ip_per_minute)),
             login_account: RateLimiter::keyed(per_minute(
                 limits.login_attempts_per_account_per_minute,
             )),
+            uploads: RateLimiter::keyed(per_minute(uploads_per_minute)),
         }
     }
 
@@ -73,11 +75,20 @@ impl ApiLimits {
         refused(self.login_account.check_key(&account.trim().to_lowercase()))
     }
 
+    /// Counts one upload by `user`.
+    ///
+    /// # Errors
+    /// `rate_limited` past `uploads.uploads_per_minute`.
+    pub fn upload(&self, user: UserId) -> Result<(), AppError> {
+        refused(self.uploads.check_key(&user))
+    }
+
     /// Forgets callers whose limits have fully recovered (keeps memory bounded).
     pub fn forget_idle(&self) {
         self.api.retain_recent();
         self.auth_ip.retain_recent();
         self.login_account.retain_recent();
+        self.uploads.retain_recent();
     }
 }
 

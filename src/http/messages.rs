@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::chat;
 use crate::db::models::MessageView;
 use crate::db::queries::messages::{self, PageRequest};
-use crate::domain::{ConversationId, MessageContent, MessageId, validate_client_msg_id};
+use crate::domain::{ConversationId, MessageContent, MessageId, UploadId, validate_client_msg_id};
 use crate::error::AppError;
 use crate::http::conversations::visible;
 use crate::http::extract::{Json, Query};
@@ -31,12 +31,15 @@ pub struct PageQuery {
     after_seq: Option<i64>,
 }
 
-/// Body of `POST .../messages`: `{content, client_msg_id?}`.
+/// Body of `POST .../messages`: `{content, client_msg_id?, attachment_id?}`.
 #[derive(Deserialize)]
 pub struct SendBody {
+    #[serde(default)]
     content: String,
     #[serde(default)]
     client_msg_id: Option<String>,
+    #[serde(default)]
+    attachment_id: Option<UploadId>,
 }
 
 /// `GET /api/v1/conversations/{id}/messages?limit=&before_seq=&after_seq=` → messages
@@ -79,12 +82,17 @@ pub async fn send(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let body = body.into_inner();
-    let content = MessageContent::parse(&body.content, state.settings.limits.message_max_chars)?;
+    let content = MessageContent::parse_with_attachment(
+        &body.content,
+        state.settings.limits.message_max_chars,
+        body.attachment_id.is_some(),
+    )?;
     let post = PostMessage {
         sender_id: auth.id,
         sender_role: auth.role,
         content: content.into_inner(),
         client_msg_id: validate_client_msg_id(body.client_msg_id)?,
+        attachment_id: body.attachment_id,
         origin: None,
     };
     let message = send_to_room(&state.rooms, id, post).await??;

@@ -10,6 +10,7 @@ pub mod extract;
 mod health;
 pub mod limits;
 mod messages;
+mod uploads;
 mod users;
 pub mod ws;
 
@@ -61,6 +62,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::delete().to(messages::delete)),
                 )
                 .service(resource("/unread").route(web::get().to(conversations::unread)))
+                .service(resource("/uploads").route(web::post().to(uploads::upload)))
+                .service(resource("/uploads/{id}").route(web::get().to(uploads::download)))
+                .service(
+                    resource("/uploads/{id}/thumbnail").route(web::get().to(uploads::thumbnail)),
+                )
                 .service(resource("/ws").route(web::get().to(ws::upgrade))),
         )
         .default_service(web::to(not_found));

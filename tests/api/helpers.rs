@@ -53,6 +53,7 @@ pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
     settings.limits.api_requests_per_minute = 100_000;
     settings.limits.auth_attempts_per_ip_per_minute = 100_000;
     settings.limits.login_attempts_per_account_per_minute = 100_000;
+    settings.uploads.uploads_per_minute = 100_000;
     settings
 }
 

@@ -17,5 +17,6 @@ mod limits;
 mod messages;
 mod presence;
 mod restart;
+mod uploads;
 mod users;
 mod websocket;

@@ -1,13 +1,17 @@
 //! Messages: the sequenced insert (write) and history pages (read).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::prelude::{
+    ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
+};
 
-use crate::db::models::{MessageRow, NewMessage};
-use crate::db::schema::{conversations, messages, participants};
+use crate::db::models::{MessageRow, NewMessage, UploadRow};
+use crate::db::schema::{conversations, messages, participants, uploads};
 use crate::db::{AsyncConn, DbConnection, now};
-use crate::domain::{ConversationId, ConversationStatus, MessageId, ProjectId, Role, UserId};
+use crate::domain::{
+    ConversationId, ConversationStatus, MessageId, ProjectId, Role, UploadId, UserId,
+};
 use crate::error::DbError;
 
 /// A message to store.
@@ -23,6 +27,8 @@ pub struct MessageDraft {
     pub content: String,
     /// Client-chosen idempotency key.
     pub client_msg_id: Option<String>,
+    /// An upload of the sender's to attach (the message becomes kind `image` or `file`).
+    pub attachment_id: Option<UploadId>,
 }
 
 /// The result of [`insert`].
@@ -107,6 +113,8 @@ enum Slot {
     Again(usize),
     /// A retry of a message stored earlier.
     Stored(MessageRow),
+    /// Refused before anything is written: a bad `attachment_id`.
+    Invalid(String),
 }
 
 /// Stores drafts of one conversation, in order, inside the caller's transaction.
@@ -136,10 +144,43 @@ fn insert_group(
             }
         }
     }
+    // Uploads to attach, checked before any seq is reserved.
+    let wanted: Vec<UploadId> = drafts.iter().filter_map(|d| d.attachment_id).collect();
+    let mut uploads_by_id: HashMap<UploadId, UploadRow> = HashMap::new();
+    for chunk in wanted.chunks(500) {
+        let rows: Vec<UploadRow> = uploads::table
+            .filter(uploads::id.eq_any(chunk))
+            .select(UploadRow::as_select())
+            .load(conn)?;
+        uploads_by_id.extend(rows.into_iter().map(|row| (row.id, row)));
+    }
+    let mut claimed: HashSet<UploadId> = HashSet::new();
     let mut fresh: Vec<&MessageDraft> = Vec::new();
     let mut first: HashMap<(UserId, &str), usize> = HashMap::new();
     let mut slots = Vec::with_capacity(drafts.len());
     for draft in drafts {
+        let retry = draft.client_msg_id.as_deref().is_some_and(|key| {
+            stored.contains_key(&(draft.sender_id, key.to_string()))
+                || first.contains_key(&(draft.sender_id, key))
+        });
+        if let Some(upload) = draft.attachment_id.filter(|_| !retry) {
+            let problem = match uploads_by_id.get(&upload) {
+                None => Some("unknown upload"),
+                Some(row) if row.uploader_id != draft.sender_id => Some("unknown upload"),
+                Some(row) if row.conversation_id.is_some_and(|c| c != conversation) => {
+                    Some("the upload belongs to another conversation")
+                }
+                Some(row) if row.message_id.is_some() || claimed.contains(&upload) => {
+                    Some("the upload is already attached to a message")
+                }
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                slots.push(Slot::Invalid(format!("attachment_id: {problem}")));
+                continue;
+            }
+            claimed.insert(upload);
+        }
         let slot = match draft.client_msg_id.as_deref() {
             Some(key) => {
                 if let Some(row) = stored.get(&(draft.sender_id, key.to_string())) {
@@ -190,15 +231,21 @@ fn insert_group(
                 let new_rows: Vec<NewMessage> = fresh
                     .iter()
                     .zip(end - n + 1..)
-                    .map(|(draft, seq)| NewMessage {
-                        project_id: draft.project_id,
-                        conversation_id: conversation,
-                        seq,
-                        sender_id: draft.sender_id,
-                        kind: "text".into(),
-                        content: draft.content.clone(),
-                        client_msg_id: draft.client_msg_id.clone(),
-                        created_at: at,
+                    .map(|(draft, seq)| {
+                        let upload = draft.attachment_id.and_then(|id| uploads_by_id.get(&id));
+                        NewMessage {
+                            project_id: draft.project_id,
+                            conversation_id: conversation,
+                            seq,
+                            sender_id: draft.sender_id,
+                            kind: upload.map_or("text", UploadRow::message_kind).into(),
+                            content: draft.content.clone(),
+                            client_msg_id: draft.client_msg_id.clone(),
+                            created_at: at,
+                            attachment_id: upload.map(|u| u.id),
+                            attachment: upload
+                                .and_then(|u| serde_json::to_string(&u.attachment()).ok()),
+                        }
                     })
                     .collect();
                 for chunk in new_rows.chunks(1000) {
@@ -214,6 +261,17 @@ fn insert_group(
                     return Err(DbError::Commit(
                         "insert returned an unexpected row count".into(),
                     ));
+                }
+                // Attached uploads now belong to this conversation and message, once.
+                for row in rows.iter().filter(|row| row.attachment_id.is_some()) {
+                    diesel::update(
+                        uploads::table.filter(uploads::id.nullable().eq(row.attachment_id)),
+                    )
+                    .set((
+                        uploads::message_id.eq(row.id),
+                        uploads::conversation_id.eq(conversation),
+                    ))
+                    .execute(conn)?;
                 }
             }
         }
@@ -232,6 +290,7 @@ fn insert_group(
                 row,
                 duplicate: true,
             }),
+            (Slot::Invalid(problem), _) => Err(DbError::Invalid(problem)),
             (Slot::New(_) | Slot::Again(_), Some(closed)) => Err(refusal(closed)),
             (Slot::New(i), None) => Ok(Inserted {
                 row: rows[i].clone(),
@@ -404,7 +463,11 @@ pub fn change(
                     });
                 }
                 let row = diesel::update(messages::table.find(id))
-                    .set((messages::content.eq(""), messages::deleted_at.eq(at)))
+                    .set((
+                        messages::content.eq(""),
+                        messages::deleted_at.eq(at),
+                        messages::attachment.eq(None::<String>),
+                    ))
                     .returning(MessageRow::as_returning())
                     .get_result(conn)?;
                 Ok(Changed { row, changed: true })
@@ -471,6 +534,7 @@ mod tests {
                     sender_id: user,
                     content: format!("m{i}"),
                     client_msg_id: key.map(|k| format!("k{k}")),
+                    attachment_id: None,
                 });
                 if *end_batch || i + 1 == sends.len() {
                     for (draft, result) in batch.iter().zip(insert_batch(&mut conn, &batch).unwrap()) {
