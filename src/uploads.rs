@@ -132,7 +132,12 @@ pub fn inspect_image(path: &Path) -> Result<ImageInfo, AppError> {
     reader.limits(limits);
     let image = reader.decode().map_err(|e| bad(&e))?;
     let (width, height) = (image.width(), image.height());
-    let thumb = image.thumbnail(THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX);
+    // Shrink only: a small image is its own thumbnail.
+    let thumb = if width.max(height) > THUMBNAIL_MAX_PX {
+        image.thumbnail(THUMBNAIL_MAX_PX, THUMBNAIL_MAX_PX)
+    } else {
+        image
+    };
     let mut thumbnail = Vec::new();
     thumb
         .write_to(

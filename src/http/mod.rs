@@ -100,7 +100,7 @@ async fn demo_page() -> HttpResponse {
         .insert_header((
             "content-security-policy",
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             connect-src 'self'",
+             connect-src 'self'; img-src 'self'",
         ))
         .body(include_str!("../../static/index.html"))
 }
