@@ -115,7 +115,11 @@ pub async fn upload(
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|item| (item, receiver))
     });
-    let mut multipart = multer::Multipart::new(stream, boundary);
+    // The whole request may exceed the file by at most 1 MiB of headers and small parts.
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new().whole_stream(settings.max_bytes.saturating_add(1 << 20)),
+    );
+    let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
 
     let root = settings.dir.clone();
     let temp = temp_dir(&root);

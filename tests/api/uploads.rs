@@ -487,3 +487,21 @@ async fn uploads_are_rate_limited_per_user() {
     let limited = upload(&app, &ann, b"3\n".to_vec(), "a.txt", &[]).await;
     assert_eq!(limited.status(), 429);
 }
+
+#[actix_web::test]
+async fn a_flood_of_extra_parts_is_cut_off_at_the_size_limit() {
+    let app = spawn_app_with(|s| s.uploads.max_bytes = 1024).await;
+    let ann = app.register("ann").await;
+    let part = "--XB\r\nContent-Disposition: form-data; name=\"junk\"\r\n\r\n\r\n";
+    let body = part.repeat(40_000) + "--XB--\r\n";
+    let response = app
+        .client
+        .post(app.url("/api/v1/uploads"))
+        .bearer_auth(&ann.access_token)
+        .header("content-type", "multipart/form-data; boundary=XB")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+}
