@@ -4,6 +4,13 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     parlor::telemetry::init();
+    // Each WebSocket is a file descriptor: lift the soft limit to the hard one (commonly 1024
+    // soft, far more hard), or the server refuses connections at a few thousand clients.
+    if let Ok((soft, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE)
+        && soft < hard
+    {
+        let _ = rlimit::setrlimit(rlimit::Resource::NOFILE, hard, hard);
+    }
     match parlor::cli::run(parlor::cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

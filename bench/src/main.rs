@@ -1,5 +1,9 @@
 //! `parlor-bench`: a load generator for Parlor over real WebSocket connections.
 //!
+//! Scenarios: `ack` (below), `fanout` (see `fanout.rs`), `idle` (see `idle.rs`), and `all`
+//! (the three in turn, each on a fresh server when spawning). `--short` runs a few seconds each
+//! with small sizes: the test command runs it as a smoke test so the harness never rots.
+//!
 //! Scenario `ack`: S senders (one user and one connection each, spread over C conversations)
 //! each keep a window of W `message:send` frames in flight; every acknowledgement is timed
 //! from the moment its frame was written (one clock, in the generator). After a warm-up, it
@@ -10,6 +14,9 @@
 //! The server is either started by the tool (`--spawn PATH`, on a temporary database, pinned
 //! with `taskset` when `--server-cpu` is given) or already running (`--url`). Pin the tool
 //! itself with `taskset -c N parlor-bench ...`. See docs/BENCHMARKS.md for the commands.
+
+mod fanout;
+mod idle;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,9 +38,27 @@ use tokio_tungstenite::tungstenite::Message;
     about = "Ack throughput and latency of a Parlor server"
 )]
 struct Args {
-    /// Scenario (only `ack` for now).
+    /// Scenario: `ack`, `fanout`, `idle` or `all`.
     #[arg(default_value = "ack")]
     scenario: String,
+    /// A few seconds per scenario, small sizes (smoke test).
+    #[arg(long)]
+    short: bool,
+    /// fanout: conversations.
+    #[arg(long, default_value_t = 100)]
+    rooms: usize,
+    /// fanout: members per conversation.
+    #[arg(long, default_value_t = 20)]
+    members: usize,
+    /// fanout: messages per second per member.
+    #[arg(long, default_value_t = 1.0)]
+    rate: f64,
+    /// idle: connections to hold.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// idle: seconds to hold them.
+    #[arg(long, default_value_t = 60.0)]
+    hold_s: f64,
     /// Target an already running server.
     #[arg(long, conflicts_with = "spawn")]
     url: Option<String>,
@@ -89,7 +114,7 @@ struct Report {
 }
 
 #[derive(Debug, Serialize)]
-struct Latency {
+pub(crate) struct Latency {
     p50: f64,
     p99: f64,
     p999: f64,
@@ -160,8 +185,62 @@ fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server> {
     })
 }
 
+/// Resident memory of a process, in KiB (VmRSS in /proc/PID/status).
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Registers `n` users named `<prefix><run>u<i>`; returns (access token, id) pairs.
+pub(crate) async fn register_users(
+    base: &str,
+    n: usize,
+    prefix: &str,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    let http = reqwest::Client::new();
+    let run = std::process::id();
+    let mut users = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("{prefix}{run}u{i}");
+        let body = json!({"email": format!("{name}@bench.test"), "username": name, "password": "bench-password"});
+        let response: Value = http
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = response["access_token"]
+            .as_str()
+            .context("token")?
+            .to_string();
+        users.push((token, response["user"]["id"].as_i64().context("id")?));
+    }
+    Ok(users)
+}
+
+/// Creates a conversation of `ids` as the holder of `token`; returns its id.
+pub(crate) async fn create_conversation(
+    base: &str,
+    token: &str,
+    ids: &[i64],
+) -> anyhow::Result<i64> {
+    let conversation: Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/conversations"))
+        .bearer_auth(token)
+        .json(&json!({"participant_ids": ids}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    conversation["id"].as_i64().context("conversation id")
+}
+
 /// utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15).
-fn cpu_seconds(pid: u32) -> Option<f64> {
+pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = after_name.split_whitespace().collect();
@@ -300,29 +379,112 @@ async fn run_sender(
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    if args.scenario != "ack" {
-        bail!(
-            "unknown scenario {:?} (only `ack` exists so far)",
-            args.scenario
-        );
+    let mut args = Args::parse();
+    if args.short {
+        (args.duration_s, args.warmup_s) = (2.0, 0.5);
+        (args.senders, args.conversations, args.window) = (4, 2, 4);
+        (args.rooms, args.members, args.rate) = (4, 4, 5.0);
+        (args.connections, args.hold_s) = (50, 2.0);
     }
-    let server = match (&args.url, &args.spawn) {
-        (Some(url), _) => Server {
-            child: None,
-            base: url.trim_end_matches('/').to_string(),
-            _dir: None,
-        },
-        (None, Some(path)) => spawn_server(&args, path)?,
-        (None, None) => bail!("give --url or --spawn"),
+    // Many connections need many file descriptors: lift the soft limit to the hard one.
+    if let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        let _ = rlimit::setrlimit(rlimit::Resource::NOFILE, hard, hard);
+    }
+    let scenarios: Vec<&str> = match args.scenario.as_str() {
+        "all" => vec!["ack", "fanout", "idle"],
+        one @ ("ack" | "fanout" | "idle") => vec![one],
+        other => bail!("unknown scenario {other:?}: ack, fanout, idle or all"),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(run(&args, &server))?;
+    let mut results = serde_json::Map::new();
+    for scenario in scenarios {
+        let server = match (&args.url, &args.spawn) {
+            (Some(url), _) => Server {
+                child: None,
+                base: url.trim_end_matches('/').to_string(),
+                _dir: None,
+            },
+            (None, Some(path)) => spawn_server(&args, path)?,
+            (None, None) => bail!("give --url or --spawn"),
+        };
+        let pid = server_pid(&server);
+        let value = match scenario {
+            "ack" => {
+                let report = runtime.block_on(run(&args, &server))?;
+                print_ack(&report);
+                serde_json::to_value(report)?
+            }
+            "fanout" => {
+                let fan = fanout::FanoutArgs {
+                    rooms: args.rooms,
+                    members: args.members,
+                    rate: args.rate,
+                    duration: Duration::from_secs_f64(args.duration_s),
+                    warmup: Duration::from_secs_f64(args.warmup_s),
+                };
+                let report = runtime.block_on(fanout::run(&server.base, pid, &fan))?;
+                println!(
+                    "fanout  {} x {} at {}/s each: {:.0} sent/s, {:.0} delivered/s, p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms, lost {}, duplicated {}, errors {}, server {} µs/delivery ({}), generator {:.0}%",
+                    report.rooms,
+                    report.members,
+                    report.rate_per_member,
+                    report.sent_per_s,
+                    report.delivered_per_s,
+                    report.delivery_latency_ms.p50,
+                    report.delivery_latency_ms.p99,
+                    report.delivery_latency_ms.p999,
+                    report.delivery_latency_ms.max,
+                    report.lost,
+                    report.duplicated,
+                    report.errors,
+                    report
+                        .server_cpu_us_per_delivery
+                        .map_or("-".into(), |v| format!("{v:.2}")),
+                    report
+                        .server_cpu_utilization
+                        .map_or("-".into(), |v| format!("{:.0}% cpu", v * 100.0)),
+                    report.generator_cpu_utilization * 100.0,
+                );
+                serde_json::to_value(report)?
+            }
+            _ => {
+                let hold = Duration::from_secs_f64(args.hold_s);
+                let report =
+                    runtime.block_on(idle::run(&server.base, pid, args.connections, hold))?;
+                println!(
+                    "idle    {} connections held {:.0} s: {} stayed connected, server RSS {} -> {} KiB, {} KiB per connection",
+                    report.connections,
+                    report.held_s,
+                    report.stayed_connected,
+                    report
+                        .server_rss_before_kib
+                        .map_or("-".into(), |v| v.to_string()),
+                    report
+                        .server_rss_after_kib
+                        .map_or("-".into(), |v| v.to_string()),
+                    report
+                        .server_rss_per_connection_kib
+                        .map_or("-".into(), |v| format!("{v:.2}")),
+                );
+                serde_json::to_value(report)?
+            }
+        };
+        results.insert(scenario.to_string(), value);
+        drop(server);
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
+    }
+    Ok(())
+}
+
+fn print_ack(report: &Report) {
     println!(
-        "{:<8} {:>8} {:>7} {:>6} {:>12} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9}",
+        "{:<8} {:>5} {:>8} {:>7} {:>6} {:>12} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9}",
         "batching",
+        "keyed",
         "senders",
         "convs",
         "window",
@@ -356,10 +518,6 @@ fn main() -> anyhow::Result<()> {
     if report.errors > 0 {
         println!("errors: {}", report.errors);
     }
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
-    }
-    Ok(())
 }
 
 async fn run(args: &Args, server: &Server) -> anyhow::Result<Report> {

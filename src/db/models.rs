@@ -273,7 +273,7 @@ pub struct MessageRow {
     pub seq: i64,
     /// Author.
     pub sender_id: UserId,
-    /// `text` for now.
+    /// `text`, `image` or `file`.
     pub kind: String,
     /// The text.
     pub content: String,
@@ -339,7 +339,7 @@ pub struct NewMessage {
     pub seq: i64,
     /// Author.
     pub sender_id: UserId,
-    /// `text`.
+    /// `text`, `image` or `file`.
     pub kind: String,
     /// The text.
     pub content: String,
@@ -355,7 +355,7 @@ pub struct NewMessage {
 
 /// A message as clients see it:
 /// `{id, conversation_id, seq, sender_id, kind, content, client_msg_id, created_at, edited_at,
-/// deleted_at}`.
+/// deleted_at, attachment}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageView {
     /// Message id.
@@ -366,7 +366,7 @@ pub struct MessageView {
     pub seq: i64,
     /// Author.
     pub sender_id: UserId,
-    /// `text`.
+    /// `text`, `image` or `file`.
     pub kind: String,
     /// The text.
     pub content: String,

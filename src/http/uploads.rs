@@ -284,7 +284,10 @@ async fn readable(state: &AppState, auth: &AuthUser, id: UploadId) -> Result<Upl
     }
     match (row.message_id, row.conversation_id) {
         (Some(_), Some(conversation)) => {
-            let (_, members) = visible(state, auth, conversation).await?;
+            // Any refusal reads the same, so ids reveal nothing about other conversations.
+            let (_, members) = visible(state, auth, conversation)
+                .await
+                .map_err(|_| AppError::not_found("upload"))?;
             if auth.role == Role::Admin || members.contains(&auth.id) {
                 Ok(row)
             } else {

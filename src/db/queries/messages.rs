@@ -470,6 +470,10 @@ pub fn change(
                     ))
                     .returning(MessageRow::as_returning())
                     .get_result(conn)?;
+                // The file goes back to being its uploader's alone.
+                diesel::update(uploads::table.filter(uploads::message_id.eq(id)))
+                    .set(uploads::message_id.eq(None::<MessageId>))
+                    .execute(conn)?;
                 Ok(Changed { row, changed: true })
             }
         }

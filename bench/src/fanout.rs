@@ -1,0 +1,249 @@
+//! Scenario `fanout`: R conversations of M members each; every member sends at a fixed rate and
+//! receives everyone else's messages. Reports delivered messages per second, delivery latency
+//! (the send time travels in the content, one clock in the generator), and every lost or
+//! duplicated delivery, checked against the acknowledged sends after a drain period.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{cpu_seconds, create_conversation, register_users};
+
+/// Fan-out settings.
+pub struct FanoutArgs {
+    /// Conversations.
+    pub rooms: usize,
+    /// Members per conversation.
+    pub members: usize,
+    /// Messages per second per member.
+    pub rate: f64,
+    /// Measured time.
+    pub duration: Duration,
+    /// Warm-up before measuring.
+    pub warmup: Duration,
+}
+
+/// What a fan-out run found.
+#[derive(Debug, Serialize)]
+pub struct FanoutReport {
+    pub rooms: usize,
+    pub members: usize,
+    pub rate_per_member: f64,
+    pub sent_per_s: f64,
+    pub delivered_per_s: f64,
+    pub delivery_latency_ms: crate::Latency,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub errors: u64,
+    pub server_cpu_us_per_delivery: Option<f64>,
+    pub server_cpu_utilization: Option<f64>,
+    pub generator_cpu_utilization: f64,
+}
+
+struct MemberResult {
+    room: usize,
+    index: u32,
+    acked: HashSet<u32>,
+    received: HashMap<u32, HashSet<u32>>,
+    duplicated: u64,
+    delivered_in_window: u64,
+    sent_in_window: u64,
+    errors: u64,
+    histogram: Histogram<u64>,
+}
+
+/// Reads `t<micros>s<sender>n<counter>` out of a `message:new` frame without a JSON parse.
+fn stamp(text: &str) -> Option<(u64, u32, u32)> {
+    let start = text.find("\"content\":\"t")? + "\"content\":\"t".len();
+    let rest = &text[start..];
+    let s = rest.find('s')?;
+    let n = rest.find('n')?;
+    let end = rest.find('"')?;
+    Some((
+        rest[..s].parse().ok()?,
+        rest[s + 1..n].parse().ok()?,
+        rest[n + 1..end].parse().ok()?,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn member(
+    ws_base: String,
+    token: String,
+    room: usize,
+    conversation: i64,
+    index: u32,
+    period: Duration,
+    epoch: Instant,
+    window: (Instant, Instant),
+    stop_sending: Instant,
+    stop: Instant,
+) -> anyhow::Result<MemberResult> {
+    let url = format!("{ws_base}/api/v1/ws?token={token}");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    ws.send(Message::text(
+        json!({"type": "conversation:join", "ref": "join", "data": {"conversation_id": conversation}}).to_string(),
+    ))
+    .await?;
+    let mut result = MemberResult {
+        room,
+        index,
+        acked: HashSet::new(),
+        received: HashMap::new(),
+        duplicated: 0,
+        delivered_in_window: 0,
+        sent_in_window: 0,
+        errors: 0,
+        histogram: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+    };
+    // Spread the members' send times over the period.
+    let phase = period.mul_f64(f64::from(index % 97) / 97.0);
+    let mut tick = tokio::time::interval_at((epoch + phase).into(), period);
+    let mut counter = 0u32;
+    loop {
+        tokio::select! {
+            _ = tick.tick(), if Instant::now() < stop_sending => {
+                counter += 1;
+                let now = Instant::now();
+                let micros = now.duration_since(epoch).as_micros() as u64;
+                if now >= window.0 && now < window.1 {
+                    result.sent_in_window += 1;
+                }
+                let frame = json!({"type": "message:send", "ref": counter.to_string(),
+                    "data": {"conversation_id": conversation, "content": format!("t{micros}s{index}n{counter}")}});
+                ws.send(Message::text(frame.to_string())).await?;
+            }
+            frame = tokio::time::timeout_at(stop.into(), ws.next()) => {
+                let Ok(Some(frame)) = frame else { break };
+                let Message::Text(text) = frame? else { continue };
+                if text.starts_with("{\"type\":\"message:new\"") {
+                    let Some((sent, sender, n)) = stamp(&text) else { continue };
+                    if !result.received.entry(sender).or_default().insert(n) {
+                        result.duplicated += 1;
+                    }
+                    let sent_at = epoch + Duration::from_micros(sent);
+                    if sent_at >= window.0 && sent_at < window.1 {
+                        result.delivered_in_window += 1;
+                        let latency = Instant::now().duration_since(sent_at).as_micros().max(1) as u64;
+                        result.histogram.record(latency.min(60_000_000))?;
+                    }
+                } else if text.starts_with("{\"type\":\"ack\"") {
+                    if let Some(n) = text.split("\"ref\":\"").nth(1).and_then(|r| r.split('"').next()).and_then(|r| r.parse().ok()) {
+                        result.acked.insert(n);
+                    }
+                } else if text.starts_with("{\"type\":\"error\"") {
+                    result.errors += 1;
+                }
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(result)
+}
+
+/// Runs the scenario against `base`; `pid` is the server's, for CPU time.
+pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Result<FanoutReport> {
+    let users = register_users(base, args.rooms * args.members, "f").await?;
+    let mut rooms = Vec::new();
+    for chunk in users.chunks(args.members) {
+        let ids: Vec<i64> = chunk.iter().map(|(_, id)| *id).collect();
+        rooms.push(create_conversation(base, &chunk[0].0, &ids).await?);
+    }
+    let ws_base = base.replacen("http", "ws", 1);
+    let period = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
+    // Connections are opened and joined during the first second, before the warm-up ends.
+    let epoch = Instant::now() + Duration::from_secs(1);
+    let measure_from = epoch + args.warmup;
+    let measure_until = measure_from + args.duration;
+    let stop_sending = measure_until;
+    let stop = stop_sending + Duration::from_secs(2);
+    let local = tokio::task::LocalSet::new();
+    let (results, server_cpu, generator_cpu) = local
+        .run_until(async move {
+            let mut tasks = Vec::new();
+            for (i, (token, _)) in users.into_iter().enumerate() {
+                let room = i / args.members;
+                let task = member(
+                    ws_base.clone(),
+                    token,
+                    room,
+                    rooms[room],
+                    (i % args.members) as u32,
+                    period,
+                    epoch,
+                    (measure_from, measure_until),
+                    stop_sending,
+                    stop,
+                );
+                tasks.push(tokio::task::spawn_local(task));
+            }
+            tokio::time::sleep_until(measure_from.into()).await;
+            let server_before = pid.and_then(cpu_seconds);
+            let generator_before = cpu_seconds(std::process::id()).unwrap_or(0.0);
+            tokio::time::sleep_until(measure_until.into()).await;
+            let server_cpu = pid
+                .and_then(cpu_seconds)
+                .zip(server_before)
+                .map(|(a, b)| a - b);
+            let generator_cpu = cpu_seconds(std::process::id()).unwrap_or(0.0) - generator_before;
+            let mut results = Vec::new();
+            for task in tasks {
+                results.push(task.await??);
+            }
+            Ok::<_, anyhow::Error>((results, server_cpu, generator_cpu))
+        })
+        .await?;
+
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let (mut delivered, mut sent, mut duplicated, mut errors, mut lost) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut acked_by: HashMap<(usize, u32), &HashSet<u32>> = HashMap::new();
+    for result in &results {
+        acked_by.insert((result.room, result.index), &result.acked);
+    }
+    for result in &results {
+        histogram.add(&result.histogram)?;
+        delivered += result.delivered_in_window;
+        sent += result.sent_in_window;
+        duplicated += result.duplicated;
+        errors += result.errors;
+        for ((room, sender), acked) in &acked_by {
+            if *room != result.room || *sender == result.index {
+                continue;
+            }
+            let got = result.received.get(sender);
+            lost += acked
+                .iter()
+                .filter(|n| !got.is_some_and(|g| g.contains(n)))
+                .count() as u64;
+        }
+    }
+    let seconds = args.duration.as_secs_f64();
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    Ok(FanoutReport {
+        rooms: args.rooms,
+        members: args.members,
+        rate_per_member: args.rate,
+        sent_per_s: sent as f64 / seconds,
+        delivered_per_s: delivered as f64 / seconds,
+        delivery_latency_ms: crate::Latency {
+            p50: ms(0.5),
+            p99: ms(0.99),
+            p999: ms(0.999),
+            max: histogram.max() as f64 / 1000.0,
+        },
+        lost,
+        duplicated,
+        errors,
+        server_cpu_us_per_delivery: server_cpu
+            .filter(|_| delivered > 0)
+            .map(|c| c * 1e6 / delivered as f64),
+        server_cpu_utilization: server_cpu.map(|c| c / seconds),
+        generator_cpu_utilization: generator_cpu / seconds,
+    })
+}
