@@ -143,6 +143,9 @@ impl Application {
                 >::new())
                 .configure(|cfg| http::routes(cfg, json_limit))
         })
+        // Small frames go out at once: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
+        // hold them for up to ~40 ms.
+        .tcp_nodelay(true)
         .listen(listener)?
         // Signals are handled by `run_until_stopped`, which closes sessions properly first.
         .disable_signals()
