@@ -219,6 +219,8 @@ pub struct LimitSettings {
     pub message_window_s: u64,
     /// Largest accepted JSON request body, in bytes (413 above it).
     pub json_body_max_bytes: usize,
+    /// Most participants in one conversation (the creator included).
+    pub max_participants: usize,
     /// REST requests per minute per user (per IP when anonymous); 429 past it.
     pub api_requests_per_minute: u32,
     /// Register, login and refresh requests per minute per IP.
@@ -234,6 +236,7 @@ impl Default for LimitSettings {
             messages_per_window: 5,
             message_window_s: 10,
             json_body_max_bytes: 65_536,
+            max_participants: 1000,
             api_requests_per_minute: 100,
             auth_attempts_per_ip_per_minute: 20,
             login_attempts_per_account_per_minute: 5,

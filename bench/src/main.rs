@@ -1,7 +1,7 @@
 //! `parlor-bench`: a load generator for Parlor over real WebSocket connections.
 //!
-//! Scenarios: `ack` (below), `fanout` (see `fanout.rs`), `idle` (see `idle.rs`), and `all`
-//! (the three in turn, each on a fresh server when spawning). `--short` runs a few seconds each
+//! Scenarios: `ack` (below), `fanout` (see `fanout.rs`), `knee` (see `knee.rs`), `idle` (see
+//! `idle.rs`), and `all` (all four in turn, each on a fresh server when spawning). `--short` runs a few seconds each
 //! with small sizes: the test command runs it as a smoke test so the harness never rots.
 //!
 //! Scenario `ack`: S senders (one user and one connection each, spread over C conversations)
@@ -17,6 +17,7 @@
 
 mod fanout;
 mod idle;
+mod knee;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -53,6 +54,12 @@ struct Args {
     /// fanout: messages per second per member.
     #[arg(long, default_value_t = 1.0)]
     rate: f64,
+    /// knee: member counts to try, ascending.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![500, 1000, 2000, 4000, 8000, 12000, 16000, 19000])]
+    knee_steps: Vec<usize>,
+    /// knee: seconds per step.
+    #[arg(long, default_value_t = 10.0)]
+    knee_step_s: f64,
     /// idle: connections to hold.
     #[arg(long, default_value_t = 1000)]
     connections: usize,
@@ -159,6 +166,7 @@ fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server> {
         .env("PARLOR__LIMITS__MESSAGES_PER_WINDOW", "1000000000")
         .env("PARLOR__LIMITS__API_REQUESTS_PER_MINUTE", "1000000")
         .env("PARLOR__LIMITS__AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "1000000")
+        .env("PARLOR__LIMITS__MAX_PARTICIPANTS", "100000")
         .env("RUST_LOG", "warn,parlor::startup=info")
         .stderr(Stdio::piped())
         .spawn()
@@ -385,15 +393,16 @@ fn main() -> anyhow::Result<()> {
         (args.senders, args.conversations, args.window) = (4, 2, 4);
         (args.rooms, args.members, args.rate) = (4, 4, 5.0);
         (args.connections, args.hold_s) = (50, 2.0);
+        (args.knee_steps, args.knee_step_s) = (vec![5, 10], 1.5);
     }
     // Many connections need many file descriptors: lift the soft limit to the hard one.
     if let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
         let _ = rlimit::setrlimit(rlimit::Resource::NOFILE, hard, hard);
     }
     let scenarios: Vec<&str> = match args.scenario.as_str() {
-        "all" => vec!["ack", "fanout", "idle"],
-        one @ ("ack" | "fanout" | "idle") => vec![one],
-        other => bail!("unknown scenario {other:?}: ack, fanout, idle or all"),
+        "all" => vec!["fanout", "knee", "idle", "ack"],
+        one @ ("ack" | "fanout" | "idle" | "knee") => vec![one],
+        other => bail!("unknown scenario {other:?}: ack, fanout, knee, idle or all"),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -446,6 +455,16 @@ fn main() -> anyhow::Result<()> {
                         .server_cpu_utilization
                         .map_or("-".into(), |v| format!("{:.0}% cpu", v * 100.0)),
                     report.generator_cpu_utilization * 100.0,
+                );
+                serde_json::to_value(report)?
+            }
+            "knee" => {
+                let step = Duration::from_secs_f64(args.knee_step_s);
+                let report =
+                    runtime.block_on(knee::run(&server.base, pid, &args.knee_steps, step))?;
+                println!(
+                    "knee    largest member count with p95 <= 500 ms: {}",
+                    report.knee_members.map_or("none".into(), |m| m.to_string())
                 );
                 serde_json::to_value(report)?
             }

@@ -41,6 +41,17 @@ fn every_scenario_runs_in_short_mode_and_loses_nothing() {
     assert_eq!(fanout["lost"], 0, "{fanout}");
     assert_eq!(fanout["duplicated"], 0, "{fanout}");
     assert_eq!(fanout["errors"], 0, "{fanout}");
+    let knee = &results["knee"];
+    assert!(
+        knee["steps"]
+            .as_array()
+            .is_some_and(|steps| !steps.is_empty()),
+        "{knee}"
+    );
+    assert!(
+        knee["steps"][0]["delivered"].as_u64().unwrap() > 0,
+        "{knee}"
+    );
     let idle = &results["idle"];
     assert_eq!(idle["stayed_connected"], idle["connections"], "{idle}");
     assert!(idle["server_rss_per_connection_kib"].is_number(), "{idle}");

@@ -20,9 +20,6 @@ use crate::error::AppError;
 use crate::http::extract::Json;
 use crate::startup::AppState;
 
-/// Largest number of participants in one conversation.
-pub const MAX_PARTICIPANTS: usize = 1000;
-
 /// Body of `POST /conversations`: `{participant_ids, title?}`.
 #[derive(Deserialize)]
 pub struct CreateBody {
@@ -71,9 +68,10 @@ pub async fn create(
     };
     let mut ids: BTreeSet<UserId> = body.participant_ids.into_iter().collect();
     ids.insert(auth.id);
-    if ids.len() > MAX_PARTICIPANTS {
+    let max = state.settings.limits.max_participants;
+    if ids.len() > max {
         return Err(AppError::Validation(format!(
-            "participant_ids: at most {MAX_PARTICIPANTS} participants"
+            "participant_ids: at most {max} participants"
         )));
     }
     let ids: Vec<UserId> = ids.into_iter().collect();

@@ -1,0 +1,179 @@
+//! Scenario `knee`: one conversation, four senders at one message per second each; members are
+//! added in steps, and each step measures delivery latency to every member. The run stops at the
+//! first step whose p95 exceeds 500 ms; the knee is the largest member count below it.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{cpu_seconds, create_conversation, register_users};
+
+/// One step's figures.
+#[derive(Debug, Serialize)]
+pub struct Step {
+    pub members: usize,
+    pub delivered: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub server_cpu_us_per_delivery: Option<f64>,
+}
+
+/// What a knee run found.
+#[derive(Debug, Serialize)]
+pub struct KneeReport {
+    pub steps: Vec<Step>,
+    /// Largest member count served with p95 ≤ 500 ms.
+    pub knee_members: Option<usize>,
+}
+
+struct Shared {
+    epoch: Instant,
+    step_start_us: Cell<u64>,
+    histogram: RefCell<Histogram<u64>>,
+    stop: Cell<bool>,
+    joined: Cell<usize>,
+}
+
+fn stamp(text: &str) -> Option<u64> {
+    let start = text.find("\"content\":\"t")? + "\"content\":\"t".len();
+    let rest = &text[start..];
+    rest[..rest.find('s')?].parse().ok()
+}
+
+async fn receiver(url: String, conversation: i64, shared: Rc<Shared>) -> anyhow::Result<()> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let join =
+        json!({"type": "conversation:join", "ref": "j", "data": {"conversation_id": conversation}});
+    ws.send(Message::text(join.to_string())).await?;
+    while !shared.stop.get() {
+        let Ok(Some(frame)) = tokio::time::timeout(Duration::from_millis(200), ws.next()).await
+        else {
+            continue;
+        };
+        let Message::Text(text) = frame? else {
+            continue;
+        };
+        if text.starts_with("{\"type\":\"ack\"") {
+            shared.joined.set(shared.joined.get() + 1);
+        } else if text.starts_with("{\"type\":\"message:new\"") {
+            let Some(sent) = stamp(&text) else { continue };
+            if sent >= shared.step_start_us.get() {
+                let now = shared.epoch.elapsed().as_micros() as u64;
+                let _ = shared
+                    .histogram
+                    .borrow_mut()
+                    .record(now.saturating_sub(sent).max(1));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn sender(
+    url: String,
+    conversation: i64,
+    index: usize,
+    shared: Rc<Shared>,
+) -> anyhow::Result<()> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(250 * index as u64)).await;
+    let mut n = 0u64;
+    while !shared.stop.get() {
+        tick.tick().await;
+        n += 1;
+        let micros = shared.epoch.elapsed().as_micros() as u64;
+        let frame = json!({"type": "message:send", "data": {"conversation_id": conversation,
+            "content": format!("t{micros}s{index}n{n}")}});
+        ws.send(Message::text(frame.to_string())).await?;
+        // Drain acks and echoes without blocking the next tick.
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(1), ws.next()).await {}
+    }
+    Ok(())
+}
+
+/// Runs the steps (member counts, ascending) for `step` each.
+pub async fn run(
+    base: &str,
+    pid: Option<u32>,
+    steps: &[usize],
+    step: Duration,
+) -> anyhow::Result<KneeReport> {
+    let max = steps.iter().copied().max().unwrap_or(0).max(4);
+    let users = register_users(base, max, "k").await?;
+    let ids: Vec<i64> = users.iter().map(|(_, id)| *id).collect();
+    let conversation = create_conversation(base, &users[0].0, &ids).await?;
+    let ws_base = base.replacen("http", "ws", 1);
+    let shared = Rc::new(Shared {
+        epoch: Instant::now(),
+        step_start_us: Cell::new(u64::MAX),
+        histogram: RefCell::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
+        stop: Cell::new(false),
+        joined: Cell::new(0),
+    });
+    let local = tokio::task::LocalSet::new();
+    let steps = steps.to_vec();
+    let report = local
+        .run_until(async move {
+            let url = |token: &str| format!("{ws_base}/api/v1/ws?token={token}");
+            let mut tasks = Vec::new();
+            for (index, (token, _)) in users.iter().take(4).enumerate() {
+                tasks.push(tokio::task::spawn_local(sender(url(token), conversation, index, shared.clone())));
+            }
+            let mut connected = 0;
+            let mut results = Vec::new();
+            let mut knee = None;
+            for members in steps {
+                while connected < members {
+                    let task = receiver(url(&users[connected].0), conversation, shared.clone());
+                    tasks.push(tokio::task::spawn_local(task));
+                    connected += 1;
+                    if connected % 200 == 0 {
+                        tokio::time::sleep(Duration::from_millis(10)).await; // paced
+                    }
+                }
+                while shared.joined.get() < connected {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                shared.histogram.borrow_mut().reset();
+                shared.step_start_us.set(shared.epoch.elapsed().as_micros() as u64);
+                let cpu_before = pid.and_then(cpu_seconds);
+                tokio::time::sleep(step).await;
+                let cpu = pid.and_then(cpu_seconds).zip(cpu_before).map(|(a, b)| a - b);
+                let h = shared.histogram.borrow();
+                let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+                let delivered = h.len();
+                let result = Step {
+                    members,
+                    delivered,
+                    p50_ms: ms(0.5),
+                    p95_ms: ms(0.95),
+                    p99_ms: ms(0.99),
+                    server_cpu_us_per_delivery: cpu.filter(|_| delivered > 0).map(|c| c * 1e6 / delivered as f64),
+                };
+                println!("knee    {members} members: {delivered} deliveries, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+                    result.p50_ms, result.p95_ms, result.p99_ms);
+                let over = result.p95_ms > 500.0 || delivered == 0;
+                results.push(result);
+                if over {
+                    break;
+                }
+                knee = Some(members);
+            }
+            shared.stop.set(true);
+            for task in tasks {
+                let _ = task.await;
+            }
+            Ok::<_, anyhow::Error>(KneeReport { steps: results, knee_members: knee })
+        })
+        .await?;
+    Ok(report)
+}
