@@ -71,7 +71,21 @@ fn stamp(text: &str) -> Option<(u64, u32, u32)> {
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// When the measurement starts: set once every member has joined.
+pub(crate) struct Start {
+    joined: std::cell::Cell<usize>,
+    go: tokio::sync::watch::Receiver<Option<Schedule>>,
+}
+
+/// The common clock of a run.
+#[derive(Clone, Copy)]
+pub(crate) struct Schedule {
+    epoch: Instant,
+    window: (Instant, Instant),
+    stop_sending: Instant,
+    stop: Instant,
+}
+
 async fn member(
     ws_base: String,
     token: String,
@@ -79,17 +93,36 @@ async fn member(
     conversation: i64,
     index: u32,
     period: Duration,
-    epoch: Instant,
-    window: (Instant, Instant),
-    stop_sending: Instant,
-    stop: Instant,
+    start: std::rc::Rc<Start>,
 ) -> anyhow::Result<MemberResult> {
     let url = format!("{ws_base}/api/v1/ws?token={token}");
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let (mut ws, _) = crate::connect(url).await?;
     ws.send(Message::text(
         json!({"type": "conversation:join", "ref": "join", "data": {"conversation_id": conversation}}).to_string(),
     ))
     .await?;
+    // Wait for the join's ack, then for everyone else's: events before a join are not promised.
+    while let Some(frame) = ws.next().await {
+        if let Message::Text(text) = frame?
+            && text.contains("\"ref\":\"join\"")
+        {
+            break;
+        }
+    }
+    start.joined.set(start.joined.get() + 1);
+    let mut go = start.go.clone();
+    let schedule = loop {
+        if let Some(schedule) = *go.borrow_and_update() {
+            break schedule;
+        }
+        go.changed().await?;
+    };
+    let Schedule {
+        epoch,
+        window,
+        stop_sending,
+        stop,
+    } = schedule;
     let mut result = MemberResult {
         room,
         index,
@@ -156,12 +189,12 @@ pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Res
     }
     let ws_base = base.replacen("http", "ws", 1);
     let period = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
-    // Connections are opened and joined during the first second, before the warm-up ends.
-    let epoch = Instant::now() + Duration::from_secs(1);
-    let measure_from = epoch + args.warmup;
-    let measure_until = measure_from + args.duration;
-    let stop_sending = measure_until;
-    let stop = stop_sending + Duration::from_secs(2);
+    let (go_tx, go_rx) = tokio::sync::watch::channel(None);
+    let start = std::rc::Rc::new(Start {
+        joined: std::cell::Cell::new(0),
+        go: go_rx,
+    });
+    let total = users.len();
     let local = tokio::task::LocalSet::new();
     let (results, server_cpu, generator_cpu) = local
         .run_until(async move {
@@ -175,13 +208,26 @@ pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Res
                     rooms[room],
                     (i % args.members) as u32,
                     period,
-                    epoch,
-                    (measure_from, measure_until),
-                    stop_sending,
-                    stop,
+                    start.clone(),
                 );
                 tasks.push(tokio::task::spawn_local(task));
+                if i % 200 == 199 {
+                    tokio::time::sleep(Duration::from_millis(5)).await; // paced
+                }
             }
+            while start.joined.get() < total {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let epoch = Instant::now();
+            let measure_from = epoch + args.warmup;
+            let measure_until = measure_from + args.duration;
+            let schedule = Schedule {
+                epoch,
+                window: (measure_from, measure_until),
+                stop_sending: measure_until,
+                stop: measure_until + Duration::from_secs(2),
+            };
+            let _ = go_tx.send(Some(schedule));
             tokio::time::sleep_until(measure_from.into()).await;
             let server_before = pid.and_then(cpu_seconds);
             let generator_before = cpu_seconds(std::process::id()).unwrap_or(0.0);

@@ -36,7 +36,7 @@ pub async fn run(
             let mut sockets = Vec::new();
             for i in 0..connections {
                 let url = format!("{ws_base}/api/v1/ws?token={}", users[i % users.len()].0);
-                let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+                let (ws, _) = crate::connect(url).await?;
                 sockets.push(ws);
                 if i % 500 == 499 {
                     tokio::time::sleep(Duration::from_millis(20)).await; // paced

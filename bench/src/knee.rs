@@ -48,7 +48,7 @@ fn stamp(text: &str) -> Option<u64> {
 }
 
 async fn receiver(url: String, conversation: i64, shared: Rc<Shared>) -> anyhow::Result<()> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let (mut ws, _) = crate::connect(url).await?;
     let join =
         json!({"type": "conversation:join", "ref": "j", "data": {"conversation_id": conversation}});
     ws.send(Message::text(join.to_string())).await?;
@@ -82,7 +82,7 @@ async fn sender(
     index: usize,
     shared: Rc<Shared>,
 ) -> anyhow::Result<()> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let (mut ws, _) = crate::connect(url).await?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(250 * index as u64)).await;
     let mut n = 0u64;

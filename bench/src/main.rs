@@ -193,6 +193,22 @@ fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server> {
     })
 }
 
+/// Opens a WebSocket with TCP_NODELAY, like a browser: without it the generator's small frames
+/// wait on Nagle's algorithm and the latencies measure the client, not the server.
+pub(crate) async fn connect(
+    url: String,
+) -> Result<
+    (
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    tokio_tungstenite::connect_async_with_config(url, None, true).await
+}
+
 /// Resident memory of a process, in KiB (VmRSS in /proc/PID/status).
 pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -333,7 +349,7 @@ async fn run_sender(
     measure_until: Instant,
 ) -> anyhow::Result<SenderResult> {
     let url = format!("{ws_base}/api/v1/ws?token={}", sender.token);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let (mut ws, _) = crate::connect(url).await?;
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut in_flight: HashMap<u64, Instant> = HashMap::new();
     let (mut next, mut acked, mut errors) = (0u64, 0u64, 0u64);
