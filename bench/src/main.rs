@@ -284,27 +284,7 @@ struct Sender {
 }
 
 async fn setup(base: &str, args: &Args) -> anyhow::Result<Vec<Sender>> {
-    let http = reqwest::Client::new();
-    let run = std::process::id();
-    let mut users = Vec::new();
-    for i in 0..args.senders {
-        let name = format!("b{run}u{i}");
-        let body = json!({"email": format!("{name}@bench.test"), "username": name, "password": "bench-password"});
-        let response: Value = http
-            .post(format!("{base}/api/v1/auth/register"))
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let token = response["access_token"]
-            .as_str()
-            .context("token")?
-            .to_string();
-        let id = response["user"]["id"].as_i64().context("id")?;
-        users.push((token, id));
-    }
+    let users = register_users(base, args.senders, "b").await?;
     let groups = args.conversations.clamp(1, args.senders.max(1));
     let mut senders = Vec::new();
     for group in 0..groups {
@@ -313,16 +293,7 @@ async fn setup(base: &str, args: &Args) -> anyhow::Result<Vec<Sender>> {
             continue;
         };
         let ids: Vec<i64> = members.iter().map(|(_, id)| *id).collect();
-        let conversation: Value = http
-            .post(format!("{base}/api/v1/conversations"))
-            .bearer_auth(&first.0)
-            .json(&json!({"participant_ids": ids}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let conversation = conversation["id"].as_i64().context("conversation id")?;
+        let conversation = create_conversation(base, &first.0, &ids).await?;
         for (token, _) in members {
             senders.push(Sender {
                 token: token.clone(),
