@@ -480,6 +480,8 @@ pub fn change(
     })
 }
 
+// Test-only: every unwrap below runs against an in-memory database built by the test itself;
+// a failure there is a failed test, never reachable from a client, the disk or the network.
 #[cfg(test)]
 mod tests {
     use diesel::Connection;
