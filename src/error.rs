@@ -66,6 +66,10 @@ pub enum AppError {
     /// 400 `bad_request`: the request could not be parsed at all (malformed JSON, bad query).
     #[error("{0}")]
     BadRequest(String),
+    /// `unknown_event` (WebSocket; 400 if it ever reached HTTP): a frame `type` the server does
+    /// not know.
+    #[error("{0}")]
+    UnknownEvent(String),
     /// 401 `unauthorized`: missing, malformed, expired or revoked token.
     #[error("{0}")]
     Unauthorized(String),
@@ -121,6 +125,7 @@ impl AppError {
         match self {
             Self::Validation(_) => "validation_failed",
             Self::BadRequest(_) => "bad_request",
+            Self::UnknownEvent(_) => "unknown_event",
             Self::Unauthorized(_) => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
@@ -191,7 +196,9 @@ struct ErrorEnvelope {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) | Self::BadRequest(_) | Self::UnknownEvent(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthorized(_) | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,

@@ -104,8 +104,6 @@ pub struct FrameError {
     pub reference: Option<String>,
     /// What to answer.
     pub error: AppError,
-    /// The error code override for unknown events (`unknown_event`).
-    pub unknown_event: bool,
 }
 
 /// The envelope of a client frame. `data` is kept raw and parsed once, straight into its
@@ -125,11 +123,7 @@ struct Envelope<'a> {
 /// # Errors
 /// [`FrameError`] as described in the module docs.
 pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
-    let fail = |reference: Option<String>, error: AppError| FrameError {
-        reference,
-        error,
-        unknown_event: false,
-    };
+    let fail = |reference: Option<String>, error: AppError| FrameError { reference, error };
     // serde would read a struct from a JSON array too; the protocol has objects only.
     if !text.trim_start().starts_with('{') {
         let error = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
@@ -174,11 +168,8 @@ pub fn parse(text: &str) -> Result<(Option<String>, ClientFrame), FrameError> {
         "message:edit" => data_as(data).map(ClientFrame::Edit),
         "message:delete" => data_as(data).map(ClientFrame::Delete),
         _ => {
-            return Err(FrameError {
-                reference,
-                error: AppError::BadRequest(format!("unknown event type {kind:?}")),
-                unknown_event: true,
-            });
+            let error = AppError::UnknownEvent(format!("unknown event type {kind:?}"));
+            return Err(fail(reference, error));
         }
     };
     frame
@@ -247,7 +238,6 @@ mod tests {
     fn each_kind_of_bad_frame_gets_its_own_code() {
         let code = |text: &str| match parse(text) {
             Ok(_) => "ok",
-            Err(e) if e.unknown_event => "unknown_event",
             Err(e) => e.error.code(),
         };
         assert_eq!(code("{not json"), "bad_request");

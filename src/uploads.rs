@@ -11,7 +11,6 @@
 //!   [`THUMBNAIL_MAX_PX`] on the long side, decoded under [`image::Limits`] so a decompression
 //!   bomb fails instead of exhausting memory.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::AppError;
@@ -150,18 +149,6 @@ pub fn inspect_image(path: &Path) -> Result<ImageInfo, AppError> {
         height,
         thumbnail,
     })
-}
-
-/// Reads up to [`SNIFF_BYTES`] from the start of a file.
-///
-/// # Errors
-/// I/O errors.
-pub fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    std::fs::File::open(path)?
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut head)?;
-    Ok(head)
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ struct MemberResult {
 }
 
 /// Reads `t<micros>s<sender>n<counter>` out of a `message:new` frame without a JSON parse.
-fn stamp(text: &str) -> Option<(u64, u32, u32)> {
+pub(crate) fn stamp(text: &str) -> Option<(u64, u32, u32)> {
     let start = text.find("\"content\":\"t")? + "\"content\":\"t".len();
     let rest = &text[start..];
     let s = rest.find('s')?;

@@ -41,12 +41,6 @@ struct Shared {
     joined: Cell<usize>,
 }
 
-fn stamp(text: &str) -> Option<u64> {
-    let start = text.find("\"content\":\"t")? + "\"content\":\"t".len();
-    let rest = &text[start..];
-    rest[..rest.find('s')?].parse().ok()
-}
-
 async fn receiver(url: String, conversation: i64, shared: Rc<Shared>) -> anyhow::Result<()> {
     let (mut ws, _) = crate::connect(url).await?;
     let join =
@@ -63,7 +57,9 @@ async fn receiver(url: String, conversation: i64, shared: Rc<Shared>) -> anyhow:
         if text.starts_with("{\"type\":\"ack\"") {
             shared.joined.set(shared.joined.get() + 1);
         } else if text.starts_with("{\"type\":\"message:new\"") {
-            let Some(sent) = stamp(&text) else { continue };
+            let Some((sent, _, _)) = crate::fanout::stamp(&text) else {
+                continue;
+            };
             if sent >= shared.step_start_us.get() {
                 let now = shared.epoch.elapsed().as_micros() as u64;
                 let _ = shared

@@ -232,11 +232,7 @@ impl SessionActor {
         let (reference, frame) = match protocol::parse(text) {
             Ok(parsed) => parsed,
             Err(bad) => {
-                let mut body = bad.error.body();
-                if bad.unknown_event {
-                    body.code = "unknown_event";
-                }
-                ctx.text(protocol::error(bad.reference.as_deref(), &body));
+                ctx.text(protocol::error(bad.reference.as_deref(), &bad.error.body()));
                 return;
             }
         };

@@ -33,7 +33,7 @@ use crate::auth::extractors::authenticate;
 use crate::db::models::{NewUpload, UploadRow};
 use crate::db::now;
 use crate::db::schema::uploads;
-use crate::domain::{ConversationId, Role, UploadId};
+use crate::domain::{ConversationId, UploadId};
 use crate::error::AppError;
 use crate::http::conversations::visible;
 use crate::startup::AppState;
@@ -284,15 +284,12 @@ async fn readable(state: &AppState, auth: &AuthUser, id: UploadId) -> Result<Upl
     }
     match (row.message_id, row.conversation_id) {
         (Some(_), Some(conversation)) => {
-            // Any refusal reads the same, so ids reveal nothing about other conversations.
-            let (_, members) = visible(state, auth, conversation)
+            // `visible` admits participants and admins only; any refusal reads the same, so
+            // ids reveal nothing about other conversations.
+            visible(state, auth, conversation)
                 .await
                 .map_err(|_| AppError::not_found("upload"))?;
-            if auth.role == Role::Admin || members.contains(&auth.id) {
-                Ok(row)
-            } else {
-                Err(AppError::not_found("upload"))
-            }
+            Ok(row)
         }
         _ => Err(AppError::not_found("upload")),
     }
