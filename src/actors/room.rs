@@ -544,7 +544,7 @@ impl Handler<Leave> for RoomActor {
 impl Handler<PostMessage> for RoomActor {
     type Result = ResponseFuture<Result<MessageView, AppError>>;
 
-    fn handle(&mut self, msg: PostMessage, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, mut msg: PostMessage, ctx: &mut Self::Context) -> Self::Result {
         let (answer, receiver) = oneshot::channel();
         let outcome = async move {
             receiver
@@ -557,8 +557,9 @@ impl Handler<PostMessage> for RoomActor {
                     project_id,
                     conversation_id: self.id,
                     sender_id: msg.sender_id,
-                    content: msg.content.clone(),
-                    client_msg_id: msg.client_msg_id.clone(),
+                    // Moved, not copied: the acknowledgement needs only the sender and origin.
+                    content: std::mem::take(&mut msg.content),
+                    client_msg_id: msg.client_msg_id.take(),
                     attachment_id: msg.attachment_id,
                 };
                 self.next_token += 1;

@@ -188,7 +188,7 @@ pub async fn read(
 /// conversations, computed from the read watermarks.
 pub async fn unread(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
     let mut conn = state.db.read().await?;
-    let rows = crate::db::queries::participants::unread(&mut conn, auth.id).await?;
+    let rows = crate::db::queries::participants::unread(&mut conn, auth.id, None).await?;
     let total: i64 = rows.iter().map(|r| r.unread).sum();
     let conversations: std::collections::BTreeMap<String, i64> = rows
         .iter()

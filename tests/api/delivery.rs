@@ -322,6 +322,19 @@ async fn unread_counts_come_from_the_read_watermark() {
     assert_eq!(entry["last_read_seq"], 2);
     assert_eq!(entry["last_message"]["content"], "bob's own");
     assert_eq!(entry["last_message"]["seq"], 5);
+    // The single view carries the same figures.
+    let one: Value = app
+        .get(
+            &format!("/api/v1/conversations/{first}"),
+            Some(&bob.access_token),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["unread_count"], 2);
+    assert_eq!(one["last_read_seq"], 2);
+    assert_eq!(one["last_message"]["seq"], 5);
 
     // A deleted message is no longer unread.
     let history = app.history(&ann, first, "").await;

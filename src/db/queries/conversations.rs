@@ -202,7 +202,12 @@ pub async fn with_receipts(
     mut views: Vec<ConversationView>,
 ) -> Result<Vec<ConversationView>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    let unread: BTreeMap<i64, (i64, i64)> = receipts::unread(conn, user)
+    // One conversation (a single view): count only its unread messages.
+    let only = match views.as_slice() {
+        [view] => Some(view.id),
+        _ => None,
+    };
+    let unread: BTreeMap<i64, (i64, i64)> = receipts::unread(conn, user, only)
         .await?
         .into_iter()
         .map(|u| (u.conversation_id, (u.last_read_seq, u.unread)))

@@ -115,11 +115,17 @@ pub struct Unread {
     pub unread: i64,
 }
 
-/// The unread count and read watermark of every conversation `user` takes part in.
+/// The unread count and read watermark of every conversation `user` takes part in, or only of
+/// `only` when given.
 ///
 /// # Errors
 /// A query failure.
-pub async fn unread(conn: &mut AsyncConn, user: UserId) -> Result<Vec<Unread>, DbError> {
+pub async fn unread(
+    conn: &mut AsyncConn,
+    user: UserId,
+    only: Option<ConversationId>,
+) -> Result<Vec<Unread>, DbError> {
+    use diesel::sql_types::Nullable;
     use diesel_async::RunQueryDsl as _;
     // A range scan of messages_conversation_seq per conversation: cost grows with the unread
     // messages, not with history.
@@ -128,9 +134,12 @@ pub async fn unread(conn: &mut AsyncConn, user: UserId) -> Result<Vec<Unread>, D
            (SELECT count(*) FROM messages m \
              WHERE m.conversation_id = p.conversation_id AND m.seq > p.last_read_seq \
                AND m.sender_id <> p.user_id AND m.deleted_at IS NULL) AS unread \
-         FROM participants p WHERE p.user_id = ? ORDER BY p.conversation_id",
+         FROM participants p WHERE p.user_id = ? AND (? IS NULL OR p.conversation_id = ?) \
+         ORDER BY p.conversation_id",
     )
     .bind::<BigInt, _>(user.0)
+    .bind::<Nullable<BigInt>, _>(only.map(|c| c.0))
+    .bind::<Nullable<BigInt>, _>(only.map(|c| c.0))
     .load(conn)
     .await?)
 }
