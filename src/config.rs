@@ -172,6 +172,9 @@ pub struct RealtimeSettings {
     pub typing_timeout_s: f64,
     /// Largest accepted WebSocket frame, in bytes; larger closes the session with code 1009.
     pub max_frame_bytes: usize,
+    /// Bytes of live events a session may have waiting to be written before it is closed as a
+    /// slow consumer (code 4008; see [`crate::actors::Outbox`]).
+    pub max_queued_bytes: usize,
     /// A conversation's room actor with no joined session stops after this many idle seconds.
     pub room_idle_s: f64,
 }
@@ -183,6 +186,7 @@ impl Default for RealtimeSettings {
             client_timeout_s: 30.0,
             typing_timeout_s: 6.0,
             max_frame_bytes: 65_536,
+            max_queued_bytes: 1_048_576,
             room_idle_s: 60.0,
         }
     }
@@ -318,6 +322,9 @@ impl Settings {
         }
         if self.auth.access_token_ttl_s == 0 || self.auth.refresh_token_ttl_s == 0 {
             return bad("auth.*_token_ttl_s", "must be at least 1 second");
+        }
+        if self.realtime.max_queued_bytes < 1024 {
+            return bad("realtime.max_queued_bytes", "must be at least 1024");
         }
         if self.realtime.heartbeat_interval_s <= 0.0 || self.realtime.client_timeout_s <= 0.0 {
             return bad(

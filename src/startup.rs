@@ -9,7 +9,7 @@ use actix::prelude::*;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
-use crate::actors::commit_queue::CommitQueue;
+use crate::actors::commit_queue::CommitQueues;
 use crate::actors::db_writer::{DbWriter, Flush};
 use crate::actors::presence::{CountSessions, PresenceRegistry, ShutdownAll};
 use crate::actors::room_registry::{RoomDeps, RoomRegistry};
@@ -96,15 +96,15 @@ impl Application {
 
         // SQLite allows one writer at a time: one writer thread.
         let writer = DbWriter::start(db.write_pool.clone(), 1);
-        let commit_queue = start_roomy(CommitQueue::new(
+        let commit_queues = CommitQueues::new(
             writer.clone(),
             settings.database.group_commit_max_batch,
             Duration::from_micros(settings.database.group_commit_max_wait_us),
-        ));
+        );
         let rooms = start_roomy(RoomRegistry::new(RoomDeps {
             db: db.clone(),
             writer: writer.clone(),
-            commit_queue,
+            commit_queues,
             settings: settings.clone(),
         }));
         let presence = start_roomy(PresenceRegistry::new(db.clone(), writer.clone()));

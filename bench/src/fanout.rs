@@ -93,6 +93,7 @@ async fn member(
     conversation: i64,
     index: u32,
     period: Duration,
+    slot: f64,
     start: std::rc::Rc<Start>,
 ) -> anyhow::Result<MemberResult> {
     let url = format!("{ws_base}/api/v1/ws?token={token}");
@@ -134,8 +135,9 @@ async fn member(
         errors: 0,
         histogram: Histogram::new_with_bounds(1, 60_000_000, 3)?,
     };
-    // Spread the members' send times over the period.
-    let phase = period.mul_f64(f64::from(index % 97) / 97.0);
+    // Spread all senders' first sends evenly over the period, so the load is steady rather than
+    // a burst per tick (every room's member 0 at once, then every member 1, ...).
+    let phase = period.mul_f64(slot);
     let mut tick = tokio::time::interval_at((epoch + phase).into(), period);
     let mut counter = 0u32;
     loop {
@@ -179,6 +181,17 @@ async fn member(
     Ok(result)
 }
 
+/// Where in the send period sender `i` of `total` starts, in [0, 1): evenly spaced, in an order
+/// that interleaves conversations (bit-reversed), so neighbours in time are far apart in index.
+pub(crate) fn spread(i: usize, total: usize) -> f64 {
+    if total <= 1 {
+        return 0.0;
+    }
+    let bits = usize::BITS - (total - 1).leading_zeros();
+    let reversed = i.reverse_bits() >> (usize::BITS - bits);
+    reversed as f64 / f64::from(1u32 << bits)
+}
+
 /// Runs the scenario against `base`; `pid` is the server's, for CPU time.
 pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Result<FanoutReport> {
     let users = register_users(base, args.rooms * args.members, "f").await?;
@@ -208,6 +221,7 @@ pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Res
                     rooms[room],
                     (i % args.members) as u32,
                     period,
+                    spread(i, total),
                     start.clone(),
                 );
                 tasks.push(tokio::task::spawn_local(task));

@@ -6,9 +6,13 @@
 //! `database.group_commit_max_batch`) goes out as the next batch, one transaction. So batches
 //! form by themselves under load and a lone message waits for nothing, unless
 //! `database.group_commit_max_wait_us` asks to linger for company. Every message is answered
-//! only after its batch committed. One instance, started by `startup`; lives as long as the
-//! server.
+//! only after its batch committed.
+//!
+//! One instance per thread that runs rooms, started on first use through
+//! [`CommitQueues::local`]: a room and its queue share a thread, so a send crosses threads only
+//! on the way to the writer and back, once per batch rather than once per message.
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -104,6 +108,49 @@ impl CommitQueue {
             }
             queue.flush(ctx);
         }));
+    }
+}
+
+/// Where rooms find their thread's [`CommitQueue`]: the writer and the batching settings every
+/// queue is started with.
+#[derive(Clone)]
+pub struct CommitQueues {
+    writer: Addr<DbWriter>,
+    max_batch: usize,
+    max_wait: Duration,
+}
+
+thread_local! {
+    /// This thread's queue and the writer it feeds (a test process can run several servers).
+    static LOCAL: RefCell<Vec<(Addr<DbWriter>, Addr<CommitQueue>)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl CommitQueues {
+    /// Queues in front of `writer`; `max_batch` 1 disables batching.
+    pub fn new(writer: Addr<DbWriter>, max_batch: usize, max_wait: Duration) -> Self {
+        Self {
+            writer,
+            max_batch,
+            max_wait,
+        }
+    }
+
+    /// The queue of the calling thread, started on its arbiter if there is none (or the one
+    /// there stopped with its actix system). Must be called from an actix context.
+    pub fn local(&self) -> Addr<CommitQueue> {
+        LOCAL.with_borrow_mut(|queues| {
+            queues.retain(|(_, queue)| queue.connected());
+            if let Some((_, queue)) = queues.iter().find(|(writer, _)| *writer == self.writer) {
+                return queue.clone();
+            }
+            let queue = super::start_roomy(CommitQueue::new(
+                self.writer.clone(),
+                self.max_batch,
+                self.max_wait,
+            ));
+            queues.push((self.writer.clone(), queue.clone()));
+            queue
+        })
     }
 }
 

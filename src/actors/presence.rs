@@ -123,6 +123,7 @@ impl PresenceRegistry {
                 .flat_map(|s| s.values())
             {
                 session.recipient.do_send(Deliver {
+                    counted: false,
                     frame: frame.clone(),
                 });
             }
@@ -164,6 +165,7 @@ impl Handler<Connect> for PresenceRegistry {
                     last_seen_at: None,
                 };
                 msg.recipient.do_send(Deliver {
+                    counted: false,
                     frame: protocol::encode("user:status", None, &event),
                 });
             }

@@ -25,8 +25,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::actors::Deliver;
-use crate::actors::commit_queue::{Committed, QueueMessage};
+use crate::actors::Outbox;
+use crate::actors::commit_queue::{CommitQueue, Committed, QueueMessage};
 use crate::actors::db_writer::{CloseConversation, UpdateWatermark};
 use crate::actors::room_registry::{RoomDeps, RoomRegistry, RoomStopped};
 use crate::db::models::{ConversationRow, MessageView};
@@ -48,8 +48,8 @@ const MISSING_ROOM_TTL: Duration = Duration::from_secs(1);
 pub struct Origin {
     /// The session.
     pub session_id: SessionId,
-    /// Its mailbox.
-    pub recipient: Recipient<Deliver>,
+    /// Its outgoing queue.
+    pub outbox: Outbox,
     /// The client's `ref`, echoed in the `ack`.
     pub reference: Option<String>,
 }
@@ -190,15 +190,18 @@ enum RoomState {
 
 /// A joined session: live, or replaying (live frames held in `held` until the replay is out).
 struct Member {
-    recipient: Recipient<Deliver>,
+    outbox: Outbox,
     held: Option<Vec<ByteString>>,
 }
 
 impl Member {
+    /// A live event: held during a replay, else queued within the session's bound.
     fn send(&mut self, frame: ByteString) {
         match &mut self.held {
             Some(held) => held.push(frame),
-            None => self.recipient.do_send(Deliver { frame }),
+            None => {
+                self.outbox.send(frame);
+            }
         }
     }
 }
@@ -218,6 +221,8 @@ struct Typist {
 pub struct RoomActor {
     id: ConversationId,
     deps: RoomDeps,
+    /// This thread's group-commit queue.
+    commit_queue: Addr<CommitQueue>,
     registry: Addr<RoomRegistry>,
     state: RoomState,
     members: HashMap<SessionId, Member>,
@@ -236,7 +241,8 @@ pub struct RoomActor {
 }
 
 impl RoomActor {
-    /// A room for `id`, loading its state when started.
+    /// A room for `id`, loading its state when started. Call it on the thread the room will run
+    /// on (inside `start_in_arbiter`): it picks that thread's commit queue.
     pub fn new(id: ConversationId, deps: RoomDeps, registry: Addr<RoomRegistry>) -> Self {
         let limits = &deps.settings.limits;
         let burst = NonZeroU32::new(limits.messages_per_window).unwrap_or(NonZeroU32::MIN);
@@ -246,6 +252,7 @@ impl RoomActor {
             .allow_burst(burst);
         Self {
             id,
+            commit_queue: deps.commit_queues.local(),
             deps,
             registry,
             state: RoomState::Loading,
@@ -302,7 +309,7 @@ impl RoomActor {
     fn send_to(&mut self, origin: &Origin, frame: ByteString) {
         match self.members.get_mut(&origin.session_id) {
             Some(member) => member.send(frame),
-            None => origin.recipient.do_send(Deliver { frame }),
+            None => origin.outbox.answer(frame),
         }
     }
 
@@ -332,7 +339,7 @@ impl RoomActor {
         self.idle_check = Some(ctx.run_later(idle, |room, ctx| {
             room.idle_check = None;
             // Sessions that died without a Leave must not keep the room alive.
-            room.members.retain(|_, m| m.recipient.connected());
+            room.members.retain(|_, m| m.outbox.connected());
             let busy = room.in_flight > 0 || !room.posts.is_empty() || !room.typing.is_empty();
             if room.members.is_empty() && !busy {
                 ctx.stop();
@@ -458,9 +465,9 @@ impl Handler<Join> for RoomActor {
         }
         let since = msg.since_seq.unwrap_or(last_seq).max(0);
         if since >= last_seq {
-            origin.recipient.do_send(Deliver { frame: ack });
+            origin.outbox.answer(ack);
             let member = Member {
-                recipient: origin.recipient,
+                outbox: origin.outbox,
                 held: None,
             };
             self.members.insert(origin.session_id, member);
@@ -469,7 +476,7 @@ impl Handler<Join> for RoomActor {
         // Live frames for this session wait in `held` until every stored message in
         // (since, last_seq] has been sent, so the client sees no gap and no duplicate.
         let member = Member {
-            recipient: origin.recipient.clone(),
+            outbox: origin.outbox.clone(),
             held: Some(Vec::new()),
         };
         self.members.insert(origin.session_id, member);
@@ -500,14 +507,17 @@ impl Handler<Join> for RoomActor {
             room.in_flight -= 1;
             let Some(member) = room.members.get_mut(&session_id) else {
                 // Left during the replay: the join still gets its answer.
-                origin.recipient.do_send(Deliver { frame: ack });
+                origin.outbox.answer(ack);
                 return;
             };
             let held = member.held.take().unwrap_or_default();
             match frames {
                 Ok(frames) => {
-                    for frame in frames.into_iter().chain([ack]).chain(held) {
-                        member.recipient.do_send(Deliver { frame });
+                    for frame in frames.into_iter().chain([ack]) {
+                        member.outbox.answer(frame);
+                    }
+                    for frame in held {
+                        member.outbox.send(frame);
                     }
                 }
                 Err(err) => {
@@ -515,7 +525,7 @@ impl Handler<Join> for RoomActor {
                     let error =
                         AppError::Unavailable("could not replay history; join again".into());
                     let frame = protocol::error(origin.reference.as_deref(), &error.body());
-                    member.recipient.do_send(Deliver { frame });
+                    member.outbox.answer(frame);
                     room.members.remove(&session_id);
                 }
             }
@@ -565,7 +575,7 @@ impl Handler<PostMessage> for RoomActor {
                 self.next_token += 1;
                 let token = self.next_token;
                 self.posts.insert(token, PendingPost { msg, answer });
-                self.deps.commit_queue.do_send(QueueMessage {
+                self.commit_queue.do_send(QueueMessage {
                     draft,
                     token,
                     reply_to: ctx.address().recipient(),

@@ -1,6 +1,7 @@
 //! `RoomRegistry`: finds or starts the [`RoomActor`] of a conversation.
 //!
-//! State: conversation id → room address. Handles [`GetRoom`] (from sessions and HTTP handlers,
+//! State: conversation id → room address. A new room runs on the thread of whoever asked for it
+//! first (see [`GetRoom`]). Handles [`GetRoom`] (from sessions and HTTP handlers,
 //! through [`send_to_room`]), [`RoomStopped`] (from rooms as they stop when idle) and [`Evict`]
 //! (from the create-conversation handler). One
 //! instance, started by `startup`; it lives as long as the server.
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::actors::commit_queue::CommitQueue;
+use crate::actors::commit_queue::CommitQueues;
 use crate::actors::db_writer::DbWriter;
 use crate::actors::room::RoomActor;
 use crate::config::Settings;
@@ -29,19 +30,33 @@ pub struct RoomDeps {
     pub db: Database,
     /// Where writes go.
     pub writer: Addr<DbWriter>,
-    /// Where message inserts go (group commit in front of the writer).
-    pub commit_queue: Addr<CommitQueue>,
+    /// Where message inserts go: the room's thread's group-commit queue.
+    pub commit_queues: CommitQueues,
     /// Limits and timeouts.
     pub settings: Arc<Settings>,
 }
 
 /// Find or start the room of a conversation. The room itself answers `not_found` if the
 /// conversation does not exist.
-#[derive(Message, Debug, Clone, Copy)]
+#[derive(Message, Debug, Clone)]
 #[rtype(result = "Addr<RoomActor>")]
 pub struct GetRoom {
     /// Which conversation.
     pub conversation_id: ConversationId,
+    /// Where a new room runs: the caller's thread (`Arbiter::current()` of a session or an
+    /// HTTP handler). A room's broadcasts then reach the sessions of that thread without
+    /// waking another thread, which on a busy core costs a context switch per delivery.
+    pub arbiter: ArbiterHandle,
+}
+
+impl GetRoom {
+    /// Looks up `conversation_id`, placing a new room on the calling thread.
+    pub fn here(conversation_id: ConversationId) -> Self {
+        Self {
+            conversation_id,
+            arbiter: Arbiter::current(),
+        }
+    }
 }
 
 /// Sent by a room as it stops.
@@ -92,11 +107,12 @@ impl Handler<GetRoom> for RoomRegistry {
         {
             return MessageResult(room.clone());
         }
-        let room = super::start_roomy(RoomActor::new(
-            msg.conversation_id,
-            self.deps.clone(),
-            ctx.address(),
-        ));
+        let (id, deps, registry) = (msg.conversation_id, self.deps.clone(), ctx.address());
+        let room = RoomActor::start_in_arbiter(&msg.arbiter, move |ctx| {
+            // Before any message can arrive; see `MAILBOX_CAPACITY`.
+            ctx.set_mailbox_capacity(super::MAILBOX_CAPACITY);
+            RoomActor::new(id, deps, registry)
+        });
         self.rooms.insert(msg.conversation_id, room.clone());
         MessageResult(room)
     }
@@ -139,7 +155,7 @@ where
 {
     let mut last = MailboxError::Closed;
     for _ in 0..3 {
-        let room = registry.send(GetRoom { conversation_id }).await?;
+        let room = registry.send(GetRoom::here(conversation_id)).await?;
         match room.send(msg.clone()).await {
             Ok(result) => return Ok(result),
             Err(err) => last = err,

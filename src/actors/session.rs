@@ -19,7 +19,7 @@ use actix_web::web;
 use actix_web_actors::ws;
 use serde::Serialize;
 
-use crate::actors::Deliver;
+use crate::actors::{Deliver, Outbox};
 use crate::actors::presence::{Connect, Disconnect};
 use crate::actors::room::{Join, Leave, MarkReceipt, Origin, PostMessage, RoomActor, SetTyping};
 use crate::actors::room_registry::{GetRoom, send_to_room};
@@ -48,7 +48,13 @@ pub struct SessionActor {
     in_flight: usize,
     /// Set by [`Shutdown`]: no new commands; close with 1001 once `in_flight` is 0.
     draining: bool,
+    /// The bounded queue rooms send live events through; made on first use.
+    outbox: Option<Outbox>,
 }
+
+/// Close code for a session whose client read too slowly (its outbox overflowed): private-use
+/// range (RFC 6455 §7.4.2), as 3008 `slow` is Centrifugo's. docs/PROTOCOL.md §5.7.
+pub const SLOW_CONSUMER: u16 = 4008;
 
 /// The server is stopping: finish what is in flight, then close with 1001 (going away).
 #[derive(Message, Clone, Copy)]
@@ -85,6 +91,7 @@ impl SessionActor {
             unregistered: false,
             in_flight: 0,
             draining: false,
+            outbox: None,
         }
     }
 
@@ -149,9 +156,7 @@ impl SessionActor {
             then(self, room, reference, ctx);
             return;
         }
-        let lookup = self.state.rooms.send(GetRoom {
-            conversation_id: id,
-        });
+        let lookup = self.state.rooms.send(GetRoom::here(id));
         ctx.wait(
             lookup
                 .into_actor(self)
@@ -259,10 +264,14 @@ impl SessionActor {
         }
     }
 
-    fn origin(&self, reference: Option<String>, ctx: &mut ws::WebsocketContext<Self>) -> Origin {
+    fn origin(&mut self, reference: Option<String>, ctx: &mut ws::WebsocketContext<Self>) -> Origin {
+        let limit = self.state.settings.realtime.max_queued_bytes;
+        let outbox = self
+            .outbox
+            .get_or_insert_with(|| Outbox::new(ctx.address().recipient(), limit));
         Origin {
             session_id: self.id,
-            recipient: ctx.address().recipient(),
+            outbox: outbox.clone(),
             reference,
         }
     }
@@ -456,6 +465,18 @@ impl Handler<Deliver> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        if self.outbox.as_ref().is_some_and(|outbox| outbox.taken(&msg)) {
+            if !self.unregistered {
+                tracing::info!(session_id = %self.id, "slow consumer: outgoing queue full, closing");
+                self.unregister();
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Other(SLOW_CONSUMER),
+                    description: Some("slow consumer".into()),
+                }));
+                ctx.stop();
+            }
+            return;
+        }
         ctx.text(msg.frame);
     }
 }
