@@ -175,6 +175,9 @@ pub struct RealtimeSettings {
     /// Bytes of live events a session may have waiting to be written before it is closed as a
     /// slow consumer (code 4008; see [`crate::actors::Outbox`]).
     pub max_queued_bytes: usize,
+    /// Presence (`user:status`) flows only through conversations of at most this many
+    /// participants; larger ones carry none (pushing it there is O(members²)).
+    pub presence_max_participants: u32,
     /// A conversation's room actor with no joined session stops after this many idle seconds.
     pub room_idle_s: f64,
 }
@@ -187,6 +190,7 @@ impl Default for RealtimeSettings {
             typing_timeout_s: 6.0,
             max_frame_bytes: 65_536,
             max_queued_bytes: 1_048_576,
+            presence_max_participants: 250,
             room_idle_s: 60.0,
         }
     }

@@ -107,7 +107,11 @@ impl Application {
             commit_queues,
             settings: settings.clone(),
         }));
-        let presence = start_roomy(PresenceRegistry::new(db.clone(), writer.clone()));
+        let presence = start_roomy(PresenceRegistry::new(
+            db.clone(),
+            writer.clone(),
+            settings.realtime.presence_max_participants,
+        ));
 
         let state = web::Data::new(AppState {
             settings: settings.clone(),

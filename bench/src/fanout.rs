@@ -86,16 +86,23 @@ pub(crate) struct Schedule {
     stop: Instant,
 }
 
+/// When a member sends: every `period`, starting at `slot` (a fraction of the period).
+#[derive(Clone, Copy)]
+struct Cadence {
+    period: Duration,
+    slot: f64,
+}
+
 async fn member(
     ws_base: String,
     token: String,
     room: usize,
     conversation: i64,
     index: u32,
-    period: Duration,
-    slot: f64,
+    cadence: Cadence,
     start: std::rc::Rc<Start>,
 ) -> anyhow::Result<MemberResult> {
+    let Cadence { period, slot } = cadence;
     let url = format!("{ws_base}/api/v1/ws?token={token}");
     let (mut ws, _) = crate::connect(url).await?;
     ws.send(Message::text(
@@ -220,8 +227,10 @@ pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Res
                     room,
                     rooms[room],
                     (i % args.members) as u32,
-                    period,
-                    spread(i, total),
+                    Cadence {
+                        period,
+                        slot: spread(i, total),
+                    },
                     start.clone(),
                 );
                 tasks.push(tokio::task::spawn_local(task));

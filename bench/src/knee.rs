@@ -23,6 +23,11 @@ pub struct Step {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub server_cpu_us_per_delivery: Option<f64>,
+    /// Share of one core the server used during the step.
+    pub server_cpu_utilization: Option<f64>,
+    /// Share of one core the load generator used during the step: near 1.0, the generator, not
+    /// the server, bounds the latencies.
+    pub generator_cpu_utilization: f64,
 }
 
 /// What a knee run found.
@@ -142,8 +147,10 @@ pub async fn run(
                 shared.histogram.borrow_mut().reset();
                 shared.step_start_us.set(shared.epoch.elapsed().as_micros() as u64);
                 let cpu_before = pid.and_then(cpu_seconds);
+                let generator_before = cpu_seconds(std::process::id()).unwrap_or(0.0);
                 tokio::time::sleep(step).await;
                 let cpu = pid.and_then(cpu_seconds).zip(cpu_before).map(|(a, b)| a - b);
+                let generator_cpu = cpu_seconds(std::process::id()).unwrap_or(0.0) - generator_before;
                 let h = shared.histogram.borrow();
                 let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
                 let delivered = h.len();
@@ -154,9 +161,12 @@ pub async fn run(
                     p95_ms: ms(0.95),
                     p99_ms: ms(0.99),
                     server_cpu_us_per_delivery: cpu.filter(|_| delivered > 0).map(|c| c * 1e6 / delivered as f64),
+                    server_cpu_utilization: cpu.map(|c| c / step.as_secs_f64()),
+                    generator_cpu_utilization: generator_cpu / step.as_secs_f64(),
                 };
-                println!("knee    {members} members: {delivered} deliveries, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
-                    result.p50_ms, result.p95_ms, result.p99_ms);
+                let server = result.server_cpu_utilization.map_or("-".into(), |u| format!("{:.0}%", u * 100.0));
+                println!("knee    {members} members: {delivered} deliveries, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, server {server} cpu, generator {:.0}%",
+                    result.p50_ms, result.p95_ms, result.p99_ms, result.generator_cpu_utilization * 100.0);
                 let over = result.p95_ms > 500.0 || delivered == 0;
                 results.push(result);
                 if over {

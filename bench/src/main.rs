@@ -167,6 +167,8 @@ fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server> {
         .env("PARLOR__LIMITS__API_REQUESTS_PER_MINUTE", "1000000")
         .env("PARLOR__LIMITS__AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "1000000")
         .env("PARLOR__LIMITS__MAX_PARTICIPANTS", "100000")
+        // The knee's conversation is created with all 19,000 participant ids in one body.
+        .env("PARLOR__LIMITS__JSON_BODY_MAX_BYTES", "1048576")
         .env("RUST_LOG", "warn,parlor::startup=info")
         .stderr(Stdio::piped())
         .spawn()

@@ -4,7 +4,7 @@
 //! Runs on an actix `SyncArbiter` (dedicated OS threads; 1 on SQLite, which has one writer at a
 //! time anyway). Handles the typed write messages declared below, each answering
 //! `Result<T, DbError>` only after its transaction committed, so callers can acknowledge to
-//! clients knowing the data is stored. Senders: the commit queue (message batches), room actors
+//! clients knowing the data is stored. Senders: the commit queues (message batches), room actors
 //! (closes, receipts), the presence
 //! registry (last seen) and HTTP handlers (users, tokens, conversations). Started by
 //! `startup`, stops when every address to it is dropped.

@@ -93,7 +93,8 @@ impl Outbox {
     /// Called by the session as it takes a delivery; `true` once the outbox has overflowed.
     pub fn taken(&self, delivery: &Deliver) -> bool {
         if delivery.counted {
-            self.queued.fetch_sub(delivery.frame.len(), Ordering::Relaxed);
+            self.queued
+                .fetch_sub(delivery.frame.len(), Ordering::Relaxed);
         }
         self.overflowed.load(Ordering::Relaxed)
     }

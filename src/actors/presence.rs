@@ -6,7 +6,8 @@
 //! a conversation with them `user:status {user_id, status: "online"}`; on the last one it stores
 //! `last_seen_at` through the DbWriter and tells them `{user_id, status: "offline",
 //! last_seen_at}`. Every new session also gets `user:status online` for each of its contacts
-//! already online, so clients start from a true picture. One instance, started by `startup`, living as long as the server.
+//! already online, so clients start from a true picture. Only conversations of at most
+//! `realtime.presence_max_participants` count (see [`users::contacts`]). One instance, started by `startup`, living as long as the server.
 //!
 //! Transitions are handled one at a time (`ctx.wait` around the contacts query), so an online
 //! event can never overtake the offline event that preceded it.
@@ -79,15 +80,19 @@ pub struct PresenceRegistry {
     db: Database,
     writer: Addr<DbWriter>,
     online: HashMap<UserId, HashMap<SessionId, Live>>,
+    /// Conversations larger than this carry no presence (`realtime.presence_max_participants`).
+    presence_max_participants: u32,
 }
 
 impl PresenceRegistry {
-    /// An empty registry.
-    pub fn new(db: Database, writer: Addr<DbWriter>) -> Self {
+    /// An empty registry; conversations of more than `presence_max_participants` carry no
+    /// presence events.
+    pub fn new(db: Database, writer: Addr<DbWriter>, presence_max_participants: u32) -> Self {
         Self {
             db,
             writer,
             online: HashMap::new(),
+            presence_max_participants,
         }
     }
 
@@ -100,9 +105,10 @@ impl PresenceRegistry {
         then: impl FnOnce(&mut Self, Vec<UserId>) + 'static,
     ) {
         let db = self.db.clone();
+        let max_participants = self.presence_max_participants;
         let lookup = async move {
             let mut conn = db.read().await?;
-            users::contacts(&mut conn, user_id).await
+            users::contacts(&mut conn, user_id, max_participants).await
         };
         ctx.wait(lookup.into_actor(self).map(move |contacts, registry, _| match contacts {
             Ok(contacts) => then(registry, contacts),

@@ -19,10 +19,10 @@ use actix_web::web;
 use actix_web_actors::ws;
 use serde::Serialize;
 
-use crate::actors::{Deliver, Outbox};
 use crate::actors::presence::{Connect, Disconnect};
 use crate::actors::room::{Join, Leave, MarkReceipt, Origin, PostMessage, RoomActor, SetTyping};
 use crate::actors::room_registry::{GetRoom, send_to_room};
+use crate::actors::{Deliver, Outbox};
 use crate::auth::AuthUser;
 use crate::chat;
 use crate::db::models::{MessageView, UserView};
@@ -264,7 +264,11 @@ impl SessionActor {
         }
     }
 
-    fn origin(&mut self, reference: Option<String>, ctx: &mut ws::WebsocketContext<Self>) -> Origin {
+    fn origin(
+        &mut self,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> Origin {
         let limit = self.state.settings.realtime.max_queued_bytes;
         let outbox = self
             .outbox
@@ -465,7 +469,11 @@ impl Handler<Deliver> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
-        if self.outbox.as_ref().is_some_and(|outbox| outbox.taken(&msg)) {
+        if self
+            .outbox
+            .as_ref()
+            .is_some_and(|outbox| outbox.taken(&msg))
+        {
             if !self.unregistered {
                 tracing::info!(session_id = %self.id, "slow consumer: outgoing queue full, closing");
                 self.unregister();

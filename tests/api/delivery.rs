@@ -627,7 +627,10 @@ async fn a_client_that_stops_reading_is_closed_as_a_slow_consumer_and_catches_up
         }
     };
     assert_eq!(code, Some(4008), "closed as a slow consumer");
-    assert!(seen < total, "the outbox was bounded: {seen} of {total} queued");
+    assert!(
+        seen < total,
+        "the outbox was bounded: {seen} of {total} queued"
+    );
     // A new connection resumes from the last seq seen and gets exactly the rest.
     let mut again = app.ws(&bob).await;
     again

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn contacts_see_a_user_come_online_and_go_offline_with_last_seen() {
@@ -79,4 +79,33 @@ async fn a_heartbeat_timeout_also_takes_a_user_offline() {
     };
     assert_eq!(offline["data"]["user_id"], ann.id);
     assert_eq!(offline["data"]["status"], "offline");
+}
+
+#[actix_web::test]
+async fn conversations_over_the_presence_size_carry_no_presence() {
+    let app = spawn_app_with(|s| s.realtime.presence_max_participants = 2).await;
+    let (ann, bob, cat, dan) = (
+        app.register("ann").await,
+        app.register("bob").await,
+        app.register("cat").await,
+        app.register("dan").await,
+    );
+    // Bob shares a three-person conversation with ann and cat (over the size), and a
+    // two-person one with dan (within it).
+    app.conversation(&ann, &[&bob, &cat]).await;
+    app.conversation(&dan, &[&bob]).await;
+    let mut bob_ws = app.ws(&bob).await;
+
+    let _ann_ws = app.ws(&ann).await;
+    let _cat_ws = app.ws(&cat).await;
+    bob_ws
+        .assert_no("user:status", Duration::from_millis(300))
+        .await;
+
+    let _dan_ws = app.ws(&dan).await;
+    let online = bob_ws.recv_type("user:status").await;
+    assert_eq!(online["data"]["user_id"], dan.id);
+    bob_ws
+        .assert_no("user:status", Duration::from_millis(200))
+        .await;
 }

@@ -1,12 +1,10 @@
 //! User rows: creation (write), lookups and presence contacts (reads), last-seen (write).
 
 use chrono::NaiveDateTime;
-use diesel::prelude::{
-    ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl, SelectableHelper,
-};
+use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 
 use crate::db::models::{NewUser, UserRow};
-use crate::db::schema::{participants, users};
+use crate::db::schema::users;
 use crate::db::{AsyncConn, DbConnection};
 use crate::domain::{ProjectId, UserId};
 use crate::error::DbError;
@@ -115,26 +113,44 @@ pub async fn existing(
         .await?)
 }
 
-/// Users who share at least one conversation with `user` (excluding `user`): whose sessions get
-/// that user's presence changes.
+/// Users who share a conversation of at most `max_participants` participants with `user`
+/// (excluding `user`): whose sessions get that user's presence changes.
+///
+/// Larger conversations (a company-wide channel, a broadcast) carry no presence, as Discord's
+/// `large_threshold` does: pushing every connect to every member is O(members²) frames and
+/// queries as such a conversation fills up. Each conversation's size is counted only up to
+/// `max_participants + 1`, so a large one costs a bounded index scan, not a full count.
 ///
 /// # Errors
 /// A query failure.
-pub async fn contacts(conn: &mut AsyncConn, user: UserId) -> Result<Vec<UserId>, DbError> {
+pub async fn contacts(
+    conn: &mut AsyncConn,
+    user: UserId,
+    max_participants: u32,
+) -> Result<Vec<UserId>, DbError> {
+    use diesel::sql_types::{BigInt, Integer};
     use diesel_async::RunQueryDsl as _;
-    let (mine, others) = diesel::alias!(participants as mine, participants as others);
-    Ok(mine
-        .inner_join(
-            others.on(others
-                .field(participants::conversation_id)
-                .eq(mine.field(participants::conversation_id))),
-        )
-        .filter(mine.field(participants::user_id).eq(user))
-        .filter(others.field(participants::user_id).ne(user))
-        .select(others.field(participants::user_id))
-        .distinct()
-        .load(conn)
-        .await?)
+
+    #[derive(diesel::QueryableByName)]
+    struct Contact {
+        #[diesel(sql_type = BigInt)]
+        user_id: UserId,
+    }
+
+    let over = i32::try_from(max_participants.saturating_add(1)).unwrap_or(i32::MAX);
+    let rows: Vec<Contact> = diesel::sql_query(
+        "SELECT DISTINCT o.user_id AS user_id \
+         FROM participants m \
+         JOIN participants o ON o.conversation_id = m.conversation_id \
+         WHERE m.user_id = ?1 AND o.user_id <> ?1 \
+           AND (SELECT COUNT(*) FROM (SELECT 1 FROM participants c \
+                WHERE c.conversation_id = m.conversation_id LIMIT ?2)) < ?2",
+    )
+    .bind::<BigInt, _>(user)
+    .bind::<Integer, _>(over)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.user_id).collect())
 }
 
 /// Records when the user's last session ended.
