@@ -30,6 +30,16 @@ pub struct Deliver {
     pub counted: bool,
 }
 
+impl Deliver {
+    /// A frame outside any [`Outbox`] bound: answers, replays, presence.
+    pub fn uncounted(frame: ByteString) -> Self {
+        Self {
+            frame,
+            counted: false,
+        }
+    }
+}
+
 /// A session's outgoing queue, as the rooms that send it live events see it: how many bytes of
 /// events were sent and not yet taken by the session, against `realtime.max_queued_bytes`.
 ///
@@ -69,10 +79,8 @@ impl Outbox {
             self.queued.fetch_sub(frame.len(), Ordering::Relaxed);
             self.overflowed.store(true, Ordering::Relaxed);
             // Wakes the session if it is idle, so it closes now rather than at its next frame.
-            self.recipient.do_send(Deliver {
-                frame: ByteString::new(),
-                counted: false,
-            });
+            self.recipient
+                .do_send(Deliver::uncounted(ByteString::new()));
             return false;
         }
         self.recipient.do_send(Deliver {
@@ -84,10 +92,7 @@ impl Outbox {
 
     /// Queues an answer or a replayed message, outside the bound.
     pub fn answer(&self, frame: ByteString) {
-        self.recipient.do_send(Deliver {
-            frame,
-            counted: false,
-        });
+        self.recipient.do_send(Deliver::uncounted(frame));
     }
 
     /// Called by the session as it takes a delivery; `true` once the outbox has overflowed.
@@ -120,6 +125,19 @@ where
     A::create(|ctx| {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
         actor
+    })
+}
+
+/// [`start_roomy`] on another thread's arbiter: `make` builds the actor there (so it can pick
+/// up that thread's resources, such as its commit queue).
+pub fn start_roomy_in<A, F>(arbiter: &ArbiterHandle, make: F) -> Addr<A>
+where
+    A: Actor<Context = Context<A>>,
+    F: FnOnce() -> A + Send + 'static,
+{
+    A::start_in_arbiter(arbiter, |ctx| {
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        make()
     })
 }
 

@@ -7,7 +7,8 @@
 //! `last_seen_at` through the DbWriter and tells them `{user_id, status: "offline",
 //! last_seen_at}`. Every new session also gets `user:status online` for each of its contacts
 //! already online, so clients start from a true picture. Only conversations of at most
-//! `realtime.presence_max_participants` count (see [`users::contacts`]). One instance, started by `startup`, living as long as the server.
+//! `realtime.presence_max_participants` count (see [`users::contacts`]). One instance, started
+//! by `startup`, living as long as the server.
 //!
 //! Transitions are handled one at a time (`ctx.wait` around the contacts query), so an online
 //! event can never overtake the offline event that preceded it.
@@ -128,10 +129,7 @@ impl PresenceRegistry {
                 .into_iter()
                 .flat_map(|s| s.values())
             {
-                session.recipient.do_send(Deliver {
-                    counted: false,
-                    frame: frame.clone(),
-                });
+                session.recipient.do_send(Deliver::uncounted(frame.clone()));
             }
         }
     }
@@ -170,10 +168,8 @@ impl Handler<Connect> for PresenceRegistry {
                     status: "online",
                     last_seen_at: None,
                 };
-                msg.recipient.do_send(Deliver {
-                    counted: false,
-                    frame: protocol::encode("user:status", None, &event),
-                });
+                let frame = protocol::encode("user:status", None, &event);
+                msg.recipient.do_send(Deliver::uncounted(frame));
             }
         });
     }

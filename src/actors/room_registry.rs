@@ -108,11 +108,7 @@ impl Handler<GetRoom> for RoomRegistry {
             return MessageResult(room.clone());
         }
         let (id, deps, registry) = (msg.conversation_id, self.deps.clone(), ctx.address());
-        let room = RoomActor::start_in_arbiter(&msg.arbiter, move |ctx| {
-            // Before any message can arrive; see `MAILBOX_CAPACITY`.
-            ctx.set_mailbox_capacity(super::MAILBOX_CAPACITY);
-            RoomActor::new(id, deps, registry)
-        });
+        let room = super::start_roomy_in(&msg.arbiter, move || RoomActor::new(id, deps, registry));
         self.rooms.insert(msg.conversation_id, room.clone());
         MessageResult(room)
     }
