@@ -22,5 +22,6 @@ fn main() -> std::process::ExitCode {
 
 /// mimalloc: fewer and cheaper allocator calls than glibc's across the actor threads (measured
 /// in docs/BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

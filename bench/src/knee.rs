@@ -22,6 +22,10 @@ pub struct Step {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+    /// p95 of the time from the send to the server's commit (the message's `created_at`).
+    pub p95_to_commit_ms: f64,
+    /// p95 of the time from the server's commit to the member reading the frame.
+    pub p95_commit_to_read_ms: f64,
     pub server_cpu_us_per_delivery: Option<f64>,
     /// Share of one core the server used during the step.
     pub server_cpu_utilization: Option<f64>,
@@ -40,6 +44,11 @@ pub struct KneeReport {
 
 struct Shared {
     epoch: Instant,
+    /// `epoch` on the wall clock, in microseconds since 1970: places the server's `created_at`
+    /// (same machine, same clock) on the generator's timeline.
+    epoch_unix_us: i64,
+    to_commit: RefCell<Histogram<u64>>,
+    commit_to_read: RefCell<Histogram<u64>>,
     step_start_us: Cell<u64>,
     histogram: RefCell<Histogram<u64>>,
     stop: Cell<bool>,
@@ -51,11 +60,8 @@ async fn receiver(url: String, conversation: i64, shared: Rc<Shared>) -> anyhow:
     let join =
         json!({"type": "conversation:join", "ref": "j", "data": {"conversation_id": conversation}});
     ws.send(Message::text(join.to_string())).await?;
-    while !shared.stop.get() {
-        let Ok(Some(frame)) = tokio::time::timeout(Duration::from_millis(200), ws.next()).await
-        else {
-            continue;
-        };
+    // No timer per frame: the run aborts this task when it is over.
+    while let Some(frame) = ws.next().await {
         let Message::Text(text) = frame? else {
             continue;
         };
@@ -71,10 +77,29 @@ async fn receiver(url: String, conversation: i64, shared: Rc<Shared>) -> anyhow:
                     .histogram
                     .borrow_mut()
                     .record(now.saturating_sub(sent).max(1));
+                if let Some(committed) = created_at_us(&text) {
+                    let committed = (committed - shared.epoch_unix_us).max(0) as u64;
+                    let _ = shared
+                        .to_commit
+                        .borrow_mut()
+                        .record(committed.saturating_sub(sent).max(1));
+                    let _ = shared
+                        .commit_to_read
+                        .borrow_mut()
+                        .record(now.saturating_sub(committed).max(1));
+                }
             }
         }
     }
     Ok(())
+}
+
+/// The `created_at` of a `message:new` frame, in microseconds since 1970.
+fn created_at_us(text: &str) -> Option<i64> {
+    let start = text.find("\"created_at\":\"")? + "\"created_at\":\"".len();
+    let end = start + text[start..].find('"')?;
+    let at = chrono::DateTime::parse_from_rfc3339(&text[start..end]).ok()?;
+    Some(at.timestamp_micros())
 }
 
 async fn sender(
@@ -112,8 +137,16 @@ pub async fn run(
     let ids: Vec<i64> = users.iter().map(|(_, id)| *id).collect();
     let conversation = create_conversation(base, &users[0].0, &ids).await?;
     let ws_base = base.replacen("http", "ws", 1);
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64)
+    };
     let shared = Rc::new(Shared {
         epoch: Instant::now(),
+        epoch_unix_us: unix_now(),
+        to_commit: RefCell::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
+        commit_to_read: RefCell::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
         step_start_us: Cell::new(u64::MAX),
         histogram: RefCell::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
         stop: Cell::new(false),
@@ -145,6 +178,8 @@ pub async fn run(
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 shared.histogram.borrow_mut().reset();
+                shared.to_commit.borrow_mut().reset();
+                shared.commit_to_read.borrow_mut().reset();
                 shared.step_start_us.set(shared.epoch.elapsed().as_micros() as u64);
                 let cpu_before = pid.and_then(cpu_seconds);
                 let generator_before = cpu_seconds(std::process::id()).unwrap_or(0.0);
@@ -154,19 +189,22 @@ pub async fn run(
                 let h = shared.histogram.borrow();
                 let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
                 let delivered = h.len();
+                let p95 = |h: &RefCell<Histogram<u64>>| h.borrow().value_at_quantile(0.95) as f64 / 1000.0;
                 let result = Step {
                     members,
                     delivered,
                     p50_ms: ms(0.5),
                     p95_ms: ms(0.95),
                     p99_ms: ms(0.99),
+                    p95_to_commit_ms: p95(&shared.to_commit),
+                    p95_commit_to_read_ms: p95(&shared.commit_to_read),
                     server_cpu_us_per_delivery: cpu.filter(|_| delivered > 0).map(|c| c * 1e6 / delivered as f64),
                     server_cpu_utilization: cpu.map(|c| c / step.as_secs_f64()),
                     generator_cpu_utilization: generator_cpu / step.as_secs_f64(),
                 };
                 let server = result.server_cpu_utilization.map_or("-".into(), |u| format!("{:.0}%", u * 100.0));
-                println!("knee    {members} members: {delivered} deliveries, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, server {server} cpu, generator {:.0}%",
-                    result.p50_ms, result.p95_ms, result.p99_ms, result.generator_cpu_utilization * 100.0);
+                println!("knee    {members} members: {delivered} deliveries, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms (p95 send to commit {:.1} ms, commit to read {:.1} ms), server {server} cpu, generator {:.0}%",
+                    result.p50_ms, result.p95_ms, result.p99_ms, result.p95_to_commit_ms, result.p95_commit_to_read_ms, result.generator_cpu_utilization * 100.0);
                 let over = result.p95_ms > 500.0 || delivered == 0;
                 results.push(result);
                 if over {
@@ -175,6 +213,9 @@ pub async fn run(
                 knee = Some(members);
             }
             shared.stop.set(true);
+            for task in &tasks[4..] {
+                task.abort();
+            }
             for task in tasks {
                 let _ = task.await;
             }

@@ -208,7 +208,11 @@ pub(crate) async fn connect(
     ),
     tokio_tungstenite::tungstenite::Error,
 > {
-    tokio_tungstenite::connect_async_with_config(url, None, true).await
+    // tungstenite's default 128 KiB read buffer per connection would put gigabytes in the
+    // generator at 19,000 connections; frames here are a few hundred bytes.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024);
+    tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
 }
 
 /// Resident memory of a process, in KiB (VmRSS in /proc/PID/status).
