@@ -1,6 +1,9 @@
 //! Scenario `knee`: one conversation, four senders at one message per second each; members are
 //! added in steps, and each step measures delivery latency to every member. The run stops at the
 //! first step whose p95 exceeds 500 ms; the knee is the largest member count below it.
+//!
+//! Each delivery is also split at the server's commit: the message's `created_at`, stamped inside
+//! the commit transaction on the same machine's clock, placed on the generator's timeline.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -177,6 +180,7 @@ pub async fn run(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
+                eprintln!("knee    {members} members joined; measuring for {:.0} s", step.as_secs_f64());
                 shared.histogram.borrow_mut().reset();
                 shared.to_commit.borrow_mut().reset();
                 shared.commit_to_read.borrow_mut().reset();

@@ -39,7 +39,7 @@ use tokio_tungstenite::tungstenite::Message;
     about = "Ack throughput and latency of a Parlor server"
 )]
 struct Args {
-    /// Scenario: `ack`, `fanout`, `idle` or `all`.
+    /// Scenario: `ack`, `fanout`, `knee`, `idle` or `all`.
     #[arg(default_value = "ack")]
     scenario: String,
     /// A few seconds per scenario, small sizes (smoke test).
