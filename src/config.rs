@@ -47,6 +47,13 @@ pub struct ServerSettings {
     pub workers: usize,
     /// On SIGTERM or Ctrl-C, how long sessions and requests get to finish, in seconds.
     pub shutdown_timeout_s: u64,
+    /// A connection whose peer has acknowledged none of the data sent to it for this many
+    /// seconds is closed by the kernel (`TCP_USER_TIMEOUT`, RFC 5482; Linux). A client that
+    /// stops reading altogether, or vanishes, then stops holding its socket, its kernel send
+    /// buffer (up to 4 MiB) and its session. A slow reader that still takes some data is not
+    /// affected. 0 keeps the kernel's behaviour: retransmissions for about 15 minutes, and a
+    /// zero receive window probed for ever.
+    pub stall_timeout_s: u64,
 }
 
 impl Default for ServerSettings {
@@ -60,6 +67,7 @@ impl Default for ServerSettings {
             ],
             workers: 0,
             shutdown_timeout_s: 10,
+            stall_timeout_s: 30,
         }
     }
 }

@@ -138,6 +138,7 @@ impl Application {
         let address = listener.local_addr()?;
         let json_limit = settings.limits.json_body_max_bytes;
         let origins = settings.server.allowed_origins.clone();
+        let stall_timeout = Duration::from_secs(settings.server.stall_timeout_s);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -150,6 +151,12 @@ impl Application {
         // Small frames go out at once: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
         // hold them for up to ~40 ms.
         .tcp_nodelay(true)
+        // Must come before `listen`, which captures it.
+        .on_connect(move |connection, _| {
+            if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                set_stall_timeout(stream, stall_timeout);
+            }
+        })
         .listen(listener)?
         // Signals are handled by `run_until_stopped`, which closes sessions properly first.
         .disable_signals()
@@ -240,3 +247,22 @@ pub async fn graceful_shutdown(
     let _ = writer.send(Flush).await;
     tracing::info!("shutdown complete");
 }
+
+/// Bounds how long `stream`'s peer may leave sent data unacknowledged (`TCP_USER_TIMEOUT`,
+/// RFC 5482), zero-window probes included, so a client that stops reading is disconnected by
+/// the kernel even while its session cannot run (the HTTP dispatcher stops polling a response
+/// whose writes are blocked). `Duration::ZERO` leaves the kernel's default. A failure is logged
+/// and the connection proceeds without the bound.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+fn set_stall_timeout(stream: &actix_web::rt::net::TcpStream, timeout: Duration) {
+    if timeout.is_zero() {
+        return;
+    }
+    if let Err(err) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(timeout)) {
+        tracing::warn!(error = %err, "cannot set TCP_USER_TIMEOUT on a connection");
+    }
+}
+
+/// `TCP_USER_TIMEOUT` is Linux's; elsewhere the kernel's own timeouts apply.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
+fn set_stall_timeout(_stream: &actix_web::rt::net::TcpStream, _timeout: Duration) {}

@@ -649,3 +649,45 @@ async fn a_client_that_stops_reading_is_closed_as_a_slow_consumer_and_catches_up
     let expected: Vec<i64> = (seen + 1..=total).collect();
     assert_eq!(replayed, expected);
 }
+
+#[actix_web::test]
+async fn a_client_that_stops_reading_altogether_is_disconnected_after_the_stall_timeout() {
+    // While Bob's socket is full the HTTP dispatcher stops polling his session, so neither the
+    // 4008 close nor the heartbeat can run: only the kernel's TCP_USER_TIMEOUT ends it.
+    let app = spawn_app_with(|s| {
+        s.realtime.max_queued_bytes = 64 * 1024;
+        s.server.stall_timeout_s = 1;
+    })
+    .await;
+    let (ann, bob, cat) = (
+        app.register("ann").await,
+        app.register("bob").await,
+        app.register("cat").await,
+    );
+    let id = app.conversation(&ann, &[&bob]).await;
+    app.conversation(&cat, &[&bob]).await; // Cat sees Bob's presence and is not flooded.
+    let mut cat_ws = app.ws(&cat).await;
+    let mut bob_ws = app.ws(&bob).await;
+    bob_ws.join(id).await;
+    let online = cat_ws.recv_type("user:status").await;
+    assert_eq!(online["data"]["status"], "online", "{online}");
+    // Bob never reads again; 6 MB go out (see the slow-consumer test for the sizes).
+    let body = "x".repeat(3900);
+    for n in 0..1500 {
+        let response = app.send_rest(&ann, id, &format!("{n} {body}")).await;
+        assert_eq!(response.status(), 201, "send {n}");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let offline = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = cat_ws
+            .try_recv(left)
+            .await
+            .expect("Bob's stalled connection is closed and he goes offline");
+        if frame["type"] == "user:status" && frame["data"]["status"] == "offline" {
+            break frame;
+        }
+    };
+    assert_eq!(offline["data"]["user_id"], bob.id);
+    drop(bob_ws);
+}
