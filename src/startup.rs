@@ -136,9 +136,13 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
         let address = listener.local_addr()?;
+        // Accepted sockets inherit it from the listener: set once, not per connection.
+        set_stall_timeout(
+            &listener,
+            Duration::from_secs(settings.server.stall_timeout_s),
+        );
         let json_limit = settings.limits.json_body_max_bytes;
         let origins = settings.server.allowed_origins.clone();
-        let stall_timeout = Duration::from_secs(settings.server.stall_timeout_s);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -151,12 +155,6 @@ impl Application {
         // Small frames go out at once: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
         // hold them for up to ~40 ms.
         .tcp_nodelay(true)
-        // Must come before `listen`, which captures it.
-        .on_connect(move |connection, _| {
-            if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                set_stall_timeout(stream, stall_timeout);
-            }
-        })
         .listen(listener)?
         // Signals are handled by `run_until_stopped`, which closes sessions properly first.
         .disable_signals()
@@ -248,21 +246,22 @@ pub async fn graceful_shutdown(
     tracing::info!("shutdown complete");
 }
 
-/// Bounds how long `stream`'s peer may leave sent data unacknowledged (`TCP_USER_TIMEOUT`,
-/// RFC 5482), zero-window probes included, so a client that stops reading is disconnected by
-/// the kernel even while its session cannot run (the HTTP dispatcher stops polling a response
-/// whose writes are blocked). `Duration::ZERO` leaves the kernel's default. A failure is logged
-/// and the connection proceeds without the bound.
+/// Bounds how long the peers of `listener`'s connections may leave sent data unacknowledged
+/// (`TCP_USER_TIMEOUT`, RFC 5482), zero-window probes included, so a client that stops reading
+/// is disconnected by the kernel even while its session cannot run (the HTTP dispatcher stops
+/// polling a response whose writes are blocked). Accepted sockets inherit the option from the
+/// listener. `Duration::ZERO` leaves the kernel's default. A failure is logged and the server
+/// runs without the bound.
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
-fn set_stall_timeout(stream: &actix_web::rt::net::TcpStream, timeout: Duration) {
+fn set_stall_timeout(listener: &TcpListener, timeout: Duration) {
     if timeout.is_zero() {
         return;
     }
-    if let Err(err) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(timeout)) {
-        tracing::warn!(error = %err, "cannot set TCP_USER_TIMEOUT on a connection");
+    if let Err(err) = socket2::SockRef::from(listener).set_tcp_user_timeout(Some(timeout)) {
+        tracing::warn!(error = %err, "cannot set TCP_USER_TIMEOUT; stalled clients keep their sockets");
     }
 }
 
 /// `TCP_USER_TIMEOUT` is Linux's; elsewhere the kernel's own timeouts apply.
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
-fn set_stall_timeout(_stream: &actix_web::rt::net::TcpStream, _timeout: Duration) {}
+fn set_stall_timeout(_listener: &TcpListener, _timeout: Duration) {}
