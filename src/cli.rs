@@ -4,12 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::auth::Signup;
 use crate::config::Settings;
-use crate::db::models::NewUser;
+use crate::db::Database;
 use crate::db::queries::users;
-use crate::db::{Database, now};
-use crate::domain::{DEFAULT_PROJECT, Email, Password, Role, Username, validate_display_name};
+use crate::domain::{DEFAULT_PROJECT, Invalid, Role};
 use crate::startup::Application;
+
+fn parse_role(raw: &str) -> Result<Role, Invalid> {
+    raw.parse()
+}
 
 /// Parlor, a realtime chat server.
 #[derive(Debug, Parser)]
@@ -55,8 +59,8 @@ pub enum UserCommand {
         /// Optional display name.
         #[arg(long)]
         display_name: Option<String>,
-        /// Role.
-        #[arg(long, value_enum, default_value = "customer")]
+        /// Role: admin, agent or customer.
+        #[arg(long, default_value = "customer", value_parser = parse_role)]
         role: Role,
     },
 }
@@ -84,18 +88,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     role,
                 },
         } => {
-            let new = NewUser {
+            let new = Signup {
                 project_id: DEFAULT_PROJECT,
-                email: Email::parse(&email)?.as_str().to_string(),
-                username: Username::parse(&username)?.as_str().to_string(),
-                display_name: validate_display_name(display_name.as_deref())?,
-                role: role.as_str().to_string(),
-                password_hash: crate::auth::password::hash(
-                    Password::parse(&password)?.expose(),
-                    settings.auth.bcrypt_cost,
-                )?,
-                created_at: now(),
-            };
+                email: &email,
+                username: &username,
+                password: &password,
+                display_name: display_name.as_deref(),
+                role,
+            }
+            .into_row(settings.auth.bcrypt_cost)?;
             let db = Database::open(&settings.database)?;
             let mut conn = db.write_pool.get()?;
             let user = users::insert(&mut conn, &new).map_err(crate::error::AppError::from)?;

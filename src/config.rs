@@ -54,6 +54,11 @@ pub struct ServerSettings {
     /// affected. 0 keeps the kernel's behaviour: retransmissions for about 15 minutes, and a
     /// zero receive window probed for ever.
     pub stall_timeout_s: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: IP addresses or CIDR blocks
+    /// (`10.0.0.0/8`, `::1`). A request from one of them is counted against the last address
+    /// of its `X-Forwarded-For` that is not itself a trusted proxy. Empty (the default): the
+    /// header is ignored and the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -68,6 +73,7 @@ impl Default for ServerSettings {
             workers: 0,
             shutdown_timeout_s: 10,
             stall_timeout_s: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -117,6 +123,30 @@ pub struct UploadSettings {
     pub allowed_types: Vec<String>,
     /// Uploads per minute per user.
     pub uploads_per_minute: u32,
+    /// Images with more pixels than this (width × height, read from the header) are stored
+    /// without a thumbnail, never decoded: a decompression bomb costs nothing.
+    pub max_image_pixels: u64,
+    /// Total bytes of uploads one user may keep; past it an upload is refused with 413
+    /// `quota_exceeded`.
+    pub quota_bytes_per_user: u64,
+    /// Uploads never attached to a message are deleted this many hours after they were
+    /// uploaded (fractions allowed), with the files nothing else references.
+    pub unattached_ttl_h: f64,
+    /// How often the sweep of unattached uploads runs, in seconds.
+    pub sweep_interval_s: f64,
+    /// Lifetime of the signed download links in attachment views, in seconds.
+    pub download_url_ttl_s: u64,
+}
+
+impl UploadSettings {
+    /// `unattached_ttl_h` as a duration.
+    pub fn unattached_ttl(&self) -> Duration {
+        secs(self.unattached_ttl_h * 3600.0)
+    }
+    /// `sweep_interval_s` as a duration.
+    pub fn sweep_interval(&self) -> Duration {
+        secs(self.sweep_interval_s)
+    }
 }
 
 impl Default for UploadSettings {
@@ -136,6 +166,11 @@ impl Default for UploadSettings {
             .map(|t| (*t).to_string())
             .collect(),
             uploads_per_minute: 20,
+            max_image_pixels: 40_000_000,
+            quota_bytes_per_user: 1 << 30,
+            unattached_ttl_h: 24.0,
+            sweep_interval_s: 600.0,
+            download_url_ttl_s: 3600,
         }
     }
 }
@@ -188,6 +223,23 @@ pub struct RealtimeSettings {
     pub presence_max_participants: u32,
     /// A conversation's room actor with no joined session stops after this many idle seconds.
     pub room_idle_s: f64,
+    /// Frames one session may send per second, sustained; past it a frame gets an `error`
+    /// `rate_limited`, and a session that keeps flooding is closed with 1008.
+    pub commands_per_second: u32,
+    /// Frames one session may send in a burst above `commands_per_second`.
+    pub commands_burst: u32,
+    /// Commands of one session being carried out at once (sent on, not yet answered); past it a
+    /// frame gets an `error` `rate_limited`.
+    pub max_in_flight: usize,
+    /// Most messages a `conversation:join` replays; past it only the newest are replayed and the
+    /// ack says `truncated`.
+    pub max_replay: u32,
+    /// WebSocket sessions one user may have open at once; another is refused with 429
+    /// `too_many_sessions`.
+    pub max_sessions_per_user: usize,
+    /// A user's `typing:start` is broadcast at most once per this many seconds per
+    /// conversation.
+    pub typing_broadcast_interval_s: f64,
 }
 
 impl Default for RealtimeSettings {
@@ -200,6 +252,12 @@ impl Default for RealtimeSettings {
             max_queued_bytes: 1_048_576,
             presence_max_participants: 250,
             room_idle_s: 60.0,
+            commands_per_second: 20,
+            commands_burst: 40,
+            max_in_flight: 128,
+            max_replay: 1000,
+            max_sessions_per_user: 10,
+            typing_broadcast_interval_s: 2.0,
         }
     }
 }
@@ -220,6 +278,10 @@ impl RealtimeSettings {
     /// `room_idle_s` as a duration.
     pub fn room_idle(&self) -> Duration {
         secs(self.room_idle_s)
+    }
+    /// `typing_broadcast_interval_s` as a duration.
+    pub fn typing_broadcast_interval(&self) -> Duration {
+        secs(self.typing_broadcast_interval_s)
     }
 }
 
@@ -243,6 +305,10 @@ pub struct LimitSettings {
     pub auth_attempts_per_ip_per_minute: u32,
     /// Login attempts per minute for one account (email or username).
     pub login_attempts_per_account_per_minute: u32,
+    /// WebSocket upgrades per minute per client IP (IPv6 counted per /64).
+    pub ws_upgrades_per_ip_per_minute: u32,
+    /// Conversations one user may create per hour.
+    pub conversations_per_hour: u32,
 }
 
 impl Default for LimitSettings {
@@ -256,8 +322,22 @@ impl Default for LimitSettings {
             api_requests_per_minute: 100,
             auth_attempts_per_ip_per_minute: 20,
             login_attempts_per_account_per_minute: 5,
+            ws_upgrades_per_ip_per_minute: 60,
+            conversations_per_hour: 60,
         }
     }
+}
+
+/// Parses an entry of `server.trusted_proxies`: a CIDR block (`10.0.0.0/8`) or a single
+/// address (`::1`, taken as /32 or /128).
+pub fn parse_net(entry: &str) -> Option<ipnet::IpNet> {
+    let entry = entry.trim();
+    entry.parse::<ipnet::IpNet>().ok().or_else(|| {
+        entry
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
 }
 
 fn secs(value: f64) -> Duration {
@@ -310,6 +390,7 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("server.allowed_origins")
+                    .with_list_parse_key("server.trusted_proxies")
                     .with_list_parse_key("uploads.allowed_types"),
             )
             .build()?
@@ -352,6 +433,29 @@ impl Settings {
         }
         if self.database.group_commit_max_wait_us > 1_000_000 {
             return bad("database.group_commit_max_wait_us", "must be at most 1 s");
+        }
+        if self.realtime.commands_per_second == 0 || self.realtime.commands_burst == 0 {
+            return bad(
+                "realtime.commands_per_second",
+                "command limits must be positive",
+            );
+        }
+        if self.realtime.max_in_flight == 0 || self.realtime.max_sessions_per_user == 0 {
+            return bad("realtime.max_in_flight", "must be at least 1");
+        }
+        if self.realtime.max_replay == 0 {
+            return bad("realtime.max_replay", "must be at least 1");
+        }
+        if let Some(bad_proxy) = self
+            .server
+            .trusted_proxies
+            .iter()
+            .find(|p| parse_net(p).is_none())
+        {
+            return Err(ConfigError::OutOfRange {
+                key: "server.trusted_proxies",
+                message: format!("{bad_proxy:?} is not an IP address or CIDR block"),
+            });
         }
         if self.database.read_pool_size == 0 {
             return bad("database.read_pool_size", "must be at least 1");

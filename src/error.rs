@@ -1,10 +1,12 @@
 //! Error policy.
 //!
+//! - `domain` returns [`Invalid`](crate::domain::Invalid) (a rule a client's value breaks) and
+//!   the access policy returns [`Denied`](crate::policy::Denied); neither knows about HTTP.
 //! - Database code returns [`DbError`] (diesel and pool failures, plus the few outcomes a write
 //!   decides under its transaction: a taken email, a closed conversation).
 //! - Everything a client can be told is an [`AppError`]: HTTP handlers return it (it implements
 //!   `ResponseError`) and WebSocket sessions turn it into an `error` frame. Its body is always
-//!   `{"error":{"code","message"}}` with a stable snake_case `code` (docs/PROTOCOL.md lists them).
+//!   `{"error":{"code","message"}}` with a stable [`ErrorCode`] (docs/PROTOCOL.md lists them).
 //! - Unknown failures become [`AppError::Internal`]: logged with their cause chain, answered as
 //!   500 `internal` with no detail (no SQL, no stack trace).
 //! - `main` and start-up use `anyhow`.
@@ -14,50 +16,60 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Failures of the storage layer.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    /// A query failed.
-    #[error("query failed")]
-    Query(#[from] diesel::result::Error),
-    /// No connection could be had from the write pool.
-    #[error("write pool unavailable")]
-    WritePool(#[from] diesel::r2d2::PoolError),
-    /// No connection could be had from the read pool.
-    #[error("read pool unavailable: {0}")]
-    ReadPool(String),
-    /// The email is already registered in this project.
-    #[error("email taken")]
-    EmailTaken,
-    /// The username is already registered in this project (case-insensitive).
-    #[error("username taken")]
-    UsernameTaken,
-    /// The conversation is closed; nothing more can be posted to it.
-    #[error("conversation closed")]
-    ConversationClosed,
-    /// The row does not exist (or is not visible to the caller).
-    #[error("not found")]
-    NotFound,
-    /// The caller may not change this row.
-    #[error("forbidden")]
+pub use crate::db::DbError;
+use crate::domain::Invalid;
+use crate::policy::Denied;
+
+/// The stable, snake_case code of every error a client can receive (REST `error.code`,
+/// WebSocket `error` frame `data.code`). docs/PROTOCOL.md §1 has the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: a field has a bad value.
+    ValidationFailed,
+    /// 400: the request or frame could not be parsed at all.
+    BadRequest,
+    /// WebSocket: a frame `type` the server does not know.
+    UnknownEvent,
+    /// 401: missing, invalid or expired credentials.
+    Unauthorized,
+    /// 401: wrong password or unknown user (one answer for both).
+    InvalidCredentials,
+    /// 403: authenticated but not allowed.
     Forbidden,
-    /// The message was deleted; it cannot be edited.
-    #[error("message deleted")]
+    /// 404: absent or not visible.
+    NotFound,
+    /// 405: the path exists, the method does not.
+    MethodNotAllowed,
+    /// 409: registration with an email or username already registered.
+    Conflict,
+    /// 409: an admin created a user with a taken email.
+    EmailTaken,
+    /// 409: an admin created a user with a taken username.
+    UsernameTaken,
+    /// 409: the conversation is closed.
+    ConversationClosed,
+    /// 409: the message was deleted.
     MessageDeleted,
-    /// A write refused for a reason the client can fix (the message names the field).
-    #[error("invalid: {0}")]
-    Invalid(String),
-    /// A whole group commit failed; every message in it gets this.
-    #[error("commit failed: {0}")]
-    Commit(String),
-    /// The writer actor could not be reached (shutting down).
-    #[error("database writer unavailable")]
-    WriterGone,
+    /// 413: a body or file over its size limit.
+    PayloadTooLarge,
+    /// 413: an upload past the user's storage quota.
+    QuotaExceeded,
+    /// 415: an uploaded file of a refused type.
+    UnsupportedMediaType,
+    /// 429: a rate limit; with `retry_after_ms`.
+    RateLimited,
+    /// 429: the user already has `realtime.max_sessions_per_user` WebSocket sessions.
+    TooManySessions,
+    /// 503: a dependency cannot be reached right now.
+    Unavailable,
+    /// 500: unexpected failure; logged, never detailed.
+    Internal,
 }
 
-/// An error a client may see. `code()` is the stable wire code.
+/// An error a client may see. [`AppError::code`] is the stable wire code.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// 400 `validation_failed`: a field has a bad value; the message names the field.
@@ -86,10 +98,15 @@ pub enum AppError {
     /// 405 `method_not_allowed`: the path exists, the method does not.
     #[error("{0}")]
     MethodNotAllowed(String),
-    /// 409 `email_taken`.
+    /// 409 `conflict`: self-registration with an email or username already registered. One
+    /// answer for both, so registration does not tell which accounts exist (OWASP
+    /// Authentication Cheat Sheet, *Account creation*).
+    #[error("this email or username cannot be registered")]
+    Conflict,
+    /// 409 `email_taken` (user creation by an admin or the CLI).
     #[error("this email is already registered")]
     EmailTaken,
-    /// 409 `username_taken`.
+    /// 409 `username_taken` (user creation by an admin or the CLI).
     #[error("this username is already taken")]
     UsernameTaken,
     /// 409 `conversation_closed`.
@@ -101,6 +118,10 @@ pub enum AppError {
     /// 413 `payload_too_large`.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 413 `quota_exceeded`: the upload would take the user past
+    /// `uploads.quota_bytes_per_user`.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// 415 `unsupported_media_type`: the uploaded content is not of an accepted type.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -111,6 +132,10 @@ pub enum AppError {
         /// How long until the next attempt can succeed.
         retry_after: Duration,
     },
+    /// 429 `too_many_sessions`: the user has `realtime.max_sessions_per_user` open WebSocket
+    /// sessions already.
+    #[error("{0}")]
+    TooManySessions(String),
     /// 503 `unavailable`: a dependency (the database) cannot be reached.
     #[error("{0}")]
     Unavailable(String),
@@ -120,26 +145,29 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// The stable snake_case code sent to clients.
-    pub fn code(&self) -> &'static str {
+    /// The stable code sent to clients.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => "validation_failed",
-            Self::BadRequest(_) => "bad_request",
-            Self::UnknownEvent(_) => "unknown_event",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::Forbidden(_) => "forbidden",
-            Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::EmailTaken => "email_taken",
-            Self::UsernameTaken => "username_taken",
-            Self::ConversationClosed => "conversation_closed",
-            Self::MessageDeleted => "message_deleted",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal",
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::UnknownEvent(_) => ErrorCode::UnknownEvent,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Self::Conflict => ErrorCode::Conflict,
+            Self::EmailTaken => ErrorCode::EmailTaken,
+            Self::UsernameTaken => ErrorCode::UsernameTaken,
+            Self::ConversationClosed => ErrorCode::ConversationClosed,
+            Self::MessageDeleted => ErrorCode::MessageDeleted,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::TooManySessions(_) => ErrorCode::TooManySessions,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -177,14 +205,14 @@ impl AppError {
 }
 
 /// `{"code","message","retry_after_ms"?}`: the inside of every error reply.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// Stable snake_case code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// Human-readable text; names the offending field for `validation_failed`.
     pub message: String,
     /// For `rate_limited`: milliseconds until a retry can succeed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub retry_after_ms: Option<u64>,
 }
 
@@ -203,13 +231,14 @@ impl ResponseError for AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::EmailTaken
+            Self::Conflict
+            | Self::EmailTaken
             | Self::UsernameTaken
             | Self::ConversationClosed
             | Self::MessageDeleted => StatusCode::CONFLICT,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge(_) | Self::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooManySessions(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -229,17 +258,34 @@ impl ResponseError for AppError {
     }
 }
 
+impl From<Invalid> for AppError {
+    fn from(err: Invalid) -> Self {
+        Self::Validation(err.0)
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::NotFound(what) => Self::not_found(what),
+            Denied::Forbidden(why) => Self::Forbidden(why.into()),
+            Denied::ConversationClosed => Self::ConversationClosed,
+            Denied::MessageDeleted => Self::MessageDeleted,
+        }
+    }
+}
+
 impl From<DbError> for AppError {
     fn from(err: DbError) -> Self {
         match err {
             DbError::EmailTaken => Self::EmailTaken,
             DbError::UsernameTaken => Self::UsernameTaken,
             DbError::ConversationClosed => Self::ConversationClosed,
-            DbError::MessageDeleted => Self::MessageDeleted,
+            DbError::Denied(denied) => denied.into(),
             DbError::Invalid(message) => Self::Validation(message),
-            DbError::Forbidden => Self::Forbidden(
-                "only the sender (or an agent or admin, to delete) may do this".into(),
-            ),
+            DbError::QuotaExceeded { quota_bytes } => Self::QuotaExceeded(format!(
+                "file: over your storage quota of {quota_bytes} bytes (uploads.quota_bytes_per_user)"
+            )),
             DbError::NotFound | DbError::Query(diesel::result::Error::NotFound) => {
                 Self::not_found("resource")
             }

@@ -4,32 +4,39 @@
 //! (embedded, the default). The code is a set of actors:
 //!
 //! ```text
-//!  browser ──ws──▶ SessionActor ──typed msg──▶ RoomActor ──InsertMessage──▶ DbWriter (SyncArbiter)
-//!     ▲               │   ▲                      │   │                          │ commit
-//!     └──frames───────┘   └──Deliver(bytes)──────┘   └◀────────── Ok(row) ─────┘
+//!  browser ──ws──▶ SessionActor ──typed msg──▶ RoomActor ──QueueWrite──▶ CommitQueue ──WriteBatch──▶ DbWriter
+//!     ▲               │   ▲                      │   ▲        (one per thread)  ◀── results ─┘  (SyncArbiter)
+//!     └──frames───────┘   └──Deliver(bytes)──────┘   └──── Committed (in commit order) ───┘
 //!                     │
 //!                     └──Connect/Disconnect──▶ PresenceRegistry ──user:status──▶ contacts
 //!
-//!  agent ──REST──▶ handler ──Close──▶ RoomActor ──▶ DbWriter ──▶ conversation:closed
+//!  agent ──REST──▶ handler ──Close / PostMessage / ChangeMessage──▶ RoomActor ──▶ …as above
 //!                     └── reads (history, lists) through the async read pool
 //! ```
 //!
-//! Layout:
+//! Every "may this user do this here" is asked of [`policy`], by rooms, handlers and the
+//! writer alike.
+//!
+//! Layout, lowest layer first:
+//! - [`domain`]: ids, roles and validated values (no actix, no diesel).
+//! - [`policy`]: the access policy. [`api`]: REST request and response types.
+//!   [`protocol`]: WebSocket frames.
+//! - [`db`]: pools, migrations, rows and queries. [`uploads`]: file storage.
+//! - [`actors`]: sessions, rooms, presence, the commit queues and database writers.
+//! - [`auth`]: tokens, passwords, the server secret. [`http`]: REST handlers and the WebSocket
+//!   upgrade.
 //! - [`cli`], [`config`], [`startup`], [`telemetry`], [`error`]: the process.
-//! - [`protocol`]: WebSocket frames. [`domain`]: ids and validated values.
-//! - [`actors`]: sessions, rooms, presence, the database writers.
-//! - [`http`]: REST handlers and the WebSocket upgrade. [`auth`]: tokens and passwords.
-//! - [`db`]: pools, migrations, rows and queries.
 
 pub mod actors;
+pub mod api;
 pub mod auth;
-pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod policy;
 pub mod protocol;
 pub mod startup;
 pub mod telemetry;

@@ -1,5 +1,6 @@
-//! Builds the application: database, actors, HTTP server. Everything a handler needs arrives
-//! through [`AppState`] in `web::Data`; there are no globals.
+//! Builds the application: database, actors, HTTP server. Handlers get [`AppState`] (and the
+//! JWT keys on their own, for the auth extractor) through `web::Data`; actors get their own
+//! narrow dependency structs; there are no globals.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -10,38 +11,21 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
 use crate::actors::commit_queue::CommitQueues;
-use crate::actors::db_writer::{DbWriter, Flush};
-use crate::actors::presence::{CountSessions, PresenceRegistry, ShutdownAll};
-use crate::actors::room_registry::{RoomDeps, RoomRegistry};
+use crate::actors::db_writer::{DbWriter, Flush, SweepUploads};
+use crate::actors::presence::{CountSessions, PresenceDeps, PresenceRegistry, ShutdownAll};
+use crate::actors::room::{RoomConfig, RoomDeps};
+use crate::actors::room_registry::RoomRegistry;
+use crate::actors::session::{SessionConfig, SessionDeps};
 use crate::actors::start_roomy;
+use crate::api::DownloadLinks;
 use crate::auth::{JwtKeys, password};
 use crate::config::Settings;
 use crate::db::Database;
-use crate::http;
+use crate::http::client_ip::TrustedProxies;
 use crate::http::limits::ApiLimits;
-
-/// Shared state of every handler and session.
-pub struct AppState {
-    /// The loaded configuration.
-    pub settings: Arc<Settings>,
-    /// Pools.
-    pub db: Database,
-    /// The DbWriter pool.
-    pub writer: Addr<DbWriter>,
-    /// Finds room actors.
-    pub rooms: Addr<RoomRegistry>,
-    /// Who is online.
-    pub presence: Addr<PresenceRegistry>,
-    /// Access token keys.
-    pub jwt: JwtKeys,
-    /// A bcrypt hash checked when a login names an unknown user, so that answer takes as long as
-    /// a wrong password.
-    pub dummy_hash: String,
-    /// Process start, for `uptime_s`.
-    pub started_at: Instant,
-    /// REST rate limiters.
-    pub limits: ApiLimits,
-}
+use crate::http::tickets::WsTickets;
+use crate::http::{self, AppState};
+use crate::uploads::image::DecodeSlots;
 
 /// CORS for browser clients served from another origin (a front-end dev server, a widget):
 /// the origins of `server.allowed_origins`, bearer tokens (no cookies), preflight cached for an
@@ -88,8 +72,9 @@ impl Application {
         std::fs::create_dir_all(&settings.uploads.dir).map_err(|e| {
             anyhow::anyhow!("cannot create {}: {e}", settings.uploads.dir.display())
         })?;
-        let secret = crate::auth::jwt::load_or_create_secret(&settings.auth, &db.url.data_dir())?;
+        let secret = crate::auth::secret::load_or_create(&settings.auth, &db.url.data_dir())?;
         let jwt = JwtKeys::new(&secret, settings.auth.access_token_ttl_s);
+        let links = DownloadLinks::new(&secret, settings.uploads.download_url_ttl_s);
         let cost = settings.auth.bcrypt_cost;
         let dummy_hash =
             password::blocking(move || password::hash("not-a-real-password", cost)).await??;
@@ -101,17 +86,27 @@ impl Application {
             settings.database.group_commit_max_batch,
             Duration::from_micros(settings.database.group_commit_max_wait_us),
         );
-        let rooms = start_roomy(RoomRegistry::new(RoomDeps {
+        let room_config = Arc::new(RoomConfig::new(&settings));
+        let rooms = RoomRegistry::start(|on_stop| RoomDeps {
             db: db.clone(),
             writer: writer.clone(),
             commit_queues,
-            settings: settings.clone(),
+            config: room_config,
+            links: links.clone(),
+            on_stop,
+        });
+        let presence = start_roomy(PresenceRegistry::new(PresenceDeps {
+            db: db.clone(),
+            writer: writer.clone(),
+            presence_max_participants: settings.realtime.presence_max_participants,
+            max_sessions_per_user: settings.realtime.max_sessions_per_user,
         }));
-        let presence = start_roomy(PresenceRegistry::new(
-            db.clone(),
-            writer.clone(),
-            settings.realtime.presence_max_participants,
-        ));
+        let session = SessionDeps {
+            rooms: rooms.clone(),
+            presence: presence.clone(),
+            jwt: jwt.clone(),
+            config: Arc::new(SessionConfig::new(&settings)),
+        };
 
         let state = web::Data::new(AppState {
             settings: settings.clone(),
@@ -119,19 +114,17 @@ impl Application {
             writer: writer.clone(),
             rooms,
             presence: presence.clone(),
-            jwt,
+            session,
+            jwt: jwt.clone(),
+            links,
             dummy_hash,
             started_at: Instant::now(),
-            limits: ApiLimits::new(&settings.limits, settings.uploads.uploads_per_minute),
+            limits: ApiLimits::new(&settings.limits, &settings.uploads),
+            tickets: WsTickets::default(),
+            images: DecodeSlots::new(settings.uploads.max_image_pixels),
+            proxies: TrustedProxies::new(&settings.server.trusted_proxies),
         });
-        let sweeper = state.clone();
-        actix::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                sweeper.limits.forget_idle();
-            }
-        });
+        spawn_housekeeping(&state);
 
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
@@ -143,9 +136,11 @@ impl Application {
         );
         let json_limit = settings.limits.json_body_max_bytes;
         let origins = settings.server.allowed_origins.clone();
+        let keys = web::Data::new(jwt);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(keys.clone())
                 .wrap(cors(origins.clone()))
                 .wrap(tracing_actix_web::TracingLogger::<
                     crate::telemetry::RedactedRootSpan,
@@ -198,6 +193,41 @@ impl Application {
         });
         self.server.await
     }
+}
+
+/// Background chores: forget recovered rate-limit keys every minute; sweep unattached uploads
+/// every `uploads.sweep_interval_s`.
+fn spawn_housekeeping(state: &web::Data<AppState>) {
+    let limits = state.clone();
+    actix::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limits.limits.forget_idle();
+        }
+    });
+    let (writer, uploads) = (state.writer.clone(), state.settings.uploads.clone());
+    actix::spawn(async move {
+        let mut tick = tokio::time::interval(uploads.sweep_interval());
+        loop {
+            tick.tick().await;
+            let ttl = chrono::TimeDelta::from_std(uploads.unattached_ttl())
+                .unwrap_or(chrono::TimeDelta::MAX);
+            let cutoff = crate::db::now()
+                .checked_sub_signed(ttl)
+                .unwrap_or(chrono::NaiveDateTime::MIN);
+            let sweep = SweepUploads {
+                root: uploads.dir.clone(),
+                cutoff,
+            };
+            match writer.send(sweep).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => tracing::warn!(error = ?err, "upload sweep failed"),
+                // The writer is gone: the server is stopping.
+                Err(_) => return,
+            }
+        }
+    });
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C); false if signals cannot be watched.

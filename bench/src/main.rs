@@ -167,6 +167,15 @@ fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server> {
         .env("PARLOR__LIMITS__API_REQUESTS_PER_MINUTE", "1000000")
         .env("PARLOR__LIMITS__AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "1000000")
         .env("PARLOR__LIMITS__MAX_PARTICIPANTS", "100000")
+        // Every generator connection comes from 127.0.0.1, and a sender keeps up to its window
+        // of sends in flight at thousands per second: lift the per-IP, per-user and
+        // per-session caps that protect a real deployment.
+        .env("PARLOR__LIMITS__WS_UPGRADES_PER_IP_PER_MINUTE", "100000000")
+        .env("PARLOR__LIMITS__CONVERSATIONS_PER_HOUR", "100000000")
+        .env("PARLOR__REALTIME__COMMANDS_PER_SECOND", "1000000")
+        .env("PARLOR__REALTIME__COMMANDS_BURST", "1000000")
+        .env("PARLOR__REALTIME__MAX_IN_FLIGHT", "1000000")
+        .env("PARLOR__REALTIME__MAX_SESSIONS_PER_USER", "1000000")
         // The knee's conversation is created with all 19,000 participant ids in one body.
         .env("PARLOR__LIMITS__JSON_BODY_MAX_BYTES", "1048576")
         .env("RUST_LOG", "warn,parlor::startup=info")

@@ -1,12 +1,13 @@
 //! `CommitQueue`: group commit in front of the DbWriter.
 //!
-//! State: the messages waiting to be written (each with the channel its answer goes back on)
-//! and whether a batch is being written. Handles [`QueueMessage`] from room actors. While the
-//! writer commits one batch, new messages queue up; when it answers, everything queued (up to
-//! `database.group_commit_max_batch`) goes out as the next batch, one transaction. So batches
-//! form by themselves under load and a lone message waits for nothing, unless
-//! `database.group_commit_max_wait_us` asks to linger for company. Every message is answered
-//! only after its batch committed.
+//! State: the writes waiting to go out (new messages, edits and deletions, each with the room
+//! its outcome goes back to) and whether a batch is being written. Handles [`QueueWrite`] from
+//! room actors. While the writer commits one batch, new writes queue up; when it answers,
+//! everything queued (up to `database.group_commit_max_batch`) goes out as the next batch, one
+//! transaction. So batches form by themselves under load and a lone write waits for nothing,
+//! unless `database.group_commit_max_wait_us` asks to linger for company. Every write is
+//! answered only after its batch committed, and outcomes come back in the order the writes
+//! were queued: a room that queued an edit of seq N after N's insert hears of N first.
 //!
 //! One instance per thread that runs rooms, started on first use through
 //! [`CommitQueues::local`]: a room and its queue share a thread, so a send crosses threads only
@@ -17,43 +18,49 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::actors::db_writer::{DbWriter, InsertBatch};
-use crate::db::queries::messages::{Inserted, MessageDraft};
-use crate::error::DbError;
+use crate::actors::db_writer::{DbWriter, WriteBatch};
+use crate::db::DbError;
+use crate::db::queries::messages::{Write, Written};
 
-/// Store a message with the next seq of its conversation. The outcome comes back as a
-/// [`Committed`] message to `reply_to` after the commit; outcomes reach each recipient in the
-/// order the messages were queued (mailboxes are FIFO), which is seq order.
+/// Store a message with the next seq of its conversation, or edit or delete one. The outcome
+/// comes back as a [`Committed`] message to `reply_to` after the commit; outcomes reach each
+/// recipient in the order the writes were queued (mailboxes are FIFO), which is seq order.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct QueueMessage {
-    /// What to store.
-    pub draft: MessageDraft,
-    /// The caller's token for this message, echoed in [`Committed`].
+pub struct QueueWrite {
+    /// What to write.
+    pub write: Write,
+    /// The caller's token for this write, echoed in [`Committed`].
     pub token: u64,
     /// Where the outcome goes.
     pub reply_to: Recipient<Committed>,
 }
 
-/// The outcome of a [`QueueMessage`], sent after its batch committed (or failed).
+/// The outcome of a [`QueueWrite`], sent after its batch committed (or failed).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Committed {
-    /// The token of the [`QueueMessage`].
+    /// The token of the [`QueueWrite`].
     pub token: u64,
-    /// The stored message, or why not.
-    pub result: Result<Inserted, DbError>,
+    /// What was written, or why not.
+    pub result: Result<Written, DbError>,
 }
 
-type Pending = (MessageDraft, u64, Recipient<Committed>);
+type Pending = (Write, u64, Recipient<Committed>);
 
 /// The group-commit queue.
 pub struct CommitQueue {
     writer: Addr<DbWriter>,
+    /// Writes waiting for the next batch, in arrival order. Bounded by the rooms feeding it:
+    /// each room queues only what passed its per-user rate limit.
     pending: Vec<Pending>,
+    /// A batch is at the writer.
     writing: bool,
+    /// A lone write is waiting `max_wait` for company.
     lingering: bool,
+    /// `database.group_commit_max_batch`.
     max_batch: usize,
+    /// `database.group_commit_max_wait_us`.
     max_wait: Duration,
 }
 
@@ -77,12 +84,12 @@ impl CommitQueue {
         }
         let take = self.pending.len().min(self.max_batch);
         let batch: Vec<Pending> = self.pending.drain(..take).collect();
-        let (drafts, answers): (Vec<MessageDraft>, Vec<_>) = batch
+        let (writes, answers): (Vec<Write>, Vec<_>) = batch
             .into_iter()
-            .map(|(draft, token, reply_to)| (draft, (token, reply_to)))
+            .map(|(write, token, reply_to)| (write, (token, reply_to)))
             .unzip();
         self.writing = true;
-        let write = self.writer.send(InsertBatch { drafts });
+        let write = self.writer.send(WriteBatch { writes });
         ctx.spawn(write.into_actor(self).map(|result, queue, ctx| {
             queue.writing = false;
             match result {
@@ -158,11 +165,11 @@ impl Actor for CommitQueue {
     type Context = Context<Self>;
 }
 
-impl Handler<QueueMessage> for CommitQueue {
+impl Handler<QueueWrite> for CommitQueue {
     type Result = ();
 
-    fn handle(&mut self, msg: QueueMessage, ctx: &mut Self::Context) {
-        self.pending.push((msg.draft, msg.token, msg.reply_to));
+    fn handle(&mut self, msg: QueueWrite, ctx: &mut Self::Context) {
+        self.pending.push((msg.write, msg.token, msg.reply_to));
         let lone = !self.writing && self.pending.len() < self.max_batch;
         if lone && !self.max_wait.is_zero() {
             if !self.lingering {

@@ -5,23 +5,25 @@
 //! time anyway). Handles the typed write messages declared below, each answering
 //! `Result<T, DbError>` only after its transaction committed, so callers can acknowledge to
 //! clients knowing the data is stored. Senders: the commit queues (message batches), room actors
-//! (closes, receipts), the presence
-//! registry (last seen) and HTTP handlers (users, tokens, conversations). Started by
-//! `startup`, stops when every address to it is dropped.
+//! (closes, receipts), the presence registry (last seen), HTTP handlers (users, tokens,
+//! conversations, uploads) and the upload sweep. Started by `startup`, stops when every address
+//! to it is dropped.
+
+use std::path::PathBuf;
 
 use actix::prelude::*;
 use chrono::NaiveDateTime;
 
-use crate::db::models::{
-    ConversationRow, ConversationView, NewRefreshToken, NewUpload, NewUser, UploadRow, UserRow,
-};
-use crate::db::queries::messages::{Change, Changed, Inserted, MessageDraft};
-use crate::db::queries::participants::{self, Advanced, ReceiptKind};
-use crate::db::queries::tokens::RotateOutcome;
-use crate::db::queries::{conversations, messages, tokens, users};
-use crate::db::{DbConnection, WritePool};
-use crate::domain::{ConversationId, MessageId, ProjectId, Role, UserId};
-use crate::error::DbError;
+use crate::api::ConversationView;
+use crate::db::models::{ConversationRow, NewRefreshToken, NewUser, UploadRow, UserRow};
+use crate::db::queries::messages::{Write, Written};
+use crate::db::queries::participants::{self, Advanced};
+use crate::db::queries::tokens::{self, Revoked, RotateOutcome};
+use crate::db::queries::users::{self, AccountChange};
+use crate::db::queries::{conversations, messages};
+use crate::db::{DbConnection, DbError, WritePool, write_transaction};
+use crate::domain::{ConversationId, ProjectId, ReceiptKind, UserId};
+use crate::uploads::{PendingUpload, Sweep};
 
 /// Create a user (register, admin create).
 #[derive(Message, Debug)]
@@ -59,6 +61,25 @@ pub struct RevokeRefreshToken {
     pub hash: String,
 }
 
+/// Revoke every refresh token of a user and move their token generation forward
+/// (`/auth/logout-all`).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<(), DbError>")]
+pub struct EndUserSessions {
+    /// Whose.
+    pub user_id: UserId,
+    /// Recorded on the revoked tokens.
+    pub reason: Revoked,
+}
+
+/// Change a user's role or disable them; answers the row and whether their sessions must end.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<(UserRow, bool), DbError>")]
+pub struct ChangeAccount {
+    /// What to change.
+    pub change: AccountChange,
+}
+
 /// Create a conversation with its participants.
 #[derive(Message, Debug)]
 #[rtype(result = "Result<ConversationView, DbError>")]
@@ -73,14 +94,14 @@ pub struct CreateConversation {
     pub title: Option<String>,
 }
 
-/// Insert messages, each with the next seq of its conversation, in one transaction (sent by
-/// the [`CommitQueue`](crate::actors::commit_queue::CommitQueue)). One result per draft, in
-/// order; the outer error means the transaction itself failed.
+/// Write a group commit (sent by the
+/// [`CommitQueue`](crate::actors::commit_queue::CommitQueue)): one result per write, in order;
+/// the outer error means the transaction itself failed.
 #[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<Vec<Result<Inserted, DbError>>, DbError>")]
-pub struct InsertBatch {
-    /// What to store, in order.
-    pub drafts: Vec<MessageDraft>,
+#[rtype(result = "Result<Vec<Result<Written, DbError>>, DbError>")]
+pub struct WriteBatch {
+    /// What to write, in order.
+    pub writes: Vec<Write>,
 }
 
 /// Move a receipt watermark forward.
@@ -95,20 +116,6 @@ pub struct UpdateWatermark {
     pub kind: ReceiptKind,
     /// The new value (ignored if lower).
     pub seq: i64,
-}
-
-/// Edit or delete a message.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "Result<Changed, DbError>")]
-pub struct ChangeMessage {
-    /// Which message.
-    pub message_id: MessageId,
-    /// Who asks.
-    pub user_id: UserId,
-    /// Their role.
-    pub role: Role,
-    /// What to do.
-    pub change: Change,
 }
 
 /// Close a conversation.
@@ -127,9 +134,33 @@ pub struct CloseConversation {
 pub struct TouchLastSeen {
     /// Who.
     pub user_id: UserId,
-    /// When.
+    /// When their last session ended.
     pub at: NaiveDateTime,
 }
+
+/// Move a received file into the content-addressed store and record it, within its uploader's
+/// quota. On the writer, so it is serialized with [`SweepUploads`], which deletes blobs.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<UploadRow, DbError>")]
+pub struct StoreUpload {
+    /// The received file and its row.
+    pub upload: PendingUpload,
+}
+
+/// Delete uploads never attached to a message, and the blobs nothing references any more.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<usize, DbError>")]
+pub struct SweepUploads {
+    /// The upload folder.
+    pub root: PathBuf,
+    /// Uploads older than this are swept.
+    pub cutoff: NaiveDateTime,
+}
+
+/// Answers once every write queued before it is done (used at shutdown).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Flush;
 
 /// A database writer thread.
 pub struct DbWriter {
@@ -156,118 +187,43 @@ impl Actor for DbWriter {
     type Context = SyncContext<Self>;
 }
 
-impl Handler<CreateUser> for DbWriter {
-    type Result = Result<UserRow, DbError>;
-    fn handle(&mut self, msg: CreateUser, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| users::insert(conn, &msg.user))
-    }
+/// `impl Handler<$msg> for DbWriter` running `$body` with a pooled connection.
+macro_rules! writes {
+    ($($msg:ty => |$conn:ident, $m:ident| $body:expr;)*) => {$(
+        impl Handler<$msg> for DbWriter {
+            type Result = <$msg as Message>::Result;
+            fn handle(&mut self, $m: $msg, _: &mut Self::Context) -> Self::Result {
+                self.with_conn(|$conn| $body)
+            }
+        }
+    )*};
 }
 
-impl Handler<StoreRefreshToken> for DbWriter {
-    type Result = Result<(), DbError>;
-    fn handle(&mut self, msg: StoreRefreshToken, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| tokens::insert(conn, &msg.token))
-    }
+writes! {
+    CreateUser => |conn, msg| users::insert(conn, &msg.user);
+    StoreRefreshToken => |conn, msg| tokens::insert(conn, &msg.token);
+    RotateRefreshToken => |conn, msg| {
+        tokens::rotate(conn, &msg.presented_hash, &msg.new_hash, msg.expires_at)
+    };
+    RevokeRefreshToken => |conn, msg| tokens::revoke(conn, &msg.hash);
+    EndUserSessions => |conn, msg| {
+        write_transaction(conn, |conn| tokens::end_sessions(conn, msg.user_id, msg.reason))
+    };
+    ChangeAccount => |conn, msg| users::change_account(conn, &msg.change);
+    CreateConversation => |conn, msg| {
+        conversations::create(conn, msg.project_id, msg.created_by, &msg.participant_ids, msg.title)
+    };
+    WriteBatch => |conn, msg| messages::write_batch(conn, &msg.writes);
+    UpdateWatermark => |conn, msg| {
+        participants::advance(conn, msg.conversation_id, msg.user_id, msg.kind, msg.seq)
+    };
+    CloseConversation => |conn, msg| conversations::close(conn, msg.conversation_id, msg.closed_by);
+    TouchLastSeen => |conn, msg| users::touch_last_seen(conn, msg.user_id, msg.at);
+    StoreUpload => |conn, msg| msg.upload.commit(conn);
+    SweepUploads => |conn, msg| Sweep { root: &msg.root, cutoff: msg.cutoff }.run(conn);
 }
-
-impl Handler<RotateRefreshToken> for DbWriter {
-    type Result = Result<RotateOutcome, DbError>;
-    fn handle(&mut self, msg: RotateRefreshToken, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| {
-            tokens::rotate(conn, &msg.presented_hash, &msg.new_hash, msg.expires_at)
-        })
-    }
-}
-
-impl Handler<RevokeRefreshToken> for DbWriter {
-    type Result = Result<(), DbError>;
-    fn handle(&mut self, msg: RevokeRefreshToken, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| tokens::revoke(conn, &msg.hash))
-    }
-}
-
-impl Handler<CreateConversation> for DbWriter {
-    type Result = Result<ConversationView, DbError>;
-    fn handle(&mut self, msg: CreateConversation, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| {
-            conversations::create(
-                conn,
-                msg.project_id,
-                msg.created_by,
-                &msg.participant_ids,
-                msg.title,
-            )
-        })
-    }
-}
-
-impl Handler<InsertBatch> for DbWriter {
-    type Result = Result<Vec<Result<Inserted, DbError>>, DbError>;
-    fn handle(&mut self, msg: InsertBatch, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| messages::insert_batch(conn, &msg.drafts))
-    }
-}
-
-impl Handler<UpdateWatermark> for DbWriter {
-    type Result = Result<Advanced, DbError>;
-    fn handle(&mut self, msg: UpdateWatermark, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| {
-            participants::advance(conn, msg.conversation_id, msg.user_id, msg.kind, msg.seq)
-        })
-    }
-}
-
-impl Handler<ChangeMessage> for DbWriter {
-    type Result = Result<Changed, DbError>;
-    fn handle(&mut self, msg: ChangeMessage, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| {
-            messages::change(conn, msg.message_id, msg.user_id, msg.role, &msg.change)
-        })
-    }
-}
-
-/// Record an upload whose blob is already on disk.
-#[derive(Message, Debug)]
-#[rtype(result = "Result<UploadRow, DbError>")]
-pub struct CreateUpload {
-    /// The row.
-    pub upload: NewUpload,
-}
-
-impl Handler<CreateUpload> for DbWriter {
-    type Result = Result<UploadRow, DbError>;
-    fn handle(&mut self, msg: CreateUpload, _: &mut Self::Context) -> Self::Result {
-        use diesel::RunQueryDsl as _;
-        use diesel::SelectableHelper as _;
-        self.with_conn(|conn| {
-            Ok(diesel::insert_into(crate::db::schema::uploads::table)
-                .values(&msg.upload)
-                .returning(UploadRow::as_returning())
-                .get_result(conn)?)
-        })
-    }
-}
-
-/// Answers once every write queued before it is done (used at shutdown).
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct Flush;
 
 impl Handler<Flush> for DbWriter {
     type Result = ();
     fn handle(&mut self, _: Flush, _: &mut Self::Context) {}
-}
-
-impl Handler<CloseConversation> for DbWriter {
-    type Result = Result<ConversationRow, DbError>;
-    fn handle(&mut self, msg: CloseConversation, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| conversations::close(conn, msg.conversation_id, msg.closed_by))
-    }
-}
-
-impl Handler<TouchLastSeen> for DbWriter {
-    type Result = Result<(), DbError>;
-    fn handle(&mut self, msg: TouchLastSeen, _: &mut Self::Context) -> Self::Result {
-        self.with_conn(|conn| users::touch_last_seen(conn, msg.user_id, msg.at))
-    }
 }

@@ -1,9 +1,12 @@
-//! `PresenceRegistry`: who is online.
+//! `PresenceRegistry`: who is online, and the one place that can reach every session of a user.
 //!
-//! State: user → their live sessions. Handles [`Connect`] and [`Disconnect`], sent by each
-//! `SessionActor` as it starts and stops (including heartbeat timeouts), and [`ShutdownAll`] /
-//! [`CountSessions`] from `startup` when the server stops. On a user's first session it tells every connected session of the users who share
-//! a conversation with them `user:status {user_id, status: "online"}`; on the last one it stores
+//! State: user → their sessions (admitted and not yet started, or live). Handles [`Admit`]
+//! (from the WebSocket upgrade, which it refuses past `realtime.max_sessions_per_user`),
+//! [`Connect`] and [`Disconnect`] (sent by each `SessionActor` as it starts and stops, heartbeat
+//! timeouts included), [`EndSessions`] (from the auth and user handlers: logout-all, refresh
+//! token reuse, a role change, disabling), and [`ShutdownAll`] / [`CountSessions`] from
+//! `startup` when the server stops. On a user's first session it tells every connected session
+//! of the users who share a conversation with them `user:status {user_id, status: "online"}`; on the last one it stores
 //! `last_seen_at` through the DbWriter and tells them `{user_id, status: "offline",
 //! last_seen_at}`. Every new session also gets `user:status online` for each of its contacts
 //! already online, so clients start from a true picture. Only conversations of at most
@@ -14,19 +17,42 @@
 //! event can never overtake the offline event that preceded it.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::actors::Deliver;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};
-use crate::actors::session::Shutdown;
+use crate::actors::session::{EndSession, Shutdown};
 use crate::db::queries::users;
-use crate::db::{Database, now};
+use crate::db::{Database, DbError, now};
 use crate::domain::{SessionId, UserId};
-use crate::error::DbError;
-use crate::protocol;
+use crate::error::AppError;
+use crate::protocol::{self, ServerFrame, Status, StatusEvent};
+
+/// How long an admitted session may take to start before its place is given back.
+const ADMISSION_TTL: Duration = Duration::from_secs(30);
+
+/// A WebSocket upgrade for `user_id` is about to start session `session_id`: take one of the
+/// user's `realtime.max_sessions_per_user` places for it.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<(), AppError>")]
+pub struct Admit {
+    /// Whose.
+    pub user_id: UserId,
+    /// The session to come.
+    pub session_id: SessionId,
+}
+
+/// End every session of `user_id` now, closing each with `code` and `reason`.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct EndSessions {
+    /// Whose.
+    pub user_id: UserId,
+    /// The close frame: 4001 (signed out) or 4003 (role changed, disabled).
+    pub end: EndSession,
+}
 
 /// A session of `user_id` started.
 #[derive(Message)]
@@ -40,6 +66,8 @@ pub struct Connect {
     pub recipient: Recipient<Deliver>,
     /// Where to tell this session that the server is stopping.
     pub shutdown: Recipient<Shutdown>,
+    /// Where to tell this session that it must end.
+    pub end: Recipient<EndSession>,
 }
 
 /// Tell every session the server is stopping. Answers how many sessions are still open.
@@ -52,9 +80,26 @@ pub struct ShutdownAll;
 #[rtype(result = "usize")]
 pub struct CountSessions;
 
+/// A live session's addresses.
 struct Live {
     recipient: Recipient<Deliver>,
     shutdown: Recipient<Shutdown>,
+    end: Recipient<EndSession>,
+}
+
+/// One of a user's places: admitted at the upgrade, live once the session starts.
+enum Place {
+    Admitted(Instant),
+    Live(Live),
+}
+
+impl Place {
+    fn live(&self) -> Option<&Live> {
+        match self {
+            Self::Live(live) => Some(live),
+            Self::Admitted(_) => None,
+        }
+    }
 }
 
 /// A session of `user_id` ended.
@@ -67,34 +112,44 @@ pub struct Disconnect {
     pub session_id: SessionId,
 }
 
-/// `data` of `user:status`.
-#[derive(Serialize)]
-struct StatusEvent {
-    user_id: UserId,
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_seen_at: Option<DateTime<Utc>>,
+/// What the presence registry needs.
+pub struct PresenceDeps {
+    /// For the contacts of a user.
+    pub db: Database,
+    /// For `last_seen_at`.
+    pub writer: Addr<DbWriter>,
+    /// Conversations larger than this carry no presence (`realtime.presence_max_participants`).
+    pub presence_max_participants: u32,
+    /// `realtime.max_sessions_per_user`.
+    pub max_sessions_per_user: usize,
 }
 
 /// The presence actor.
 pub struct PresenceRegistry {
-    db: Database,
-    writer: Addr<DbWriter>,
-    online: HashMap<UserId, HashMap<SessionId, Live>>,
-    /// Conversations larger than this carry no presence (`realtime.presence_max_participants`).
-    presence_max_participants: u32,
+    deps: PresenceDeps,
+    /// User → their places; a user is online while one place is live. Bounded by
+    /// `max_sessions_per_user` per user.
+    online: HashMap<UserId, HashMap<SessionId, Place>>,
 }
 
 impl PresenceRegistry {
-    /// An empty registry; conversations of more than `presence_max_participants` carry no
-    /// presence events.
-    pub fn new(db: Database, writer: Addr<DbWriter>, presence_max_participants: u32) -> Self {
+    /// An empty registry.
+    pub fn new(deps: PresenceDeps) -> Self {
         Self {
-            db,
-            writer,
+            deps,
             online: HashMap::new(),
-            presence_max_participants,
         }
+    }
+
+    fn live_sessions(&self, user: &UserId) -> impl Iterator<Item = &Live> {
+        self.online
+            .get(user)
+            .into_iter()
+            .flat_map(|places| places.values().filter_map(Place::live))
+    }
+
+    fn is_online(&self, user: &UserId) -> bool {
+        self.live_sessions(user).next().is_some()
     }
 
     /// Looks up the contacts of `user_id`, then runs `then` with them. The actor handles nothing
@@ -105,8 +160,8 @@ impl PresenceRegistry {
         ctx: &mut Context<Self>,
         then: impl FnOnce(&mut Self, Vec<UserId>) + 'static,
     ) {
-        let db = self.db.clone();
-        let max_participants = self.presence_max_participants;
+        let db = self.deps.db.clone();
+        let max_participants = self.deps.presence_max_participants;
         let lookup = async move {
             let mut conn = db.read().await?;
             users::contacts(&mut conn, user_id, max_participants).await
@@ -120,58 +175,92 @@ impl PresenceRegistry {
     }
 
     /// Sends `event` to every session of every user in `contacts`.
-    fn tell(&self, contacts: &[UserId], event: &StatusEvent) {
-        let frame = protocol::encode("user:status", None, event);
+    fn tell(&self, contacts: &[UserId], event: StatusEvent) {
+        let frame = status_frame(event);
         for contact in contacts {
-            for session in self
-                .online
-                .get(contact)
-                .into_iter()
-                .flat_map(|s| s.values())
-            {
+            for session in self.live_sessions(contact) {
                 session.recipient.do_send(Deliver::uncounted(frame.clone()));
             }
         }
     }
 }
 
+fn status_frame(data: StatusEvent) -> bytestring::ByteString {
+    protocol::encode(&ServerFrame::UserStatus { data })
+}
+
 impl Actor for PresenceRegistry {
     type Context = Context<Self>;
+}
+
+impl Handler<Admit> for PresenceRegistry {
+    type Result = Result<(), AppError>;
+
+    fn handle(&mut self, msg: Admit, _: &mut Self::Context) -> Self::Result {
+        let places = self.online.entry(msg.user_id).or_default();
+        // Places of upgrades that never started are given back.
+        places.retain(
+            |_, place| !matches!(place, Place::Admitted(at) if at.elapsed() > ADMISSION_TTL),
+        );
+        if places.len() >= self.deps.max_sessions_per_user {
+            if places.is_empty() {
+                self.online.remove(&msg.user_id);
+            }
+            return Err(AppError::TooManySessions(format!(
+                "at most {} open sessions per user (realtime.max_sessions_per_user); close one first",
+                self.deps.max_sessions_per_user
+            )));
+        }
+        places.insert(msg.session_id, Place::Admitted(Instant::now()));
+        Ok(())
+    }
 }
 
 impl Handler<Connect> for PresenceRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Connect, ctx: &mut Self::Context) {
-        let sessions = self.online.entry(msg.user_id).or_default();
-        let first = sessions.is_empty();
+        let first = !self.is_online(&msg.user_id);
         let live = Live {
             recipient: msg.recipient.clone(),
             shutdown: msg.shutdown,
+            end: msg.end,
         };
-        sessions.insert(msg.session_id, live);
+        self.online
+            .entry(msg.user_id)
+            .or_default()
+            .insert(msg.session_id, Place::Live(live));
         let user_id = msg.user_id;
         self.with_contacts(user_id, ctx, move |registry, contacts| {
             if first {
                 tracing::debug!(user_id = %user_id, "user online");
                 let event = StatusEvent {
                     user_id,
-                    status: "online",
+                    status: Status::Online,
                     last_seen_at: None,
                 };
-                registry.tell(&contacts, &event);
+                registry.tell(&contacts, event);
             }
             // The new session learns who among its contacts is online already.
-            for contact in contacts.iter().filter(|c| registry.online.contains_key(c)) {
-                let event = StatusEvent {
+            for contact in contacts.iter().filter(|c| registry.is_online(c)) {
+                let frame = status_frame(StatusEvent {
                     user_id: *contact,
-                    status: "online",
+                    status: Status::Online,
                     last_seen_at: None,
-                };
-                let frame = protocol::encode("user:status", None, &event);
+                });
                 msg.recipient.do_send(Deliver::uncounted(frame));
             }
         });
+    }
+}
+
+impl Handler<EndSessions> for PresenceRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: EndSessions, _: &mut Self::Context) {
+        for session in self.live_sessions(&msg.user_id) {
+            session.end.do_send(msg.end);
+        }
     }
 }
 
@@ -179,11 +268,16 @@ impl Handler<ShutdownAll> for PresenceRegistry {
     type Result = usize;
 
     fn handle(&mut self, _: ShutdownAll, _: &mut Self::Context) -> usize {
-        let sessions: Vec<&Live> = self.online.values().flat_map(|s| s.values()).collect();
-        for session in &sessions {
-            session.shutdown.do_send(Shutdown);
+        let mut count = 0;
+        for live in self
+            .online
+            .values()
+            .flat_map(|s| s.values().filter_map(Place::live))
+        {
+            live.shutdown.do_send(Shutdown);
+            count += 1;
         }
-        sessions.len()
+        count
     }
 }
 
@@ -191,7 +285,10 @@ impl Handler<CountSessions> for PresenceRegistry {
     type Result = usize;
 
     fn handle(&mut self, _: CountSessions, _: &mut Self::Context) -> usize {
-        self.online.values().map(HashMap::len).sum()
+        self.online
+            .values()
+            .flat_map(|s| s.values().filter_map(Place::live))
+            .count()
     }
 }
 
@@ -199,17 +296,20 @@ impl Handler<Disconnect> for PresenceRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Disconnect, ctx: &mut Self::Context) {
-        let Some(sessions) = self.online.get_mut(&msg.user_id) else {
+        let Some(places) = self.online.get_mut(&msg.user_id) else {
             return;
         };
-        if sessions.remove(&msg.session_id).is_none() || !sessions.is_empty() {
+        let was_live = matches!(places.remove(&msg.session_id), Some(Place::Live(_)));
+        if places.is_empty() {
+            self.online.remove(&msg.user_id);
+        }
+        if !was_live || self.is_online(&msg.user_id) {
             return;
         }
-        self.online.remove(&msg.user_id);
         tracing::debug!(user_id = %msg.user_id, "user offline");
         let at = now();
         let user_id = msg.user_id;
-        let touch = self.writer.send(TouchLastSeen { user_id, at });
+        let touch = self.deps.writer.send(TouchLastSeen { user_id, at });
         ctx.spawn(
             async move {
                 if let Ok(Err(err)) | Err(err) = touch.await.map_err(|_| DbError::WriterGone) {
@@ -220,11 +320,11 @@ impl Handler<Disconnect> for PresenceRegistry {
         );
         let event = StatusEvent {
             user_id,
-            status: "offline",
+            status: Status::Offline,
             last_seen_at: Some(at.and_utc()),
         };
         self.with_contacts(user_id, ctx, move |registry, contacts| {
-            registry.tell(&contacts, &event);
+            registry.tell(&contacts, event);
         });
     }
 }

@@ -1,10 +1,12 @@
-//! `RoomRegistry`: finds or starts the [`RoomActor`] of a conversation.
+//! `RoomRegistry`: finds or starts the [`RoomActor`] of a conversation, and finds which
+//! conversation a message is in.
 //!
 //! State: conversation id → room address. A new room runs on the thread of whoever asked for it
-//! first (see [`GetRoom`]). Handles [`GetRoom`] (from sessions and HTTP handlers,
-//! through [`send_to_room`]), [`RoomStopped`] (from rooms as they stop when idle) and [`Evict`]
-//! (from the create-conversation handler). One
-//! instance, started by `startup`; it lives as long as the server.
+//! first (see [`GetRoom`]). Handles [`GetRoom`] (from sessions and HTTP handlers, through
+//! [`send_to_room`]), [`RoomStopped`] (from rooms as they stop when idle), [`Evict`] (from the
+//! create-conversation handler) and [`LocateMessage`] (from sessions, which never read the
+//! database themselves, before an edit or deletion). One instance, started by `startup`; it
+//! lives as long as the server.
 //!
 //! A room stops itself after `realtime.room_idle_s` with no joined session and nothing in
 //! flight. A caller that raced with that stop sees its message bounce (`MailboxError::Closed`);
@@ -12,29 +14,15 @@
 //! database.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::actors::commit_queue::CommitQueues;
-use crate::actors::db_writer::DbWriter;
-use crate::actors::room::RoomActor;
-use crate::config::Settings;
-use crate::db::Database;
-use crate::domain::ConversationId;
-
-/// What a room needs from the outside world.
-#[derive(Clone)]
-pub struct RoomDeps {
-    /// For loading the conversation's state when the room starts.
-    pub db: Database,
-    /// Where writes go.
-    pub writer: Addr<DbWriter>,
-    /// Where message inserts go: the room's thread's group-commit queue.
-    pub commit_queues: CommitQueues,
-    /// Limits and timeouts.
-    pub settings: Arc<Settings>,
-}
+use crate::actors::MAILBOX_CAPACITY;
+use crate::actors::room::{RoomActor, RoomDeps, RoomStopped};
+use crate::db::DbError;
+use crate::db::queries::messages;
+use crate::domain::{ConversationId, MessageId};
+use crate::policy::MessageFacts;
 
 /// Find or start the room of a conversation. The room itself answers `not_found` if the
 /// conversation does not exist.
@@ -59,14 +47,6 @@ impl GetRoom {
     }
 }
 
-/// Sent by a room as it stops.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct RoomStopped {
-    /// Which conversation.
-    pub conversation_id: ConversationId,
-}
-
 /// Forget the room of a conversation (sent when a conversation is created, so a room started
 /// earlier for that id, which found nothing, is not reused).
 #[derive(Message, Debug, Clone, Copy)]
@@ -74,6 +54,23 @@ pub struct RoomStopped {
 pub struct Evict {
     /// Which conversation.
     pub conversation_id: ConversationId,
+}
+
+/// Where a message is, and what the access policy needs to know of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLocation {
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// Its author and state.
+    pub facts: MessageFacts,
+}
+
+/// Look a message up by id: `None` when there is none.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<Option<MessageLocation>, DbError>")]
+pub struct LocateMessage {
+    /// Which message.
+    pub message_id: MessageId,
 }
 
 /// The registry actor.
@@ -85,12 +82,16 @@ pub struct RoomRegistry {
 }
 
 impl RoomRegistry {
-    /// A registry with no rooms yet.
-    pub fn new(deps: RoomDeps) -> Self {
-        Self {
-            rooms: HashMap::new(),
-            deps,
-        }
+    /// Starts the registry; `deps` makes what each room gets, given where rooms report their
+    /// stop (the registry itself).
+    pub fn start(deps: impl FnOnce(Recipient<RoomStopped>) -> RoomDeps) -> Addr<Self> {
+        Self::create(|ctx| {
+            ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+            Self {
+                rooms: HashMap::new(),
+                deps: deps(ctx.address().recipient()),
+            }
+        })
     }
 }
 
@@ -101,14 +102,14 @@ impl Actor for RoomRegistry {
 impl Handler<GetRoom> for RoomRegistry {
     type Result = MessageResult<GetRoom>;
 
-    fn handle(&mut self, msg: GetRoom, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: GetRoom, _: &mut Self::Context) -> Self::Result {
         if let Some(room) = self.rooms.get(&msg.conversation_id)
             && room.connected()
         {
             return MessageResult(room.clone());
         }
-        let (id, deps, registry) = (msg.conversation_id, self.deps.clone(), ctx.address());
-        let room = super::start_roomy_in(&msg.arbiter, move || RoomActor::new(id, deps, registry));
+        let (id, deps) = (msg.conversation_id, self.deps.clone());
+        let room = super::start_roomy_in(&msg.arbiter, move || RoomActor::new(id, deps));
         self.rooms.insert(msg.conversation_id, room.clone());
         MessageResult(room)
     }
@@ -131,6 +132,25 @@ impl Handler<Evict> for RoomRegistry {
 
     fn handle(&mut self, msg: Evict, _: &mut Self::Context) {
         self.rooms.remove(&msg.conversation_id);
+    }
+}
+
+impl Handler<LocateMessage> for RoomRegistry {
+    type Result = ResponseFuture<Result<Option<MessageLocation>, DbError>>;
+
+    fn handle(&mut self, msg: LocateMessage, _: &mut Self::Context) -> Self::Result {
+        let db = self.deps.db.clone();
+        Box::pin(async move {
+            let mut conn = db.read().await?;
+            let row = messages::find(&mut conn, msg.message_id).await?;
+            Ok(row.map(|row| MessageLocation {
+                conversation_id: row.conversation_id,
+                facts: MessageFacts {
+                    sender_id: row.sender_id,
+                    deleted: row.deleted_at.is_some(),
+                },
+            }))
+        })
     }
 }
 

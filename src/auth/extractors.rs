@@ -1,17 +1,22 @@
 //! The [`AuthUser`] extractor: `Authorization: Bearer <access token>` (RFC 6750 §2.1).
+//!
+//! The keys come from the app's `web::Data<JwtKeys>`, registered by `startup` on its own, so
+//! this layer does not depend on the HTTP state.
 
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
+use chrono::{DateTime, Utc};
 
+use crate::auth::JwtKeys;
 use crate::domain::{ProjectId, Role, UserId};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::policy::Actor;
 
 /// The caller, as proven by a valid access token.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     /// Who.
     pub id: UserId,
@@ -19,24 +24,30 @@ pub struct AuthUser {
     pub project_id: ProjectId,
     /// Their role when the token was issued.
     pub role: Role,
+    /// The token's `exp`, Unix seconds.
+    pub exp: i64,
+    /// The token's `gen`: the user's token generation when it was issued.
+    pub generation: i64,
 }
 
 impl AuthUser {
-    /// `forbidden` unless the caller is an admin.
-    ///
-    /// # Errors
-    /// [`AppError::Forbidden`].
-    pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden("only admins may do this".into()))
+    /// The caller as the access policy sees them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.id,
+            project_id: self.project_id,
+            role: self.role,
         }
+    }
+
+    /// When the token expires.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.exp, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 }
 
 /// The bearer token of a request: the `Authorization` header, or (when `allow_query`) the
-/// `token` query parameter, for clients that cannot set headers (browser WebSocket, `<img>`).
+/// `token` query parameter, for clients that cannot set headers (a browser `WebSocket`).
 pub fn bearer_token(req: &HttpRequest, allow_query: bool) -> Option<String> {
     if let Some(value) = req.headers().get(AUTHORIZATION) {
         let value = value.to_str().ok()?;
@@ -46,16 +57,16 @@ pub fn bearer_token(req: &HttpRequest, allow_query: bool) -> Option<String> {
             .then(|| token.trim().to_string());
     }
     if allow_query {
-        return web::Query::<TokenQuery>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.into_inner().token);
+        return query_param(req, "token");
     }
     None
 }
 
-#[derive(serde::Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
+/// One query-string parameter of `req`.
+pub fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }
 
 /// Verifies the request's token.
@@ -63,12 +74,12 @@ struct TokenQuery {
 /// # Errors
 /// `unauthorized` when the token is missing or invalid.
 pub fn authenticate(req: &HttpRequest, allow_query: bool) -> Result<AuthUser, AppError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?;
+    let keys = req
+        .app_data::<web::Data<JwtKeys>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("JWT keys missing")))?;
     let token = bearer_token(req, allow_query)
         .ok_or_else(|| AppError::Unauthorized("missing bearer token".into()))?;
-    state.jwt.verify(&token)
+    keys.verify(&token)
 }
 
 impl FromRequest for AuthUser {

@@ -1,31 +1,29 @@
 //! Access tokens: compact JWS (RFC 7519 / RFC 7515) signed with HMAC-SHA256.
 //!
-//! Claims: `sub` (user id as a string, RFC 7519 §4.1.2), `pid` (project id), `role`, `iat`,
-//! `exp` (seconds since the epoch), `iss` = `parlor`. Verification pins the algorithm to HS256
+//! Claims: `sub` (user id as a string, RFC 7519 §4.1.2), `pid` (project id), `role`, `gen` (the
+//! user's token generation: moved forward to stop every earlier token from opening a
+//! WebSocket), `iat`, `exp` (seconds since the epoch), `iss` = `parlor`. Verification pins the algorithm to HS256
 //! (no `alg: none`, no key confusion), requires `exp` and `iss`, and allows no clock leeway:
 //! the issuer and the verifier are the same server.
 
-use std::path::Path;
-
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
-use crate::config::AuthSettings;
 use crate::db::models::UserRow;
 use crate::domain::{ProjectId, Role, UserId};
 use crate::error::AppError;
 
 const ISSUER: &str = "parlor";
-/// Name of the file holding a generated secret, in the data folder.
-pub const SECRET_FILE: &str = "jwt_secret";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
     pid: i64,
     role: Role,
+    /// Tokens issued before this claim existed count as generation 0.
+    #[serde(default, rename = "gen")]
+    generation: i64,
     iat: u64,
     exp: u64,
     iss: String,
@@ -71,6 +69,7 @@ impl JwtKeys {
             sub: user.id.0.to_string(),
             pid: user.project_id.0,
             role: user.role(),
+            generation: user.token_generation,
             iat,
             exp: iat.saturating_add(self.ttl_s),
             iss: ISSUER.into(),
@@ -95,51 +94,8 @@ impl JwtKeys {
             id: UserId(id),
             project_id: ProjectId(data.claims.pid),
             role: data.claims.role,
+            exp: i64::try_from(data.claims.exp).unwrap_or(i64::MAX),
+            generation: data.claims.generation,
         })
     }
-}
-
-/// The configured secret, or the one kept in `data_dir/jwt_secret`, generating and saving a
-/// random 64-byte one (hex) on first start. The file is created with mode 0600.
-///
-/// # Errors
-/// The data folder cannot be read or written.
-pub fn load_or_create_secret(settings: &AuthSettings, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let configured = settings.jwt_secret.expose_secret();
-    if !configured.is_empty() {
-        if configured.len() < 32 {
-            anyhow::bail!("auth.jwt_secret must be at least 32 bytes (or empty to generate one)");
-        }
-        return Ok(configured.as_bytes().to_vec());
-    }
-    std::fs::create_dir_all(data_dir)?;
-    let path = data_dir.join(SECRET_FILE);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim();
-        if existing.len() >= 32 {
-            return Ok(existing.as_bytes().to_vec());
-        }
-    }
-    let secret = hex::encode(rand::random::<[u8; 64]>());
-    write_private(&path, &secret)?;
-    tracing::info!(path = %path.display(), "generated a new JWT secret");
-    Ok(secret.into_bytes())
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    std::fs::write(path, contents)
 }

@@ -14,9 +14,13 @@
 //!
 //! [`DbWriter`]: crate::actors::db_writer::DbWriter
 
+mod error;
+mod ids;
 pub mod models;
 pub mod queries;
 pub mod schema;
+
+pub use error::DbError;
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -34,7 +38,6 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use crate::config::DatabaseSettings;
-use crate::error::DbError;
 
 /// The synchronous connection type all queries are written against.
 pub type DbConnection = SqliteConnection;
@@ -169,7 +172,7 @@ impl Database {
         let url = DatabaseUrl::parse(&settings.url)?;
         let path = url.sqlite_path().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
+            create_private_dir(parent)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
         }
         let pragmas = Pragmas {
@@ -237,6 +240,37 @@ impl Database {
             .await
             .map_err(|e| DbError::ReadPool(e.to_string()))
     }
+}
+
+/// Runs `f` in a write transaction, committing when it returns `Ok` and rolling back otherwise.
+///
+/// On SQLite this is `BEGIN IMMEDIATE`: the write lock is taken at the start, so a busy
+/// database makes the transaction wait up to `busy_timeout` before anything was read, instead
+/// of failing at its first write after reading (a read lock cannot be upgraded while another
+/// connection writes). Every multi-statement write goes through here, so a second backend
+/// changes this one function.
+///
+/// # Errors
+/// `f`'s error, or the transaction's own failure.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    conn.immediate_transaction(f)
+}
+
+/// Creates `dir` and its missing parents; a folder this creates is private to the server's
+/// user (mode 0700 on Unix): it holds the database and the JWT secret.
+///
+/// # Errors
+/// The folder cannot be created.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// Applies every pending embedded migration.

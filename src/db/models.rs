@@ -1,17 +1,19 @@
-//! Row types (what diesel reads and writes) and the public views built from them.
+//! Row types (what diesel reads and writes) and their conversion to the API's views.
 //!
-//! Rows are separate from views so secret columns (`password_hash`) can never be serialized:
-//! only views implement `Serialize`. Times are stored as naive UTC and shown as RFC 3339 UTC.
+//! Rows never implement `Serialize`: only the views in [`crate::api`] do, so a secret column
+//! (`password_hash`) cannot reach a client. Times are stored as naive UTC and shown as RFC 3339
+//! UTC.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
 
+use crate::api::{ConversationView, DownloadLinks, MessageView, StoredAttachment, UserView};
 use crate::db::schema::{conversations, messages, participants, refresh_tokens, uploads, users};
 use crate::domain::{
     ConversationId, ConversationKind, ConversationStatus, MessageId, ProjectId, Role, UploadId,
     UserId,
 };
+use crate::policy::ConversationFacts;
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -33,12 +35,16 @@ pub struct UserRow {
     pub display_name: Option<String>,
     /// `admin`, `agent` or `customer`.
     pub role: String,
-    /// bcrypt hash (PHC-like `$2b$` string).
+    /// bcrypt hash (`$2b$` string).
     pub password_hash: String,
     /// Registration time.
     pub created_at: NaiveDateTime,
     /// When the user's last session ended.
     pub last_seen_at: Option<NaiveDateTime>,
+    /// Disabled by an admin: no login, refresh or connection.
+    pub disabled: bool,
+    /// The `gen` claim current access tokens must carry to open a WebSocket.
+    pub token_generation: i64,
 }
 
 impl UserRow {
@@ -55,6 +61,7 @@ impl UserRow {
             username: self.username.clone(),
             display_name: self.display_name.clone(),
             role: self.role(),
+            disabled: self.disabled,
             created_at: utc(self.created_at),
         }
     }
@@ -80,23 +87,6 @@ pub struct NewUser {
     pub created_at: NaiveDateTime,
 }
 
-/// A user as clients see it: `{id, email, username, display_name, role, created_at}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct UserView {
-    /// User id.
-    pub id: UserId,
-    /// Lowercased email.
-    pub email: String,
-    /// Username.
-    pub username: String,
-    /// Display name, or null.
-    pub display_name: Option<String>,
-    /// `admin`, `agent` or `customer`.
-    pub role: Role,
-    /// RFC 3339 UTC.
-    pub created_at: DateTime<Utc>,
-}
-
 /// A `refresh_tokens` row. Only the SHA-256 of the token is stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = refresh_tokens)]
@@ -113,9 +103,9 @@ pub struct RefreshTokenRow {
     pub created_at: NaiveDateTime,
     /// Expiry.
     pub expires_at: NaiveDateTime,
-    /// Set when rotated, logged out or revoked by reuse detection.
+    /// Set when rotated, logged out or revoked.
     pub revoked_at: Option<NaiveDateTime>,
-    /// `rotated`, `logout` or `reuse`.
+    /// `rotated`, `logout`, `logout_all`, `reuse` or `disabled`.
     pub revoked_reason: Option<String>,
 }
 
@@ -161,6 +151,10 @@ pub struct ConversationRow {
     pub last_seq: i64,
     /// Last message or creation time; orders conversation lists.
     pub last_activity_at: NaiveDateTime,
+    /// The change counter (every stored message, edit and deletion).
+    pub version: i64,
+    /// How many participants it has.
+    pub participant_count: i64,
 }
 
 impl ConversationRow {
@@ -169,16 +163,22 @@ impl ConversationRow {
         ConversationStatus::from_stored(&self.status)
     }
 
-    /// The public view, given the participant ids.
+    /// What the access policy needs to know of it, for an actor who does (`participant`) or
+    /// does not take part.
+    pub fn facts(&self, participant: bool) -> ConversationFacts {
+        ConversationFacts {
+            project_id: self.project_id,
+            status: self.status(),
+            participant,
+        }
+    }
+
+    /// The public view, given the participant ids (caller-specific fields empty).
     pub fn view(&self, participant_ids: Vec<UserId>) -> ConversationView {
         ConversationView {
             id: self.id,
             title: self.title.clone(),
-            kind: if self.kind == "direct" {
-                ConversationKind::Direct
-            } else {
-                ConversationKind::Group
-            },
+            kind: ConversationKind::from_stored(&self.kind),
             status: self.status(),
             created_by: self.created_by,
             participant_ids,
@@ -186,6 +186,7 @@ impl ConversationRow {
             closed_at: self.closed_at.map(utc),
             closed_by: self.closed_by,
             last_seq: self.last_seq,
+            version: self.version,
             last_activity_at: utc(self.last_activity_at),
             last_read_seq: None,
             unread_count: None,
@@ -210,39 +211,8 @@ pub struct NewConversation {
     pub created_at: NaiveDateTime,
     /// Now.
     pub last_activity_at: NaiveDateTime,
-}
-
-/// A conversation as clients see it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConversationView {
-    /// Conversation id.
-    pub id: ConversationId,
-    /// Title, or null.
-    pub title: Option<String>,
-    /// `direct` (two participants) or `group`.
-    pub kind: ConversationKind,
-    /// `open` or `closed`.
-    pub status: ConversationStatus,
-    /// Creator.
-    pub created_by: UserId,
-    /// Every participant, ascending.
-    pub participant_ids: Vec<UserId>,
-    /// RFC 3339 UTC.
-    pub created_at: DateTime<Utc>,
-    /// RFC 3339 UTC, or null while open.
-    pub closed_at: Option<DateTime<Utc>>,
-    /// Who closed it, or null.
-    pub closed_by: Option<UserId>,
-    /// Highest message `seq` so far (0 for none).
-    pub last_seq: i64,
-    /// Last message (or creation) time; lists are ordered by it, newest first.
-    pub last_activity_at: DateTime<Utc>,
-    /// The caller's read watermark; null when the caller is not a participant.
-    pub last_read_seq: Option<i64>,
-    /// Messages from others after `last_read_seq`, not deleted; null for non-participants.
-    pub unread_count: Option<i64>,
-    /// The newest message (a tombstone if it was deleted), or null.
-    pub last_message: Option<MessageView>,
+    /// How many participants it starts with.
+    pub participant_count: i64,
 }
 
 /// A new `participants` row.
@@ -287,17 +257,27 @@ pub struct MessageRow {
     pub deleted_at: Option<NaiveDateTime>,
     /// The attached upload, if any.
     pub attachment_id: Option<UploadId>,
-    /// The attachment's public view as JSON ([`AttachmentView`]), kept with the message.
+    /// The attachment's fixed part as JSON ([`StoredAttachment`]).
     pub attachment: Option<String>,
+    /// The conversation's version at this message's latest change.
+    pub version: i64,
+    /// The conversation's version when this message was stored.
+    pub created_version: i64,
 }
 
 impl MessageRow {
-    /// The public view, consuming the row (no copies).
-    pub fn into_view(self) -> MessageView {
+    /// The public view, consuming the row (no copies), links signed by `links`.
+    pub fn into_view(self, links: &DownloadLinks) -> MessageView {
+        let attachment = self
+            .attachment
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<StoredAttachment>(json).ok())
+            .map(|stored| stored.view(links));
         MessageView {
             id: self.id,
             conversation_id: self.conversation_id,
             seq: self.seq,
+            version: self.version,
             sender_id: self.sender_id,
             kind: self.kind,
             content: self.content,
@@ -305,25 +285,13 @@ impl MessageRow {
             created_at: utc(self.created_at),
             edited_at: self.edited_at.map(utc),
             deleted_at: self.deleted_at.map(utc),
-            attachment: self.attachment.as_deref().and_then(AttachmentView::parse),
+            attachment,
         }
     }
 
-    /// The public view.
-    pub fn view(&self) -> MessageView {
-        MessageView {
-            id: self.id,
-            conversation_id: self.conversation_id,
-            seq: self.seq,
-            sender_id: self.sender_id,
-            kind: self.kind.clone(),
-            content: self.content.clone(),
-            client_msg_id: self.client_msg_id.clone(),
-            created_at: utc(self.created_at),
-            edited_at: self.edited_at.map(utc),
-            deleted_at: self.deleted_at.map(utc),
-            attachment: self.attachment.as_deref().and_then(AttachmentView::parse),
-        }
+    /// The public view of a copy of the row.
+    pub fn view(&self, links: &DownloadLinks) -> MessageView {
+        self.clone().into_view(links)
     }
 }
 
@@ -349,65 +317,12 @@ pub struct NewMessage {
     pub created_at: NaiveDateTime,
     /// The attached upload.
     pub attachment_id: Option<UploadId>,
-    /// Its view, as JSON.
+    /// Its fixed part, as JSON.
     pub attachment: Option<String>,
-}
-
-/// A message as clients see it:
-/// `{id, conversation_id, seq, sender_id, kind, content, client_msg_id, created_at, edited_at,
-/// deleted_at, attachment}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct MessageView {
-    /// Message id.
-    pub id: MessageId,
-    /// Conversation.
-    pub conversation_id: ConversationId,
-    /// Position in the conversation: 1, 2, 3...
-    pub seq: i64,
-    /// Author.
-    pub sender_id: UserId,
-    /// `text`, `image` or `file`.
-    pub kind: String,
-    /// The text.
-    pub content: String,
-    /// The client's id for this send, or null.
-    pub client_msg_id: Option<String>,
-    /// RFC 3339 UTC.
-    pub created_at: DateTime<Utc>,
-    /// RFC 3339 UTC of the last edit, or null.
-    pub edited_at: Option<DateTime<Utc>>,
-    /// RFC 3339 UTC of the deletion, or null; a deleted message has empty `content`.
-    pub deleted_at: Option<DateTime<Utc>>,
-    /// The attached file (messages of kind `image` or `file`), or null.
-    pub attachment: Option<AttachmentView>,
-}
-
-/// An attachment as clients see it:
-/// `{id, content_type, size, original_name, url, width?, height?}`.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct AttachmentView {
-    /// Upload id.
-    pub id: UploadId,
-    /// Media type decided from the content (magic bytes), e.g. `image/png`.
-    pub content_type: String,
-    /// Bytes.
-    pub size: i64,
-    /// The client's file name, sanitized; metadata only.
-    pub original_name: String,
-    /// Where to download it: `/api/v1/uploads/{id}`.
-    pub url: String,
-    /// Pixels, for images.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub width: Option<i32>,
-    /// Pixels, for images.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub height: Option<i32>,
-}
-
-impl AttachmentView {
-    fn parse(json: &str) -> Option<Self> {
-        serde_json::from_str(json).ok()
-    }
+    /// Assigned in the transaction.
+    pub version: i64,
+    /// Equal to `version` at insert.
+    pub created_version: i64,
 }
 
 /// An `uploads` row.
@@ -443,16 +358,16 @@ pub struct UploadRow {
 }
 
 impl UploadRow {
-    /// The public view (also the body of `POST /uploads`, plus `sha256`).
-    pub fn attachment(&self) -> AttachmentView {
-        AttachmentView {
+    /// The part of the attachment view kept with a message that carries this upload.
+    pub fn stored_attachment(&self) -> StoredAttachment {
+        StoredAttachment {
             id: self.id,
             content_type: self.content_type.clone(),
             size: self.size,
             original_name: self.original_name.clone(),
-            url: format!("/api/v1/uploads/{}", self.id),
             width: self.width,
             height: self.height,
+            has_thumbnail: Some(self.has_thumbnail),
         }
     }
 

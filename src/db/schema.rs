@@ -19,6 +19,8 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamp,
         last_seen_at -> Nullable<Timestamp>,
+        disabled -> Bool,
+        token_generation -> BigInt,
     }
 }
 
@@ -48,6 +50,8 @@ diesel::table! {
         closed_by -> Nullable<BigInt>,
         last_seq -> BigInt,
         last_activity_at -> Timestamp,
+        version -> BigInt,
+        participant_count -> BigInt,
     }
 }
 
@@ -77,6 +81,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         attachment_id -> Nullable<BigInt>,
         attachment -> Nullable<Text>,
+        version -> BigInt,
+        created_version -> BigInt,
     }
 }
 

@@ -1,16 +1,13 @@
 //! Id newtypes, so a user id cannot be passed where a conversation id is expected. All are
-//! 64-bit integers on the wire and in the database, except [`SessionId`].
+//! 64-bit integers on the wire and in the database, except [`SessionId`]. Their SQL mapping is
+//! in `db::ids`, so this layer stays free of diesel.
 
-use diesel_derive_newtype::DieselNewType;
 use serde::{Deserialize, Serialize};
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-            DieselNewType,
-        )]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -44,7 +41,7 @@ id_type!(
 );
 
 /// One WebSocket connection. Random (UUID v4), so it reveals nothing about other sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SessionId(pub uuid::Uuid);
 

@@ -1,37 +1,54 @@
-//! Domain values: id newtypes, roles, and validated inputs.
+//! Domain values: id newtypes, roles, conversation kinds and states, validated inputs.
 //!
-//! Validation lives here so REST and WebSocket paths apply the same rules; each constructor
-//! returns [`AppError::Validation`] naming the field.
+//! The lowest layer: it knows nothing of actix, diesel or HTTP. Validation lives here so REST
+//! and WebSocket paths apply the same rules; each constructor returns [`Invalid`] with a message
+//! that starts with the field's name. The storage mapping of the ids lives in `db::ids`.
 
 mod ids;
+mod text;
 mod validate;
 
 pub use ids::{ConversationId, MessageId, ProjectId, SessionId, UploadId, UserId};
+pub use text::{invisible_character, visible_text};
 pub use validate::{
-    Email, MessageContent, Password, Username, validate_client_msg_id, validate_display_name,
+    Email, MessageContent, Password, Title, Username, validate_client_msg_id, validate_display_name,
 };
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
+/// A value a client sent breaks a rule. The message starts with the offending field
+/// (`username: 3 to 32 characters ...`); it becomes `validation_failed` on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    /// `field: message`.
+    pub fn field(field: &str, message: impl std::fmt::Display) -> Self {
+        Self(format!("{field}: {message}"))
+    }
+}
 
 /// The project every row belongs to until multi-tenancy is exposed (created by the first
 /// migration).
 pub const DEFAULT_PROJECT: ProjectId = ProjectId(1);
 
-/// What a user may do. Stored as lowercase text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// What a user may do in their project. Stored as lowercase text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Sees and manages every conversation of the project, creates users.
+    /// Sees and manages every conversation of the project, creates and manages users.
     Admin,
-    /// Support staff: closes conversations.
+    /// Support staff: closes conversations and deletes messages where they participate.
     Agent,
     /// An end user; what self-registration gives.
     Customer,
 }
 
 impl Role {
+    /// Every role, most privileged first.
+    pub const ALL: [Role; 3] = [Self::Admin, Self::Agent, Self::Customer];
+
     /// The stored and wire form.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,23 +58,25 @@ impl Role {
         }
     }
 
-    /// Whether this role may close conversations (agents and admins).
-    pub fn can_close(self) -> bool {
+    /// Support staff: agents and admins.
+    pub fn is_staff(self) -> bool {
         matches!(self, Self::Admin | Self::Agent)
     }
 }
 
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for Role {
-    type Err = AppError;
+    type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "admin" => Ok(Self::Admin),
-            "agent" => Ok(Self::Agent),
-            "customer" => Ok(Self::Customer),
-            _ => Err(AppError::Validation(
-                "role: must be admin, agent or customer".into(),
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or_else(|| Invalid::field("role", "must be admin, agent or customer"))
     }
 }
 
@@ -81,6 +100,14 @@ impl ConversationKind {
         match self {
             Self::Direct => "direct",
             Self::Group => "group",
+        }
+    }
+    /// Parses the stored form; anything but `direct` reads as a group.
+    pub fn from_stored(s: &str) -> Self {
+        if s == "direct" {
+            Self::Direct
+        } else {
+            Self::Group
         }
     }
 }
@@ -110,5 +137,28 @@ impl ConversationStatus {
         } else {
             Self::Open
         }
+    }
+}
+
+/// Which watermark a receipt moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReceiptKind {
+    /// `message:delivered`: the user's clients hold every message up to the seq.
+    Delivered,
+    /// `message:read`: the user has seen them (also moves the delivery watermark).
+    Read,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_from_their_stored_form_only() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("Admin".parse::<Role>().is_err());
+        assert!("root".parse::<Role>().is_err());
     }
 }

@@ -1,7 +1,7 @@
-//! Validated input values. Each `parse` returns [`AppError::Validation`] with a message that
-//! starts with the field name.
+//! Validated input values. Each `parse` returns [`Invalid`] with a message that starts with the
+//! field name.
 
-use crate::error::AppError;
+use super::{Invalid, visible_text};
 
 /// An email address, trimmed and lowercased (addresses are compared case-insensitively).
 /// Syntax per RFC 5321/5322 as checked by the `email_address` crate; at most 254 bytes
@@ -11,13 +11,11 @@ pub struct Email(String);
 
 impl Email {
     /// # Errors
-    /// `validation_failed` for an empty, over-long or malformed address.
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    /// [`Invalid`] for an empty, over-long or malformed address.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let value = raw.trim().to_lowercase();
         if value.len() > 254 || !email_address::EmailAddress::is_valid(&value) {
-            return Err(AppError::Validation(
-                "email: must be a valid email address".into(),
-            ));
+            return Err(Invalid::field("email", "must be a valid email address"));
         }
         Ok(Self(value))
     }
@@ -34,15 +32,16 @@ pub struct Username(String);
 
 impl Username {
     /// # Errors
-    /// `validation_failed` when the length or a character is out of bounds.
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    /// [`Invalid`] when the length or a character is out of bounds.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let ok_len = (3..=32).contains(&raw.len());
         let ok_chars = raw
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !ok_len || !ok_chars {
-            return Err(AppError::Validation(
-                "username: 3 to 32 characters of letters, digits, '_', '.' or '-'".into(),
+            return Err(Invalid::field(
+                "username",
+                "3 to 32 characters of letters, digits, '_', '.' or '-'",
             ));
         }
         Ok(Self(raw.to_string()))
@@ -59,17 +58,13 @@ pub struct Password(String);
 
 impl Password {
     /// # Errors
-    /// `validation_failed` when shorter than 8 characters or longer than 72 bytes.
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    /// [`Invalid`] when shorter than 8 characters or longer than 72 bytes.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
         if raw.chars().count() < 8 {
-            return Err(AppError::Validation(
-                "password: must be at least 8 characters".into(),
-            ));
+            return Err(Invalid::field("password", "must be at least 8 characters"));
         }
         if raw.len() > 72 {
-            return Err(AppError::Validation(
-                "password: must be at most 72 bytes".into(),
-            ));
+            return Err(Invalid::field("password", "must be at most 72 bytes"));
         }
         Ok(Self(raw.to_string()))
     }
@@ -85,19 +80,41 @@ impl std::fmt::Debug for Password {
     }
 }
 
-/// Checks an optional display name: at most 64 characters, no control characters.
-///
-/// # Errors
-/// `validation_failed` naming `display_name`.
-pub fn validate_display_name(raw: Option<&str>) -> Result<Option<String>, AppError> {
+/// A short name people see: trimmed, at most `max_chars` characters, nothing hidden
+/// ([`visible_text`]); blank becomes `None`.
+fn shown_name(field: &str, raw: Option<&str>, max_chars: usize) -> Result<Option<String>, Invalid> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(name) if name.chars().count() > 64 || name.chars().any(char::is_control) => {
-            Err(AppError::Validation(
-                "display_name: at most 64 characters, no control characters".into(),
-            ))
+        Some(name) if name.chars().count() > max_chars => Err(Invalid::field(
+            field,
+            format_args!("at most {max_chars} characters"),
+        )),
+        Some(name) => {
+            visible_text(field, name)?;
+            Ok(Some(name.to_string()))
         }
-        Some(name) => Ok(Some(name.to_string())),
+    }
+}
+
+/// Checks an optional display name: at most 64 characters, no control, bidirectional or
+/// invisible characters.
+///
+/// # Errors
+/// [`Invalid`] naming `display_name`.
+pub fn validate_display_name(raw: Option<&str>) -> Result<Option<String>, Invalid> {
+    shown_name("display_name", raw, 64)
+}
+
+/// An optional conversation title: at most 200 characters, no control, bidirectional or
+/// invisible characters; blank is no title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Title;
+
+impl Title {
+    /// # Errors
+    /// [`Invalid`] naming `title`.
+    pub fn parse(raw: Option<&str>) -> Result<Option<String>, Invalid> {
+        shown_name("title", raw, 200)
     }
 }
 
@@ -110,12 +127,12 @@ impl MessageContent {
     /// message carries an attachment.
     ///
     /// # Errors
-    /// `validation_failed` naming `content`.
+    /// [`Invalid`] naming `content`.
     pub fn parse_with_attachment(
         raw: &str,
         max_chars: usize,
         has_attachment: bool,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, Invalid> {
         if has_attachment && raw.trim().is_empty() {
             return Ok(Self(String::new()));
         }
@@ -123,15 +140,16 @@ impl MessageContent {
     }
 
     /// # Errors
-    /// `validation_failed` naming `content` when empty, only whitespace, or too long.
-    pub fn parse(raw: &str, max_chars: usize) -> Result<Self, AppError> {
+    /// [`Invalid`] naming `content` when empty, only whitespace, or too long.
+    pub fn parse(raw: &str, max_chars: usize) -> Result<Self, Invalid> {
         if raw.trim().is_empty() {
-            return Err(AppError::Validation("content: must not be empty".into()));
+            return Err(Invalid::field("content", "must not be empty"));
         }
         if raw.chars().count() > max_chars {
-            return Err(AppError::Validation(format!(
-                "content: must be at most {max_chars} characters"
-            )));
+            return Err(Invalid::field(
+                "content",
+                format_args!("must be at most {max_chars} characters"),
+            ));
         }
         Ok(Self(raw.to_string()))
     }
@@ -144,12 +162,12 @@ impl MessageContent {
 /// Checks a client message id: 1 to 64 characters.
 ///
 /// # Errors
-/// `validation_failed` naming `client_msg_id`.
-pub fn validate_client_msg_id(raw: Option<String>) -> Result<Option<String>, AppError> {
+/// [`Invalid`] naming `client_msg_id`.
+pub fn validate_client_msg_id(raw: Option<String>) -> Result<Option<String>, Invalid> {
     match raw {
-        Some(id) if id.is_empty() || id.chars().count() > 64 => Err(AppError::Validation(
-            "client_msg_id: 1 to 64 characters".into(),
-        )),
+        Some(id) if id.is_empty() || id.chars().count() > 64 => {
+            Err(Invalid::field("client_msg_id", "1 to 64 characters"))
+        }
         other => Ok(other),
     }
 }
@@ -191,5 +209,18 @@ mod tests {
         assert!(Password::parse("1234567").is_err());
         assert!(Password::parse("12345678").is_ok());
         assert!(Password::parse(&"x".repeat(73)).is_err());
+    }
+
+    #[test]
+    fn display_names_and_titles_refuse_hidden_characters() {
+        assert_eq!(
+            validate_display_name(Some("  Ann ")),
+            Ok(Some("Ann".into()))
+        );
+        assert_eq!(validate_display_name(Some("   ")), Ok(None));
+        assert!(validate_display_name(Some("Ann\u{202e}")).is_err());
+        assert!(validate_display_name(Some(&"x".repeat(65))).is_err());
+        assert!(Title::parse(Some("a\u{200b}b")).is_err());
+        assert_eq!(Title::parse(Some("Order")), Ok(Some("Order".into())));
     }
 }

@@ -1,85 +1,51 @@
-//! `/api/v1/auth/*`: register, login, refresh (rotating, with reuse detection), logout, me.
+//! `/api/v1/auth/*` and the WebSocket ticket: register, login, refresh (rotating, with reuse
+//! detection), logout, logout everywhere, me, ws-ticket.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
 
 use crate::actors::db_writer::{
-    CreateUser, RevokeRefreshToken, RotateRefreshToken, StoreRefreshToken,
+    CreateUser, EndUserSessions, RevokeRefreshToken, RotateRefreshToken, StoreRefreshToken,
 };
-use crate::auth::{AuthUser, password, refresh};
-use crate::db::models::{NewRefreshToken, NewUser, UserRow, UserView};
+use crate::actors::presence::EndSessions;
+use crate::actors::session::EndSession;
+use crate::api::{LoginBody, RefreshBody, RegisterBody, TokenResponse, WsTicketView};
+use crate::auth::{AuthUser, Signup, password, refresh};
+use crate::db::models::{NewRefreshToken, UserRow};
 use crate::db::now;
-use crate::db::queries::tokens::RotateOutcome;
+use crate::db::queries::tokens::{Revoked, RotateOutcome};
 use crate::db::queries::users;
-use crate::domain::{DEFAULT_PROJECT, Email, Password, Role, Username, validate_display_name};
+use crate::domain::{DEFAULT_PROJECT, Role, UserId};
 use crate::error::AppError;
 use crate::http::extract::Json;
-use crate::startup::AppState;
-
-/// `POST /auth/register` body. Any `role` field is ignored: self-registration is `customer`.
-#[derive(Deserialize)]
-pub struct RegisterBody {
-    email: String,
-    username: String,
-    password: String,
-    #[serde(default)]
-    display_name: Option<String>,
-}
-
-/// `POST /auth/login` body: `email` or `username`, and `password`.
-#[derive(Deserialize)]
-pub struct LoginBody {
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-    password: String,
-}
-
-/// `POST /auth/refresh` and `/auth/logout` body.
-#[derive(Deserialize)]
-pub struct RefreshBody {
-    refresh_token: String,
-}
-
-/// `{user, access_token, refresh_token, token_type: "Bearer", expires_in}` (RFC 6749 §5.1
-/// names; `expires_in` in seconds).
-#[derive(Serialize)]
-pub struct TokenResponse {
-    user: UserView,
-    access_token: String,
-    refresh_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-}
+use crate::http::limits::LoginKey;
+use crate::http::state::AppState;
+use crate::http::tickets::TICKET_TTL;
 
 /// Validates and stores a new user (hashing on the blocking pool).
 ///
 /// # Errors
 /// `validation_failed`, `email_taken`, `username_taken`, or `internal`.
-pub async fn create_user(
-    state: &AppState,
-    email: &str,
-    username: &str,
-    password_raw: &str,
-    display_name: Option<&str>,
-    role: Role,
-) -> Result<UserRow, AppError> {
-    let email = Email::parse(email)?;
-    let username = Username::parse(username)?;
-    let password_value = Password::parse(password_raw)?;
-    let display_name = validate_display_name(display_name)?;
+pub async fn create_user(state: &AppState, signup: Signup<'_>) -> Result<UserRow, AppError> {
     let cost = state.settings.auth.bcrypt_cost;
-    let hash = password::blocking(move || password::hash(password_value.expose(), cost)).await??;
-    let user = NewUser {
-        project_id: DEFAULT_PROJECT,
-        email: email.as_str().to_string(),
-        username: username.as_str().to_string(),
-        display_name,
-        role: role.as_str().to_string(),
-        password_hash: hash,
-        created_at: now(),
-    };
+    let (email, username, pass) = (
+        signup.email.to_string(),
+        signup.username.to_string(),
+        signup.password.to_string(),
+    );
+    let display_name = signup.display_name.map(str::to_string);
+    let (project_id, role) = (signup.project_id, signup.role);
+    let user = password::blocking(move || {
+        Signup {
+            project_id,
+            email: &email,
+            username: &username,
+            password: &pass,
+            display_name: display_name.as_deref(),
+            role,
+        }
+        .into_row(cost)
+    })
+    .await??;
     Ok(state.writer.send(CreateUser { user }).await??)
 }
 
@@ -124,28 +90,49 @@ fn token_response(
     }
 }
 
-/// `POST /api/v1/auth/register` → 201 [`TokenResponse`].
+/// Signs `user` out everywhere: every refresh token revoked, every access token of theirs
+/// unable to open a WebSocket, every open session closed with 4001.
+async fn end_everything(state: &AppState, user: UserId, reason: Revoked) -> Result<(), AppError> {
+    state
+        .writer
+        .send(EndUserSessions {
+            user_id: user,
+            reason,
+        })
+        .await??;
+    state.presence.do_send(EndSessions {
+        user_id: user,
+        end: EndSession::SIGNED_OUT,
+    });
+    Ok(())
+}
+
+/// `POST /api/v1/auth/register` → 201 [`TokenResponse`]. A taken email or username is one
+/// answer, 409 `conflict`, so registration does not tell which accounts exist.
 pub async fn register(
     state: web::Data<AppState>,
     body: Json<RegisterBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    let user = create_user(
-        &state,
-        &body.email,
-        &body.username,
-        &body.password,
-        body.display_name.as_deref(),
-        Role::Customer,
-    )
-    .await?;
+    let signup = Signup {
+        project_id: DEFAULT_PROJECT,
+        email: &body.email,
+        username: &body.username,
+        password: &body.password,
+        display_name: body.display_name.as_deref(),
+        role: Role::Customer,
+    };
+    let user = match create_user(&state, signup).await {
+        Err(AppError::EmailTaken | AppError::UsernameTaken) => return Err(AppError::Conflict),
+        other => other?,
+    };
     tracing::info!(user_id = %user.id, "user registered");
     Ok(HttpResponse::Created().json(issue_tokens(&state, &user).await?))
 }
 
 /// `POST /api/v1/auth/login` → 200 [`TokenResponse`]; 401 `invalid_credentials` for an unknown
 /// user or a wrong password alike (a dummy hash is checked for unknown users so both take the
-/// same time).
+/// same time); 403 for a disabled account, told only to whoever knows its password.
 pub async fn login(
     state: web::Data<AppState>,
     body: Json<LoginBody>,
@@ -160,22 +147,26 @@ pub async fn login(
         users::find_by_login(&mut conn, DEFAULT_PROJECT, &login).await?
     };
     // One budget per account, whether it is named by email or username.
-    let account = user
-        .as_ref()
-        .map_or_else(|| login.trim().to_lowercase(), |u| format!("user:{}", u.id));
+    let account = user.as_ref().map_or_else(
+        || LoginKey::Unknown(login.trim().to_lowercase()),
+        |u| LoginKey::Account(u.id),
+    );
     state.limits.login_attempt(&account)?;
     let hash = user
         .as_ref()
         .map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
     let ok = password::blocking(move || password::verify(&body.password, &hash)).await?;
     match user {
+        Some(user) if ok && user.disabled => {
+            Err(AppError::Forbidden("this account is disabled".into()))
+        }
         Some(user) if ok => Ok(HttpResponse::Ok().json(issue_tokens(&state, &user).await?)),
         _ => Err(AppError::InvalidCredentials),
     }
 }
 
 /// `POST /api/v1/auth/refresh` → 200 [`TokenResponse`] with a new pair. The presented token is
-/// revoked; presenting a revoked one revokes every refresh token of its user (401).
+/// revoked; presenting a revoked one signs its user out everywhere (401), as logout-all does.
 pub async fn refresh(
     state: web::Data<AppState>,
     body: Json<RefreshBody>,
@@ -192,11 +183,18 @@ pub async fn refresh(
     let user = match outcome {
         RotateOutcome::Rotated { user } => user,
         RotateOutcome::Reused { user_id } => {
-            tracing::warn!(user_id = %user_id, "refresh token reuse: all refresh tokens revoked");
+            tracing::warn!(user_id = %user_id, "refresh token reuse: the user is signed out everywhere");
+            state.presence.do_send(EndSessions {
+                user_id,
+                end: EndSession::SIGNED_OUT,
+            });
             return Err(AppError::Unauthorized(
                 "refresh token already used; every refresh token of this user is now revoked"
                     .into(),
             ));
+        }
+        RotateOutcome::Disabled => {
+            return Err(AppError::Forbidden("this account is disabled".into()));
         }
         RotateOutcome::Invalid => {
             return Err(AppError::Unauthorized(
@@ -222,11 +220,36 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /api/v1/auth/me` → 200 the caller's [`UserView`].
+/// `POST /api/v1/auth/logout-all` → 204: every refresh token of the caller is revoked, no
+/// access token issued so far can open a WebSocket again, and every open session of theirs
+/// closes now with 4001.
+pub async fn logout_all(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<HttpResponse, AppError> {
+    end_everything(&state, auth.id, Revoked::LogoutAll).await?;
+    tracing::info!(user_id = %auth.id, "signed out everywhere");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/auth/me` → 200 the caller's user.
 pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
     let mut conn = state.db.read().await?;
     let user = users::find(&mut conn, auth.id)
         .await?
         .ok_or_else(|| AppError::Unauthorized("user no longer exists".into()))?;
     Ok(HttpResponse::Ok().json(user.view()))
+}
+
+/// `POST /api/v1/ws-ticket` → 200 `{ticket, expires_in_s: 30}`: a single-use ticket for
+/// `GET /api/v1/ws?ticket=...`, so the access token stays out of the URL.
+pub async fn ws_ticket(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> Result<HttpResponse, AppError> {
+    let ticket = state.tickets.issue(auth)?;
+    Ok(HttpResponse::Ok().json(WsTicketView {
+        ticket,
+        expires_in_s: TICKET_TTL.as_secs(),
+    }))
 }

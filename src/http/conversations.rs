@@ -1,71 +1,62 @@
-//! `/api/v1/conversations`: create, list, get, close.
+//! `/api/v1/conversations`: create, list, get, close, read receipts, unread counts.
 //!
-//! Visibility: participants and admins see a conversation; anyone else gets 404 (not 403), so
-//! ids reveal nothing. Closing needs the agent or admin role on top of visibility.
+//! Who may do what is the access policy's ([`crate::policy`]): a conversation the caller may not
+//! see is 404, never 403, so ids reveal nothing.
 
 use std::collections::BTreeSet;
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 
 use crate::actors::db_writer::CreateConversation;
 use crate::actors::room::{Close, MarkReceipt};
 use crate::actors::room_registry::{Evict, send_to_room};
+use crate::api::{ConversationView, CreateConversationBody, ReadBody, UnreadCounts};
 use crate::auth::AuthUser;
-use crate::db::models::{ConversationRow, ConversationView};
-use crate::db::queries::participants::ReceiptKind;
-use crate::db::queries::{conversations, users};
-use crate::domain::{ConversationId, Role, UserId};
+use crate::db::models::ConversationRow;
+use crate::db::queries::{conversations, participants, users};
+use crate::domain::{ConversationId, ReceiptKind, Role, Title, UserId};
 use crate::error::AppError;
 use crate::http::extract::Json;
-use crate::startup::AppState;
+use crate::http::state::AppState;
+use crate::policy::{self, Action};
 
-/// Body of `POST /conversations`: `{participant_ids, title?}`.
-#[derive(Deserialize)]
-pub struct CreateBody {
-    participant_ids: Vec<UserId>,
-    #[serde(default)]
-    title: Option<String>,
-}
-
-/// Loads a conversation the caller may see, with its participants.
+/// Loads a conversation with its participants and asks the policy whether the caller may do
+/// `action` to it.
 ///
 /// # Errors
-/// `not_found` when it does not exist or the caller is neither a participant nor an admin.
-pub async fn visible(
+/// `not_found` when it does not exist; the policy's refusal otherwise.
+pub async fn authorized(
     state: &AppState,
     auth: &AuthUser,
     id: ConversationId,
+    action: Action,
 ) -> Result<(ConversationRow, Vec<UserId>), AppError> {
     let mut conn = state.db.read().await?;
     let row = conversations::find(&mut conn, id)
         .await?
-        .filter(|row| row.project_id == auth.project_id)
         .ok_or_else(|| AppError::not_found("conversation"))?;
     let members = conversations::participant_ids(&mut conn, id).await?;
-    if auth.role != Role::Admin && !members.contains(&auth.id) {
-        return Err(AppError::not_found("conversation"));
-    }
+    policy::check(
+        &auth.actor(),
+        action,
+        &row.facts(members.contains(&auth.id)),
+    )?;
     Ok((row, members))
 }
 
 /// `POST /api/v1/conversations` → 201 [`ConversationView`]. The creator is always a
-/// participant; `kind` is `direct` for exactly two participants. Unknown ids → 400.
+/// participant; `kind` is `direct` for exactly two participants. Ids that are not users of the
+/// project → 400 with one message whichever they are. At most `limits.conversations_per_hour`
+/// attempts per user (429), failed ones included, so ids cannot be probed one by one.
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: Json<CreateBody>,
+    body: Json<CreateConversationBody>,
 ) -> Result<HttpResponse, AppError> {
+    // Counted first, failures included: probing ids one at a time is what the limit stops.
+    state.limits.conversation(auth.id)?;
     let body = body.into_inner();
-    let title = match body.title.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(t) if t.chars().count() > 200 || t.chars().any(char::is_control) => {
-            return Err(AppError::Validation(
-                "title: at most 200 characters, no control characters".into(),
-            ));
-        }
-        Some(t) => Some(t.to_string()),
-    };
+    let title = Title::parse(body.title.as_deref())?;
     let mut ids: BTreeSet<UserId> = body.participant_ids.into_iter().collect();
     ids.insert(auth.id);
     let max = state.settings.limits.max_participants;
@@ -75,17 +66,14 @@ pub async fn create(
         )));
     }
     let ids: Vec<UserId> = ids.into_iter().collect();
-    let existing: BTreeSet<UserId> = {
+    let existing = {
         let mut conn = state.db.read().await?;
-        users::existing(&mut conn, auth.project_id, &ids)
-            .await?
-            .into_iter()
-            .collect()
+        users::count_existing(&mut conn, auth.project_id, &ids).await?
     };
-    if let Some(unknown) = ids.iter().find(|id| !existing.contains(id)) {
-        return Err(AppError::Validation(format!(
-            "participant_ids: unknown user {unknown}"
-        )));
+    if existing != ids.len() {
+        return Err(AppError::Validation(
+            "participant_ids: one or more of these users cannot be added".into(),
+        ));
     }
     let mut view = state
         .writer
@@ -105,13 +93,13 @@ pub async fn create(
     Ok(super::created(&view))
 }
 
-/// `GET /api/v1/conversations` → the caller's conversations (admins: all), newest activity
-/// first.
+/// `GET /api/v1/conversations` → the caller's conversations (admins: all of the project),
+/// newest activity first.
 pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
     let mut conn = state.db.read().await?;
     let all = auth.role == Role::Admin;
     let views: Vec<ConversationView> =
-        conversations::list(&mut conn, auth.project_id, auth.id, all).await?;
+        conversations::list(&mut conn, auth.project_id, auth.id, all, &state.links).await?;
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -121,26 +109,33 @@ pub async fn get(
     auth: AuthUser,
     path: web::Path<ConversationId>,
 ) -> Result<HttpResponse, AppError> {
-    let (row, members) = visible(&state, &auth, path.into_inner()).await?;
+    let id = path.into_inner();
+    let (row, members) = authorized(&state, &auth, id, Action::ReadHistory).await?;
     Ok(HttpResponse::Ok().json(with_receipts(&state, &auth, row.view(members)).await?))
 }
 
 /// `POST /api/v1/conversations/{id}/close` and `DELETE /api/v1/conversations/{id}`: agents and
-/// admins close a conversation (403 for customers). Idempotent: closing a closed conversation
-/// returns it unchanged. Joined sessions receive `conversation:closed`.
+/// admins close a conversation (403 for customers, 404 where the caller sees nothing).
+/// Idempotent: closing a closed conversation returns it unchanged. Joined sessions receive
+/// `conversation:closed`.
 pub async fn close(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<ConversationId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (_, members) = visible(&state, &auth, id).await?;
-    if !auth.role.can_close() {
-        return Err(AppError::Forbidden(
-            "only agents and admins can close conversations".into(),
-        ));
-    }
-    let row = send_to_room(&state.rooms, id, Close { closed_by: auth.id }).await??;
+    let row = send_to_room(
+        &state.rooms,
+        id,
+        Close {
+            actor: auth.actor(),
+        },
+    )
+    .await??;
+    let members = {
+        let mut conn = state.db.read().await?;
+        conversations::participant_ids(&mut conn, id).await?
+    };
     tracing::info!(conversation_id = %id, by = %auth.id, "conversation closed");
     Ok(HttpResponse::Ok().json(with_receipts(&state, &auth, row.view(members)).await?))
 }
@@ -151,16 +146,11 @@ async fn with_receipts(
     view: ConversationView,
 ) -> Result<ConversationView, AppError> {
     let mut conn = state.db.read().await?;
-    let mut views = conversations::with_receipts(&mut conn, auth.id, vec![view]).await?;
+    let mut views =
+        conversations::with_receipts(&mut conn, auth.id, &state.links, vec![view]).await?;
     views
         .pop()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation view vanished")))
-}
-
-/// Body of `POST /conversations/{id}/read`: `{seq}`.
-#[derive(Deserialize)]
-pub struct ReadBody {
-    seq: i64,
 }
 
 /// `POST /api/v1/conversations/{id}/read` `{seq}` → 200 the caller's watermarks
@@ -172,15 +162,13 @@ pub async fn read(
     path: web::Path<ConversationId>,
     body: Json<ReadBody>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
     let mark = MarkReceipt {
-        user_id: auth.id,
-        role: auth.role,
+        actor: auth.actor(),
         kind: ReceiptKind::Read,
         seq: body.seq,
         session_id: None,
     };
-    let watermarks = send_to_room(&state.rooms, id, mark).await??;
+    let watermarks = send_to_room(&state.rooms, path.into_inner(), mark).await??;
     Ok(HttpResponse::Ok().json(watermarks))
 }
 
@@ -188,14 +176,12 @@ pub async fn read(
 /// conversations, computed from the read watermarks.
 pub async fn unread(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
     let mut conn = state.db.read().await?;
-    let rows = crate::db::queries::participants::unread(&mut conn, auth.id, None).await?;
-    let total: i64 = rows.iter().map(|r| r.unread).sum();
-    let conversations: std::collections::BTreeMap<String, i64> = rows
-        .iter()
-        .map(|r| (r.conversation_id.to_string(), r.unread))
-        .collect();
-    Ok(
-        HttpResponse::Ok()
-            .json(serde_json::json!({"total": total, "conversations": conversations})),
-    )
+    let rows = participants::unread(&mut conn, auth.id, None).await?;
+    Ok(HttpResponse::Ok().json(UnreadCounts {
+        total: rows.iter().map(|r| r.unread).sum(),
+        conversations: rows
+            .iter()
+            .map(|r| (r.conversation_id.to_string(), r.unread))
+            .collect(),
+    }))
 }

@@ -8,7 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 /// A JSON request body (`Content-Type: application/json` or `+json`), at most
 /// `limits.json_body_max_bytes` long (413 `payload_too_large` past it).

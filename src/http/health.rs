@@ -7,7 +7,7 @@ use diesel::{OptionalExtension, QueryDsl};
 use diesel_async::RunQueryDsl as _;
 use serde::Serialize;
 
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 #[derive(Serialize)]
 struct Health {

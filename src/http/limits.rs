@@ -1,12 +1,16 @@
-//! REST rate limits (governor, in memory):
+//! REST and upgrade rate limits (governor, in memory):
 //! - every `/api/v1` request counts against `limits.api_requests_per_minute`, keyed by the
-//!   caller's user id when it carries a valid access token, else by peer IP;
+//!   caller's user id when it carries a valid access token, else by client IP;
 //! - `register`, `login` and `refresh` also count against `limits.auth_attempts_per_ip_per_minute`
-//!   per peer IP, and each login against `limits.login_attempts_per_account_per_minute` for the
-//!   account it names (credential stuffing and brute force: OWASP Authentication Cheat Sheet).
+//!   per client IP, and each login against `limits.login_attempts_per_account_per_minute` for the
+//!   account it names (credential stuffing and brute force: OWASP Authentication Cheat Sheet);
+//! - WebSocket upgrades against `limits.ws_upgrades_per_ip_per_minute` per client IP;
+//! - conversation creation against `limits.conversations_per_hour` per user; uploads against
+//!   `uploads.uploads_per_minute` per user.
 //!
-//! Past a limit the answer is 429 `rate_limited` with `Retry-After`. The peer IP is the socket
-//! address: forwarded headers are not trusted.
+//! Past a limit the answer is 429 `rate_limited` with `Retry-After`. The client IP is the TCP
+//! peer, or the forwarded address from a trusted proxy, IPv6 counted per /64
+//! ([`client_ip`](super::client_ip)).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -19,30 +23,46 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::auth::extractors::bearer_token;
-use crate::config::LimitSettings;
+use crate::config::{LimitSettings, UploadSettings};
 use crate::domain::UserId;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::http::state::AppState;
 
 /// Who a request is counted against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Caller {
     /// An authenticated user.
     User(UserId),
-    /// An anonymous peer.
+    /// An anonymous client, by IP bucket.
     Ip(IpAddr),
 }
 
-/// The REST limiters.
+/// The account a login attempt names: an existing user by id, or the login text of none. Two
+/// kinds of key, so no login text can spend a user's budget (a username `user:7` once did).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LoginKey {
+    /// An existing account, however it was named (email or username).
+    Account(UserId),
+    /// A login naming no account, lowercased.
+    Unknown(String),
+}
+
+/// The limiters.
 pub struct ApiLimits {
     api: DefaultKeyedRateLimiter<Caller>,
     auth_ip: DefaultKeyedRateLimiter<IpAddr>,
-    login_account: DefaultKeyedRateLimiter<String>,
+    login_account: DefaultKeyedRateLimiter<LoginKey>,
     uploads: DefaultKeyedRateLimiter<UserId>,
+    ws_upgrades: DefaultKeyedRateLimiter<IpAddr>,
+    conversations: DefaultKeyedRateLimiter<UserId>,
 }
 
 fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+fn per_hour(n: u32) -> Quota {
+    Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
 }
 
 fn refused(
@@ -55,24 +75,25 @@ fn refused(
 
 impl ApiLimits {
     /// Limiters with the configured quotas.
-    pub fn new(limits: &LimitSettings, uploads_per_minute: u32) -> Self {
+    pub fn new(limits: &LimitSettings, uploads: &UploadSettings) -> Self {
         Self {
             api: RateLimiter::keyed(per_minute(limits.api_requests_per_minute)),
             auth_ip: RateLimiter::keyed(per_minute(limits.auth_attempts_per_ip_per_minute)),
             login_account: RateLimiter::keyed(per_minute(
                 limits.login_attempts_per_account_per_minute,
             )),
-            uploads: RateLimiter::keyed(per_minute(uploads_per_minute)),
+            uploads: RateLimiter::keyed(per_minute(uploads.uploads_per_minute)),
+            ws_upgrades: RateLimiter::keyed(per_minute(limits.ws_upgrades_per_ip_per_minute)),
+            conversations: RateLimiter::keyed(per_hour(limits.conversations_per_hour)),
         }
     }
 
-    /// Counts one login attempt for `account` (the user id of an existing account, else the
-    /// lowercased login).
+    /// Counts one login attempt for the account it names.
     ///
     /// # Errors
     /// `rate_limited` past `limits.login_attempts_per_account_per_minute`.
-    pub fn login_attempt(&self, account: &str) -> Result<(), AppError> {
-        refused(self.login_account.check_key(&account.trim().to_lowercase()))
+    pub fn login_attempt(&self, account: &LoginKey) -> Result<(), AppError> {
+        refused(self.login_account.check_key(account))
     }
 
     /// Counts one upload by `user`.
@@ -83,12 +104,30 @@ impl ApiLimits {
         refused(self.uploads.check_key(&user))
     }
 
+    /// Counts one WebSocket upgrade from the client IP bucket `ip`.
+    ///
+    /// # Errors
+    /// `rate_limited` past `limits.ws_upgrades_per_ip_per_minute`.
+    pub fn ws_upgrade(&self, ip: IpAddr) -> Result<(), AppError> {
+        refused(self.ws_upgrades.check_key(&ip))
+    }
+
+    /// Counts one conversation created by `user`.
+    ///
+    /// # Errors
+    /// `rate_limited` past `limits.conversations_per_hour`.
+    pub fn conversation(&self, user: UserId) -> Result<(), AppError> {
+        refused(self.conversations.check_key(&user))
+    }
+
     /// Forgets callers whose limits have fully recovered (keeps memory bounded).
     pub fn forget_idle(&self) {
         self.api.retain_recent();
         self.auth_ip.retain_recent();
         self.login_account.retain_recent();
         self.uploads.retain_recent();
+        self.ws_upgrades.retain_recent();
+        self.conversations.retain_recent();
     }
 }
 
@@ -101,9 +140,7 @@ pub async fn enforce(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if let Some(state) = req.app_data::<web::Data<AppState>>() {
-        let ip = req
-            .peer_addr()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
+        let ip = state.proxies.bucket_of(req.request());
         let user = bearer_token(req.request(), true).and_then(|t| state.jwt.verify(&t).ok());
         let caller = user.map_or(Caller::Ip(ip), |user| Caller::User(user.id));
         refused(state.limits.api.check_key(&caller))?;

@@ -1,46 +1,25 @@
-//! `/api/v1/conversations/{id}/messages`: history pages and REST sends.
+//! `/api/v1/conversations/{id}/messages` and `/api/v1/messages/{id}`: history pages, sends,
+//! edits and deletions. Sends, edits and deletions go through the conversation's room, like
+//! their WebSocket twins: same checks, same rate limit, same broadcast.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 
-use crate::actors::room::PostMessage;
-use crate::actors::room_registry::send_to_room;
+use crate::actors::room::{ChangeMessage, PostMessage};
+use crate::actors::room_registry::{LocateMessage, send_to_room};
+use crate::api::{EditBody, MessageView, PageQuery, SendBody};
 use crate::auth::AuthUser;
-use crate::chat;
-use crate::db::models::MessageView;
-use crate::db::queries::messages::{self, PageRequest};
-use crate::domain::{ConversationId, MessageContent, MessageId, UploadId, validate_client_msg_id};
+use crate::db::queries::messages::{self, Change, PageRequest};
+use crate::domain::{ConversationId, MessageContent, MessageId, validate_client_msg_id};
 use crate::error::AppError;
-use crate::http::conversations::visible;
+use crate::http::conversations::authorized;
 use crate::http::extract::{Json, Query};
-use crate::startup::AppState;
+use crate::http::state::AppState;
+use crate::policy::Action;
 
 /// Default page size.
 pub const DEFAULT_LIMIT: i64 = 50;
 /// Largest page size; larger requests are clamped.
 pub const MAX_LIMIT: i64 = 200;
-
-/// Query of `GET .../messages`: `limit`, `before_seq`, `after_seq`.
-#[derive(Deserialize)]
-pub struct PageQuery {
-    #[serde(default)]
-    limit: Option<i64>,
-    #[serde(default)]
-    before_seq: Option<i64>,
-    #[serde(default)]
-    after_seq: Option<i64>,
-}
-
-/// Body of `POST .../messages`: `{content, client_msg_id?, attachment_id?}`.
-#[derive(Deserialize)]
-pub struct SendBody {
-    #[serde(default)]
-    content: String,
-    #[serde(default)]
-    client_msg_id: Option<String>,
-    #[serde(default)]
-    attachment_id: Option<UploadId>,
-}
 
 /// `GET /api/v1/conversations/{id}/messages?limit=&before_seq=&after_seq=` → messages
 /// ascending by seq. `limit` defaults to 50 and is clamped to 200; `before_seq=N` gives the
@@ -56,31 +35,28 @@ pub async fn list(
     if limit < 1 {
         return Err(AppError::Validation("limit: must be at least 1".into()));
     }
-    visible(&state, &auth, id).await?;
+    authorized(&state, &auth, id, Action::ReadHistory).await?;
     let mut conn = state.db.read().await?;
-    let rows = messages::page(
-        &mut conn,
-        id,
-        PageRequest {
-            before_seq: query.before_seq,
-            after_seq: query.after_seq,
-            limit: limit.min(MAX_LIMIT),
-        },
-    )
-    .await?;
-    let views: Vec<MessageView> = rows.iter().map(|row| row.view()).collect();
+    let request = PageRequest {
+        before_seq: query.before_seq,
+        after_seq: query.after_seq,
+        limit: limit.min(MAX_LIMIT),
+    };
+    let rows = messages::page(&mut conn, id, request).await?;
+    let views: Vec<MessageView> = rows
+        .into_iter()
+        .map(|row| row.into_view(&state.links))
+        .collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
-/// `POST /api/v1/conversations/{id}/messages` → 201 message. Same path as a WebSocket send:
-/// through the conversation's room actor, same validation, rate limit and broadcast.
+/// `POST /api/v1/conversations/{id}/messages` → 201 message, answered after it is committed.
 pub async fn send(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<ConversationId>,
     body: Json<SendBody>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
     let body = body.into_inner();
     let content = MessageContent::parse_with_attachment(
         &body.content,
@@ -88,21 +64,36 @@ pub async fn send(
         body.attachment_id.is_some(),
     )?;
     let post = PostMessage {
-        sender_id: auth.id,
-        sender_role: auth.role,
+        actor: auth.actor(),
         content: content.into_inner(),
         client_msg_id: validate_client_msg_id(body.client_msg_id)?,
         attachment_id: body.attachment_id,
         origin: None,
     };
-    let message = send_to_room(&state.rooms, id, post).await??;
+    let message = send_to_room(&state.rooms, path.into_inner(), post).await??;
     Ok(super::created(&message))
 }
 
-/// Body of `PATCH /api/v1/messages/{id}`: `{content}`.
-#[derive(Deserialize)]
-pub struct EditBody {
-    content: String,
+/// Edits or deletes a message through its conversation's room.
+async fn change(
+    state: &AppState,
+    auth: &AuthUser,
+    message_id: MessageId,
+    change: Change,
+) -> Result<MessageView, AppError> {
+    let location = state
+        .rooms
+        .send(LocateMessage { message_id })
+        .await??
+        .ok_or_else(|| AppError::not_found("message"))?;
+    let msg = ChangeMessage {
+        actor: auth.actor(),
+        message_id,
+        message: location.facts,
+        change,
+        origin: None,
+    };
+    send_to_room(&state.rooms, location.conversation_id, msg).await?
 }
 
 /// `PATCH /api/v1/messages/{id}` `{content}` → 200 the edited message (sender only; 403 for
@@ -113,14 +104,9 @@ pub async fn edit(
     path: web::Path<MessageId>,
     body: Json<EditBody>,
 ) -> Result<HttpResponse, AppError> {
-    let message = chat::change_message(
-        &state,
-        auth.id,
-        auth.role,
-        path.into_inner(),
-        Some(&body.content),
-    )
-    .await?;
+    let content = MessageContent::parse(&body.content, state.settings.limits.message_max_chars)?;
+    let edit = Change::Edit(content.into_inner());
+    let message = change(&state, &auth, path.into_inner(), edit).await?;
     Ok(HttpResponse::Ok().json(message))
 }
 
@@ -131,6 +117,6 @@ pub async fn delete(
     auth: AuthUser,
     path: web::Path<MessageId>,
 ) -> Result<HttpResponse, AppError> {
-    let message = chat::change_message(&state, auth.id, auth.role, path.into_inner(), None).await?;
+    let message = change(&state, &auth, path.into_inner(), Change::Delete).await?;
     Ok(HttpResponse::Ok().json(message))
 }

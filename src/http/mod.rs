@@ -5,14 +5,19 @@
 //! itself would produce for a malformed JSON body, query string or path.
 
 mod auth;
+pub mod client_ip;
 mod conversations;
 pub mod extract;
 mod health;
 pub mod limits;
 mod messages;
+pub mod state;
+pub mod tickets;
 mod uploads;
 mod users;
 pub mod ws;
+
+pub use state::AppState;
 
 use actix_web::error::PathError;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -32,8 +37,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(resource("/auth/login").route(web::post().to(auth::login)))
                 .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
                 .service(resource("/auth/logout").route(web::post().to(auth::logout)))
+                .service(resource("/auth/logout-all").route(web::post().to(auth::logout_all)))
                 .service(resource("/auth/me").route(web::get().to(auth::me)))
                 .service(resource("/users").route(web::post().to(users::create)))
+                .service(resource("/users/{id}").route(web::patch().to(users::update)))
+                .service(resource("/ws-ticket").route(web::post().to(auth::ws_ticket)))
                 .service(
                     resource("/conversations")
                         .route(web::post().to(conversations::create))

@@ -1,43 +1,70 @@
-//! `POST /api/v1/users`: admins create users of any role (this is how agents are made).
+//! `/api/v1/users`: admins create users of any role (this is how agents are made), change
+//! roles and disable accounts.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
 
-use crate::auth::AuthUser;
-use crate::domain::Role;
+use crate::actors::db_writer::ChangeAccount;
+use crate::actors::presence::EndSessions;
+use crate::actors::session::EndSession;
+use crate::api::{CreateUserBody, UpdateUserBody};
+use crate::auth::{AuthUser, Signup};
+use crate::db::queries::users::AccountChange;
+use crate::domain::UserId;
 use crate::error::AppError;
 use crate::http::auth::create_user;
 use crate::http::extract::Json;
-use crate::startup::AppState;
+use crate::http::state::AppState;
+use crate::policy;
 
-/// Body: `{email, username, password, display_name?, role}`.
-#[derive(Deserialize)]
-pub struct CreateUserBody {
-    email: String,
-    username: String,
-    password: String,
-    #[serde(default)]
-    display_name: Option<String>,
-    role: Role,
-}
-
-/// `POST /api/v1/users` (admin only) → 201 user; 403 for non-admins.
+/// `POST /api/v1/users` (admins) → 201 user; 403 for others.
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
     body: Json<CreateUserBody>,
 ) -> Result<HttpResponse, AppError> {
-    auth.require_admin()?;
+    policy::check_users(&auth.actor(), auth.project_id)?;
     let body = body.into_inner();
-    let user = create_user(
-        &state,
-        &body.email,
-        &body.username,
-        &body.password,
-        body.display_name.as_deref(),
-        body.role,
-    )
-    .await?;
+    let signup = Signup {
+        project_id: auth.project_id,
+        email: &body.email,
+        username: &body.username,
+        password: &body.password,
+        display_name: body.display_name.as_deref(),
+        role: body.role,
+    };
+    let user = create_user(&state, signup).await?;
     tracing::info!(user_id = %user.id, role = body.role.as_str(), by = %auth.id, "user created");
     Ok(super::created(&user.view()))
+}
+
+/// `PATCH /api/v1/users/{id}` `{role?, disabled?}` (admins) → 200 user; 403 for others, 404
+/// for a user of another project or none. A new role or disabling ends the user's open
+/// sessions at once (close code 4003) and stops their earlier access tokens from opening new
+/// ones; disabling also revokes their refresh tokens.
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<UserId>,
+    body: Json<UpdateUserBody>,
+) -> Result<HttpResponse, AppError> {
+    policy::check_users(&auth.actor(), auth.project_id)?;
+    let user_id = path.into_inner();
+    let change = AccountChange {
+        user_id,
+        project_id: auth.project_id,
+        role: body.role,
+        disabled: body.disabled,
+    };
+    let (user, end_sessions) = match state.writer.send(ChangeAccount { change }).await? {
+        Err(crate::db::DbError::NotFound) => return Err(AppError::not_found("user")),
+        other => other?,
+    };
+    if end_sessions {
+        state.presence.do_send(EndSessions {
+            user_id,
+            end: EndSession::ACCOUNT_CHANGED,
+        });
+    }
+    tracing::info!(user_id = %user_id, by = %auth.id, role = ?body.role, disabled = ?body.disabled, "account changed");
+    Ok(HttpResponse::Ok().json(user.view()))
 }

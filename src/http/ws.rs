@@ -1,19 +1,41 @@
 //! `GET /api/v1/ws`: the WebSocket upgrade.
 //!
-//! Authentication happens at the handshake (`Authorization: Bearer` or `?token=`): a missing or
-//! invalid token is HTTP 401 and no upgrade. A browser `Origin` not allowed by
-//! `server.allowed_origins` is 403 (cross-site WebSocket hijacking, OWASP WebSocket Security
-//! Cheat Sheet); requests without `Origin` (non-browser clients) are allowed.
+//! Checks, in order, each failure a plain HTTP error and no upgrade:
+//! 1. `limits.ws_upgrades_per_ip_per_minute` for the client IP (429);
+//! 2. credentials: a single-use `?ticket=` from `POST /api/v1/ws-ticket`, else an access
+//!    token in `Authorization: Bearer` or, as the fallback for clients that can do neither,
+//!    `?token=` (401);
+//! 3. a browser `Origin` allowed by `server.allowed_origins` (403: cross-site WebSocket
+//!    hijacking, OWASP WebSocket Security Cheat Sheet); requests without `Origin` (non-browser
+//!    clients) are allowed;
+//! 4. the user still exists (401), is not disabled (403), and the token is of their current
+//!    generation, not from before a logout-all or an account change (401);
+//! 5. a valid upgrade request (400);
+//! 6. a free place among the user's `realtime.max_sessions_per_user` sessions (429
+//!    `too_many_sessions`).
 
 use actix_web::http::header::{HOST, ORIGIN};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_web_actors::ws::WsResponseBuilder;
+use actix_web_actors::ws::{self, WsResponseBuilder};
 
+use crate::actors::presence::Admit;
 use crate::actors::session::SessionActor;
-use crate::auth::extractors::authenticate;
+use crate::auth::AuthUser;
+use crate::auth::extractors::{authenticate, query_param};
 use crate::db::queries::users;
+use crate::domain::SessionId;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::http::state::AppState;
+
+/// The credentials of an upgrade: a ticket if one is given, else a token.
+fn credentials(req: &HttpRequest, state: &AppState) -> Result<AuthUser, AppError> {
+    match query_param(req, "ticket") {
+        Some(ticket) => state.tickets.redeem(&ticket).ok_or_else(|| {
+            AppError::Unauthorized("invalid, expired or already used ticket".into())
+        }),
+        None => authenticate(req, true),
+    }
+}
 
 /// Upgrades to a WebSocket session.
 pub async fn upgrade(
@@ -21,7 +43,8 @@ pub async fn upgrade(
     stream: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let auth = authenticate(&req, true)?;
+    state.limits.ws_upgrade(state.proxies.bucket_of(&req))?;
+    let auth = credentials(&req, &state)?;
     if let Some(origin) = req.headers().get(ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
@@ -37,7 +60,27 @@ pub async fn upgrade(
             .await?
             .ok_or_else(|| AppError::Unauthorized("user no longer exists".into()))?
     };
-    let session = SessionActor::new(auth, user.view(), state.clone());
+    if user.disabled {
+        return Err(AppError::Forbidden("this account is disabled".into()));
+    }
+    if auth.generation != user.token_generation {
+        return Err(AppError::Unauthorized(
+            "this access token was revoked (signed out everywhere, or the account changed); \
+             sign in again"
+                .into(),
+        ));
+    }
+    ws::handshake(&req)
+        .map_err(|e| AppError::BadRequest(format!("WebSocket handshake failed: {e}")))?;
+    let session_id = SessionId::new();
+    state
+        .presence
+        .send(Admit {
+            user_id: auth.id,
+            session_id,
+        })
+        .await??;
+    let session = SessionActor::new(session_id, auth, user.view(), state.session.clone());
     WsResponseBuilder::new(session, &req, stream)
         .frame_size(state.settings.realtime.max_frame_bytes)
         .start()

@@ -422,7 +422,7 @@ async fn senders_edit_and_delete_and_others_see_it() {
     let event = bob_ws.recv_type("message:deleted").await;
     assert_eq!(
         event["data"],
-        json!({"conversation_id": id, "message_id": message_id, "seq": 1})
+        json!({"conversation_id": id, "message_id": message_id, "seq": 1, "version": 4})
     );
 
     let edit_deleted = app

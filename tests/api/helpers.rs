@@ -41,7 +41,11 @@ pub struct TestUser {
     pub refresh_token: String,
 }
 
-/// Settings for tests: port 0, a temporary database, bcrypt cost 4, a generous send rate.
+/// The JWT secret of test servers, so a test can sign tokens of its own (other lifetimes).
+pub const TEST_SECRET: &str = "test secret, thirty-two bytes or more, for tokens";
+
+/// Settings for tests: port 0, a temporary database, bcrypt cost 4, generous rates (tests of a
+/// limit set their own).
 pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".into();
@@ -54,8 +58,31 @@ pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
     settings.limits.auth_attempts_per_ip_per_minute = 100_000;
     settings.limits.login_attempts_per_account_per_minute = 100_000;
     settings.uploads.uploads_per_minute = 100_000;
+    settings.limits.ws_upgrades_per_ip_per_minute = 100_000;
+    settings.limits.conversations_per_hour = 100_000;
+    settings.realtime.commands_per_second = 100_000;
+    settings.realtime.commands_burst = 100_000;
+    settings.realtime.max_in_flight = 100_000;
+    settings.auth.jwt_secret = TEST_SECRET.to_string().into();
     settings
 }
+
+/// The environment that gives a `parlor` child process the same generous limits.
+pub const GENEROUS_ENV: [(&str, &str); 10] = [
+    ("PARLOR__LIMITS__MESSAGES_PER_WINDOW", "100000"),
+    ("PARLOR__LIMITS__API_REQUESTS_PER_MINUTE", "100000"),
+    ("PARLOR__LIMITS__AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "100000"),
+    (
+        "PARLOR__LIMITS__LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE",
+        "100000",
+    ),
+    ("PARLOR__LIMITS__WS_UPGRADES_PER_IP_PER_MINUTE", "100000"),
+    ("PARLOR__LIMITS__CONVERSATIONS_PER_HOUR", "100000"),
+    ("PARLOR__REALTIME__COMMANDS_PER_SECOND", "100000"),
+    ("PARLOR__REALTIME__COMMANDS_BURST", "100000"),
+    ("PARLOR__REALTIME__MAX_IN_FLIGHT", "100000"),
+    ("PARLOR__AUTH__JWT_SECRET", TEST_SECRET),
+];
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -101,13 +128,7 @@ impl ServerProcess {
             .env("PARLOR__SERVER__BIND", "127.0.0.1:0")
             .env("PARLOR__SERVER__WORKERS", "2")
             .env("PARLOR__AUTH__BCRYPT_COST", "4")
-            .env("PARLOR__LIMITS__MESSAGES_PER_WINDOW", "100000")
-            .env("PARLOR__LIMITS__API_REQUESTS_PER_MINUTE", "100000")
-            .env("PARLOR__LIMITS__AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "100000")
-            .env(
-                "PARLOR__LIMITS__LOGIN_ATTEMPTS_PER_ACCOUNT_PER_MINUTE",
-                "100000",
-            )
+            .envs(GENEROUS_ENV)
             .env("RUST_LOG", "info")
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -451,14 +472,27 @@ impl WsClient {
         reply["data"]["last_seq"].as_i64().expect("last_seq")
     }
 
-    /// Asserts that no frame of `kind` arrives within `wait`.
+    /// Asserts that no frame of `kind` arrives within `wait`, and that the socket is still
+    /// open at the end (a closed socket receives nothing, which proves nothing).
     pub async fn assert_no(&mut self, kind: &str, wait: Duration) {
         let deadline = tokio::time::Instant::now() + wait;
-        while let Some(frame) = self
-            .try_recv(deadline.saturating_duration_since(tokio::time::Instant::now()))
-            .await
-        {
-            assert_ne!(frame["type"], kind, "unexpected frame {frame}");
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next()).await;
+            match next {
+                Err(_) => return,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let frame: Value = serde_json::from_str(&text).expect("json frame");
+                    assert_ne!(frame["type"], kind, "unexpected frame {frame}");
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    panic!("the socket closed ({frame:?}) while waiting for no {kind}")
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(err))) => {
+                    panic!("the socket failed ({err}) while waiting for no {kind}")
+                }
+                Ok(None) => panic!("the socket ended while waiting for no {kind}"),
+            }
         }
     }
 

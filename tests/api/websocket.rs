@@ -251,7 +251,11 @@ async fn the_server_pings_and_drops_a_silent_client() {
 
 #[actix_web::test]
 async fn typing_indicators_reach_others_and_expire() {
-    let app = spawn_app_with(|s| s.realtime.typing_timeout_s = 0.5).await;
+    let app = spawn_app_with(|s| {
+        s.realtime.typing_timeout_s = 0.5;
+        s.realtime.typing_broadcast_interval_s = 0.0;
+    })
+    .await;
     let (ann, bob) = (app.register("ann").await, app.register("bob").await);
     let id = app.conversation(&ann, &[&bob]).await;
     let mut ann_ws = app.ws(&ann).await;

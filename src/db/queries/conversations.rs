@@ -7,14 +7,12 @@ use diesel::prelude::{
     SelectableHelper,
 };
 
-use crate::db::models::{
-    ConversationRow, ConversationView, MessageRow, MessageView, NewConversation, NewParticipant,
-};
+use crate::api::{ConversationView, DownloadLinks, MessageView};
+use crate::db::models::{ConversationRow, MessageRow, NewConversation, NewParticipant};
 use crate::db::queries::participants as receipts;
 use crate::db::schema::{conversations, messages, participants};
-use crate::db::{AsyncConn, DbConnection, now};
+use crate::db::{AsyncConn, DbConnection, DbError, now, write_transaction};
 use crate::domain::{ConversationId, ConversationKind, ConversationStatus, ProjectId, UserId};
-use crate::error::DbError;
 
 /// Creates a conversation with `participant_ids` (deduplicated; must include the creator).
 ///
@@ -28,7 +26,7 @@ pub fn create(
     title: Option<String>,
 ) -> Result<ConversationView, DbError> {
     use diesel::RunQueryDsl as _;
-    conn.immediate_transaction(|conn| {
+    write_transaction(conn, |conn| {
         let at = now();
         let row: ConversationRow = diesel::insert_into(conversations::table)
             .values(&NewConversation {
@@ -40,6 +38,7 @@ pub fn create(
                 created_by,
                 created_at: at,
                 last_activity_at: at,
+                participant_count: i64::try_from(participant_ids.len()).unwrap_or(i64::MAX),
             })
             .returning(ConversationRow::as_returning())
             .get_result(conn)?;
@@ -71,7 +70,7 @@ pub fn close(
     by: UserId,
 ) -> Result<ConversationRow, DbError> {
     use diesel::RunQueryDsl as _;
-    conn.immediate_transaction(|conn| {
+    write_transaction(conn, |conn| {
         diesel::update(
             conversations::table
                 .filter(conversations::id.eq(id))
@@ -127,7 +126,7 @@ pub async fn participant_ids(
 }
 
 /// The conversations `user` takes part in, or (when `all`) every conversation of the project;
-/// newest activity first.
+/// newest activity first, with the caller's receipts and each `last_message`.
 ///
 /// # Errors
 /// A query failure.
@@ -136,6 +135,7 @@ pub async fn list(
     project: ProjectId,
     user: UserId,
     all: bool,
+    links: &DownloadLinks,
 ) -> Result<Vec<ConversationView>, DbError> {
     use diesel_async::RunQueryDsl as _;
     let order = (
@@ -189,16 +189,18 @@ pub async fn list(
         .iter()
         .map(|row| row.view(members.remove(&row.id).unwrap_or_default()))
         .collect();
-    with_receipts(conn, user, views).await
+    with_receipts(conn, user, links, views).await
 }
 
-/// Fills `last_read_seq`, `unread_count` (for `user`) and `last_message` into `views`.
+/// Fills `last_read_seq`, `unread_count` (for `user`) and `last_message` (links signed by
+/// `links`) into `views`.
 ///
 /// # Errors
 /// A query failure.
 pub async fn with_receipts(
     conn: &mut AsyncConn,
     user: UserId,
+    links: &DownloadLinks,
     mut views: Vec<ConversationView>,
 ) -> Result<Vec<ConversationView>, DbError> {
     use diesel_async::RunQueryDsl as _;
@@ -207,7 +209,7 @@ pub async fn with_receipts(
         [view] => Some(view.id),
         _ => None,
     };
-    let unread: BTreeMap<i64, (i64, i64)> = receipts::unread(conn, user, only)
+    let unread: BTreeMap<ConversationId, (i64, i64)> = receipts::unread(conn, user, only)
         .await?
         .into_iter()
         .map(|u| (u.conversation_id, (u.last_read_seq, u.unread)))
@@ -227,10 +229,13 @@ pub async fn with_receipts(
             .select(MessageRow::as_select())
             .load(conn)
             .await?;
-        last.extend(rows.iter().map(|row| (row.conversation_id, row.view())));
+        last.extend(
+            rows.into_iter()
+                .map(|row| (row.conversation_id, row.into_view(links))),
+        );
     }
     for view in &mut views {
-        if let Some((read, count)) = unread.get(&view.id.0) {
+        if let Some((read, count)) = unread.get(&view.id) {
             view.last_read_seq = Some(*read);
             view.unread_count = Some(*count);
         }

@@ -1,8 +1,12 @@
 //! Queries, one module per table family. Functions taking `&mut DbConnection` are writes (run by
-//! the DbWriter actors and the CLI); functions taking `&mut AsyncConn` are async reads.
+//! the DbWriter actors and the CLI, inside [`write_transaction`](crate::db::write_transaction)
+//! where they need more than one statement); functions taking `&mut AsyncConn` are async
+//! reads. Every query is built with diesel's DSL (or, for the one hot statement, a query
+//! fragment with bound parameters): no raw SQL text with backend-specific placeholders.
 
 pub mod conversations;
 pub mod messages;
 pub mod participants;
 pub mod tokens;
+pub mod uploads;
 pub mod users;

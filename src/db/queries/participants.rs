@@ -5,46 +5,15 @@
 //! conversation is the number of messages from others, not deleted, with `seq > last_read_seq`:
 //! computed from the stored rows every time, so it can be checked and never drifts.
 
-use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl};
-use diesel::sql_types::BigInt;
-use serde::Serialize;
+use diesel::prelude::{
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
+    OptionalExtension, QueryDsl,
+};
 
-use crate::db::schema::participants;
-use crate::db::{AsyncConn, DbConnection};
-use crate::domain::{ConversationId, UserId};
-use crate::error::DbError;
-
-/// Which watermark a receipt moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReceiptKind {
-    /// `message:delivered`.
-    Delivered,
-    /// `message:read` (also moves the delivery watermark).
-    Read,
-}
-
-impl ReceiptKind {
-    /// The event name broadcast to the other sessions.
-    pub fn event(self) -> &'static str {
-        match self {
-            Self::Delivered => "message:delivered",
-            Self::Read => "message:read",
-        }
-    }
-}
-
-/// A participant's watermarks: `{conversation_id, user_id, last_delivered_seq, last_read_seq}`.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Watermarks {
-    /// Conversation.
-    pub conversation_id: ConversationId,
-    /// Participant.
-    pub user_id: UserId,
-    /// Highest seq the participant's clients have received.
-    pub last_delivered_seq: i64,
-    /// Highest seq the participant has read.
-    pub last_read_seq: i64,
-}
+use crate::api::Watermarks;
+use crate::db::schema::{messages, participants};
+use crate::db::{AsyncConn, DbConnection, DbError};
+use crate::domain::{ConversationId, ReceiptKind, UserId};
 
 /// What [`advance`] did.
 #[derive(Debug, Clone, Copy)]
@@ -101,22 +70,53 @@ pub fn advance(
     })
 }
 
+/// Every participant of `conversation` with their watermarks, for the room's cache.
+///
+/// # Errors
+/// A query failure.
+pub async fn of_conversation(
+    conn: &mut AsyncConn,
+    conversation: ConversationId,
+) -> Result<Vec<Watermarks>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let rows: Vec<(UserId, i64, i64)> = participants::table
+        .filter(participants::conversation_id.eq(conversation))
+        .select((
+            participants::user_id,
+            participants::last_delivered_seq,
+            participants::last_read_seq,
+        ))
+        .order(participants::user_id.asc())
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, last_delivered_seq, last_read_seq)| Watermarks {
+            conversation_id: conversation,
+            user_id,
+            last_delivered_seq,
+            last_read_seq,
+        })
+        .collect())
+}
+
 /// One row of [`unread`].
-#[derive(Debug, Clone, Copy, diesel::QueryableByName)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unread {
     /// Conversation.
-    #[diesel(sql_type = BigInt)]
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
     /// The caller's read watermark there.
-    #[diesel(sql_type = BigInt)]
     pub last_read_seq: i64,
     /// Messages from others after it, not deleted.
-    #[diesel(sql_type = BigInt)]
     pub unread: i64,
 }
 
 /// The unread count and read watermark of every conversation `user` takes part in, or only of
-/// `only` when given.
+/// `only` when given, by conversation id.
+///
+/// One query: the user's participant rows, each joined with the messages after its read
+/// watermark (a range of the `(conversation_id, seq)` index, so the cost grows with the unread
+/// messages, not with history) and counted.
 ///
 /// # Errors
 /// A query failure.
@@ -125,21 +125,34 @@ pub async fn unread(
     user: UserId,
     only: Option<ConversationId>,
 ) -> Result<Vec<Unread>, DbError> {
-    use diesel::sql_types::Nullable;
     use diesel_async::RunQueryDsl as _;
-    // A range scan of messages_conversation_seq per conversation: cost grows with the unread
-    // messages, not with history.
-    Ok(diesel::sql_query(
-        "SELECT p.conversation_id AS conversation_id, p.last_read_seq AS last_read_seq, \
-           (SELECT count(*) FROM messages m \
-             WHERE m.conversation_id = p.conversation_id AND m.seq > p.last_read_seq \
-               AND m.sender_id <> p.user_id AND m.deleted_at IS NULL) AS unread \
-         FROM participants p WHERE p.user_id = ? AND (? IS NULL OR p.conversation_id = ?) \
-         ORDER BY p.conversation_id",
-    )
-    .bind::<BigInt, _>(user.0)
-    .bind::<Nullable<BigInt>, _>(only.map(|c| c.0))
-    .bind::<Nullable<BigInt>, _>(only.map(|c| c.0))
-    .load(conn)
-    .await?)
+    let mut query = participants::table
+        .left_join(
+            messages::table.on(messages::conversation_id
+                .eq(participants::conversation_id)
+                .and(messages::seq.gt(participants::last_read_seq))
+                .and(messages::sender_id.ne(participants::user_id))
+                .and(messages::deleted_at.is_null())),
+        )
+        .filter(participants::user_id.eq(user))
+        .group_by((participants::conversation_id, participants::last_read_seq))
+        .select((
+            participants::conversation_id,
+            participants::last_read_seq,
+            diesel::dsl::count(messages::id.nullable()),
+        ))
+        .order(participants::conversation_id.asc())
+        .into_boxed();
+    if let Some(conversation) = only {
+        query = query.filter(participants::conversation_id.eq(conversation));
+    }
+    let rows: Vec<(ConversationId, i64, i64)> = query.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(conversation_id, last_read_seq, unread)| Unread {
+            conversation_id,
+            last_read_seq,
+            unread,
+        })
+        .collect())
 }

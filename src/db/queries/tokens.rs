@@ -2,19 +2,42 @@
 //!
 //! Rotation follows the OAuth 2.0 Security BCP (RFC 9700 §4.14.2): each refresh token is used
 //! once; presenting one that was already rotated means it leaked, so every refresh token of
-//! that user is revoked. A token revoked by logout is simply invalid.
+//! that user is revoked and their sessions end. A token revoked by logout is simply invalid.
 
 use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 
 use crate::db::models::{NewRefreshToken, RefreshTokenRow, UserRow};
+use crate::db::queries::users::bump_generation;
 use crate::db::schema::{refresh_tokens, users};
-use crate::db::{DbConnection, now};
+use crate::db::{DbConnection, DbError, now, write_transaction};
 use crate::domain::UserId;
-use crate::error::DbError;
 
-const ROTATED: &str = "rotated";
-const LOGOUT: &str = "logout";
-const REUSE: &str = "reuse";
+/// Why a refresh token was revoked (`refresh_tokens.revoked_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// Replaced by `/auth/refresh`: presenting it again is reuse.
+    Rotated,
+    /// `/auth/logout`.
+    Logout,
+    /// `/auth/logout-all`.
+    LogoutAll,
+    /// Reuse of a rotated token was detected.
+    Reuse,
+    /// An admin disabled the account.
+    Disabled,
+}
+
+impl Revoked {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Rotated => "rotated",
+            Self::Logout => "logout",
+            Self::LogoutAll => "logout_all",
+            Self::Reuse => "reuse",
+            Self::Disabled => "disabled",
+        }
+    }
+}
 
 /// What presenting a refresh token led to.
 #[derive(Debug)]
@@ -24,12 +47,15 @@ pub enum RotateOutcome {
         /// The owner, read in the same transaction.
         user: Box<UserRow>,
     },
-    /// The token had already been revoked: every token of `user_id` is now revoked.
+    /// The token had already been rotated: every token of `user_id` is now revoked and the
+    /// user's sessions must end.
     Reused {
         /// The owner.
         user_id: UserId,
     },
-    /// Unknown or expired token.
+    /// The owner is disabled.
+    Disabled,
+    /// Unknown, expired or revoked token.
     Invalid,
 }
 
@@ -57,7 +83,7 @@ pub fn rotate(
     expires_at: chrono::NaiveDateTime,
 ) -> Result<RotateOutcome, DbError> {
     use diesel::RunQueryDsl as _;
-    conn.immediate_transaction(|conn| {
+    write_transaction(conn, |conn| {
         let Some(row) = refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(presented_hash))
             .select(RefreshTokenRow::as_select())
@@ -67,8 +93,8 @@ pub fn rotate(
             return Ok(RotateOutcome::Invalid);
         };
         let at = now();
-        if row.revoked_reason.as_deref() == Some(ROTATED) {
-            revoke_all(conn, row.user_id, REUSE)?;
+        if row.revoked_reason.as_deref() == Some(Revoked::Rotated.as_str()) {
+            end_sessions(conn, row.user_id, Revoked::Reuse)?;
             return Ok(RotateOutcome::Reused {
                 user_id: row.user_id,
             });
@@ -84,10 +110,13 @@ pub fn rotate(
         else {
             return Ok(RotateOutcome::Invalid);
         };
+        if user.disabled {
+            return Ok(RotateOutcome::Disabled);
+        }
         diesel::update(refresh_tokens::table.find(row.id))
             .set((
                 refresh_tokens::revoked_at.eq(at),
-                refresh_tokens::revoked_reason.eq(ROTATED),
+                refresh_tokens::revoked_reason.eq(Revoked::Rotated.as_str()),
             ))
             .execute(conn)?;
         insert(
@@ -119,17 +148,19 @@ pub fn revoke(conn: &mut DbConnection, hash: &str) -> Result<(), DbError> {
     )
     .set((
         refresh_tokens::revoked_at.eq(now()),
-        refresh_tokens::revoked_reason.eq(LOGOUT),
+        refresh_tokens::revoked_reason.eq(Revoked::Logout.as_str()),
     ))
     .execute(conn)?;
     Ok(())
 }
 
-/// Revokes every live token of a user, recording `reason`.
+/// Ends everything a user is signed in with: revokes every live refresh token (recording
+/// `reason`) and moves the token generation forward, so no access token issued before can
+/// open a WebSocket. The caller closes the open sessions.
 ///
 /// # Errors
 /// A query failure.
-pub fn revoke_all(conn: &mut DbConnection, user: UserId, reason: &str) -> Result<(), DbError> {
+pub fn end_sessions(conn: &mut DbConnection, user: UserId, reason: Revoked) -> Result<(), DbError> {
     use diesel::RunQueryDsl as _;
     diesel::update(
         refresh_tokens::table
@@ -138,8 +169,8 @@ pub fn revoke_all(conn: &mut DbConnection, user: UserId, reason: &str) -> Result
     )
     .set((
         refresh_tokens::revoked_at.eq(now()),
-        refresh_tokens::revoked_reason.eq(reason),
+        refresh_tokens::revoked_reason.eq(reason.as_str()),
     ))
     .execute(conn)?;
-    Ok(())
+    bump_generation(conn, user)
 }

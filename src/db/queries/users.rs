@@ -1,59 +1,65 @@
-//! User rows: creation (write), lookups and presence contacts (reads), last-seen (write).
+//! User rows: creation and account changes (writes), lookups and presence contacts (reads),
+//! last-seen (write).
 
 use chrono::NaiveDateTime;
-use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::prelude::{
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, OptionalExtension, QueryDsl,
+    SelectableHelper,
+};
 
 use crate::db::models::{NewUser, UserRow};
-use crate::db::schema::users;
-use crate::db::{AsyncConn, DbConnection};
-use crate::domain::{ProjectId, UserId};
-use crate::error::DbError;
+use crate::db::queries::tokens;
+use crate::db::schema::{conversations, participants, users};
+use crate::db::{AsyncConn, DbConnection, DbError, write_transaction};
+use crate::domain::{ProjectId, Role, UserId};
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`, available on every backend.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-/// Inserts a user unless the email or (case-insensitively) the username is taken.
+/// Which of the new user's email or username is taken already, if either (email first).
+fn taken(conn: &mut DbConnection, new: &NewUser) -> Result<Option<DbError>, DbError> {
+    use diesel::RunQueryDsl as _;
+    let in_project = users::table.filter(users::project_id.eq(new.project_id));
+    let email: i64 = in_project
+        .filter(users::email.eq(&new.email))
+        .count()
+        .get_result(conn)?;
+    if email > 0 {
+        return Ok(Some(DbError::EmailTaken));
+    }
+    let username: i64 = in_project
+        .filter(lower(users::username).eq(new.username.to_lowercase()))
+        .count()
+        .get_result(conn)?;
+    Ok((username > 0).then_some(DbError::UsernameTaken))
+}
+
+/// Inserts a user unless the email or (case-insensitively) the username is taken in the
+/// project.
 ///
 /// # Errors
 /// [`DbError::EmailTaken`], [`DbError::UsernameTaken`], or a query failure.
 pub fn insert(conn: &mut DbConnection, new: &NewUser) -> Result<UserRow, DbError> {
     use diesel::RunQueryDsl as _;
-    conn.immediate_transaction(|conn| {
-        let email_taken: i64 = users::table
-            .filter(users::project_id.eq(new.project_id))
-            .filter(users::email.eq(&new.email))
-            .count()
-            .get_result(conn)?;
-        if email_taken > 0 {
-            return Err(DbError::EmailTaken);
+    let inserted = write_transaction(conn, |conn| {
+        if let Some(taken) = taken(conn, new)? {
+            return Err(taken);
         }
-        let username_taken: i64 = users::table
-            .filter(users::project_id.eq(new.project_id))
-            .filter(lower(users::username).eq(new.username.to_lowercase()))
-            .count()
-            .get_result(conn)?;
-        if username_taken > 0 {
-            return Err(DbError::UsernameTaken);
-        }
-        diesel::insert_into(users::table)
+        Ok(diesel::insert_into(users::table)
             .values(new)
             .returning(UserRow::as_returning())
-            .get_result(conn)
-            .map_err(|err| match &err {
-                // A concurrent insert won the race between the checks above and this insert.
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    info,
-                ) if info.message().contains("email") => DbError::EmailTaken,
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ) => DbError::UsernameTaken,
-                _ => DbError::Query(err),
-            })
-    })
+            .get_result(conn)?)
+    });
+    match inserted {
+        // Another writer (the CLI beside the server) won the race between the checks and the
+        // insert: the unique index refused it; ask again which one it was.
+        Err(err) if err.is_unique_violation() => {
+            Err(taken(conn, new)?.unwrap_or(DbError::UsernameTaken))
+        }
+        other => other,
+    }
 }
 
 /// Finds a user by email (if `login` contains `@`) or by username, case-insensitively.
@@ -95,22 +101,28 @@ pub async fn find(conn: &mut AsyncConn, id: UserId) -> Result<Option<UserRow>, D
         .optional()?)
 }
 
-/// Which of `ids` exist in the project.
+/// How many of `ids` exist in the project.
 ///
 /// # Errors
 /// A query failure.
-pub async fn existing(
+pub async fn count_existing(
     conn: &mut AsyncConn,
     project: ProjectId,
     ids: &[UserId],
-) -> Result<Vec<UserId>, DbError> {
+) -> Result<usize, DbError> {
     use diesel_async::RunQueryDsl as _;
-    Ok(users::table
-        .filter(users::project_id.eq(project))
-        .filter(users::id.eq_any(ids.to_vec()))
-        .select(users::id)
-        .load(conn)
-        .await?)
+    let mut found = 0;
+    // SQLite caps bound variables per statement.
+    for chunk in ids.chunks(500) {
+        let n: i64 = users::table
+            .filter(users::project_id.eq(project))
+            .filter(users::id.eq_any(chunk))
+            .count()
+            .get_result(conn)
+            .await?;
+        found += usize::try_from(n).unwrap_or(0);
+    }
+    Ok(found)
 }
 
 /// Users who share a conversation of at most `max_participants` participants with `user`
@@ -118,8 +130,8 @@ pub async fn existing(
 ///
 /// Larger conversations (a company-wide channel, a broadcast) carry no presence, as Discord's
 /// `large_threshold` does: pushing every connect to every member is O(members²) frames and
-/// queries as such a conversation fills up. Each conversation's size is counted only up to
-/// `max_participants + 1`, so a large one costs a bounded index scan, not a full count.
+/// queries as such a conversation fills up. The size comes from the conversation's
+/// `participant_count`, so a large one is skipped without reading its members.
 ///
 /// # Errors
 /// A query failure.
@@ -128,29 +140,24 @@ pub async fn contacts(
     user: UserId,
     max_participants: u32,
 ) -> Result<Vec<UserId>, DbError> {
-    use diesel::sql_types::{BigInt, Integer};
     use diesel_async::RunQueryDsl as _;
-
-    #[derive(diesel::QueryableByName)]
-    struct Contact {
-        #[diesel(sql_type = BigInt)]
-        user_id: UserId,
-    }
-
-    let over = i32::try_from(max_participants.saturating_add(1)).unwrap_or(i32::MAX);
-    let rows: Vec<Contact> = diesel::sql_query(
-        "SELECT DISTINCT o.user_id AS user_id \
-         FROM participants m \
-         JOIN participants o ON o.conversation_id = m.conversation_id \
-         WHERE m.user_id = ?1 AND o.user_id <> ?1 \
-           AND (SELECT COUNT(*) FROM (SELECT 1 FROM participants c \
-                WHERE c.conversation_id = m.conversation_id LIMIT ?2)) < ?2",
-    )
-    .bind::<BigInt, _>(user)
-    .bind::<Integer, _>(over)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|row| row.user_id).collect())
+    let mine = diesel::alias!(participants as mine);
+    let small_and_mine = mine
+        .inner_join(
+            conversations::table.on(mine
+                .field(participants::conversation_id)
+                .eq(conversations::id)
+                .and(conversations::participant_count.le(i64::from(max_participants)))),
+        )
+        .filter(mine.field(participants::user_id).eq(user))
+        .select(mine.field(participants::conversation_id));
+    Ok(participants::table
+        .filter(participants::conversation_id.eq_any(small_and_mine))
+        .filter(participants::user_id.ne(user))
+        .select(participants::user_id)
+        .distinct()
+        .load(conn)
+        .await?)
 }
 
 /// Records when the user's last session ended.
@@ -165,6 +172,78 @@ pub fn touch_last_seen(
     use diesel::RunQueryDsl as _;
     diesel::update(users::table.find(user))
         .set(users::last_seen_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An admin's change to an account (`PATCH /api/v1/users/{id}`).
+#[derive(Debug, Clone, Copy)]
+pub struct AccountChange {
+    /// The user.
+    pub user_id: UserId,
+    /// The project the admin acts in (a user elsewhere is `not_found`).
+    pub project_id: ProjectId,
+    /// A new role.
+    pub role: Option<Role>,
+    /// Disable or re-enable.
+    pub disabled: Option<bool>,
+}
+
+/// Applies an [`AccountChange`]. When the role changes or the account is disabled, the user's
+/// token generation moves forward (access tokens issued before can no longer open a
+/// WebSocket); disabling also revokes every refresh token. Answers the row and whether the
+/// user's open sessions must end.
+///
+/// # Errors
+/// [`DbError::NotFound`] for a user of another project or none, or a query failure.
+pub fn change_account(
+    conn: &mut DbConnection,
+    change: &AccountChange,
+) -> Result<(UserRow, bool), DbError> {
+    use diesel::RunQueryDsl as _;
+    write_transaction(conn, |conn| {
+        let row: UserRow = users::table
+            .find(change.user_id)
+            .filter(users::project_id.eq(change.project_id))
+            .select(UserRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(DbError::NotFound)?;
+        let new_role = change.role.filter(|role| *role != row.role());
+        let disabling = change.disabled == Some(true) && !row.disabled;
+        if let Some(role) = new_role {
+            diesel::update(users::table.find(row.id))
+                .set(users::role.eq(role.as_str()))
+                .execute(conn)?;
+        }
+        if let Some(disabled) = change.disabled {
+            diesel::update(users::table.find(row.id))
+                .set(users::disabled.eq(disabled))
+                .execute(conn)?;
+        }
+        let end_sessions = new_role.is_some() || disabling;
+        if disabling {
+            tokens::end_sessions(conn, row.id, tokens::Revoked::Disabled)?;
+        } else if end_sessions {
+            bump_generation(conn, row.id)?;
+        }
+        let row = users::table
+            .find(row.id)
+            .select(UserRow::as_select())
+            .first(conn)?;
+        Ok((row, end_sessions))
+    })
+}
+
+/// Moves the user's token generation forward: access tokens issued before stop opening
+/// WebSockets.
+///
+/// # Errors
+/// A query failure.
+pub fn bump_generation(conn: &mut DbConnection, user: UserId) -> Result<(), DbError> {
+    use diesel::RunQueryDsl as _;
+    diesel::update(users::table.find(user))
+        .set(users::token_generation.eq(users::token_generation + 1))
         .execute(conn)?;
     Ok(())
 }

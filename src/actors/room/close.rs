@@ -1,0 +1,58 @@
+//! Closing: written by the writer, then announced once every send queued before it is
+//! answered, so `conversation:closed` follows the `message:new` of every message committed
+//! before the close.
+
+use actix::prelude::*;
+
+use super::{RoomActor, RoomState, event};
+use crate::actors::db_writer::CloseConversation;
+use crate::db::DbError;
+use crate::db::models::ConversationRow;
+use crate::domain::ConversationStatus;
+use crate::error::AppError;
+use crate::policy::{Action, Actor as PolicyActor};
+use crate::protocol::{ClosedEvent, ServerFrame};
+
+/// Close the conversation (agents and admins, per the access policy). Idempotent: closing a
+/// closed conversation answers it unchanged and announces nothing.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "Result<ConversationRow, AppError>")]
+pub struct Close {
+    /// Who closes it.
+    pub actor: PolicyActor,
+}
+
+impl Handler<Close> for RoomActor {
+    type Result = ResponseActFuture<Self, Result<ConversationRow, AppError>>;
+
+    fn handle(&mut self, msg: Close, _: &mut Self::Context) -> Self::Result {
+        if let Err(err) = self.allow(&msg.actor, Action::Close) {
+            return Box::pin(fut::ready(Err(err)));
+        }
+        self.in_flight += 1;
+        let close = self.deps.writer.send(CloseConversation {
+            conversation_id: self.id,
+            closed_by: msg.actor.user_id,
+        });
+        Box::pin(close.into_actor(self).map(|result, room, ctx| {
+            room.in_flight -= 1;
+            let row = result.map_err(|_| DbError::WriterGone)??;
+            let was_open = !room.is_closed();
+            if let RoomState::Ready(loaded) = &mut room.state {
+                loaded.status = ConversationStatus::Closed;
+            }
+            if was_open {
+                room.stop_all_typing(ctx);
+                room.closed_frame = Some(event(&ServerFrame::ConversationClosed {
+                    data: ClosedEvent {
+                        conversation_id: room.id,
+                        closed_by: row.closed_by,
+                        closed_at: row.closed_at.map(|t| t.and_utc()),
+                    },
+                }));
+                room.announce_close_when_settled();
+            }
+            Ok(row)
+        }))
+    }
+}

@@ -1,0 +1,495 @@
+//! `RoomActor`: one per active conversation. Every send, edit, deletion, close, receipt and
+//! typing indicator of that conversation passes through it, so ordering, rate limits and
+//! broadcast live in one place.
+//!
+//! State: the conversation's project, status, last seq and version, and its participants with
+//! their watermarks (loaded once at start, then kept current, so the send path reads nothing
+//! from the database); the joined sessions, each live or still replaying history (with the live
+//! frames held back until its replay is out); typing indicators with their expiry timers; a
+//! governor rate limiter keyed by user, shared by sends, edits and deletions.
+//!
+//! Handles [`Join`] and [`Leave`] (`join.rs`), [`PostMessage`] and [`ChangeMessage`] with
+//! their [`Committed`] outcomes (`post.rs`), [`SetTyping`] (`typing.rs`), [`MarkReceipt`]
+//! (`receipts.rs`) and [`Close`] (`close.rs`), sent by sessions and HTTP handlers through the
+//! registry. Every one of them asks the access policy ([`crate::policy`]) first. Started by the
+//! [`RoomRegistry`](super::room_registry::RoomRegistry) on first use; stops itself after
+//! `realtime.room_idle_s` with no joined session and nothing in flight, and reports that
+//! through [`RoomDeps::on_stop`].
+//!
+//! Ordering: a session's `ack` for a join, a send, an edit or a deletion is delivered through
+//! the same mailbox as the room's events, so every session sees one consistent order: replayed
+//! history, then the join `ack`, then live events; a sender sees its `ack` for seq N before any
+//! `message:new` after N. Edits and deletions are written through the same commit queue as
+//! sends, so `message:updated` for seq N always follows N's `message:new`.
+
+mod close;
+mod join;
+mod post;
+mod receipts;
+mod typing;
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::actors::Outbox;
+use crate::actors::commit_queue::{CommitQueue, CommitQueues};
+use crate::actors::db_writer::DbWriter;
+use crate::api::{DownloadLinks, MessageView, Watermarks};
+use crate::config::Settings;
+use crate::db::queries::messages::Change;
+use crate::db::queries::{conversations, participants};
+use crate::db::{Database, DbError};
+use crate::domain::{
+    ConversationId, ConversationStatus, MessageId, ProjectId, ReceiptKind, SessionId, UploadId,
+    UserId,
+};
+use crate::error::AppError;
+use crate::policy::{self, Action, Actor as PolicyActor, ConversationFacts, MessageFacts};
+use crate::protocol::{self, ServerFrame};
+
+pub use close::Close;
+
+/// How long a room for an id with no conversation lingers (answering `not_found`).
+const MISSING_ROOM_TTL: Duration = Duration::from_secs(1);
+
+/// Where a session-originated command came from, so the room can answer in order.
+#[derive(Clone)]
+pub struct Origin {
+    /// The session.
+    pub session_id: SessionId,
+    /// Its outgoing queue.
+    pub outbox: Outbox,
+    /// The client's `ref`, echoed in the `ack`.
+    pub reference: Option<String>,
+}
+
+/// Where a join resumes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// Nothing is replayed.
+    Now,
+    /// Every message with a greater seq.
+    Seq(i64),
+    /// Every message changed after this version.
+    Version(i64),
+}
+
+/// Start receiving the conversation's events, first replaying what the session missed. On
+/// success the room itself sends the `ack` (after the replay); errors are returned.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<(), AppError>")]
+pub struct Join {
+    /// The joining session, its mailbox and the `ref` to acknowledge.
+    pub origin: Origin,
+    /// Its user.
+    pub actor: PolicyActor,
+    /// What to replay first.
+    pub since: Since,
+}
+
+/// Stop receiving the conversation's events (also sent when a session ends).
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Leave {
+    /// The leaving session.
+    pub session_id: SessionId,
+}
+
+/// Post a message (WebSocket `message:send` or REST). Answers the stored message after commit;
+/// a WebSocket origin also gets its `ack` from the room.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<MessageView, AppError>")]
+pub struct PostMessage {
+    /// The author.
+    pub actor: PolicyActor,
+    /// Validated text.
+    pub content: String,
+    /// Idempotency key.
+    pub client_msg_id: Option<String>,
+    /// An upload of the author's to attach.
+    pub attachment_id: Option<UploadId>,
+    /// The sending session, which gets an `ack` instead of `message:new`.
+    pub origin: Option<Origin>,
+}
+
+/// Edit or delete a message of this conversation (WebSocket `message:edit`/`message:delete`
+/// or REST). Answers the message after commit; a WebSocket origin also gets its `ack`.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<MessageView, AppError>")]
+pub struct ChangeMessage {
+    /// Who asks.
+    pub actor: PolicyActor,
+    /// Which message.
+    pub message_id: MessageId,
+    /// Its author and state as last read (the writer checks again under its transaction).
+    pub message: MessageFacts,
+    /// Edit (validated text) or delete.
+    pub change: Change,
+    /// The session that asked.
+    pub origin: Option<Origin>,
+}
+
+/// `typing:start` (`typing: true`) or `typing:stop`.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "Result<(), AppError>")]
+pub struct SetTyping {
+    /// Who.
+    pub actor: PolicyActor,
+    /// From which session (not echoed back to it).
+    pub session_id: SessionId,
+    /// Started or stopped.
+    pub typing: bool,
+}
+
+/// Move a delivery or read watermark forward (`message:delivered`, `message:read`, REST read).
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "Result<Watermarks, AppError>")]
+pub struct MarkReceipt {
+    /// Whose watermark.
+    pub actor: PolicyActor,
+    /// Which watermark.
+    pub kind: ReceiptKind,
+    /// Up to which seq (clamped to the conversation's last seq).
+    pub seq: i64,
+    /// The session that sent it (not told about its own receipt).
+    pub session_id: Option<SessionId>,
+}
+
+/// Sent by a room as it stops, to whoever started it.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct RoomStopped {
+    /// Which conversation.
+    pub conversation_id: ConversationId,
+}
+
+/// The settings a room uses.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    /// `realtime.typing_timeout_s`.
+    pub typing_timeout: Duration,
+    /// `realtime.typing_broadcast_interval_s`.
+    pub typing_broadcast_interval: Duration,
+    /// `realtime.room_idle_s`.
+    pub room_idle: Duration,
+    /// `realtime.max_replay`.
+    pub max_replay: i64,
+    /// Sends, edits and deletions per user: `limits.messages_per_window` per
+    /// `limits.message_window_s`.
+    pub send_quota: Quota,
+}
+
+impl RoomConfig {
+    /// The room's part of the configuration.
+    pub fn new(settings: &Settings) -> Self {
+        let limits = &settings.limits;
+        let burst = NonZeroU32::new(limits.messages_per_window).unwrap_or(NonZeroU32::MIN);
+        let period = Duration::from_secs(limits.message_window_s) / burst.get();
+        let send_quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(burst))
+            .allow_burst(burst);
+        Self {
+            typing_timeout: settings.realtime.typing_timeout(),
+            typing_broadcast_interval: settings.realtime.typing_broadcast_interval(),
+            room_idle: settings.realtime.room_idle(),
+            max_replay: i64::from(settings.realtime.max_replay),
+            send_quota,
+        }
+    }
+}
+
+/// What a room needs from the outside world.
+#[derive(Clone)]
+pub struct RoomDeps {
+    /// For loading the conversation's state and replaying history.
+    pub db: Database,
+    /// Where receipts and closes go.
+    pub writer: Addr<DbWriter>,
+    /// Where messages, edits and deletions go: the room's thread's group-commit queue.
+    pub commit_queues: CommitQueues,
+    /// Limits and timeouts.
+    pub config: Arc<RoomConfig>,
+    /// Signs the download links of attachments in the messages it sends.
+    pub links: DownloadLinks,
+    /// Told when the room stops.
+    pub on_stop: Recipient<RoomStopped>,
+}
+
+/// A participant's watermarks as the room knows them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Marks {
+    delivered: i64,
+    read: i64,
+}
+
+/// The conversation, once loaded.
+struct Loaded {
+    project_id: ProjectId,
+    status: ConversationStatus,
+    last_seq: i64,
+    version: i64,
+    /// Participant → watermarks.
+    participants: HashMap<UserId, Marks>,
+}
+
+enum RoomState {
+    Loading,
+    Missing,
+    Ready(Loaded),
+}
+
+/// Frames held back for a session while its replay is out.
+#[derive(Default)]
+struct Held {
+    frames: Vec<ByteString>,
+    bytes: usize,
+}
+
+/// A joined session: live, or replaying (live frames held until the replay is out).
+struct Member {
+    outbox: Outbox,
+    held: Option<Held>,
+    /// Set when the session leaves during its replay, which then stops.
+    cancel: Arc<AtomicBool>,
+}
+
+impl Member {
+    fn live(outbox: Outbox) -> Self {
+        Self {
+            outbox,
+            held: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A live event: held during a replay (counted against the session's bound), else queued.
+    fn send(&mut self, frame: ByteString) {
+        match &mut self.held {
+            Some(held) => {
+                if self.outbox.fits(held.bytes + frame.len()) {
+                    held.bytes += frame.len();
+                    held.frames.push(frame);
+                }
+            }
+            None => {
+                self.outbox.send(frame);
+            }
+        }
+    }
+}
+
+/// A write waiting for its commit, with where its answer goes.
+enum Pending {
+    Post {
+        msg: PostMessage,
+        answer: tokio::sync::oneshot::Sender<Result<MessageView, AppError>>,
+    },
+    Change {
+        msg: ChangeMessage,
+        answer: tokio::sync::oneshot::Sender<Result<MessageView, AppError>>,
+    },
+}
+
+/// A running typing indicator.
+struct Typist {
+    session_id: SessionId,
+    expiry: SpawnHandle,
+    /// Whether its `typing:start` went out (it may wait for the broadcast interval).
+    announced: bool,
+}
+
+/// The room actor of one conversation.
+pub struct RoomActor {
+    id: ConversationId,
+    deps: RoomDeps,
+    /// This thread's group-commit queue.
+    commit_queue: Addr<CommitQueue>,
+    state: RoomState,
+    /// Joined sessions; bounded by the sessions of the participants.
+    members: HashMap<SessionId, Member>,
+    /// Running typing indicators, one per participant at most.
+    typing: HashMap<UserId, Typist>,
+    /// When each participant's `typing:start` was last broadcast.
+    typing_announced: HashMap<UserId, Instant>,
+    /// Sends, edits and deletions per user.
+    limiter: DefaultKeyedRateLimiter<UserId>,
+    /// Writes queued for commit, by token.
+    pending: HashMap<u64, Pending>,
+    next_token: u64,
+    /// Highest receipt announced per user and kind, so a late answer never moves it back.
+    announced: HashMap<(UserId, ReceiptKind), i64>,
+    /// A `conversation:closed` frame waiting for the sends committed before the close to be
+    /// announced.
+    closed_frame: Option<ByteString>,
+    /// Database reads and writes under way (replays, receipts, closes, lookups).
+    in_flight: usize,
+    idle_check: Option<SpawnHandle>,
+}
+
+impl RoomActor {
+    /// A room for `id`, loading its state when started. Call it on the thread the room will run
+    /// on (inside `start_in_arbiter`): it picks that thread's commit queue.
+    pub fn new(id: ConversationId, deps: RoomDeps) -> Self {
+        Self {
+            id,
+            commit_queue: deps.commit_queues.local(),
+            limiter: RateLimiter::keyed(deps.config.send_quota),
+            deps,
+            state: RoomState::Loading,
+            members: HashMap::new(),
+            typing: HashMap::new(),
+            typing_announced: HashMap::new(),
+            pending: HashMap::new(),
+            next_token: 0,
+            announced: HashMap::new(),
+            closed_frame: None,
+            in_flight: 0,
+            idle_check: None,
+        }
+    }
+
+    fn loaded(&self) -> Result<&Loaded, AppError> {
+        match &self.state {
+            RoomState::Ready(loaded) => Ok(loaded),
+            RoomState::Loading => Err(AppError::Unavailable("conversation is loading".into())),
+            RoomState::Missing => Err(AppError::not_found("conversation")),
+        }
+    }
+
+    /// Asks the access policy whether `actor` may do `action` here.
+    fn allow(&self, actor: &PolicyActor, action: Action) -> Result<(), AppError> {
+        let loaded = self.loaded()?;
+        let facts = ConversationFacts {
+            project_id: loaded.project_id,
+            status: loaded.status,
+            participant: loaded.participants.contains_key(&actor.user_id),
+        };
+        Ok(policy::check(actor, action, &facts)?)
+    }
+
+    /// Counts one send, edit or deletion against `user`'s rate.
+    fn spend(&self, user: UserId) -> Result<(), AppError> {
+        self.limiter
+            .check_key(&user)
+            .map_err(|not_until| AppError::RateLimited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
+    }
+
+    fn last_seq(&self) -> i64 {
+        self.loaded().map_or(0, |l| l.last_seq)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.loaded()
+            .is_ok_and(|l| l.status == ConversationStatus::Closed)
+    }
+
+    fn broadcast(&mut self, frame: &ByteString, except: Option<SessionId>) {
+        for (id, member) in &mut self.members {
+            if Some(*id) != except {
+                member.send(frame.clone());
+            }
+        }
+    }
+
+    /// Sends `frame` to one session, behind its held frames if it is replaying here.
+    fn send_to(&mut self, origin: &Origin, frame: ByteString) {
+        match self.members.get_mut(&origin.session_id) {
+            Some(member) => member.send(frame),
+            None => origin.outbox.answer(frame),
+        }
+    }
+
+    /// (Re)arms the idle timer; the room stops when it fires with nothing to do.
+    fn schedule_idle_check(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.idle_check.take() {
+            ctx.cancel_future(handle);
+        }
+        let idle = self.deps.config.room_idle;
+        self.idle_check = Some(ctx.run_later(idle, |room, ctx| {
+            room.idle_check = None;
+            // Sessions that died without a Leave must not keep the room alive.
+            room.members.retain(|_, m| m.outbox.connected());
+            let interval = room.deps.config.typing_broadcast_interval;
+            room.typing_announced
+                .retain(|_, at| at.elapsed() < interval);
+            let busy = room.in_flight > 0 || !room.pending.is_empty() || !room.typing.is_empty();
+            if room.members.is_empty() && !busy {
+                ctx.stop();
+            } else {
+                room.schedule_idle_check(ctx);
+            }
+        }));
+    }
+}
+
+/// Encodes an event for broadcast.
+fn event(frame: &ServerFrame<'_>) -> ByteString {
+    protocol::encode(frame)
+}
+
+impl Actor for RoomActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let db = self.deps.db.clone();
+        let id = self.id;
+        let load = async move {
+            let mut conn = db.read().await?;
+            let Some(row) = conversations::find(&mut conn, id).await? else {
+                return Ok::<_, DbError>(None);
+            };
+            let marks = participants::of_conversation(&mut conn, id).await?;
+            Ok(Some((row, marks)))
+        };
+        // `wait` holds the mailbox until the state is loaded, so no message sees `Loading`.
+        ctx.wait(load.into_actor(self).map(|loaded, room, ctx| match loaded {
+            Ok(Some((row, marks))) => {
+                room.state = RoomState::Ready(Loaded {
+                    project_id: row.project_id,
+                    status: row.status(),
+                    last_seq: row.last_seq,
+                    version: row.version,
+                    participants: marks
+                        .into_iter()
+                        .map(|m| {
+                            let marks = Marks {
+                                delivered: m.last_delivered_seq,
+                                read: m.last_read_seq,
+                            };
+                            (m.user_id, marks)
+                        })
+                        .collect(),
+                });
+                room.schedule_idle_check(ctx);
+            }
+            Ok(None) => {
+                // Answer what is queued with not_found, then go: a conversation created with
+                // this id later must get a fresh room (the registry also evicts it).
+                room.state = RoomState::Missing;
+                ctx.run_later(MISSING_ROOM_TTL, |_, ctx| ctx.stop());
+            }
+            Err(err) => {
+                tracing::error!(conversation_id = %room.id, error = ?err, "room load failed");
+                room.state = RoomState::Missing;
+                // Stop so the next request starts a fresh room that tries again.
+                ctx.stop();
+            }
+        }));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.deps.on_stop.do_send(RoomStopped {
+            conversation_id: self.id,
+        });
+    }
+}

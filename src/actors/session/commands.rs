@@ -1,0 +1,414 @@
+//! A session's commands: each text frame is counted against the session's budget, parsed, and
+//! carried out by the conversation's room (or, for `auth:refresh`, by the session itself).
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_web_actors::ws;
+
+use super::SessionActor;
+use crate::actors::Outbox;
+use crate::actors::room::{
+    ChangeMessage, Join, Leave, MarkReceipt, Origin, PostMessage, RoomActor, SetTyping, Since,
+};
+use crate::actors::room_registry::{GetRoom, LocateMessage, send_to_room};
+use crate::db::queries::messages::Change;
+use crate::domain::{
+    ConversationId, MessageContent, MessageId, ReceiptKind, validate_client_msg_id,
+};
+use crate::error::AppError;
+use crate::protocol::{
+    self, Ack, ClientCommand, ConversationAck, JoinData, ReceiptData, RefreshAck, SendData,
+};
+
+/// What a command's reply will be, once its room answers.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built to be serialized at once, never stored or moved around"
+)]
+enum Reply {
+    /// The room sent the `ack` itself (in order with its events).
+    Sent,
+    /// Send this `ack`.
+    Ack(Ack<'static>),
+}
+
+impl SessionActor {
+    fn reply(
+        ctx: &mut ws::WebsocketContext<Self>,
+        reference: Option<&str>,
+        result: Result<Reply, AppError>,
+    ) {
+        match result {
+            Ok(Reply::Sent) => {}
+            Ok(Reply::Ack(data)) => ctx.text(protocol::ack(reference, data)),
+            Err(err) => ctx.text(protocol::error(reference, &err)),
+        }
+    }
+
+    /// Counts one frame against the session's budget: `Err` (to answer) when it is spent, and
+    /// the session closes with 1008 when the client keeps flooding.
+    fn admit_frame(&mut self, ctx: &mut ws::WebsocketContext<Self>) -> Result<(), AppError> {
+        use governor::clock::{Clock, DefaultClock};
+        match self.commands.check() {
+            Ok(()) => {}
+            Err(not_until) => {
+                if self.refusals.check().is_err() {
+                    tracing::info!(session_id = %self.id, "command flood, closing");
+                    self.end(ws::CloseCode::Policy, "too many frames", ctx);
+                }
+                return Err(AppError::RateLimited {
+                    retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+                });
+            }
+        }
+        if self.in_flight >= self.deps.config.max_in_flight {
+            // Not a budget that refills with time: the client should wait for replies.
+            return Err(AppError::RateLimited {
+                retry_after: Duration::from_millis(100),
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn handle_binary(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        let err = match self.admit_frame(ctx) {
+            Ok(()) => {
+                AppError::BadRequest("only unfragmented JSON text frames are accepted".into())
+            }
+            Err(err) => err,
+        };
+        ctx.text(protocol::error(None, &err));
+    }
+
+    pub(super) fn handle_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        let parsed = protocol::parse(text);
+        let reference = match &parsed {
+            Ok(frame) => frame.reference.clone(),
+            Err(bad) => bad.reference.clone(),
+        };
+        if self.draining {
+            let err = AppError::Unavailable("the server is shutting down".into());
+            return ctx.text(protocol::error(reference.as_deref(), &err));
+        }
+        if let Err(err) = self.admit_frame(ctx) {
+            return ctx.text(protocol::error(reference.as_deref(), &err));
+        }
+        let frame = match parsed {
+            Ok(frame) => frame,
+            Err(bad) => return ctx.text(protocol::error(bad.reference.as_deref(), &bad.error)),
+        };
+        match frame.command {
+            ClientCommand::Join(data) => self.join(data, reference, ctx),
+            ClientCommand::Leave(data) => self.leave(data.conversation_id, reference, ctx),
+            ClientCommand::Send(data) => self.post(data, reference, ctx),
+            ClientCommand::Edit(data) => {
+                let limit = self.deps.config.message_max_chars;
+                match MessageContent::parse(&data.content, limit) {
+                    Ok(content) => {
+                        let change = Change::Edit(content.into_inner());
+                        self.change(data.message_id, change, reference, ctx);
+                    }
+                    Err(err) => Self::reply(ctx, reference.as_deref(), Err(err.into())),
+                }
+            }
+            ClientCommand::Delete(data) => {
+                self.change(data.message_id, Change::Delete, reference, ctx);
+            }
+            ClientCommand::Delivered(data) => {
+                self.receipt(data, ReceiptKind::Delivered, reference, ctx);
+            }
+            ClientCommand::Read(data) => self.receipt(data, ReceiptKind::Read, reference, ctx),
+            ClientCommand::TypingStart(data) => {
+                self.set_typing(data.conversation_id, true, reference, ctx);
+            }
+            ClientCommand::TypingStop(data) => {
+                self.set_typing(data.conversation_id, false, reference, ctx);
+            }
+            ClientCommand::Refresh(data) => {
+                let result = self.refresh(&data.access_token, ctx);
+                Self::reply(ctx, reference.as_deref(), result);
+            }
+        }
+    }
+
+    /// `auth:refresh`: continues the session on a newer access token of the same user.
+    fn refresh(
+        &mut self,
+        token: &str,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> Result<Reply, AppError> {
+        let renewed = self.deps.jwt.verify(token)?;
+        if renewed.id != self.auth.id || renewed.project_id != self.auth.project_id {
+            return Err(AppError::Forbidden(
+                "auth:refresh needs a token of the session's own user".into(),
+            ));
+        }
+        if renewed.generation != self.auth.generation || renewed.role != self.auth.role {
+            return Err(AppError::Unauthorized(
+                "this token was issued before the account changed; reconnect".into(),
+            ));
+        }
+        if renewed.expires_at() < self.auth.expires_at() {
+            return Err(AppError::Validation(
+                "access_token: must not expire before the session's current token".into(),
+            ));
+        }
+        self.auth = renewed;
+        self.arm_expiry(ctx);
+        Ok(Reply::Ack(Ack::Refreshed(RefreshAck {
+            token_expires_at: self.auth.expires_at(),
+        })))
+    }
+
+    /// Runs `then` with the room of `id`. A cached, live address is used at once, so frames
+    /// reach the room in the order the client sent them; on a miss the lookup is awaited with
+    /// `ctx.wait`, which holds back later frames until it is done.
+    fn with_room(
+        &mut self,
+        id: ConversationId,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+        then: impl FnOnce(&mut Self, Addr<RoomActor>, Option<String>, &mut ws::WebsocketContext<Self>)
+        + 'static,
+    ) {
+        if let Some(room) = self.rooms.get(&id).filter(|room| room.connected()).cloned() {
+            then(self, room, reference, ctx);
+            return;
+        }
+        let lookup = self.deps.rooms.send(GetRoom::here(id));
+        ctx.wait(
+            lookup
+                .into_actor(self)
+                .map(move |room, session, ctx| match room {
+                    Ok(room) => {
+                        session.rooms.insert(id, room.clone());
+                        then(session, room, reference, ctx);
+                    }
+                    Err(err) => Self::reply(ctx, reference.as_deref(), Err(err.into())),
+                }),
+        );
+    }
+
+    /// Sends `msg` to `room` now (keeping order) and replies with `map(result)` when it
+    /// answers. If the room stopped in the meantime the message is retried through the
+    /// registry.
+    fn forward<M>(
+        &mut self,
+        id: ConversationId,
+        room: Addr<RoomActor>,
+        msg: M,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+        map: impl FnOnce(&mut Self, M::Result) -> Result<Reply, AppError> + 'static,
+    ) where
+        M: actix::Message + Send + Clone + 'static,
+        M::Result: Send,
+        RoomActor: Handler<M>,
+    {
+        let registry = self.deps.rooms.clone();
+        let first = room.send(msg.clone());
+        self.in_flight += 1;
+        let call = async move {
+            match first.await {
+                Ok(result) => Ok(result),
+                Err(_) => send_to_room(&registry, id, msg).await,
+            }
+        };
+        ctx.spawn(call.into_actor(self).map(move |result, session, ctx| {
+            session.in_flight -= 1;
+            let result = match result {
+                Ok(answer) => map(session, answer),
+                Err(err) => Err(err.into()),
+            };
+            if matches!(result, Err(AppError::NotFound(_))) {
+                // Possibly a room started for an id before its conversation existed: look the
+                // room up afresh next time.
+                session.rooms.remove(&id);
+            }
+            Self::reply(ctx, reference.as_deref(), result);
+            session.close_if_drained(ctx);
+        }));
+    }
+
+    fn origin(
+        &mut self,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> Origin {
+        let limit = self.deps.config.max_queued_bytes;
+        let outbox = self
+            .outbox
+            .get_or_insert_with(|| Outbox::new(ctx.address().recipient(), limit));
+        Origin {
+            session_id: self.id,
+            outbox: outbox.clone(),
+            reference,
+        }
+    }
+
+    fn join(
+        &mut self,
+        data: JoinData,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let since = match (data.since_seq, data.since_version) {
+            (Some(_), Some(_)) => {
+                let err =
+                    AppError::Validation("data: give since_seq or since_version, not both".into());
+                return Self::reply(ctx, reference.as_deref(), Err(err));
+            }
+            (Some(seq), None) => Since::Seq(seq),
+            (None, Some(version)) => Since::Version(version),
+            (None, None) => Since::Now,
+        };
+        let (id, actor) = (data.conversation_id, self.auth.actor());
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            let join = Join {
+                origin: session.origin(reference.clone(), ctx),
+                actor,
+                since,
+            };
+            // Counted as joined from now on, so a stop before the answer still sends Leave.
+            session.joined.insert(id);
+            session.forward(id, room, join, reference, ctx, move |session, result| {
+                if result.is_err() {
+                    session.joined.remove(&id);
+                }
+                result.map(|()| Reply::Sent)
+            });
+        });
+    }
+
+    fn leave(
+        &mut self,
+        id: ConversationId,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        self.joined.remove(&id);
+        let leave = Leave {
+            session_id: self.id,
+        };
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            session.forward(id, room, leave, reference, ctx, move |_, ()| {
+                Ok(Reply::Ack(Ack::Conversation(ConversationAck {
+                    conversation_id: id,
+                })))
+            });
+        });
+    }
+
+    fn post(
+        &mut self,
+        data: SendData,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let checked = MessageContent::parse_with_attachment(
+            &data.content,
+            self.deps.config.message_max_chars,
+            data.attachment_id.is_some(),
+        )
+        .and_then(|content| Ok((content, validate_client_msg_id(data.client_msg_id)?)));
+        let (content, client_msg_id) = match checked {
+            Ok(checked) => checked,
+            Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err.into())),
+        };
+        let (id, actor) = (data.conversation_id, self.auth.actor());
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            let post = PostMessage {
+                actor,
+                content: content.into_inner(),
+                client_msg_id,
+                attachment_id: data.attachment_id,
+                origin: Some(session.origin(reference.clone(), ctx)),
+            };
+            session.forward(id, room, post, reference, ctx, |_, result| {
+                result.map(|_| Reply::Sent)
+            });
+        });
+    }
+
+    /// `message:edit` and `message:delete`: the registry finds the message's conversation
+    /// (later frames wait meanwhile, keeping their order), then its room decides.
+    fn change(
+        &mut self,
+        message_id: MessageId,
+        change: Change,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let lookup = self.deps.rooms.send(LocateMessage { message_id });
+        let actor = self.auth.actor();
+        ctx.wait(lookup.into_actor(self).map(move |found, session, ctx| {
+            let location = match found {
+                Ok(Ok(Some(location))) => location,
+                Ok(Ok(None)) => {
+                    let err = AppError::not_found("message");
+                    return Self::reply(ctx, reference.as_deref(), Err(err));
+                }
+                Ok(Err(err)) => return Self::reply(ctx, reference.as_deref(), Err(err.into())),
+                Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err.into())),
+            };
+            let id = location.conversation_id;
+            session.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+                let msg = ChangeMessage {
+                    actor,
+                    message_id,
+                    message: location.facts,
+                    change,
+                    origin: Some(session.origin(reference.clone(), ctx)),
+                };
+                session.forward(id, room, msg, reference, ctx, |_, result| {
+                    result.map(|_| Reply::Sent)
+                });
+            });
+        }));
+    }
+
+    fn receipt(
+        &mut self,
+        data: ReceiptData,
+        kind: ReceiptKind,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let mark = MarkReceipt {
+            actor: self.auth.actor(),
+            kind,
+            seq: data.seq,
+            session_id: Some(self.id),
+        };
+        let id = data.conversation_id;
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            session.forward(id, room, mark, reference, ctx, |_, result| {
+                result.map(|marks| Reply::Ack(Ack::Watermarks(marks)))
+            });
+        });
+    }
+
+    fn set_typing(
+        &mut self,
+        id: ConversationId,
+        typing: bool,
+        reference: Option<String>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let set = SetTyping {
+            actor: self.auth.actor(),
+            session_id: self.id,
+            typing,
+        };
+        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+            session.forward(id, room, set, reference, ctx, move |_, result| {
+                result.map(|()| {
+                    Reply::Ack(Ack::Conversation(ConversationAck {
+                        conversation_id: id,
+                    }))
+                })
+            });
+        });
+    }
+}

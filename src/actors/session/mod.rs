@@ -1,0 +1,353 @@
+//! `SessionActor`: one per WebSocket connection.
+//!
+//! State: the authenticated user and the expiry of the access token the session runs on; the
+//! conversations this session joined; the addresses of the rooms it has talked to (so its
+//! frames reach each room in the order sent); its command budget (`realtime.commands_per_second`)
+//! and the commands in flight; heartbeat bookkeeping. Receives text frames from the browser
+//! (parsed into [`ClientCommand`](crate::protocol::ClientCommand)s and forwarded as typed
+//! messages to room actors, `commands.rs`) and [`Deliver`] messages from rooms and the presence
+//! registry (written to the socket as they are). Never touches the database.
+//!
+//! Started by the `/api/v1/ws` handler after authentication and admission. Stops when the
+//! client closes; with 1007 on a text frame that is not UTF-8 (RFC 6455 §8.1), 1002 on another
+//! protocol error, 1009 on a frame over `realtime.max_frame_bytes`, 1008 when the client keeps
+//! flooding past its command budget; with 1001 when the client is silent for
+//! `realtime.client_timeout_s`, or on [`Shutdown`] once its in-flight commands are answered;
+//! with 4001 when its access token expires without an in-band `auth:refresh`, or [`EndSession`]
+//! with the code the auth layer chose (4001 signed out everywhere, 4003 role changed or account
+//! disabled); with 4008 when it reads too slowly. On stop it leaves its rooms and unregisters
+//! from presence.
+
+mod commands;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web_actors::ws;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use crate::actors::presence::{Connect, Disconnect, PresenceRegistry};
+use crate::actors::room::{Leave, RoomActor};
+use crate::actors::room_registry::RoomRegistry;
+use crate::actors::{Deliver, Outbox};
+use crate::api::UserView;
+use crate::auth::{AuthUser, JwtKeys};
+use crate::config::Settings;
+use crate::domain::{ConversationId, SessionId};
+use crate::protocol::{self, ServerFrame, Welcome};
+
+/// Close code for a session whose client read too slowly (its outbox overflowed): private-use
+/// range (RFC 6455 §7.4.2), as 3008 `slow` is Centrifugo's. docs/PROTOCOL.md §5.7.
+pub const SLOW_CONSUMER: u16 = 4008;
+
+/// The server is stopping: finish what is in flight, then close with 1001 (going away).
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+/// End the session now with this close code and reason (docs/PROTOCOL.md §5.7).
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub struct EndSession {
+    /// The close code.
+    pub code: u16,
+    /// The close reason.
+    pub reason: &'static str,
+}
+
+impl EndSession {
+    /// 4001: the access token expired and was not renewed in band.
+    pub const TOKEN_EXPIRED: Self = Self {
+        code: 4001,
+        reason: "token expired",
+    };
+    /// 4001: the user signed out everywhere, or a stolen refresh token was detected.
+    pub const SIGNED_OUT: Self = Self {
+        code: 4001,
+        reason: "signed out",
+    };
+    /// 4003: an admin changed the user's role or disabled the account.
+    pub const ACCOUNT_CHANGED: Self = Self {
+        code: 4003,
+        reason: "account changed",
+    };
+}
+
+/// The settings a session uses.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// `realtime.heartbeat_interval_s`.
+    pub heartbeat_interval: Duration,
+    /// `realtime.client_timeout_s`.
+    pub client_timeout: Duration,
+    /// `realtime.max_queued_bytes`.
+    pub max_queued_bytes: usize,
+    /// `limits.message_max_chars`.
+    pub message_max_chars: usize,
+    /// `realtime.commands_per_second` with `realtime.commands_burst`.
+    pub command_quota: Quota,
+    /// `realtime.max_in_flight`.
+    pub max_in_flight: usize,
+}
+
+impl SessionConfig {
+    /// The session's part of the configuration.
+    pub fn new(settings: &Settings) -> Self {
+        let realtime = &settings.realtime;
+        let rate = std::num::NonZeroU32::new(realtime.commands_per_second)
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let burst =
+            std::num::NonZeroU32::new(realtime.commands_burst).unwrap_or(std::num::NonZeroU32::MIN);
+        Self {
+            heartbeat_interval: realtime.heartbeat_interval(),
+            client_timeout: realtime.client_timeout(),
+            max_queued_bytes: realtime.max_queued_bytes,
+            message_max_chars: settings.limits.message_max_chars,
+            command_quota: Quota::per_second(rate).allow_burst(burst),
+            max_in_flight: realtime.max_in_flight,
+        }
+    }
+}
+
+/// What a session needs from the outside world.
+#[derive(Clone)]
+pub struct SessionDeps {
+    /// Finds rooms.
+    pub rooms: Addr<RoomRegistry>,
+    /// Who is online.
+    pub presence: Addr<PresenceRegistry>,
+    /// Checks the tokens of `auth:refresh`.
+    pub jwt: JwtKeys,
+    /// Limits and timeouts.
+    pub config: Arc<SessionConfig>,
+}
+
+/// The session actor.
+pub struct SessionActor {
+    id: SessionId,
+    /// Who, and until when: the access token the session runs on (renewed by `auth:refresh`).
+    auth: AuthUser,
+    user: UserView,
+    deps: SessionDeps,
+    /// Conversations joined (or being joined) by this session.
+    joined: HashSet<ConversationId>,
+    /// Room addresses this session has used, so its frames reach each room in order. Bounded by
+    /// the conversations the user may act in.
+    rooms: HashMap<ConversationId, Addr<RoomActor>>,
+    last_heard: Instant,
+    unregistered: bool,
+    /// Commands sent on and not yet answered; at most `realtime.max_in_flight`.
+    in_flight: usize,
+    /// Set by [`Shutdown`]: no new commands; close with 1001 once `in_flight` is 0.
+    draining: bool,
+    /// The bounded queue rooms send live events through; made on first use.
+    outbox: Option<Outbox>,
+    /// Frames per second (`realtime.commands_per_second`, `realtime.commands_burst`).
+    commands: DefaultDirectRateLimiter,
+    /// Frames refused by `commands`, on the same quota: once it runs dry too, the client is
+    /// flooding (twice its budget, sustained) and the session closes with 1008.
+    refusals: DefaultDirectRateLimiter,
+    /// The timer that closes the session when its token expires.
+    expiry: Option<SpawnHandle>,
+}
+
+impl SessionActor {
+    /// A session for an authenticated user, admitted by presence as `id`.
+    pub fn new(id: SessionId, auth: AuthUser, user: UserView, deps: SessionDeps) -> Self {
+        let quota = deps.config.command_quota;
+        Self {
+            id,
+            auth,
+            user,
+            deps,
+            joined: HashSet::new(),
+            rooms: HashMap::new(),
+            last_heard: Instant::now(),
+            unregistered: false,
+            in_flight: 0,
+            draining: false,
+            outbox: None,
+            commands: RateLimiter::direct(quota),
+            refusals: RateLimiter::direct(quota),
+            expiry: None,
+        }
+    }
+
+    fn unregister(&mut self) {
+        if std::mem::replace(&mut self.unregistered, true) {
+            return;
+        }
+        // Every room this session touched: joined ones drop its recipient, the others end any
+        // typing indicator it started.
+        for room in self.rooms.values() {
+            room.do_send(Leave {
+                session_id: self.id,
+            });
+        }
+        self.deps.presence.do_send(Disconnect {
+            user_id: self.auth.id,
+            session_id: self.id,
+        });
+    }
+
+    /// Leaves everything and closes the socket with `code` and `reason`.
+    fn end(&mut self, code: ws::CloseCode, reason: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        self.unregister();
+        ctx.close(Some(ws::CloseReason {
+            code,
+            description: (!reason.is_empty()).then(|| reason.to_string()),
+        }));
+        ctx.stop();
+    }
+
+    fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
+        let timeout = self.deps.config.client_timeout;
+        ctx.run_interval(self.deps.config.heartbeat_interval, move |session, ctx| {
+            if session.last_heard.elapsed() > timeout {
+                tracing::debug!(session_id = %session.id, "client timed out");
+                session.end(ws::CloseCode::Away, "", ctx);
+            } else {
+                ctx.ping(b"");
+            }
+        });
+    }
+
+    /// (Re)arms the timer that ends the session when its access token expires.
+    fn arm_expiry(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if let Some(handle) = self.expiry.take() {
+            ctx.cancel_future(handle);
+        }
+        let left = self
+            .auth
+            .expires_at()
+            .signed_duration_since(chrono::Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        self.expiry = Some(ctx.run_later(left, |session, ctx| {
+            tracing::debug!(session_id = %session.id, "access token expired");
+            let end = EndSession::TOKEN_EXPIRED;
+            session.end(ws::CloseCode::Other(end.code), end.reason, ctx);
+        }));
+    }
+
+    /// While draining, closes with 1001 once nothing is in flight.
+    fn close_if_drained(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.draining && self.in_flight == 0 {
+            self.end(ws::CloseCode::Away, "server shutting down", ctx);
+        }
+    }
+}
+
+impl Actor for SessionActor {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        tracing::debug!(session_id = %self.id, user_id = %self.auth.id, "session started");
+        ctx.text(protocol::encode(&ServerFrame::Welcome {
+            data: Welcome {
+                user: self.user.clone(),
+                session_id: self.id,
+                token_expires_at: self.auth.expires_at(),
+            },
+        }));
+        self.deps.presence.do_send(Connect {
+            user_id: self.auth.id,
+            session_id: self.id,
+            recipient: ctx.address().recipient(),
+            shutdown: ctx.address().recipient(),
+            end: ctx.address().recipient(),
+        });
+        self.heartbeat(ctx);
+        self.arm_expiry(ctx);
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.unregister();
+        Running::Stop
+    }
+}
+
+impl Handler<Shutdown> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        self.draining = true;
+        self.close_if_drained(ctx);
+    }
+}
+
+impl Handler<EndSession> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: EndSession, ctx: &mut Self::Context) {
+        tracing::info!(session_id = %self.id, user_id = %self.auth.id, code = msg.code, "session ended");
+        self.end(ws::CloseCode::Other(msg.code), msg.reason, ctx);
+    }
+}
+
+impl Handler<Deliver> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        if self
+            .outbox
+            .as_ref()
+            .is_some_and(|outbox| outbox.taken(&msg))
+        {
+            if !self.unregistered {
+                tracing::info!(session_id = %self.id, "slow consumer: outgoing queue full, closing");
+                self.end(ws::CloseCode::Other(SLOW_CONSUMER), "slow consumer", ctx);
+            }
+            return;
+        }
+        if !msg.frame.is_empty() {
+            ctx.text(msg.frame);
+        }
+    }
+}
+
+/// Whether a read error is a text frame that is not valid UTF-8. actix-web-actors reports it
+/// as an I/O error of kind `Other` carrying `str::Utf8Error`'s text; the only other I/O errors
+/// there are failures of the connection itself.
+fn invalid_utf8(err: &ws::ProtocolError) -> bool {
+    match err {
+        ws::ProtocolError::Io(io) => {
+            io.kind() == std::io::ErrorKind::Other && io.to_string().contains("utf-8")
+        }
+        _ => false,
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for SessionActor {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        let message = match item {
+            Ok(message) => message,
+            Err(ws::ProtocolError::Overflow) => {
+                tracing::debug!(session_id = %self.id, "frame too large");
+                let reason = "frame exceeds realtime.max_frame_bytes";
+                return self.end(ws::CloseCode::Size, reason, ctx);
+            }
+            Err(err) if invalid_utf8(&err) => {
+                tracing::debug!(session_id = %self.id, "text frame is not UTF-8");
+                return self.end(ws::CloseCode::Invalid, "text frame is not valid UTF-8", ctx);
+            }
+            Err(err) => {
+                tracing::debug!(session_id = %self.id, error = %err, "protocol error");
+                return self.end(ws::CloseCode::Protocol, "", ctx);
+            }
+        };
+        self.last_heard = Instant::now();
+        match message {
+            ws::Message::Text(text) => self.handle_text(&text, ctx),
+            ws::Message::Ping(bytes) => ctx.pong(&bytes),
+            ws::Message::Pong(_) | ws::Message::Nop => {}
+            ws::Message::Binary(_) | ws::Message::Continuation(_) => self.handle_binary(ctx),
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+        }
+    }
+}

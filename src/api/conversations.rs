@@ -1,0 +1,83 @@
+//! Conversations, receipts and unread counts.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::MessageView;
+use crate::domain::{ConversationId, ConversationKind, ConversationStatus, UserId};
+
+/// A conversation as clients see it (docs/PROTOCOL.md §4.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationView {
+    /// Conversation id.
+    pub id: ConversationId,
+    /// Title, or null.
+    pub title: Option<String>,
+    /// `direct` (two participants) or `group`.
+    pub kind: ConversationKind,
+    /// `open` or `closed`.
+    pub status: ConversationStatus,
+    /// Creator.
+    pub created_by: UserId,
+    /// Every participant, ascending.
+    pub participant_ids: Vec<UserId>,
+    /// RFC 3339 UTC.
+    pub created_at: DateTime<Utc>,
+    /// RFC 3339 UTC, or null while open.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Who closed it, or null.
+    pub closed_by: Option<UserId>,
+    /// Highest message `seq` so far (0 for none).
+    pub last_seq: i64,
+    /// The change counter: moved by every stored message, edit and deletion (0 for none).
+    pub version: i64,
+    /// Last message (or creation) time; lists are ordered by it, newest first.
+    pub last_activity_at: DateTime<Utc>,
+    /// The caller's read watermark; null when the caller is not a participant.
+    pub last_read_seq: Option<i64>,
+    /// Messages from others after `last_read_seq`, not deleted; null for non-participants.
+    pub unread_count: Option<i64>,
+    /// The newest message (a tombstone if it was deleted), or null.
+    pub last_message: Option<MessageView>,
+}
+
+/// Body of `POST /api/v1/conversations`: `{participant_ids, title?}`.
+#[derive(Debug, Deserialize)]
+pub struct CreateConversationBody {
+    /// Users to include besides the caller.
+    pub participant_ids: Vec<UserId>,
+    /// Optional title.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// Body of `POST /api/v1/conversations/{id}/read`: `{seq}`.
+#[derive(Debug, Deserialize)]
+pub struct ReadBody {
+    /// Every message up to this seq has been read.
+    pub seq: i64,
+}
+
+/// A participant's watermarks: `{conversation_id, user_id, last_delivered_seq, last_read_seq}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watermarks {
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Participant.
+    pub user_id: UserId,
+    /// Highest seq the participant's clients have received.
+    pub last_delivered_seq: i64,
+    /// Highest seq the participant has read (never above `last_delivered_seq`).
+    pub last_read_seq: i64,
+}
+
+/// `GET /api/v1/unread`: `{"total": N, "conversations": {"<id>": n}}`.
+#[derive(Debug, Serialize)]
+pub struct UnreadCounts {
+    /// Sum of the counts.
+    pub total: i64,
+    /// Conversation id (as a string) → unread messages.
+    pub conversations: BTreeMap<String, i64>,
+}

@@ -1,0 +1,143 @@
+//! Messages and their attachments.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::DownloadLinks;
+use crate::domain::{ConversationId, MessageId, UploadId, UserId};
+
+/// A message as clients see it (docs/PROTOCOL.md §4.3):
+/// `{id, conversation_id, seq, version, sender_id, kind, content, client_msg_id, created_at,
+/// edited_at, deleted_at, attachment}`. The one shape of the `message` in REST answers,
+/// `message:new`, `message:updated` and send acks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    /// Message id.
+    pub id: MessageId,
+    /// Conversation.
+    pub conversation_id: ConversationId,
+    /// Position in the conversation: 1, 2, 3..., with no gaps.
+    pub seq: i64,
+    /// The conversation's change counter at this message's latest change (its store, edit or
+    /// deletion); `conversation:join` with `since_version` replays everything above a version.
+    pub version: i64,
+    /// Author.
+    pub sender_id: UserId,
+    /// `text`, `image` or `file`.
+    pub kind: String,
+    /// The text; `""` once deleted.
+    pub content: String,
+    /// The client's id for this send, or null.
+    pub client_msg_id: Option<String>,
+    /// RFC 3339 UTC commit time.
+    pub created_at: DateTime<Utc>,
+    /// RFC 3339 UTC of the last edit, or null.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// RFC 3339 UTC of the deletion, or null.
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// The attached file (messages of kind `image` or `file`), or null.
+    pub attachment: Option<AttachmentView>,
+}
+
+/// The part of an attachment fixed when its message is stored, kept as JSON with the message
+/// (`messages.attachment`). Links are signed afresh every time the message is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAttachment {
+    /// Upload id.
+    pub id: UploadId,
+    /// Media type from the content's magic bytes.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Sanitized client file name.
+    pub original_name: String,
+    /// Pixels, for images.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub width: Option<i32>,
+    /// Pixels, for images.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub height: Option<i32>,
+    /// Whether a thumbnail exists (absent in rows stored before thumbnails were optional:
+    /// every image then had one).
+    #[serde(default)]
+    pub has_thumbnail: Option<bool>,
+}
+
+impl StoredAttachment {
+    /// The view, with download links signed by `links`.
+    pub fn view(&self, links: &DownloadLinks) -> AttachmentView {
+        let image = self.content_type.starts_with("image/");
+        let thumbnail = self.has_thumbnail.unwrap_or(image);
+        AttachmentView {
+            id: self.id,
+            content_type: self.content_type.clone(),
+            size: self.size,
+            original_name: self.original_name.clone(),
+            url: links.file(self.id),
+            thumbnail_url: thumbnail.then(|| links.thumbnail(self.id)),
+            width: self.width,
+            height: self.height,
+        }
+    }
+}
+
+/// An attachment as clients see it:
+/// `{id, content_type, size, original_name, url, thumbnail_url?, width?, height?}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    /// Upload id.
+    pub id: UploadId,
+    /// Media type decided from the content (magic bytes), e.g. `image/png`.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// The client's file name, sanitized; metadata only.
+    pub original_name: String,
+    /// Signed download link, `/api/v1/uploads/{id}?exp=&sig=`, valid until `exp` (Unix seconds).
+    pub url: String,
+    /// Signed link of the thumbnail, for images that have one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub thumbnail_url: Option<String>,
+    /// Pixels, for images.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub width: Option<i32>,
+    /// Pixels, for images.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub height: Option<i32>,
+}
+
+/// Query of `GET .../messages`: `limit`, `before_seq`, `after_seq`.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    /// Page size (default 50, at most 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// Only messages with a smaller seq (the newest of them).
+    #[serde(default)]
+    pub before_seq: Option<i64>,
+    /// Only messages with a greater seq (the oldest of them).
+    #[serde(default)]
+    pub after_seq: Option<i64>,
+}
+
+/// Body of `POST .../messages`, and `data` of `message:send` minus its `conversation_id`:
+/// `{content, client_msg_id?, attachment_id?}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SendBody {
+    /// Text, 1..=`limits.message_max_chars` characters; may be blank with an attachment.
+    #[serde(default)]
+    pub content: String,
+    /// Optional idempotency key, 1 to 64 characters.
+    #[serde(default)]
+    pub client_msg_id: Option<String>,
+    /// Optional upload to attach (from `POST /api/v1/uploads`).
+    #[serde(default)]
+    pub attachment_id: Option<UploadId>,
+}
+
+/// Body of `PATCH /api/v1/messages/{id}`: `{content}`.
+#[derive(Debug, Deserialize)]
+pub struct EditBody {
+    /// The new text.
+    pub content: String,
+}

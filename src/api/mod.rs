@@ -1,0 +1,22 @@
+//! The REST API's request and response types, apart from the database rows they are built from
+//! (`db::models`): what a client sends and receives, and nothing else. The WebSocket frames that
+//! carry them are in [`crate::protocol`]. docs/PROTOCOL.md §4 describes every shape.
+//!
+//! Only types here implement `Serialize` for clients; rows never do, so a secret column
+//! (`password_hash`) cannot reach a response.
+
+mod conversations;
+mod links;
+mod messages;
+mod uploads;
+mod users;
+
+pub use conversations::{
+    ConversationView, CreateConversationBody, ReadBody, UnreadCounts, Watermarks,
+};
+pub use links::DownloadLinks;
+pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};
+pub use uploads::{UploadView, WsTicketView};
+pub use users::{
+    CreateUserBody, LoginBody, RefreshBody, RegisterBody, TokenResponse, UpdateUserBody, UserView,
+};

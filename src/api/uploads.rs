@@ -1,0 +1,40 @@
+//! Uploads and WebSocket tickets.
+
+use serde::Serialize;
+
+use crate::domain::UploadId;
+
+/// Body of `201` to `POST /api/v1/uploads`: the attachment object (§4.6) plus `sha256`.
+#[derive(Debug, Serialize)]
+pub struct UploadView {
+    /// Upload id: pass it as `attachment_id`.
+    pub id: UploadId,
+    /// Media type decided from the content.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Lowercase hex SHA-256 of the bytes (also the download's `ETag`).
+    pub sha256: String,
+    /// The sanitized file name.
+    pub original_name: String,
+    /// A signed download URL (`/api/v1/uploads/{id}?exp=&sig=`).
+    pub url: String,
+    /// A signed URL of the thumbnail, for images that have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    /// Pixels, for images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i32>,
+    /// Pixels, for images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i32>,
+}
+
+/// Body of `201` to `POST /api/v1/ws-ticket`: `{ticket, expires_in_s}`.
+#[derive(Debug, Serialize)]
+pub struct WsTicketView {
+    /// Opaque, single use: `GET /api/v1/ws?ticket=...`.
+    pub ticket: String,
+    /// Seconds until it expires (30).
+    pub expires_in_s: u64,
+}

@@ -1,0 +1,104 @@
+//! Users and tokens.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Role, UserId};
+
+/// A user as clients see it:
+/// `{id, email, username, display_name, role, disabled, created_at}` (docs/PROTOCOL.md §4.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    /// User id.
+    pub id: UserId,
+    /// Lowercased email.
+    pub email: String,
+    /// Username as registered (case kept).
+    pub username: String,
+    /// Display name, or null.
+    pub display_name: Option<String>,
+    /// `admin`, `agent` or `customer`.
+    pub role: Role,
+    /// Set by an admin (`PATCH /api/v1/users/{id}`): a disabled user cannot log in, refresh or
+    /// connect.
+    pub disabled: bool,
+    /// RFC 3339 UTC.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /auth/register` body. Any `role` field is ignored: self-registration is `customer`.
+#[derive(Debug, Deserialize)]
+pub struct RegisterBody {
+    /// Email address (validated, lowercased).
+    pub email: String,
+    /// 3 to 32 characters of `[A-Za-z0-9_.-]`.
+    pub username: String,
+    /// 8 characters to 72 bytes.
+    pub password: String,
+    /// Optional display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// `POST /auth/login` body: `email` or `username`, and `password`.
+#[derive(Debug, Deserialize)]
+pub struct LoginBody {
+    /// Email (wins over `username` when both are given).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Username.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The password, as typed.
+    pub password: String,
+}
+
+/// `POST /auth/refresh` and `/auth/logout` body.
+#[derive(Debug, Deserialize)]
+pub struct RefreshBody {
+    /// The opaque refresh token.
+    pub refresh_token: String,
+}
+
+/// `{user, access_token, refresh_token, token_type: "Bearer", expires_in}` (RFC 6749 §5.1
+/// names; `expires_in` in seconds).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The user.
+    pub user: UserView,
+    /// A JWT (HS256), valid for `expires_in` seconds.
+    pub access_token: String,
+    /// Opaque, single use (rotated by `/auth/refresh`).
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access token lifetime in seconds (`auth.access_token_ttl_s`).
+    pub expires_in: u64,
+}
+
+/// `POST /api/v1/users` body (admins).
+#[derive(Debug, Deserialize)]
+pub struct CreateUserBody {
+    /// Email address.
+    pub email: String,
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// Optional display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// `admin`, `agent` or `customer`.
+    pub role: Role,
+}
+
+/// `PATCH /api/v1/users/{id}` body (admins): either field may be left out.
+#[derive(Debug, Deserialize)]
+pub struct UpdateUserBody {
+    /// The new role.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Disable (`true`) or re-enable (`false`) the account.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}

@@ -1,0 +1,134 @@
+//! Edits and deletions. Each moves the conversation's version forward and stamps the message
+//! with it, so clients that resume with `since_version` learn of it. Whether the change is
+//! allowed is asked of the access policy here, under the transaction, with facts read in it.
+
+use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+
+use crate::db::models::{ConversationRow, MessageRow};
+use crate::db::schema::{conversations, messages, participants, uploads};
+use crate::db::{DbConnection, DbError, now};
+use crate::domain::{ConversationId, MessageId};
+use crate::policy::{self, Action, Actor, ConversationFacts, MessageFacts};
+
+/// What to do to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Replace the content (validated text).
+    Edit(String),
+    /// Make it a tombstone: empty content, no attachment, `deleted_at` set.
+    Delete,
+}
+
+/// An edit or deletion to write.
+#[derive(Debug, Clone)]
+pub struct ChangeDraft {
+    /// Who asks.
+    pub actor: Actor,
+    /// The conversation the message is in (a message elsewhere is `not_found`).
+    pub conversation_id: ConversationId,
+    /// Which message.
+    pub message_id: MessageId,
+    /// What to do.
+    pub change: Change,
+}
+
+/// The outcome of a [`ChangeDraft`].
+#[derive(Debug, Clone)]
+pub struct Changed {
+    /// The message after the change.
+    pub row: MessageRow,
+    /// False when nothing changed (deleting a deleted message): no version moved, no event.
+    pub changed: bool,
+}
+
+impl ChangeDraft {
+    /// The policy action for this change of `message`.
+    fn action(&self, message: &MessageRow) -> Action {
+        let facts = MessageFacts {
+            sender_id: message.sender_id,
+            deleted: message.deleted_at.is_some(),
+        };
+        match self.change {
+            Change::Edit(_) => Action::Edit(facts),
+            Change::Delete => Action::Delete(facts),
+        }
+    }
+}
+
+/// Applies `draft` inside the caller's transaction. The outer error is a query failure (the
+/// transaction must roll back); the inner one a refusal (`not_found`, `forbidden`,
+/// `message_deleted`, `conversation_closed`) that leaves the others of the batch alone.
+///
+/// # Errors
+/// A query failure.
+pub(super) fn apply(
+    conn: &mut DbConnection,
+    draft: &ChangeDraft,
+) -> Result<Result<Changed, DbError>, DbError> {
+    use diesel::RunQueryDsl as _;
+    let Some(row) = messages::table
+        .find(draft.message_id)
+        .filter(messages::conversation_id.eq(draft.conversation_id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(Err(DbError::NotFound));
+    };
+    let conversation: ConversationRow = conversations::table
+        .find(draft.conversation_id)
+        .select(ConversationRow::as_select())
+        .first(conn)?;
+    let participant: i64 = participants::table
+        .filter(participants::conversation_id.eq(draft.conversation_id))
+        .filter(participants::user_id.eq(draft.actor.user_id))
+        .count()
+        .get_result(conn)?;
+    let facts = ConversationFacts {
+        project_id: conversation.project_id,
+        status: conversation.status(),
+        participant: participant > 0,
+    };
+    if let Err(denied) = policy::check(&draft.actor, draft.action(&row), &facts) {
+        return Ok(Err(denied.into()));
+    }
+    if draft.change == Change::Delete && row.deleted_at.is_some() {
+        return Ok(Ok(Changed {
+            row,
+            changed: false,
+        }));
+    }
+    let version: i64 = diesel::update(conversations::table.find(draft.conversation_id))
+        .set(conversations::version.eq(conversations::version + 1))
+        .returning(conversations::version)
+        .get_result(conn)?;
+    let at = now();
+    let row = match &draft.change {
+        Change::Edit(content) => diesel::update(messages::table.find(row.id))
+            .set((
+                messages::content.eq(content),
+                messages::edited_at.eq(at),
+                messages::version.eq(version),
+            ))
+            .returning(MessageRow::as_returning())
+            .get_result(conn)?,
+        Change::Delete => {
+            let row = diesel::update(messages::table.find(row.id))
+                .set((
+                    messages::content.eq(""),
+                    messages::deleted_at.eq(at),
+                    messages::attachment.eq(None::<String>),
+                    messages::version.eq(version),
+                ))
+                .returning(MessageRow::as_returning())
+                .get_result(conn)?;
+            // The file goes back to being its uploader's alone (and is swept with the other
+            // unattached uploads, `uploads.unattached_ttl_h` after it was uploaded).
+            diesel::update(uploads::table.filter(uploads::message_id.eq(row.id)))
+                .set(uploads::message_id.eq(None::<MessageId>))
+                .execute(conn)?;
+            row
+        }
+    };
+    Ok(Ok(Changed { row, changed: true }))
+}

@@ -1,0 +1,105 @@
+//! Messages: the sequenced writes (inserts in group commits, edits and deletions) and the
+//! history reads.
+//!
+//! - [`insert`]: messages with the next seq and version of their conversation, many per
+//!   transaction;
+//! - [`change`]: edits and deletions, decided by the access policy under the transaction;
+//! - [`read`]: history pages, replays by seq or by version, lookups.
+//!
+//! Writes go through [`write_batch`], which the group-commit queue calls with whatever arrived
+//! together: one transaction for all of it, outcomes in order.
+
+mod change;
+mod insert;
+mod read;
+
+pub use change::{Change, ChangeDraft, Changed};
+pub use insert::{Inserted, MessageDraft};
+pub use read::{
+    PageRequest, changed_since, find, find_by_client_msg_id, page, version_before_newest,
+};
+
+use crate::db::{DbConnection, DbError, write_transaction};
+
+/// One write of a group commit.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Store a new message.
+    Insert(MessageDraft),
+    /// Edit or delete a stored one.
+    Change(ChangeDraft),
+}
+
+/// The outcome of one [`Write`].
+#[derive(Debug, Clone)]
+pub enum Written {
+    /// A stored (or, for a retried `client_msg_id`, found) message.
+    Inserted(Inserted),
+    /// An edited or deleted message.
+    Changed(Changed),
+}
+
+/// Writes a group commit in one transaction; the results are in the order of `writes`.
+///
+/// Inserts are grouped per conversation ([`insert::insert_group`]), then changes are applied in
+/// order. A write refused for a reason known before anything is written (a closed conversation,
+/// a policy refusal, a retried `client_msg_id`) does not disturb the others. Any other failure
+/// rolls the whole transaction back and the writes are tried again one per transaction, so one
+/// bad write can neither take the others down nor leave a gap in seq.
+///
+/// # Errors
+/// A failure to begin or commit the transaction of a lone write.
+pub fn write_batch(
+    conn: &mut DbConnection,
+    writes: &[Write],
+) -> Result<Vec<Result<Written, DbError>>, DbError> {
+    let together = write_transaction(conn, |conn| apply(conn, writes));
+    match together {
+        Ok(results) => Ok(results),
+        Err(err) if writes.len() > 1 => {
+            tracing::warn!(error = ?err, size = writes.len(), "batch failed; writing one by one");
+            Ok(writes
+                .iter()
+                .map(|write| {
+                    write_transaction(conn, |conn| apply(conn, std::slice::from_ref(write)))
+                        .and_then(|mut results| {
+                            results
+                                .pop()
+                                .unwrap_or(Err(DbError::Commit("no result".into())))
+                        })
+                })
+                .collect())
+        }
+        Err(err) => Err(err),
+    }
+}
+
+fn apply(
+    conn: &mut DbConnection,
+    writes: &[Write],
+) -> Result<Vec<Result<Written, DbError>>, DbError> {
+    let drafts: Vec<(usize, &MessageDraft)> = writes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, write)| match write {
+            Write::Insert(draft) => Some((i, draft)),
+            Write::Change(_) => None,
+        })
+        .collect();
+    let mut results: Vec<Option<Result<Written, DbError>>> = writes.iter().map(|_| None).collect();
+    for (index, result) in insert::insert_all(conn, &drafts)? {
+        results[index] = Some(result.map(Written::Inserted));
+    }
+    for (index, write) in writes.iter().enumerate() {
+        if let Write::Change(draft) = write {
+            results[index] = Some(change::apply(conn, draft)?.map(Written::Changed));
+        }
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or(Err(DbError::Commit("write lost in batch".into()))))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+// Test-only: every unwrap below runs against an in-memory database built by the test itself;
+// a failure there is a failed test, never reachable from a client, the disk or the network.
+
+use diesel::Connection;
+use diesel::prelude::{ExpressionMethods, QueryDsl};
+use proptest::prelude::*;
+
+use super::*;
+use crate::auth::Signup;
+use crate::db::queries::{conversations as convs, users};
+use crate::db::schema::{conversations, messages};
+use crate::domain::{ConversationId, DEFAULT_PROJECT, MessageId, Role, UserId};
+use crate::policy::Actor;
+
+fn database(conversations: usize) -> (DbConnection, UserId, Vec<ConversationId>) {
+    let mut conn = DbConnection::establish(":memory:").unwrap();
+    crate::db::run_migrations(&mut conn).unwrap();
+    let row = Signup {
+        project_id: DEFAULT_PROJECT,
+        email: "p@example.com",
+        username: "prop",
+        password: "password",
+        display_name: None,
+        role: Role::Customer,
+    }
+    .into_row(4)
+    .unwrap();
+    let user = users::insert(&mut conn, &row).unwrap();
+    let ids = (0..conversations)
+        .map(|_| {
+            convs::create(&mut conn, DEFAULT_PROJECT, user.id, &[user.id], None)
+                .unwrap()
+                .id
+        })
+        .collect();
+    (conn, user.id, ids)
+}
+
+fn draft(conversation: ConversationId, sender: UserId, i: usize, key: Option<String>) -> Write {
+    Write::Insert(MessageDraft {
+        project_id: DEFAULT_PROJECT,
+        conversation_id: conversation,
+        sender_id: sender,
+        content: format!("m{i}"),
+        client_msg_id: key,
+        attachment_id: None,
+    })
+}
+
+proptest! {
+    /// However sends are grouped into batches, interleaved across conversations, retried with
+    /// the same client_msg_id or sent to a conversation closed midway, each conversation's
+    /// stored seqs are exactly 1..=n, in send order.
+    #[test]
+    fn seq_stays_gapless_through_group_commit(
+        sends in prop::collection::vec((0usize..3, prop::option::of(0u8..8), any::<bool>()), 1..120),
+        close_at in prop::option::of(0usize..120),
+    ) {
+        let (mut conn, user, ids) = database(3);
+        let mut batch = Vec::new();
+        let mut accepted: Vec<Vec<i64>> = vec![Vec::new(); 3];
+        for (i, (conversation, key, end_batch)) in sends.iter().enumerate() {
+            if close_at == Some(i) {
+                convs::close(&mut conn, ids[0], user).unwrap();
+            }
+            batch.push(draft(ids[*conversation], user, i, key.map(|k| format!("k{k}"))));
+            if *end_batch || i + 1 == sends.len() {
+                for (write, result) in batch.iter().zip(write_batch(&mut conn, &batch).unwrap()) {
+                    let Write::Insert(draft) = write else { unreachable!() };
+                    let index = ids.iter().position(|c| *c == draft.conversation_id).unwrap();
+                    match result {
+                        Ok(Written::Inserted(inserted)) if !inserted.duplicate => {
+                            accepted[index].push(inserted.row.seq);
+                        }
+                        Ok(_) | Err(DbError::ConversationClosed) => {}
+                        Err(err) => panic!("{err:?}"),
+                    }
+                }
+                batch.clear();
+            }
+        }
+        use diesel::RunQueryDsl as _;
+        for (index, id) in ids.iter().enumerate() {
+            let stored: Vec<i64> = messages::table
+                .filter(messages::conversation_id.eq(id))
+                .select(messages::seq)
+                .order(messages::seq)
+                .load(&mut conn)
+                .unwrap();
+            let expected: Vec<i64> = (1..=stored.len() as i64).collect();
+            prop_assert_eq!(&stored, &expected);
+            prop_assert_eq!(&accepted[index], &expected);
+            let last: i64 = conversations::table.find(id).select(conversations::last_seq).first(&mut conn).unwrap();
+            prop_assert_eq!(last, stored.len() as i64);
+        }
+    }
+
+    /// Every store, edit and deletion moves the conversation's version by exactly one and
+    /// stamps the message with it: versions are unique, and replaying everything above a
+    /// version gives exactly the messages changed since.
+    #[test]
+    fn every_change_moves_the_version_once(
+        ops in prop::collection::vec((0u8..3, 0usize..8), 1..60),
+    ) {
+        use diesel::RunQueryDsl as _;
+        let (mut conn, user, ids) = database(1);
+        let actor = Actor { user_id: user, project_id: DEFAULT_PROJECT, role: Role::Customer };
+        let mut stored: Vec<MessageId> = Vec::new();
+        let mut expected_version = 0;
+        let mut changed_at: Vec<(MessageId, i64)> = Vec::new();
+        for (i, (op, target)) in ops.into_iter().enumerate() {
+            let write = match (op, stored.get(target % stored.len().max(1))) {
+                (1, Some(id)) => Write::Change(ChangeDraft {
+                    actor, conversation_id: ids[0], message_id: *id, change: Change::Edit(format!("e{i}")),
+                }),
+                (2, Some(id)) => Write::Change(ChangeDraft {
+                    actor, conversation_id: ids[0], message_id: *id, change: Change::Delete,
+                }),
+                _ => draft(ids[0], user, i, None),
+            };
+            let result = write_batch(&mut conn, std::slice::from_ref(&write)).unwrap().pop().unwrap();
+            match result {
+                Ok(Written::Inserted(inserted)) => {
+                    expected_version += 1;
+                    prop_assert_eq!(inserted.row.version, expected_version);
+                    prop_assert_eq!(inserted.row.created_version, expected_version);
+                    stored.push(inserted.row.id);
+                    changed_at.push((inserted.row.id, expected_version));
+                }
+                Ok(Written::Changed(changed)) if changed.changed => {
+                    expected_version += 1;
+                    prop_assert_eq!(changed.row.version, expected_version);
+                    changed_at.push((changed.row.id, expected_version));
+                }
+                // Deleting a deleted message, or editing one: nothing moves.
+                Ok(Written::Changed(_)) | Err(DbError::Denied(_)) => {}
+                Err(err) => panic!("{err:?}"),
+            }
+        }
+        let version: i64 = conversations::table.find(ids[0]).select(conversations::version).first(&mut conn).unwrap();
+        prop_assert_eq!(version, expected_version);
+        // Each message's version is the latest change that touched it.
+        for id in &stored {
+            let latest = changed_at.iter().rev().find(|(m, _)| m == id).map(|(_, v)| *v).unwrap();
+            let row_version: i64 = messages::table.find(id).select(messages::version).first(&mut conn).unwrap();
+            prop_assert_eq!(row_version, latest);
+        }
+    }
+
+    /// Watermarks only move forward, and reading implies delivery.
+    #[test]
+    fn watermarks_are_monotone(marks in prop::collection::vec((any::<bool>(), 0i64..50), 1..60)) {
+        use crate::db::queries::participants::advance;
+        use crate::domain::ReceiptKind;
+        let (mut conn, user, ids) = database(1);
+        let (mut delivered, mut read) = (0, 0);
+        for (is_read, seq) in marks {
+            let kind = if is_read { ReceiptKind::Read } else { ReceiptKind::Delivered };
+            let advanced = advance(&mut conn, ids[0], user, kind, seq).unwrap();
+            delivered = delivered.max(seq);
+            if is_read {
+                prop_assert_eq!(advanced.moved, seq > read);
+                read = read.max(seq);
+            }
+            prop_assert_eq!(advanced.watermarks.last_delivered_seq, delivered);
+            prop_assert_eq!(advanced.watermarks.last_read_seq, read);
+            prop_assert!(advanced.watermarks.last_read_seq <= advanced.watermarks.last_delivered_seq);
+        }
+    }
+}

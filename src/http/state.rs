@@ -1,0 +1,53 @@
+//! [`AppState`]: what the HTTP handlers share, built once by `startup`. Only handlers see it;
+//! actors get their own narrow dependency structs.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+
+use crate::actors::db_writer::DbWriter;
+use crate::actors::presence::PresenceRegistry;
+use crate::actors::room_registry::RoomRegistry;
+use crate::actors::session::SessionDeps;
+use crate::api::DownloadLinks;
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::http::client_ip::TrustedProxies;
+use crate::http::limits::ApiLimits;
+use crate::http::tickets::WsTickets;
+use crate::uploads::image::DecodeSlots;
+
+/// Shared state of every handler.
+pub struct AppState {
+    /// The loaded configuration.
+    pub settings: Arc<Settings>,
+    /// Pools.
+    pub db: Database,
+    /// The DbWriter pool.
+    pub writer: Addr<DbWriter>,
+    /// Finds room actors.
+    pub rooms: Addr<RoomRegistry>,
+    /// Who is online; ends a user's sessions.
+    pub presence: Addr<PresenceRegistry>,
+    /// What each new WebSocket session gets.
+    pub session: SessionDeps,
+    /// Access token keys.
+    pub jwt: JwtKeys,
+    /// Signs download links.
+    pub links: DownloadLinks,
+    /// A bcrypt hash checked when a login names an unknown user, so that answer takes as long as
+    /// a wrong password.
+    pub dummy_hash: String,
+    /// Process start, for `uptime_s`.
+    pub started_at: Instant,
+    /// REST and upgrade rate limiters.
+    pub limits: ApiLimits,
+    /// Outstanding WebSocket tickets.
+    pub tickets: WsTickets,
+    /// Bounds concurrent image decodes.
+    pub images: DecodeSlots,
+    /// Whose `X-Forwarded-For` is believed.
+    pub proxies: TrustedProxies,
+}

@@ -1,0 +1,212 @@
+//! The access policy: the one place that decides "may this user do this here".
+//!
+//! Every caller asks [`check`] (conversation actions), [`check_upload`] (reading a file) or
+//! [`check_users`] (managing accounts): the room actor for everything that passes through a
+//! conversation, the REST handlers for reads, the uploads handlers, and the database writer,
+//! which asks again under its transaction with fresh facts for edits and deletes. None of them
+//! repeats a rule.
+//!
+//! Inputs are plain facts: who asks ([`Actor`]: user, project, role), the conversation
+//! ([`ConversationFacts`]: project, status, whether the actor participates) and, for edits and
+//! deletes, the message ([`MessageFacts`]). The answer is `Ok(())` or the [`Denied`] reason to
+//! give, checked in this order:
+//!
+//! 1. another project: always `not_found`, never `forbidden`, so ids reveal nothing across
+//!    tenants (ARCHITECTURE.md, *Access policy*);
+//! 2. visibility: participants see a conversation; admins see every conversation of their
+//!    project. Invisible: `not_found`. Actions that need participation itself (join, post,
+//!    typing, receipts) answer an admin who is not a participant `forbidden`: the admin can see
+//!    the conversation, so hiding it would be a lie;
+//! 3. role and ownership: closing needs an agent or admin; editing needs the author; deleting
+//!    needs the author or staff (agents only where they participate, since they see nothing
+//!    else); managing participants needs staff;
+//! 4. state: a deleted message cannot be edited (`message_deleted`); a closed conversation
+//!    takes no new messages, typing or edits (`conversation_closed`).
+//!
+//! docs/PROTOCOL.md §2 (*Roles*) is the same table for client authors.
+
+use crate::domain::{ConversationStatus, ProjectId, Role, UserId};
+
+/// Who asks: from an access token (or, later, an API key acting for a user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The user.
+    pub user_id: UserId,
+    /// Their project (tenant).
+    pub project_id: ProjectId,
+    /// Their role in it.
+    pub role: Role,
+}
+
+/// What the policy needs to know of a conversation, from the room's cache or the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConversationFacts {
+    /// Its project.
+    pub project_id: ProjectId,
+    /// Open or closed.
+    pub status: ConversationStatus,
+    /// Whether the actor is one of its participants.
+    pub participant: bool,
+}
+
+/// What the policy needs to know of a message being edited or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageFacts {
+    /// Its author.
+    pub sender_id: UserId,
+    /// Whether it is a tombstone already.
+    pub deleted: bool,
+}
+
+/// Something a user may try to do to a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See the conversation, its history and its participants (REST reads).
+    ReadHistory,
+    /// `conversation:join`: receive its events.
+    Join,
+    /// `message:send` or REST send.
+    Post,
+    /// `typing:start` (`true`) or `typing:stop` (`false`).
+    Typing(bool),
+    /// `message:delivered`, `message:read`, REST read receipts.
+    Receipt,
+    /// `message:edit`, `PATCH /messages/{id}`.
+    Edit(MessageFacts),
+    /// `message:delete`, `DELETE /messages/{id}`.
+    Delete(MessageFacts),
+    /// Close the conversation.
+    Close,
+    /// Read a file attached to one of its messages.
+    Download,
+    /// Upload a file bound to it (`POST /uploads` with `conversation_id`).
+    Upload,
+    /// Add or remove participants.
+    ManageParticipants,
+}
+
+/// Why an action is refused; each becomes an error code (`not_found`, `forbidden`,
+/// `conversation_closed`, `message_deleted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// The thing does not exist for this actor (`<what> not found`).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The actor sees it but may not do this (the reason is shown to the client).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The conversation is closed.
+    #[error("the conversation is closed")]
+    ConversationClosed,
+    /// The message is deleted.
+    #[error("the message was deleted")]
+    MessageDeleted,
+}
+
+const ONLY_PARTICIPANTS: &str = "only participants can do this";
+
+/// Decides `action` by `actor` on a conversation described by `facts`.
+///
+/// # Errors
+/// The [`Denied`] reason, per the module docs.
+pub fn check(actor: &Actor, action: Action, facts: &ConversationFacts) -> Result<(), Denied> {
+    let missing = match action {
+        Action::Edit(_) | Action::Delete(_) => Denied::NotFound("message"),
+        _ => Denied::NotFound("conversation"),
+    };
+    if actor.project_id != facts.project_id {
+        return Err(missing);
+    }
+    let admin = actor.role == Role::Admin;
+    let visible = facts.participant || admin;
+    if !visible {
+        return Err(missing);
+    }
+    let open = facts.status == ConversationStatus::Open;
+    match action {
+        Action::ReadHistory | Action::Download => Ok(()),
+        Action::Upload if facts.participant => Ok(()),
+        Action::Upload => Err(missing),
+        Action::Join
+        | Action::Receipt
+        | Action::Typing(false)
+        | Action::Post
+        | Action::Typing(true)
+            if !facts.participant =>
+        {
+            Err(Denied::Forbidden(ONLY_PARTICIPANTS))
+        }
+        Action::Join | Action::Receipt | Action::Typing(false) => Ok(()),
+        Action::Post | Action::Typing(true) if open => Ok(()),
+        Action::Post | Action::Typing(true) => Err(Denied::ConversationClosed),
+        Action::Edit(message) if message.sender_id != actor.user_id => {
+            Err(Denied::Forbidden("only the sender may edit a message"))
+        }
+        Action::Edit(message) if message.deleted => Err(Denied::MessageDeleted),
+        Action::Edit(_) if !open => Err(Denied::ConversationClosed),
+        Action::Edit(_) => Ok(()),
+        Action::Delete(message) if message.sender_id == actor.user_id || actor.role.is_staff() => {
+            Ok(())
+        }
+        Action::Delete(_) => Err(Denied::Forbidden(
+            "only the sender, an agent or an admin may delete a message",
+        )),
+        Action::Close if actor.role.is_staff() => Ok(()),
+        Action::Close => Err(Denied::Forbidden(
+            "only agents and admins can close conversations",
+        )),
+        Action::ManageParticipants if actor.role.is_staff() => Ok(()),
+        Action::ManageParticipants => Err(Denied::Forbidden(
+            "only agents and admins can manage participants",
+        )),
+    }
+}
+
+/// What the policy needs to know of an uploaded file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadFacts {
+    /// Its project.
+    pub project_id: ProjectId,
+    /// Who uploaded it.
+    pub uploader_id: UserId,
+    /// The conversation of the message it is attached to, if it is attached.
+    pub attached_to: Option<ConversationFacts>,
+}
+
+/// Decides whether `actor` may read a file: its uploader always; once it is attached to a
+/// message, whoever may [`Action::Download`] in that conversation. Every refusal is
+/// `not_found` (`upload not found`), so upload ids reveal nothing about other conversations.
+///
+/// # Errors
+/// [`Denied::NotFound`].
+pub fn check_upload(actor: &Actor, upload: &UploadFacts) -> Result<(), Denied> {
+    let missing = Denied::NotFound("upload");
+    if actor.project_id != upload.project_id {
+        return Err(missing);
+    }
+    if upload.uploader_id == actor.user_id {
+        return Ok(());
+    }
+    match &upload.attached_to {
+        Some(conversation) => check(actor, Action::Download, conversation).map_err(|_| missing),
+        None => Err(missing),
+    }
+}
+
+/// Decides whether `actor` may manage the accounts of `project` (create users, change roles,
+/// disable): admins of that project.
+///
+/// # Errors
+/// `not_found` (`user not found`) for another project, `forbidden` for non-admins.
+pub fn check_users(actor: &Actor, project: ProjectId) -> Result<(), Denied> {
+    if actor.project_id != project {
+        return Err(Denied::NotFound("user"));
+    }
+    if actor.role != Role::Admin {
+        return Err(Denied::Forbidden("only admins may do this"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

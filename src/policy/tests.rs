@@ -1,0 +1,193 @@
+//! The policy as a table: action × role × participant or not × same or other project, each cell
+//! the expected outcome. The table is written out by hand from docs/PROTOCOL.md §2, not derived
+//! from the code it checks.
+
+use super::*;
+
+const ME: UserId = UserId(7);
+const SOMEONE: UserId = UserId(8);
+const HOME: ProjectId = ProjectId(1);
+const ELSEWHERE: ProjectId = ProjectId(2);
+
+/// Cell values: `ok`, `404` (not_found), `403` (forbidden), `closed` (conversation_closed),
+/// `deleted` (message_deleted).
+fn outcome(result: Result<(), Denied>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(Denied::NotFound(_)) => "404",
+        Err(Denied::Forbidden(_)) => "403",
+        Err(Denied::ConversationClosed) => "closed",
+        Err(Denied::MessageDeleted) => "deleted",
+    }
+}
+
+fn own(deleted: bool) -> MessageFacts {
+    MessageFacts {
+        sender_id: ME,
+        deleted,
+    }
+}
+
+fn others(deleted: bool) -> MessageFacts {
+    MessageFacts {
+        sender_id: SOMEONE,
+        deleted,
+    }
+}
+
+/// Columns: customer, agent, admin as participants; then customer, agent, admin not
+/// participating. Rows: an action on an open or a closed conversation.
+#[rustfmt::skip]
+fn table() -> Vec<(&'static str, Action, ConversationStatus, [&'static str; 6])> {
+    use Action::*;
+    use ConversationStatus::{Closed, Open};
+    vec![
+        //                                                     participant              not a participant
+        //                                                     cust   agent  admin      cust   agent  admin
+        ("read history",        ReadHistory,        Open,   ["ok",  "ok",  "ok",     "404", "404", "ok"]),
+        ("read history closed", ReadHistory,        Closed, ["ok",  "ok",  "ok",     "404", "404", "ok"]),
+        ("join",                Join,               Open,   ["ok",  "ok",  "ok",     "404", "404", "403"]),
+        ("join closed",         Join,               Closed, ["ok",  "ok",  "ok",     "404", "404", "403"]),
+        ("post",                Post,               Open,   ["ok",  "ok",  "ok",     "404", "404", "403"]),
+        ("post closed",         Post,               Closed, ["closed", "closed", "closed", "404", "404", "403"]),
+        ("typing start",        Typing(true),       Open,   ["ok",  "ok",  "ok",     "404", "404", "403"]),
+        ("typing start closed", Typing(true),       Closed, ["closed", "closed", "closed", "404", "404", "403"]),
+        ("typing stop closed",  Typing(false),      Closed, ["ok",  "ok",  "ok",     "404", "404", "403"]),
+        ("receipt",             Receipt,            Open,   ["ok",  "ok",  "ok",     "404", "404", "403"]),
+        ("receipt closed",      Receipt,            Closed, ["ok",  "ok",  "ok",     "404", "404", "403"]),
+        ("edit own",            Edit(own(false)),   Open,   ["ok",  "ok",  "ok",     "404", "404", "ok"]),
+        ("edit own closed",     Edit(own(false)),   Closed, ["closed", "closed", "closed", "404", "404", "closed"]),
+        ("edit own deleted",    Edit(own(true)),    Closed, ["deleted", "deleted", "deleted", "404", "404", "deleted"]),
+        ("edit another's",      Edit(others(false)), Open,  ["403", "403", "403",    "404", "404", "403"]),
+        ("delete own",          Delete(own(false)), Open,   ["ok",  "ok",  "ok",     "404", "404", "ok"]),
+        ("delete own closed",   Delete(own(false)), Closed, ["ok",  "ok",  "ok",     "404", "404", "ok"]),
+        ("delete another's",    Delete(others(false)), Open, ["403", "ok", "ok",     "404", "404", "ok"]),
+        ("delete deleted",      Delete(others(true)), Closed, ["403", "ok", "ok",    "404", "404", "ok"]),
+        ("close",               Close,              Open,   ["403", "ok",  "ok",     "404", "404", "ok"]),
+        ("close closed",        Close,              Closed, ["403", "ok",  "ok",     "404", "404", "ok"]),
+        ("download",            Download,           Open,   ["ok",  "ok",  "ok",     "404", "404", "ok"]),
+        ("upload into",         Upload,             Closed, ["ok",  "ok",  "ok",     "404", "404", "404"]),
+        ("manage participants", ManageParticipants, Open,   ["403", "ok",  "ok",     "404", "404", "ok"]),
+    ]
+}
+
+fn columns() -> [(Role, bool); 6] {
+    [
+        (Role::Customer, true),
+        (Role::Agent, true),
+        (Role::Admin, true),
+        (Role::Customer, false),
+        (Role::Agent, false),
+        (Role::Admin, false),
+    ]
+}
+
+#[test]
+fn every_conversation_action_matches_the_table_in_the_actors_own_project() {
+    for (name, action, status, expected) in table() {
+        for ((role, participant), want) in columns().into_iter().zip(expected) {
+            let actor = Actor {
+                user_id: ME,
+                project_id: HOME,
+                role,
+            };
+            let facts = ConversationFacts {
+                project_id: HOME,
+                status,
+                participant,
+            };
+            let got = outcome(check(&actor, action, &facts));
+            assert_eq!(
+                got, want,
+                "{name}: {role} (participant: {participant}) got {got}, expected {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_action_in_another_project_is_not_found_whatever_the_role_or_membership() {
+    for (name, action, status, _) in table() {
+        for (role, participant) in columns() {
+            let actor = Actor {
+                user_id: ME,
+                project_id: ELSEWHERE,
+                role,
+            };
+            let facts = ConversationFacts {
+                project_id: HOME,
+                status,
+                participant,
+            };
+            assert_eq!(
+                outcome(check(&actor, action, &facts)),
+                "404",
+                "{name}: {role} of another project (participant: {participant})"
+            );
+        }
+    }
+}
+
+#[test]
+fn files_are_readable_by_their_uploader_and_where_they_are_attached() {
+    let attached = |participant| {
+        Some(ConversationFacts {
+            project_id: HOME,
+            status: ConversationStatus::Closed,
+            participant,
+        })
+    };
+    // (uploader?, attached_to, same project?) → expected per role: customer, agent, admin.
+    #[rustfmt::skip]
+    let cases = [
+        ("my own, unattached",             true,  None,              true,  ["ok",  "ok",  "ok"]),
+        ("my own, in another project",     true,  None,              false, ["404", "404", "404"]),
+        ("another's, unattached",          false, None,              true,  ["404", "404", "404"]),
+        ("another's, attached, I'm in it", false, attached(true),    true,  ["ok",  "ok",  "ok"]),
+        ("another's, attached elsewhere",  false, attached(false),   true,  ["404", "404", "ok"]),
+        ("another project's, attached",    false, attached(true),    false, ["404", "404", "404"]),
+    ];
+    for (name, mine, attached_to, same_project, expected) in cases {
+        for (role, want) in [Role::Customer, Role::Agent, Role::Admin]
+            .into_iter()
+            .zip(expected)
+        {
+            let actor = Actor {
+                user_id: ME,
+                project_id: if same_project { HOME } else { ELSEWHERE },
+                role,
+            };
+            let upload = UploadFacts {
+                project_id: HOME,
+                uploader_id: if mine { ME } else { SOMEONE },
+                attached_to,
+            };
+            assert_eq!(
+                outcome(check_upload(&actor, &upload)),
+                want,
+                "{name}: {role}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_admins_of_the_same_project_manage_users() {
+    #[rustfmt::skip]
+    let cases = [
+        (Role::Customer, HOME, "403"), (Role::Agent, HOME, "403"), (Role::Admin, HOME, "ok"),
+        (Role::Customer, ELSEWHERE, "404"), (Role::Agent, ELSEWHERE, "404"), (Role::Admin, ELSEWHERE, "404"),
+    ];
+    for (role, project, want) in cases {
+        let actor = Actor {
+            user_id: ME,
+            project_id: HOME,
+            role,
+        };
+        assert_eq!(
+            outcome(check_users(&actor, project)),
+            want,
+            "{role} on {project}"
+        );
+    }
+}
