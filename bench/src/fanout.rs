@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{cpu_seconds, create_conversation, register_users};
+use crate::server::{cpu_seconds, create_conversation, register_users};
 
 /// Fan-out settings.
 pub struct FanoutArgs {
@@ -104,7 +104,7 @@ async fn member(
 ) -> anyhow::Result<MemberResult> {
     let Cadence { period, slot } = cadence;
     let url = format!("{ws_base}/api/v1/ws?token={token}");
-    let (mut ws, _) = crate::connect(url).await?;
+    let (mut ws, _) = crate::server::connect(url).await?;
     ws.send(Message::text(
         json!({"type": "conversation:join", "ref": "join", "data": {"conversation_id": conversation}}).to_string(),
     ))

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::{register_users, rss_kib};
+use crate::server::{register_users, rss_kib};
 
 /// What an idle run found.
 #[derive(Debug, Serialize)]
@@ -36,7 +36,7 @@ pub async fn run(
             let mut sockets = Vec::new();
             for i in 0..connections {
                 let url = format!("{ws_base}/api/v1/ws?token={}", users[i % users.len()].0);
-                let (ws, _) = crate::connect(url).await?;
+                let (ws, _) = crate::server::connect(url).await?;
                 sockets.push(ws);
                 if i % 500 == 499 {
                     tokio::time::sleep(Duration::from_millis(20)).await; // paced

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{cpu_seconds, create_conversation, register_users};
+use crate::server::{cpu_seconds, create_conversation, register_users};
 
 /// One step's figures.
 #[derive(Debug, Serialize)]
@@ -59,7 +59,7 @@ struct Shared {
 }
 
 async fn receiver(url: String, conversation: i64, shared: Rc<Shared>) -> anyhow::Result<()> {
-    let (mut ws, _) = crate::connect(url).await?;
+    let (mut ws, _) = crate::server::connect(url).await?;
     let join =
         json!({"type": "conversation:join", "ref": "j", "data": {"conversation_id": conversation}});
     ws.send(Message::text(join.to_string())).await?;
@@ -111,7 +111,7 @@ async fn sender(
     index: usize,
     shared: Rc<Shared>,
 ) -> anyhow::Result<()> {
-    let (mut ws, _) = crate::connect(url).await?;
+    let (mut ws, _) = crate::server::connect(url).await?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(250 * index as u64)).await;
     let mut n = 0u64;

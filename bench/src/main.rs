@@ -1,6 +1,6 @@
 //! `parlor-bench`: a load generator for Parlor over real WebSocket connections.
 //!
-//! Scenarios: `ack` (below), `fanout` (see `fanout.rs`), `knee` (see `knee.rs`), `idle` (see
+//! Scenarios: `ack` (see `ack.rs`), `fanout` (see `fanout.rs`), `knee` (see `knee.rs`), `idle` (see
 //! `idle.rs`), and `all` (all four in turn, each on a fresh server when spawning). `--short` runs a few seconds each
 //! with small sizes: the test command runs it as a smoke test so the harness never rots.
 //!
@@ -15,22 +15,20 @@
 //! with `taskset` when `--server-cpu` is given) or already running (`--url`). Pin the tool
 //! itself with `taskset -c N parlor-bench ...`. See docs/BENCHMARKS.md for the commands.
 
+mod ack;
 mod fanout;
 mod idle;
 mod knee;
+mod server;
 
-use std::collections::HashMap;
+use server::{Server, server_pid, spawn_server};
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
-use futures_util::{SinkExt, StreamExt};
-use hdrhistogram::Histogram;
 use serde::Serialize;
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 /// Command line.
 #[derive(Debug, Parser)]
@@ -128,266 +126,6 @@ pub(crate) struct Latency {
     max: f64,
 }
 
-struct Server {
-    child: Option<Child>,
-    base: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server> {
-    use std::io::BufRead;
-    let dir = tempfile::tempdir()?;
-    // The server runs in the temporary folder: resolve a relative path first.
-    let path = &std::fs::canonicalize(path).with_context(|| format!("{}", path.display()))?;
-    let mut command = match args.server_cpu {
-        Some(cpu) => {
-            let mut c = Command::new("taskset");
-            c.args(["-c", &cpu.to_string()]).arg(path);
-            c
-        }
-        None => Command::new(path),
-    };
-    let batch = if args.no_batching { "1" } else { "256" };
-    let mut child = command
-        .current_dir(dir.path())
-        .env("PARLOR__SERVER__BIND", "127.0.0.1:0")
-        .env("PARLOR__SERVER__WORKERS", "1")
-        .env("PARLOR__AUTH__BCRYPT_COST", "4")
-        .env("PARLOR__DATABASE__GROUP_COMMIT_MAX_BATCH", batch)
-        .env("PARLOR__LIMITS__MESSAGES_PER_WINDOW", "1000000000")
-        .env("PARLOR__LIMITS__API_REQUESTS_PER_MINUTE", "1000000")
-        .env("PARLOR__LIMITS__AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "1000000")
-        .env("PARLOR__LIMITS__MAX_PARTICIPANTS", "100000")
-        // Every generator connection comes from 127.0.0.1, and a sender keeps up to its window
-        // of sends in flight at thousands per second: lift the per-IP, per-user and
-        // per-session caps that protect a real deployment.
-        .env("PARLOR__LIMITS__WS_UPGRADES_PER_IP_PER_MINUTE", "100000000")
-        .env("PARLOR__LIMITS__CONVERSATIONS_PER_HOUR", "100000000")
-        .env("PARLOR__REALTIME__COMMANDS_PER_SECOND", "1000000")
-        .env("PARLOR__REALTIME__COMMANDS_BURST", "1000000")
-        .env("PARLOR__REALTIME__MAX_IN_FLIGHT", "1000000")
-        .env("PARLOR__REALTIME__MAX_SESSIONS_PER_USER", "1000000")
-        // The knee's conversation is created with all 19,000 participant ids in one body.
-        .env("PARLOR__LIMITS__JSON_BODY_MAX_BYTES", "1048576")
-        .env("RUST_LOG", "warn,parlor::startup=info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {}", path.display()))?;
-    let stderr = child.stderr.take().context("server stderr")?;
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    let address = loop {
-        let Some(line) = lines.next() else {
-            bail!("the server exited before listening");
-        };
-        if let Some(rest) = line?.split("listening on http://").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok(Server {
-        child: Some(child),
-        base: format!("http://{address}"),
-        _dir: Some(dir),
-    })
-}
-
-/// Opens a WebSocket with TCP_NODELAY, like a browser: without it the generator's small frames
-/// wait on Nagle's algorithm and the latencies measure the client, not the server.
-pub(crate) async fn connect(
-    url: String,
-) -> Result<
-    (
-        tokio_tungstenite::WebSocketStream<
-            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-        >,
-        tokio_tungstenite::tungstenite::handshake::client::Response,
-    ),
-    tokio_tungstenite::tungstenite::Error,
-> {
-    // tungstenite's default 128 KiB read buffer per connection would put gigabytes in the
-    // generator at 19,000 connections; frames here are a few hundred bytes.
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(8 * 1024);
-    tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
-}
-
-/// Resident memory of a process, in KiB (VmRSS in /proc/PID/status).
-pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Registers `n` users named `<prefix><run>u<i>`; returns (access token, id) pairs.
-pub(crate) async fn register_users(
-    base: &str,
-    n: usize,
-    prefix: &str,
-) -> anyhow::Result<Vec<(String, i64)>> {
-    let http = reqwest::Client::new();
-    let run = std::process::id();
-    let mut users = Vec::with_capacity(n);
-    for i in 0..n {
-        let name = format!("{prefix}{run}u{i}");
-        let body = json!({"email": format!("{name}@bench.test"), "username": name, "password": "bench-password"});
-        let response: Value = http
-            .post(format!("{base}/api/v1/auth/register"))
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let token = response["access_token"]
-            .as_str()
-            .context("token")?
-            .to_string();
-        users.push((token, response["user"]["id"].as_i64().context("id")?));
-    }
-    Ok(users)
-}
-
-/// Creates a conversation of `ids` as the holder of `token`; returns its id.
-pub(crate) async fn create_conversation(
-    base: &str,
-    token: &str,
-    ids: &[i64],
-) -> anyhow::Result<i64> {
-    let conversation: Value = reqwest::Client::new()
-        .post(format!("{base}/api/v1/conversations"))
-        .bearer_auth(token)
-        .json(&json!({"participant_ids": ids}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    conversation["id"].as_i64().context("conversation id")
-}
-
-/// utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15).
-pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0) // USER_HZ is 100 on Linux
-}
-
-/// The pid of the actual server (the child of `taskset` execs into it, so it is the same pid).
-fn server_pid(server: &Server) -> Option<u32> {
-    server.child.as_ref().map(Child::id)
-}
-
-struct Sender {
-    token: String,
-    conversation: i64,
-}
-
-async fn setup(base: &str, args: &Args) -> anyhow::Result<Vec<Sender>> {
-    let users = register_users(base, args.senders, "b").await?;
-    let groups = args.conversations.clamp(1, args.senders.max(1));
-    let mut senders = Vec::new();
-    for group in 0..groups {
-        let members: Vec<&(String, i64)> = users.iter().skip(group).step_by(groups).collect();
-        let Some(first) = members.first() else {
-            continue;
-        };
-        let ids: Vec<i64> = members.iter().map(|(_, id)| *id).collect();
-        let conversation = create_conversation(base, &first.0, &ids).await?;
-        for (token, _) in members {
-            senders.push(Sender {
-                token: token.clone(),
-                conversation,
-            });
-        }
-    }
-    Ok(senders)
-}
-
-#[derive(Default)]
-struct SenderResult {
-    histogram: Option<Histogram<u64>>,
-    acked: u64,
-    errors: u64,
-}
-
-async fn run_sender(
-    ws_base: String,
-    sender: Sender,
-    window: usize,
-    keyed: bool,
-    measure_from: Instant,
-    measure_until: Instant,
-) -> anyhow::Result<SenderResult> {
-    let url = format!("{ws_base}/api/v1/ws?token={}", sender.token);
-    let (mut ws, _) = crate::connect(url).await?;
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let mut in_flight: HashMap<u64, Instant> = HashMap::new();
-    let (mut next, mut acked, mut errors) = (0u64, 0u64, 0u64);
-    let tag = &sender.token[sender.token.len().saturating_sub(12)..];
-    let frame = |n: u64| {
-        let mut data = json!({"conversation_id": sender.conversation, "content": format!("bench message {n}")});
-        if keyed {
-            data["client_msg_id"] = json!(format!("{tag}-{n}"));
-        }
-        json!({"type": "message:send", "ref": n.to_string(), "data": data}).to_string()
-    };
-    while in_flight.len() < window {
-        next += 1;
-        in_flight.insert(next, Instant::now());
-        ws.send(Message::text(frame(next))).await?;
-    }
-    while Instant::now() < measure_until {
-        let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await
-        else {
-            bail!("no frame for 5 s");
-        };
-        let Message::Text(text) = message? else {
-            continue;
-        };
-        let reply: Value = serde_json::from_str(&text)?;
-        let Some(reference) = reply["ref"].as_str().and_then(|r| r.parse::<u64>().ok()) else {
-            continue; // welcome, presence
-        };
-        let Some(sent_at) = in_flight.remove(&reference) else {
-            continue;
-        };
-        let now = Instant::now();
-        if now >= measure_from {
-            if reply["type"] == "ack" {
-                acked += 1;
-                histogram.record(now.duration_since(sent_at).as_micros().max(1) as u64)?;
-            } else {
-                errors += 1;
-            }
-        }
-        next += 1;
-        in_flight.insert(next, Instant::now());
-        ws.send(Message::text(frame(next))).await?;
-    }
-    let _ = ws.close(None).await;
-    Ok(SenderResult {
-        histogram: Some(histogram),
-        acked,
-        errors,
-    })
-}
-
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     if args.short {
@@ -423,8 +161,8 @@ fn main() -> anyhow::Result<()> {
         let pid = server_pid(&server);
         let value = match scenario {
             "ack" => {
-                let report = runtime.block_on(run(&args, &server))?;
-                print_ack(&report);
+                let report = runtime.block_on(ack::run(&args, &server))?;
+                ack::print_ack(&report);
                 serde_json::to_value(report)?
             }
             "fanout" => {
@@ -499,122 +237,4 @@ fn main() -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&results)?)?;
     }
     Ok(())
-}
-
-fn print_ack(report: &Report) {
-    println!(
-        "{:<8} {:>5} {:>8} {:>7} {:>6} {:>12} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9}",
-        "batching",
-        "keyed",
-        "senders",
-        "convs",
-        "window",
-        "acked/s",
-        "p50 ms",
-        "p99 ms",
-        "p99.9 ms",
-        "srv µs/ack",
-        "srv cpu",
-        "gen cpu"
-    );
-    println!(
-        "{:<8} {:>5} {:>8} {:>7} {:>6} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>10} {:>9} {:>9}",
-        if report.batching { "on" } else { "off" },
-        if report.client_msg_id { "yes" } else { "no" },
-        report.senders,
-        report.conversations,
-        report.window,
-        report.acked_per_s,
-        report.ack_latency_ms.p50,
-        report.ack_latency_ms.p99,
-        report.ack_latency_ms.p999,
-        report
-            .server_cpu_us_per_ack
-            .map_or("-".into(), |v| format!("{v:.1}")),
-        report
-            .server_cpu_utilization
-            .map_or("-".into(), |v| format!("{:.0}%", v * 100.0)),
-        format!("{:.0}%", report.generator_cpu_utilization * 100.0),
-    );
-    if report.errors > 0 {
-        println!("errors: {}", report.errors);
-    }
-}
-
-async fn run(args: &Args, server: &Server) -> anyhow::Result<Report> {
-    let senders = setup(&server.base, args).await?;
-    let ws_base = server.base.replacen("http", "ws", 1);
-    let start = Instant::now();
-    let warmup = Duration::from_secs_f64(args.warmup_s);
-    let duration = Duration::from_secs_f64(args.duration_s);
-    // Connections are opened before the clock starts (each task connects first).
-    let measure_from = start + warmup + Duration::from_millis(500);
-    let measure_until = measure_from + duration;
-    let pid = server_pid(server);
-    let (window, keyed) = (args.window, args.client_msg_id);
-    let local = tokio::task::LocalSet::new();
-    let (server_cpu, generator_cpu, results) = local
-        .run_until(async move {
-            let tasks: Vec<_> = senders
-                .into_iter()
-                .map(|sender| {
-                    let task = run_sender(
-                        ws_base.clone(),
-                        sender,
-                        window,
-                        keyed,
-                        measure_from,
-                        measure_until,
-                    );
-                    tokio::task::spawn_local(task)
-                })
-                .collect();
-            tokio::time::sleep_until(measure_from.into()).await;
-            let server_before = pid.and_then(cpu_seconds);
-            let generator_before = cpu_seconds(std::process::id()).unwrap_or(0.0);
-            tokio::time::sleep_until(measure_until.into()).await;
-            let server_after = pid.and_then(cpu_seconds);
-            let generator_after = cpu_seconds(std::process::id()).unwrap_or(0.0);
-            let mut results = Vec::new();
-            for task in tasks {
-                results.push(task.await??);
-            }
-            let server_cpu = server_before.zip(server_after).map(|(b, a)| a - b);
-            Ok::<_, anyhow::Error>((server_cpu, generator_after - generator_before, results))
-        })
-        .await?;
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let (mut acked, mut errors) = (0, 0);
-    for result in results {
-        if let Some(h) = &result.histogram {
-            histogram.add(h)?;
-        }
-        acked += result.acked;
-        errors += result.errors;
-    }
-    let seconds = duration.as_secs_f64();
-    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
-    Ok(Report {
-        scenario: args.scenario.clone(),
-        batching: !args.no_batching,
-        senders: args.senders,
-        conversations: args.conversations,
-        window: args.window,
-        client_msg_id: args.client_msg_id,
-        duration_s: seconds,
-        acked,
-        acked_per_s: acked as f64 / seconds,
-        errors,
-        ack_latency_ms: Latency {
-            p50: ms(0.5),
-            p99: ms(0.99),
-            p999: ms(0.999),
-            max: histogram.max() as f64 / 1000.0,
-        },
-        server_cpu_us_per_ack: server_cpu
-            .filter(|_| acked > 0)
-            .map(|cpu| cpu * 1e6 / acked as f64),
-        server_cpu_utilization: server_cpu.map(|cpu| cpu / seconds),
-        generator_cpu_utilization: generator_cpu / seconds,
-    })
 }

@@ -24,6 +24,7 @@
 
 mod close;
 mod join;
+mod messages;
 mod post;
 mod receipts;
 mod typing;
@@ -42,134 +43,24 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::actors::Outbox;
 use crate::actors::commit_queue::{CommitQueue, CommitQueues};
 use crate::actors::db_writer::DbWriter;
-use crate::api::{DownloadLinks, MessageView, Watermarks};
+use crate::api::{DownloadLinks, MessageView};
 use crate::config::Settings;
-use crate::db::queries::messages::Change;
 use crate::db::queries::{conversations, participants};
 use crate::db::{Database, DbError};
 use crate::domain::{
-    ConversationId, ConversationStatus, MessageId, ProjectId, ReceiptKind, SessionId, UploadId,
-    UserId,
+    ConversationId, ConversationStatus, ProjectId, ReceiptKind, SessionId, UserId,
 };
 use crate::error::AppError;
-use crate::policy::{self, Action, Actor as PolicyActor, ConversationFacts, MessageFacts};
+use crate::policy::{self, Action, Actor as PolicyActor, ConversationFacts};
 use crate::protocol::{self, ServerFrame};
 
 pub use close::Close;
+pub use messages::{
+    ChangeMessage, Join, Leave, MarkReceipt, Origin, PostMessage, RoomStopped, SetTyping, Since,
+};
 
 /// How long a room for an id with no conversation lingers (answering `not_found`).
 const MISSING_ROOM_TTL: Duration = Duration::from_secs(1);
-
-/// Where a session-originated command came from, so the room can answer in order.
-#[derive(Clone)]
-pub struct Origin {
-    /// The session.
-    pub session_id: SessionId,
-    /// Its outgoing queue.
-    pub outbox: Outbox,
-    /// The client's `ref`, echoed in the `ack`.
-    pub reference: Option<String>,
-}
-
-/// Where a join resumes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Since {
-    /// Nothing is replayed.
-    Now,
-    /// Every message with a greater seq.
-    Seq(i64),
-    /// Every message changed after this version.
-    Version(i64),
-}
-
-/// Start receiving the conversation's events, first replaying what the session missed. On
-/// success the room itself sends the `ack` (after the replay); errors are returned.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<(), AppError>")]
-pub struct Join {
-    /// The joining session, its mailbox and the `ref` to acknowledge.
-    pub origin: Origin,
-    /// Its user.
-    pub actor: PolicyActor,
-    /// What to replay first.
-    pub since: Since,
-}
-
-/// Stop receiving the conversation's events (also sent when a session ends).
-#[derive(Message, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct Leave {
-    /// The leaving session.
-    pub session_id: SessionId,
-}
-
-/// Post a message (WebSocket `message:send` or REST). Answers the stored message after commit;
-/// a WebSocket origin also gets its `ack` from the room.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<MessageView, AppError>")]
-pub struct PostMessage {
-    /// The author.
-    pub actor: PolicyActor,
-    /// Validated text.
-    pub content: String,
-    /// Idempotency key.
-    pub client_msg_id: Option<String>,
-    /// An upload of the author's to attach.
-    pub attachment_id: Option<UploadId>,
-    /// The sending session, which gets an `ack` instead of `message:new`.
-    pub origin: Option<Origin>,
-}
-
-/// Edit or delete a message of this conversation (WebSocket `message:edit`/`message:delete`
-/// or REST). Answers the message after commit; a WebSocket origin also gets its `ack`.
-#[derive(Message, Clone)]
-#[rtype(result = "Result<MessageView, AppError>")]
-pub struct ChangeMessage {
-    /// Who asks.
-    pub actor: PolicyActor,
-    /// Which message.
-    pub message_id: MessageId,
-    /// Its author and state as last read (the writer checks again under its transaction).
-    pub message: MessageFacts,
-    /// Edit (validated text) or delete.
-    pub change: Change,
-    /// The session that asked.
-    pub origin: Option<Origin>,
-}
-
-/// `typing:start` (`typing: true`) or `typing:stop`.
-#[derive(Message, Clone, Copy)]
-#[rtype(result = "Result<(), AppError>")]
-pub struct SetTyping {
-    /// Who.
-    pub actor: PolicyActor,
-    /// From which session (not echoed back to it).
-    pub session_id: SessionId,
-    /// Started or stopped.
-    pub typing: bool,
-}
-
-/// Move a delivery or read watermark forward (`message:delivered`, `message:read`, REST read).
-#[derive(Message, Clone, Copy)]
-#[rtype(result = "Result<Watermarks, AppError>")]
-pub struct MarkReceipt {
-    /// Whose watermark.
-    pub actor: PolicyActor,
-    /// Which watermark.
-    pub kind: ReceiptKind,
-    /// Up to which seq (clamped to the conversation's last seq).
-    pub seq: i64,
-    /// The session that sent it (not told about its own receipt).
-    pub session_id: Option<SessionId>,
-}
-
-/// Sent by a room as it stops, to whoever started it.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct RoomStopped {
-    /// Which conversation.
-    pub conversation_id: ConversationId,
-}
 
 /// The settings a room uses.
 #[derive(Debug, Clone)]

@@ -7,11 +7,8 @@ use actix::prelude::*;
 use actix_web_actors::ws;
 
 use super::SessionActor;
-use crate::actors::Outbox;
-use crate::actors::room::{
-    ChangeMessage, Join, Leave, MarkReceipt, Origin, PostMessage, RoomActor, SetTyping, Since,
-};
-use crate::actors::room_registry::{GetRoom, LocateMessage, send_to_room};
+use crate::actors::room::{ChangeMessage, Join, Leave, MarkReceipt, PostMessage, SetTyping, Since};
+use crate::actors::room_registry::LocateMessage;
 use crate::db::queries::messages::Change;
 use crate::domain::{
     ConversationId, MessageContent, MessageId, ReceiptKind, validate_client_msg_id,
@@ -26,7 +23,7 @@ use crate::protocol::{
     clippy::large_enum_variant,
     reason = "built to be serialized at once, never stored or moved around"
 )]
-enum Reply {
+pub(super) enum Reply {
     /// The room sent the `ack` itself (in order with its events).
     Sent,
     /// Send this `ack`.
@@ -34,7 +31,7 @@ enum Reply {
 }
 
 impl SessionActor {
-    fn reply(
+    pub(super) fn reply(
         ctx: &mut ws::WebsocketContext<Self>,
         reference: Option<&str>,
         result: Result<Reply, AppError>,
@@ -159,92 +156,6 @@ impl SessionActor {
         Ok(Reply::Ack(Ack::Refreshed(RefreshAck {
             token_expires_at: self.auth.expires_at(),
         })))
-    }
-
-    /// Runs `then` with the room of `id`. A cached, live address is used at once, so frames
-    /// reach the room in the order the client sent them; on a miss the lookup is awaited with
-    /// `ctx.wait`, which holds back later frames until it is done.
-    fn with_room(
-        &mut self,
-        id: ConversationId,
-        reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
-        then: impl FnOnce(&mut Self, Addr<RoomActor>, Option<String>, &mut ws::WebsocketContext<Self>)
-        + 'static,
-    ) {
-        if let Some(room) = self.rooms.get(&id).filter(|room| room.connected()).cloned() {
-            then(self, room, reference, ctx);
-            return;
-        }
-        let lookup = self.deps.rooms.send(GetRoom::here(id));
-        ctx.wait(
-            lookup
-                .into_actor(self)
-                .map(move |room, session, ctx| match room {
-                    Ok(room) => {
-                        session.rooms.insert(id, room.clone());
-                        then(session, room, reference, ctx);
-                    }
-                    Err(err) => Self::reply(ctx, reference.as_deref(), Err(err.into())),
-                }),
-        );
-    }
-
-    /// Sends `msg` to `room` now (keeping order) and replies with `map(result)` when it
-    /// answers. If the room stopped in the meantime the message is retried through the
-    /// registry.
-    fn forward<M>(
-        &mut self,
-        id: ConversationId,
-        room: Addr<RoomActor>,
-        msg: M,
-        reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
-        map: impl FnOnce(&mut Self, M::Result) -> Result<Reply, AppError> + 'static,
-    ) where
-        M: actix::Message + Send + Clone + 'static,
-        M::Result: Send,
-        RoomActor: Handler<M>,
-    {
-        let registry = self.deps.rooms.clone();
-        let first = room.send(msg.clone());
-        self.in_flight += 1;
-        let call = async move {
-            match first.await {
-                Ok(result) => Ok(result),
-                Err(_) => send_to_room(&registry, id, msg).await,
-            }
-        };
-        ctx.spawn(call.into_actor(self).map(move |result, session, ctx| {
-            session.in_flight -= 1;
-            let result = match result {
-                Ok(answer) => map(session, answer),
-                Err(err) => Err(err.into()),
-            };
-            if matches!(result, Err(AppError::NotFound(_))) {
-                // Possibly a room started for an id before its conversation existed: look the
-                // room up afresh next time.
-                session.rooms.remove(&id);
-            }
-            Self::reply(ctx, reference.as_deref(), result);
-            session.close_if_drained(ctx);
-        }));
-    }
-
-    fn origin(
-        &mut self,
-        reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) -> Origin {
-        let limit = self.deps.config.max_queued_bytes;
-        let outbox = self
-            .outbox
-            .get_or_insert_with(|| Outbox::new(ctx.address().recipient(), limit));
-        Origin {
-            session_id: self.id,
-            outbox: outbox.clone(),
-            reference,
-        }
     }
 
     fn join(

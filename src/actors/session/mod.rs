@@ -19,6 +19,7 @@
 //! from presence.
 
 mod commands;
+mod routing;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -1,0 +1,175 @@
+//! The server under test (spawned on a temporary database, or already running) and the
+//! helpers every scenario shares: connecting, registering users, reading /proc.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::Args;
+
+pub(crate) struct Server {
+    pub(crate) child: Option<Child>,
+    pub(crate) base: String,
+    pub(crate) _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub(crate) fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server> {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir()?;
+    // The server runs in the temporary folder: resolve a relative path first.
+    let path = &std::fs::canonicalize(path).with_context(|| format!("{}", path.display()))?;
+    let mut command = match args.server_cpu {
+        Some(cpu) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &cpu.to_string()]).arg(path);
+            c
+        }
+        None => Command::new(path),
+    };
+    let batch = if args.no_batching { "1" } else { "256" };
+    let mut child = command
+        .current_dir(dir.path())
+        .env("PARLOR__SERVER__BIND", "127.0.0.1:0")
+        .env("PARLOR__SERVER__WORKERS", "1")
+        .env("PARLOR__AUTH__BCRYPT_COST", "4")
+        .env("PARLOR__DATABASE__GROUP_COMMIT_MAX_BATCH", batch)
+        .env("PARLOR__LIMITS__MESSAGES_PER_WINDOW", "1000000000")
+        .env("PARLOR__LIMITS__API_REQUESTS_PER_MINUTE", "1000000")
+        .env("PARLOR__LIMITS__AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "1000000")
+        .env("PARLOR__LIMITS__MAX_PARTICIPANTS", "100000")
+        // Every generator connection comes from 127.0.0.1, and a sender keeps up to its window
+        // of sends in flight at thousands per second: lift the per-IP, per-user and
+        // per-session caps that protect a real deployment.
+        .env("PARLOR__LIMITS__WS_UPGRADES_PER_IP_PER_MINUTE", "100000000")
+        .env("PARLOR__LIMITS__CONVERSATIONS_PER_HOUR", "100000000")
+        .env("PARLOR__REALTIME__COMMANDS_PER_SECOND", "1000000")
+        .env("PARLOR__REALTIME__COMMANDS_BURST", "1000000")
+        .env("PARLOR__REALTIME__MAX_IN_FLIGHT", "1000000")
+        .env("PARLOR__REALTIME__MAX_SESSIONS_PER_USER", "1000000")
+        // The knee's conversation is created with all 19,000 participant ids in one body.
+        .env("PARLOR__LIMITS__JSON_BODY_MAX_BYTES", "1048576")
+        .env("RUST_LOG", "warn,parlor::startup=info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", path.display()))?;
+    let stderr = child.stderr.take().context("server stderr")?;
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let address = loop {
+        let Some(line) = lines.next() else {
+            bail!("the server exited before listening");
+        };
+        if let Some(rest) = line?.split("listening on http://").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(Server {
+        child: Some(child),
+        base: format!("http://{address}"),
+        _dir: Some(dir),
+    })
+}
+
+/// Opens a WebSocket with TCP_NODELAY, like a browser: without it the generator's small frames
+/// wait on Nagle's algorithm and the latencies measure the client, not the server.
+pub(crate) async fn connect(
+    url: String,
+) -> Result<
+    (
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    // tungstenite's default 128 KiB read buffer per connection would put gigabytes in the
+    // generator at 19,000 connections; frames here are a few hundred bytes.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024);
+    tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
+}
+
+/// Resident memory of a process, in KiB (VmRSS in /proc/PID/status).
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Registers `n` users named `<prefix><run>u<i>`; returns (access token, id) pairs.
+pub(crate) async fn register_users(
+    base: &str,
+    n: usize,
+    prefix: &str,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    let http = reqwest::Client::new();
+    let run = std::process::id();
+    let mut users = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("{prefix}{run}u{i}");
+        let body = json!({"email": format!("{name}@bench.test"), "username": name, "password": "bench-password"});
+        let response: Value = http
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = response["access_token"]
+            .as_str()
+            .context("token")?
+            .to_string();
+        users.push((token, response["user"]["id"].as_i64().context("id")?));
+    }
+    Ok(users)
+}
+
+/// Creates a conversation of `ids` as the holder of `token`; returns its id.
+pub(crate) async fn create_conversation(
+    base: &str,
+    token: &str,
+    ids: &[i64],
+) -> anyhow::Result<i64> {
+    let conversation: Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/conversations"))
+        .bearer_auth(token)
+        .json(&json!({"participant_ids": ids}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    conversation["id"].as_i64().context("conversation id")
+}
+
+/// utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15).
+pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0) // USER_HZ is 100 on Linux
+}
+
+/// The pid of the actual server (the child of `taskset` execs into it, so it is the same pid).
+pub(crate) fn server_pid(server: &Server) -> Option<u32> {
+    server.child.as_ref().map(Child::id)
+}
