@@ -3,7 +3,8 @@
 use parlor::domain::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{error_code, spawn_app, spawn_app_with};
+
 #[actix_web::test]
 async fn senders_edit_and_delete_and_others_see_it() {
     let app = spawn_app().await;
@@ -110,4 +111,64 @@ async fn an_agent_may_delete_a_customers_message() {
     assert_eq!(response.status(), 200);
     let tombstone: Value = response.json().await.unwrap();
     assert!(tombstone["deleted_at"].is_string());
+}
+
+#[actix_web::test]
+async fn edits_and_deletes_share_the_send_rate_limit() {
+    let app = spawn_app_with(|s| {
+        s.limits.messages_per_window = 2;
+        s.limits.message_window_s = 3600;
+    })
+    .await;
+    let ann = app.register("ann").await;
+    let id = app.conversation(&ann, &[]).await;
+    let mut ws = app.ws(&ann).await;
+    let first = ws
+        .call(
+            "message:send",
+            json!({"conversation_id": id, "content": "a"}),
+        )
+        .await;
+    let message_id = first["data"]["message"]["id"].as_i64().unwrap();
+    let edit = ws
+        .call(
+            "message:edit",
+            json!({"message_id": message_id, "content": "b"}),
+        )
+        .await;
+    assert_eq!(edit["type"], "ack", "{edit}");
+    // Two of two spent: the next edit, over WebSocket or REST, and a delete are refused.
+    let refused = ws
+        .call(
+            "message:edit",
+            json!({"message_id": message_id, "content": "c"}),
+        )
+        .await;
+    assert_eq!(refused["data"]["code"], "rate_limited", "{refused}");
+    let rest = app
+        .delete(&format!("/api/v1/messages/{message_id}"), &ann.access_token)
+        .await;
+    assert_eq!(rest.status(), 429);
+    let history = app.history(&ann, id, "").await;
+    assert_eq!(history[0]["content"], "b");
+}
+
+#[actix_web::test]
+async fn an_edit_in_another_conversation_or_of_no_message_is_not_found() {
+    let app = spawn_app().await;
+    let (ann, eve) = (app.register("ann").await, app.register("eve").await);
+    let id = app.conversation(&ann, &[]).await;
+    let message: Value = app.send_rest(&ann, id, "mine").await.json().await.unwrap();
+    let mut eve_ws = app.ws(&eve).await;
+    for data in [
+        json!({"message_id": message["id"], "content": "x"}),
+        json!({"message_id": 999_999, "content": "x"}),
+    ] {
+        let reply = eve_ws.call("message:edit", data).await;
+        assert_eq!(reply["data"]["code"], "not_found", "{reply}");
+    }
+    let reply = eve_ws
+        .call("message:delete", json!({"message_id": message["id"]}))
+        .await;
+    assert_eq!(reply["data"]["code"], "not_found", "{reply}");
 }

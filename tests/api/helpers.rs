@@ -249,9 +249,13 @@ impl TestApp {
     /// Creates a user with `role` straight in the database (as `parlor user create` does) and
     /// logs them in.
     pub async fn create_with_role(&self, username: &str, role: parlor::domain::Role) -> TestUser {
+        self.create_in(parlor::domain::DEFAULT_PROJECT, username, role);
+        self.login(username, &format!("password-{username}")).await
+    }
+
+    /// A connection to the server's database, beside the server (as the CLI has).
+    pub fn db(&self) -> diesel::SqliteConnection {
         use diesel::Connection;
-        let email = format!("{username}@example.com");
-        let password = format!("password-{username}");
         let path = self
             .settings
             .database
@@ -261,20 +265,49 @@ impl TestApp {
         let mut conn = diesel::SqliteConnection::establish(&path).expect("open db");
         diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA busy_timeout=5000;")
             .expect("pragma");
-        parlor::db::queries::users::insert(
+        conn
+    }
+
+    /// Creates `username` (password `password-<username>`) with `role` in `project` straight
+    /// in the database, creating the project if needed; returns the row.
+    pub fn create_in(
+        &self,
+        project: parlor::domain::ProjectId,
+        username: &str,
+        role: parlor::domain::Role,
+    ) -> parlor::db::models::UserRow {
+        let mut conn = self.db();
+        diesel::connection::SimpleConnection::batch_execute(
             &mut conn,
-            &parlor::db::models::NewUser {
-                project_id: parlor::domain::DEFAULT_PROJECT,
-                email: email.clone(),
-                username: username.into(),
-                display_name: None,
-                role: role.as_str().into(),
-                password_hash: bcrypt::hash(&password, 4).expect("hash"),
-                created_at: parlor::db::now(),
-            },
+            &format!("INSERT OR IGNORE INTO projects (id, name) VALUES ({project}, 'p{project}');"),
         )
-        .expect("insert user");
-        self.login(username, &password).await
+        .expect("project");
+        let password = format!("password-{username}");
+        let row = parlor::auth::Signup {
+            project_id: project,
+            email: &format!("{username}@example.com"),
+            username,
+            password: &password,
+            display_name: None,
+            role,
+        }
+        .into_row(4)
+        .expect("valid user");
+        parlor::db::queries::users::insert(&mut conn, &row).expect("insert user")
+    }
+
+    /// An access token for `user_id`, as the server would sign it, valid for `ttl_s` seconds.
+    pub fn token(&self, user_id: i64, ttl_s: u64) -> String {
+        use diesel::prelude::*;
+        use parlor::db::schema::users;
+        let row: parlor::db::models::UserRow = users::table
+            .find(user_id)
+            .select(parlor::db::models::UserRow::as_select())
+            .first(&mut self.db())
+            .expect("user row");
+        parlor::auth::JwtKeys::new(TEST_SECRET.as_bytes(), ttl_s)
+            .issue(&row)
+            .expect("token")
     }
 
     pub async fn login(&self, username: &str, password: &str) -> TestUser {
@@ -322,6 +355,21 @@ impl TestApp {
         self.post(
             &format!("/api/v1/conversations/{conversation}/messages"),
             Some(&user.access_token),
+            &json!({"content": content}),
+        )
+        .await
+    }
+
+    /// Sends over REST with a bare access token.
+    pub async fn send_rest_with(
+        &self,
+        token: &str,
+        conversation: i64,
+        content: &str,
+    ) -> reqwest::Response {
+        self.post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(token),
             &json!({"content": content}),
         )
         .await

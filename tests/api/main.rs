@@ -4,6 +4,7 @@
 // A panic in a test is a failed test: unwrap and expect are the point here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod auth;
 mod cli;
 mod config;
@@ -13,6 +14,7 @@ mod downloads;
 mod durability;
 mod edge;
 mod edits;
+mod enumeration;
 mod files;
 mod health;
 mod helpers;
@@ -20,8 +22,11 @@ mod limits;
 mod messages;
 mod presence;
 mod receipts;
+mod replay;
 mod restart;
+mod sessions;
 mod slow;
+mod upload_limits;
 mod uploads;
 mod users;
 mod websocket;
