@@ -89,7 +89,12 @@ struct Live {
 
 /// One of a user's places: admitted at the upgrade, live once the session starts.
 enum Place {
+    /// Admitted at this instant; the session has not started yet.
     Admitted(Instant),
+    /// Admitted, then the user's sessions were ended before this one started: it is ended as
+    /// soon as it starts (its token was checked before the revocation).
+    Doomed(Instant, EndSession),
+    /// Running.
     Live(Live),
 }
 
@@ -97,7 +102,14 @@ impl Place {
     fn live(&self) -> Option<&Live> {
         match self {
             Self::Live(live) => Some(live),
-            Self::Admitted(_) => None,
+            Self::Admitted(_) | Self::Doomed(..) => None,
+        }
+    }
+
+    fn admitted_at(&self) -> Option<Instant> {
+        match self {
+            Self::Admitted(at) | Self::Doomed(at, _) => Some(*at),
+            Self::Live(_) => None,
         }
     }
 }
@@ -199,9 +211,11 @@ impl Handler<Admit> for PresenceRegistry {
     fn handle(&mut self, msg: Admit, _: &mut Self::Context) -> Self::Result {
         let places = self.online.entry(msg.user_id).or_default();
         // Places of upgrades that never started are given back.
-        places.retain(
-            |_, place| !matches!(place, Place::Admitted(at) if at.elapsed() > ADMISSION_TTL),
-        );
+        places.retain(|_, place| {
+            place
+                .admitted_at()
+                .is_none_or(|at| at.elapsed() <= ADMISSION_TTL)
+        });
         if places.len() >= self.deps.max_sessions_per_user {
             if places.is_empty() {
                 self.online.remove(&msg.user_id);
@@ -220,6 +234,20 @@ impl Handler<Connect> for PresenceRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: Connect, ctx: &mut Self::Context) {
+        let doomed = self.online.get_mut(&msg.user_id).and_then(|places| {
+            match places.get(&msg.session_id) {
+                Some(Place::Doomed(_, end)) => {
+                    let end = *end;
+                    places.remove(&msg.session_id);
+                    Some(end)
+                }
+                _ => None,
+            }
+        });
+        if let Some(end) = doomed {
+            msg.end.do_send(end);
+            return;
+        }
         let first = !self.is_online(&msg.user_id);
         let live = Live {
             recipient: msg.recipient.clone(),
@@ -258,8 +286,13 @@ impl Handler<EndSessions> for PresenceRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: EndSessions, _: &mut Self::Context) {
-        for session in self.live_sessions(&msg.user_id) {
-            session.end.do_send(msg.end);
+        let places = self.online.get_mut(&msg.user_id).into_iter();
+        for place in places.flat_map(|p| p.values_mut()) {
+            match place {
+                Place::Live(live) => live.end.do_send(msg.end),
+                Place::Admitted(at) => *place = Place::Doomed(*at, msg.end),
+                Place::Doomed(..) => {}
+            }
         }
     }
 }

@@ -16,7 +16,8 @@ pub use conversations::{
 };
 pub use links::DownloadLinks;
 pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};
-pub use uploads::{UploadView, WsTicketView};
+pub use uploads::UploadView;
 pub use users::{
     CreateUserBody, LoginBody, RefreshBody, RegisterBody, TokenResponse, UpdateUserBody, UserView,
+    WsTicketView,
 };

@@ -1,4 +1,4 @@
-//! Uploads and WebSocket tickets.
+//! Uploads.
 
 use serde::Serialize;
 
@@ -28,13 +28,4 @@ pub struct UploadView {
     /// Pixels, for images.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i32>,
-}
-
-/// Body of `201` to `POST /api/v1/ws-ticket`: `{ticket, expires_in_s}`.
-#[derive(Debug, Serialize)]
-pub struct WsTicketView {
-    /// Opaque, single use: `GET /api/v1/ws?ticket=...`.
-    pub ticket: String,
-    /// Seconds until it expires (30).
-    pub expires_in_s: u64,
 }

@@ -1,4 +1,4 @@
-//! Users and tokens.
+//! Users, tokens and WebSocket tickets.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -101,4 +101,13 @@ pub struct UpdateUserBody {
     /// Disable (`true`) or re-enable (`false`) the account.
     #[serde(default)]
     pub disabled: Option<bool>,
+}
+
+/// Body of `200` to `POST /api/v1/ws-ticket`: `{ticket, expires_in_s}`.
+#[derive(Debug, Serialize)]
+pub struct WsTicketView {
+    /// Opaque, single use: `GET /api/v1/ws?ticket=...`.
+    pub ticket: String,
+    /// Seconds until it expires (30).
+    pub expires_in_s: u64,
 }

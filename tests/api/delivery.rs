@@ -217,12 +217,13 @@ async fn retries_after_a_close_or_under_the_rate_limit_still_return_the_original
 async fn a_second_join_during_a_replay_is_refused_and_a_leave_still_answers_the_first() {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
-    let app = spawn_app().await;
+    // A long history, written straight into the database before the room first loads, so the
+    // replay (all of it: max_replay is lifted) takes far longer than the next frame needs to
+    // reach the room.
+    const HISTORY: i64 = 20_000;
+    let app = spawn_app_with(|s| s.realtime.max_replay = HISTORY as u32).await;
     let (ann, bob) = (app.register("ann").await, app.register("bob").await);
     let id = app.conversation(&ann, &[&bob]).await;
-    // A long history, written straight into the database before the room first loads, so the
-    // replay takes far longer than the next frame needs to reach the room.
-    const HISTORY: i64 = 20_000;
     let path = app
         .settings
         .database

@@ -69,6 +69,17 @@ async fn access_tokens_in_the_query_no_longer_open_downloads() {
         .get(&format!("{path}?token={}", ann.access_token), None)
         .await;
     assert_eq!(with_token.status(), 401);
+    let body: Value = with_token.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("signed link"),
+        "{body}"
+    );
+    // A bearer download is checked every time.
+    let bearer = app.get(&path, Some(&ann.access_token)).await;
+    assert_eq!(bearer.headers()["cache-control"], "private, no-cache");
 }
 
 /// `path?exp=&sig=` signed with the test servers' secret, as the server would sign it.
@@ -88,7 +99,19 @@ async fn a_signed_link_opens_its_file_until_it_expires_and_nothing_else() {
         .await
         .unwrap();
     let url = body["url"].as_str().unwrap();
-    assert_eq!(app.get(url, None).await.status(), 200);
+    let opened = app.get(url, None).await;
+    assert_eq!(opened.status(), 200);
+    // A browser may keep the bytes until the link expires.
+    let cache = opened.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let max_age: i64 = cache
+        .strip_prefix("private, max-age=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3500..=3900).contains(&max_age), "{cache}");
     let path = path_of(url);
     let now = chrono::Utc::now().timestamp();
     assert_eq!(app.get(&signed(path, now + 60), None).await.status(), 200);

@@ -6,14 +6,14 @@
 //! Responses carry the stored type, `X-Content-Type-Options: nosniff`,
 //! `Content-Security-Policy: default-src 'none'; sandbox`, `Content-Disposition` (inline for
 //! images, attachment otherwise, with an RFC 6266 / RFC 5987 `filename*`), and a strong `ETag`
-//! from the hash; `If-None-Match` and `Range` work.
-
-use std::path::Path;
+//! from the hash; `If-None-Match` and `Range` work. To a signed link the answer may be cached
+//! until the link expires (`Cache-Control: private, max-age=...`); to a bearer it is
+//! `private, no-cache`.
 
 use actix_files::NamedFile;
 use actix_web::http::header::{
-    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-    HeaderValue,
+    self, AUTHORIZATION, Charset, ContentDisposition, DispositionParam, DispositionType,
+    ExtendedValue, HeaderValue,
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -27,6 +27,12 @@ use crate::http::state::AppState;
 use crate::policy::{self, UploadFacts};
 use crate::uploads::{blob_path, thumbnail_path};
 
+/// An upload a request may read, and for how many more seconds when it came by signed link.
+struct Readable {
+    row: UploadRow,
+    link_expires_in: Option<i64>,
+}
+
 /// Loads upload `id` for a request to `path`: opened by a valid signed link for that path, or
 /// by a bearer token whose user the policy lets read it.
 ///
@@ -38,7 +44,7 @@ async fn readable(
     state: &AppState,
     id: UploadId,
     path: &str,
-) -> Result<UploadRow, AppError> {
+) -> Result<Readable, AppError> {
     let mut conn = state.db.read().await?;
     let row = uploads::find(&mut conn, id).await?;
     if let (Some(exp), Some(sig)) = (query_param(req, "exp"), query_param(req, "sig")) {
@@ -49,7 +55,18 @@ async fn readable(
                 "invalid or expired download link; fetch the message again for a fresh one".into(),
             ));
         }
-        return row.ok_or_else(|| AppError::not_found("upload"));
+        let row = row.ok_or_else(|| AppError::not_found("upload"))?;
+        return Ok(Readable {
+            row,
+            link_expires_in: Some(exp - now),
+        });
+    }
+    if query_param(req, "token").is_some() && req.headers().get(AUTHORIZATION).is_none() {
+        return Err(AppError::Unauthorized(
+            "?token= is not accepted for downloads: use the signed link (the attachment's url) \
+             or an Authorization header"
+                .into(),
+        ));
     }
     let auth = authenticate(req, false)?;
     let row = row.ok_or_else(|| AppError::not_found("upload"))?;
@@ -72,7 +89,10 @@ async fn readable(
         attached_to,
     };
     policy::check_upload(&auth.actor(), &facts)?;
-    Ok(row)
+    Ok(Readable {
+        row,
+        link_expires_in: None,
+    })
 }
 
 /// `GET /api/v1/uploads/{id}` (signed link or Bearer): the file.
@@ -82,18 +102,17 @@ pub async fn download(
     path: web::Path<UploadId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let row = readable(&req, &state, id, &DownloadLinks::file_path(id)).await?;
-    let file = blob_path(&state.settings.uploads.dir, &row.sha256);
-    let inline = row.content_type.starts_with("image/");
-    serve(
-        &req,
-        &file,
-        &row.content_type,
-        &row.sha256,
-        &row.original_name,
-        inline,
-    )
-    .await
+    let readable = readable(&req, &state, id, &DownloadLinks::file_path(id)).await?;
+    let row = &readable.row;
+    let file = Served {
+        path: blob_path(&state.settings.uploads.dir, &row.sha256),
+        content_type: &row.content_type,
+        etag: row.sha256.clone(),
+        name: row.original_name.clone(),
+        inline: row.content_type.starts_with("image/"),
+        cache_for: readable.link_expires_in,
+    };
+    serve(&req, file)
 }
 
 /// `GET /api/v1/uploads/{id}/thumbnail` (signed link or Bearer): a PNG of at most 320 px on
@@ -104,33 +123,63 @@ pub async fn thumbnail(
     path: web::Path<UploadId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let row = readable(&req, &state, id, &DownloadLinks::thumbnail_path(id)).await?;
+    let readable = readable(&req, &state, id, &DownloadLinks::thumbnail_path(id)).await?;
+    let row = &readable.row;
     if !row.has_thumbnail {
         return Err(AppError::not_found("thumbnail"));
     }
-    let file = thumbnail_path(&state.settings.uploads.dir, &row.sha256);
-    let name = format!("{}.thumb.png", row.original_name);
-    let etag = format!("{}-thumb", row.sha256);
-    serve(&req, &file, "image/png", &etag, &name, true).await
+    let file = Served {
+        path: thumbnail_path(&state.settings.uploads.dir, &row.sha256),
+        content_type: "image/png",
+        etag: format!("{}-thumb", row.sha256),
+        name: format!("{}.thumb.png", row.original_name),
+        inline: true,
+        cache_for: readable.link_expires_in,
+    };
+    serve(&req, file)
 }
 
-async fn serve(
-    req: &HttpRequest,
-    path: &Path,
-    content_type: &str,
-    etag: &str,
-    name: &str,
+/// A file to send, and how.
+struct Served<'a> {
+    path: std::path::PathBuf,
+    content_type: &'a str,
+    /// The strong ETag, unquoted.
+    etag: String,
+    /// The download name.
+    name: String,
+    /// `inline` (images) or `attachment`.
     inline: bool,
-) -> Result<HttpResponse, AppError> {
+    /// Seconds a browser may keep it without asking again: the signed link's remaining life.
+    cache_for: Option<i64>,
+}
+
+fn serve(req: &HttpRequest, file: Served<'_>) -> Result<HttpResponse, AppError> {
+    let Served {
+        path,
+        content_type,
+        etag,
+        name,
+        inline,
+        cache_for,
+    } = file;
     let tag = format!("\"{etag}\"");
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim() == "*" || v.split(',').any(|t| t.trim() == tag));
+    // A signed link opens the same bytes until it expires: a browser may keep them that long
+    // without asking again. Bearer downloads are checked every time.
+    let cache_control = match cache_for {
+        Some(seconds) => format!("private, max-age={}", seconds.max(0)),
+        None => "private, no-cache".to_string(),
+    };
+    let cache_control = HeaderValue::from_str(&cache_control)
+        .unwrap_or(HeaderValue::from_static("private, no-cache"));
     if matches {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
+            .insert_header((header::CACHE_CONTROL, cache_control))
             .finish());
     }
     let mime: mime::Mime = content_type
@@ -181,5 +230,6 @@ async fn serve(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
+    headers.insert(header::CACHE_CONTROL, cache_control);
     Ok(response)
 }
