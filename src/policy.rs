@@ -162,6 +162,12 @@ pub fn check(actor: &Actor, action: Action, facts: &ConversationFacts) -> Result
     }
 }
 
+/// Whether `actor`'s conversation list holds every conversation of their project (admins), or
+/// only those they take part in: the list form of [`Action::ReadHistory`].
+pub fn lists_every_conversation(actor: &Actor) -> bool {
+    actor.role == Role::Admin
+}
+
 /// What the policy needs to know of an uploaded file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UploadFacts {

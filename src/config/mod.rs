@@ -153,6 +153,12 @@ impl Settings {
         if self.realtime.max_in_flight == 0 || self.realtime.max_sessions_per_user == 0 {
             return bad("realtime.max_in_flight", "must be at least 1");
         }
+        if self.uploads.sweep_interval_s <= 0.0 || self.uploads.unattached_ttl_h < 0.0 {
+            return bad(
+                "uploads.sweep_interval_s",
+                "the sweep interval must be positive and the time to live not negative",
+            );
+        }
         if self.realtime.max_replay == 0 {
             return bad("realtime.max_replay", "must be at least 1");
         }

@@ -21,6 +21,33 @@ use crate::http::limits::LoginKey;
 use crate::http::state::AppState;
 use crate::http::tickets::TICKET_TTL;
 
+/// The caller's account as it is now: it must exist, not be disabled, and the token must be of
+/// the account's current generation (not issued before a sign-out everywhere or an account
+/// change). For what must not trust a token's claims for up to its lifetime: opening a
+/// WebSocket, managing accounts.
+///
+/// # Errors
+/// `unauthorized` for a missing user or an older token; `forbidden` for a disabled account.
+pub async fn current_user(state: &AppState, auth: &AuthUser) -> Result<UserRow, AppError> {
+    let user = {
+        let mut conn = state.db.read().await?;
+        users::find(&mut conn, auth.id)
+            .await?
+            .ok_or_else(|| AppError::Unauthorized("user no longer exists".into()))?
+    };
+    if user.disabled {
+        return Err(AppError::Forbidden("this account is disabled".into()));
+    }
+    if auth.generation != user.token_generation {
+        return Err(AppError::Unauthorized(
+            "this access token was revoked (signed out everywhere, or the account changed); \
+             sign in again"
+                .into(),
+        ));
+    }
+    Ok(user)
+}
+
 /// Validates and stores a new user (hashing on the blocking pool).
 ///
 /// # Errors

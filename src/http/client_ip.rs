@@ -56,11 +56,15 @@ impl TrustedProxies {
         let peer = req
             .peer_addr()
             .map_or(IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
-        let forwarded = req
+        // Every X-Forwarded-For line, in order: a proxy may add its own line rather than append
+        // to the client's (RFC 9110 §5.3: lines of a list header combine with commas).
+        let forwarded: Vec<&str> = req
             .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        bucket(self.client(peer, forwarded))
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+        bucket(self.client(peer, forwarded.as_deref()))
     }
 }
 

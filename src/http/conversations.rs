@@ -14,7 +14,7 @@ use crate::api::{ConversationView, CreateConversationBody, ReadBody, UnreadCount
 use crate::auth::AuthUser;
 use crate::db::models::ConversationRow;
 use crate::db::queries::{conversations, participants, users};
-use crate::domain::{ConversationId, ReceiptKind, Role, Title, UserId};
+use crate::domain::{ConversationId, ReceiptKind, Title, UserId};
 use crate::error::AppError;
 use crate::http::extract::Json;
 use crate::http::state::AppState;
@@ -32,10 +32,9 @@ pub async fn authorized(
     action: Action,
 ) -> Result<(ConversationRow, Vec<UserId>), AppError> {
     let mut conn = state.db.read().await?;
-    let row = conversations::find(&mut conn, id)
+    let (row, members) = conversations::with_participants(&mut conn, id)
         .await?
         .ok_or_else(|| AppError::not_found("conversation"))?;
-    let members = conversations::participant_ids(&mut conn, id).await?;
     policy::check(
         &auth.actor(),
         action,
@@ -97,7 +96,7 @@ pub async fn create(
 /// newest activity first.
 pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
     let mut conn = state.db.read().await?;
-    let all = auth.role == Role::Admin;
+    let all = policy::lists_every_conversation(&auth.actor());
     let views: Vec<ConversationView> =
         conversations::list(&mut conn, auth.project_id, auth.id, all, &state.links).await?;
     Ok(HttpResponse::Ok().json(views))

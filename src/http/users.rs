@@ -1,5 +1,9 @@
 //! `/api/v1/users`: admins create users of any role (this is how agents are made), change
 //! roles and disable accounts.
+//!
+//! These ask the policy with the caller's account as it is now, not with the role in their
+//! token: an admin who was just demoted or disabled must not keep managing accounts for the
+//! rest of their token's life.
 
 use actix_web::{HttpResponse, web};
 
@@ -11,10 +15,21 @@ use crate::auth::{AuthUser, Signup};
 use crate::db::queries::users::AccountChange;
 use crate::domain::UserId;
 use crate::error::AppError;
-use crate::http::auth::create_user;
+use crate::http::auth::{create_user, current_user};
 use crate::http::extract::Json;
 use crate::http::state::AppState;
-use crate::policy;
+use crate::policy::{self, Actor};
+
+/// Checks that the caller, as their account is now, may manage the accounts of their project.
+async fn check_admin(state: &AppState, auth: &AuthUser) -> Result<(), AppError> {
+    let caller = current_user(state, auth).await?;
+    let actor = Actor {
+        user_id: caller.id,
+        project_id: caller.project_id,
+        role: caller.role(),
+    };
+    Ok(policy::check_users(&actor, auth.project_id)?)
+}
 
 /// `POST /api/v1/users` (admins) → 201 user; 403 for others.
 pub async fn create(
@@ -22,7 +37,7 @@ pub async fn create(
     auth: AuthUser,
     body: Json<CreateUserBody>,
 ) -> Result<HttpResponse, AppError> {
-    policy::check_users(&auth.actor(), auth.project_id)?;
+    check_admin(&state, &auth).await?;
     let body = body.into_inner();
     let signup = Signup {
         project_id: auth.project_id,
@@ -47,7 +62,7 @@ pub async fn update(
     path: web::Path<UserId>,
     body: Json<UpdateUserBody>,
 ) -> Result<HttpResponse, AppError> {
-    policy::check_users(&auth.actor(), auth.project_id)?;
+    check_admin(&state, &auth).await?;
     let user_id = path.into_inner();
     let change = AccountChange {
         user_id,

@@ -8,23 +8,27 @@
 //! 3. a browser `Origin` allowed by `server.allowed_origins` (403: cross-site WebSocket
 //!    hijacking, OWASP WebSocket Security Cheat Sheet); requests without `Origin` (non-browser
 //!    clients) are allowed;
-//! 4. the user still exists (401), is not disabled (403), and the token is of their current
-//!    generation, not from before a logout-all or an account change (401);
-//! 5. a valid upgrade request (400);
-//! 6. a free place among the user's `realtime.max_sessions_per_user` sessions (429
-//!    `too_many_sessions`).
+//! 4. a valid upgrade request (400);
+//! 5. a free place among the user's `realtime.max_sessions_per_user` sessions (429
+//!    `too_many_sessions`);
+//! 6. the user still exists (401), is not disabled (403), and the token is of their current
+//!    generation, not from before a logout-all or an account change (401).
+//!
+//! The place is taken before the account is read: a sign-out everywhere that commits after the
+//! read still finds the place and ends the session as soon as it starts, and one that commits
+//! before is seen by the read.
 
 use actix_web::http::header::{HOST, ORIGIN};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, WsResponseBuilder};
 
-use crate::actors::presence::Admit;
+use crate::actors::presence::{Admit, Disconnect};
 use crate::actors::session::SessionActor;
 use crate::auth::AuthUser;
 use crate::auth::extractors::{authenticate, query_param};
-use crate::db::queries::users;
 use crate::domain::SessionId;
 use crate::error::AppError;
+use crate::http::auth::current_user;
 use crate::http::state::AppState;
 
 /// The credentials of an upgrade: a ticket if one is given, else a token.
@@ -54,22 +58,6 @@ pub async fn upgrade(
             )));
         }
     }
-    let user = {
-        let mut conn = state.db.read().await?;
-        users::find(&mut conn, auth.id)
-            .await?
-            .ok_or_else(|| AppError::Unauthorized("user no longer exists".into()))?
-    };
-    if user.disabled {
-        return Err(AppError::Forbidden("this account is disabled".into()));
-    }
-    if auth.generation != user.token_generation {
-        return Err(AppError::Unauthorized(
-            "this access token was revoked (signed out everywhere, or the account changed); \
-             sign in again"
-                .into(),
-        ));
-    }
     ws::handshake(&req)
         .map_err(|e| AppError::BadRequest(format!("WebSocket handshake failed: {e}")))?;
     let session_id = SessionId::new();
@@ -80,6 +68,16 @@ pub async fn upgrade(
             session_id,
         })
         .await??;
+    let user = match current_user(&state, &auth).await {
+        Ok(user) => user,
+        Err(err) => {
+            state.presence.do_send(Disconnect {
+                user_id: auth.id,
+                session_id,
+            });
+            return Err(err);
+        }
+    };
     let session = SessionActor::new(session_id, auth, user.view(), state.session.clone());
     WsResponseBuilder::new(session, &req, stream)
         .frame_size(state.settings.realtime.max_frame_bytes)

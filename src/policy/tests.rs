@@ -172,6 +172,22 @@ fn files_are_readable_by_their_uploader_and_where_they_are_attached() {
 }
 
 #[test]
+fn only_admins_list_every_conversation_of_their_project() {
+    for (role, want) in [
+        (Role::Customer, false),
+        (Role::Agent, false),
+        (Role::Admin, true),
+    ] {
+        let actor = Actor {
+            user_id: ME,
+            project_id: HOME,
+            role,
+        };
+        assert_eq!(lists_every_conversation(&actor), want, "{role}");
+    }
+}
+
+#[test]
 fn only_admins_of_the_same_project_manage_users() {
     #[rustfmt::skip]
     let cases = [

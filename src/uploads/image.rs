@@ -110,11 +110,17 @@ impl DecodeSlots {
     /// # Errors
     /// [`inspect`]'s, or `None` when the blocking task could not run (shutdown).
     pub async fn inspect(&self, path: PathBuf) -> Option<Result<ImageInfo, Invalid>> {
-        let _slot = self.slots.acquire().await.ok()?;
+        let slot = self.slots.clone().acquire_owned().await.ok()?;
         let max_pixels = self.max_pixels;
-        tokio::task::spawn_blocking(move || inspect(&path, max_pixels))
-            .await
-            .ok()
+        // The slot goes with the decode, not with this future: a request dropped mid-decode
+        // (its client went away) must not free a slot while its decode still runs.
+        tokio::task::spawn_blocking(move || {
+            let info = inspect(&path, max_pixels);
+            drop(slot);
+            info
+        })
+        .await
+        .ok()
     }
 }
 

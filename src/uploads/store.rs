@@ -28,12 +28,23 @@ pub struct PendingUpload {
 
 impl PendingUpload {
     /// In one transaction: checks the uploader's quota, moves the file (and thumbnail) to
-    /// their content-addressed places (replacing an identical copy, so a blob being swept is
-    /// restored), and inserts the row.
+    /// their content-addressed places (replacing an identical copy), and inserts the row. If
+    /// anything fails after a file was moved, the moved files are deleted again unless another
+    /// upload references the same bytes, so no file is left that nothing references (and that
+    /// the sweep, which follows rows, would never find).
     ///
     /// # Errors
     /// [`DbError::QuotaExceeded`] past the quota; a file or query failure.
     pub fn commit(self, conn: &mut DbConnection) -> Result<UploadRow, DbError> {
+        let stored = self.store(conn);
+        if stored.is_err() && !uploads::referenced(conn, &self.row.sha256).unwrap_or(true) {
+            remove(&blob_path(&self.root, &self.row.sha256));
+            remove(&thumbnail_path(&self.root, &self.row.sha256));
+        }
+        stored
+    }
+
+    fn store(&self, conn: &mut DbConnection) -> Result<UploadRow, DbError> {
         write_transaction(conn, |conn| {
             let used = uploads::used_bytes(conn, self.row.uploader_id)?;
             let after = u64::try_from(used.saturating_add(self.row.size)).unwrap_or(u64::MAX);

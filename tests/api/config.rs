@@ -73,7 +73,18 @@ fn unknown_keys_and_bad_values_are_refused() {
     let unknown = dir.path().join("unknown.toml");
     std::fs::write(&unknown, "[server]\nbindd = \"x\"\n").unwrap();
     assert!(Settings::load(Some(&unknown)).is_err());
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[auth]\nbcrypt_cost = 99\n").unwrap();
-    assert!(Settings::load(Some(&bad)).is_err());
+    for (i, text) in [
+        "[auth]\nbcrypt_cost = 99\n",
+        "[uploads]\nsweep_interval_s = 0\n",
+        "[realtime]\ncommands_per_second = 0\n",
+        "[realtime]\nmax_replay = 0\n",
+        "[server]\ntrusted_proxies = [\"not-an-ip\"]\n",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bad = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&bad, text).unwrap();
+        assert!(Settings::load(Some(&bad)).is_err(), "{text}");
+    }
 }

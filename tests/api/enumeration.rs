@@ -119,6 +119,34 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
 }
 
 #[actix_web::test]
+async fn every_forwarded_header_line_counts_so_a_client_cannot_choose_its_address() {
+    let app = spawn_app_with(|s| {
+        s.limits.auth_attempts_per_ip_per_minute = 2;
+        s.server.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    // The client sends a line of its own; the proxy adds its own line with the real address.
+    let login = |forged: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/v1/auth/login"))
+                .header("x-forwarded-for", forged)
+                .header("x-forwarded-for", "203.0.113.7")
+                .json(&json!({"username": "nobody", "password": "whatever1"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(login("1.1.1.1").await, 401);
+    assert_eq!(login("2.2.2.2").await, 401);
+    assert_eq!(login("3.3.3.3").await, 429);
+}
+
+#[actix_web::test]
 async fn names_and_titles_with_hidden_characters_are_refused() {
     let app = spawn_app().await;
     let response = app

@@ -240,6 +240,70 @@ async fn a_disabled_user_is_closed_and_cannot_log_in_refresh_or_connect() {
 }
 
 #[actix_web::test]
+async fn a_demoted_or_disabled_admin_manages_no_accounts_with_the_token_they_still_hold() {
+    let app = spawn_app().await;
+    let (ann, ben) = (
+        app.create_with_role("ann", Role::Admin).await,
+        app.create_with_role("ben", Role::Admin).await,
+    );
+    let cat = app.register("cat").await;
+    let patch = |token: String, id: i64, body: Value| {
+        let app = &app;
+        async move {
+            app.client
+                .patch(app.url(&format!("/api/v1/users/{id}")))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Ann disables ben: his token still says admin, but he can neither undo it nor act.
+    assert_eq!(
+        patch(ann.access_token.clone(), ben.id, json!({"disabled": true})).await,
+        200
+    );
+    assert_eq!(
+        patch(ben.access_token.clone(), ben.id, json!({"disabled": false})).await,
+        403
+    );
+    assert_eq!(
+        patch(
+            ben.access_token.clone(),
+            ann.id,
+            json!({"role": "customer"})
+        )
+        .await,
+        403
+    );
+    // Re-enabled and demoted, his old token is of an older generation.
+    assert_eq!(
+        patch(
+            ann.access_token.clone(),
+            ben.id,
+            json!({"disabled": false, "role": "agent"})
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        patch(ben.access_token.clone(), cat.id, json!({"role": "agent"})).await,
+        401
+    );
+    let created = app
+        .post(
+            "/api/v1/users",
+            Some(&ben.access_token),
+            &json!({"email": "x@example.com", "username": "xavier", "password": "longenough", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(created.status(), 401);
+}
+
+#[actix_web::test]
 async fn only_an_admin_of_the_users_project_may_change_an_account() {
     let app = spawn_app().await;
     let admin = app.create_with_role("boss", Role::Admin).await;

@@ -36,6 +36,16 @@ enum Replay {
     Versions { since: i64, after: i64, until: i64 },
 }
 
+/// The part of a `since_version` replay being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Changes in `(after, until]`, by version.
+    Changes,
+    /// Messages stored in `(after, until]` and changed again after `until`: their later change
+    /// is held as a live `message:updated`, so they are replayed here, as new, first.
+    StoredThenChanged,
+}
+
 /// The frame that tells a client of `row`'s current state when it had everything up to
 /// version `since` (`None`: it had nothing of it, since_seq).
 fn replayed<'a>(row: MessageRow, since: Option<i64>, links: &DownloadLinks) -> ServerFrame<'a> {
@@ -74,6 +84,7 @@ async fn stream(
         Replay::Seqs { first, .. } => (first - 1, None),
         Replay::Versions { since, after, .. } => (after, Some(since)),
     };
+    let mut phase = Phase::Changes;
     loop {
         outbox.drained().await;
         if cancel.load(Ordering::Relaxed) || !outbox.connected() {
@@ -90,19 +101,28 @@ async fn stream(
                     };
                     messages::page(&mut conn, id, request).await?
                 }
-                Replay::Versions { until, .. } => {
+                Replay::Versions { until, .. } if phase == Phase::Changes => {
                     messages::changed_since(&mut conn, id, cursor, until, REPLAY_PAGE).await?
+                }
+                Replay::Versions { after, until, .. } => {
+                    let stored = (after, until);
+                    messages::stored_then_changed(&mut conn, id, stored, cursor, REPLAY_PAGE)
+                        .await?
                 }
             }
         };
+        let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= REPLAY_PAGE;
         let Some(last) = page.last() else {
+            if let (Replay::Versions { until, .. }, Phase::Changes) = (replay, phase) {
+                (phase, cursor) = (Phase::StoredThenChanged, until);
+                continue;
+            }
             return Ok(first);
         };
         cursor = match replay {
             Replay::Seqs { .. } => last.seq,
             Replay::Versions { .. } => last.version,
         };
-        let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= REPLAY_PAGE;
         for row in page {
             first.get_or_insert(match replay {
                 Replay::Seqs { .. } => row.seq,
@@ -111,7 +131,12 @@ async fn stream(
             outbox.replay(protocol::encode(&replayed(row, since, &links)));
         }
         if !full {
-            return Ok(first);
+            match (replay, phase) {
+                (Replay::Versions { until, .. }, Phase::Changes) => {
+                    (phase, cursor) = (Phase::StoredThenChanged, until);
+                }
+                _ => return Ok(first),
+            }
         }
     }
 }
@@ -242,9 +267,7 @@ impl Handler<Join> for RoomActor {
                     member
                         .outbox
                         .answer(protocol::ack(reference, Ack::Joined(ack)));
-                    for frame in held.frames {
-                        member.outbox.send(frame);
-                    }
+                    held.release(&member.outbox);
                 }
                 Err(err) => {
                     tracing::warn!(conversation_id = %room.id, error = ?err, "replay failed");

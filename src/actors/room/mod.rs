@@ -140,8 +140,24 @@ enum RoomState {
 /// Frames held back for a session while its replay is out.
 #[derive(Default)]
 struct Held {
-    frames: Vec<ByteString>,
+    /// Each frame, and whether it is a live event (counted) or an answer to the session's own
+    /// command (not counted, bounded by `realtime.max_in_flight`).
+    frames: Vec<(ByteString, bool)>,
+    /// Bytes of the events among them.
     bytes: usize,
+}
+
+impl Held {
+    /// Sends everything held, in order, once the replay is out.
+    fn release(self, outbox: &Outbox) {
+        for (frame, event) in self.frames {
+            if event {
+                outbox.send(frame);
+            } else {
+                outbox.answer(frame);
+            }
+        }
+    }
 }
 
 /// A joined session: live, or replaying (live frames held until the replay is out).
@@ -167,12 +183,21 @@ impl Member {
             Some(held) => {
                 if self.outbox.fits(held.bytes + frame.len()) {
                     held.bytes += frame.len();
-                    held.frames.push(frame);
+                    held.frames.push((frame, true));
                 }
             }
             None => {
                 self.outbox.send(frame);
             }
+        }
+    }
+
+    /// An answer to this session's own command: behind its held frames during a replay, never
+    /// counted against the bound.
+    fn answer(&mut self, frame: ByteString) {
+        match &mut self.held {
+            Some(held) => held.frames.push((frame, false)),
+            None => self.outbox.answer(frame),
         }
     }
 }
@@ -292,10 +317,10 @@ impl RoomActor {
         }
     }
 
-    /// Sends `frame` to one session, behind its held frames if it is replaying here.
+    /// Sends an answer to one session, behind its held frames if it is replaying here.
     fn send_to(&mut self, origin: &Origin, frame: ByteString) {
         match self.members.get_mut(&origin.session_id) {
-            Some(member) => member.send(frame),
+            Some(member) => member.answer(frame),
             None => origin.outbox.answer(frame),
         }
     }

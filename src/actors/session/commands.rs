@@ -43,27 +43,29 @@ impl SessionActor {
         }
     }
 
-    /// Counts one frame against the session's budget: `Err` (to answer) when it is spent, and
-    /// the session closes with 1008 when the client keeps flooding.
-    fn admit_frame(&mut self, ctx: &mut ws::WebsocketContext<Self>) -> Result<(), AppError> {
+    /// Counts one frame against the session's budget: `Err(Some(error))` to answer when it is
+    /// spent; `Err(None)` when the client keeps flooding and the session was closed with 1008
+    /// (a closed socket gets no reply: RFC 6455 §5.5.1 allows no data after Close).
+    fn admit_frame(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> Result<(), Option<AppError>> {
         use governor::clock::{Clock, DefaultClock};
-        match self.commands.check() {
-            Ok(()) => {}
-            Err(not_until) => {
-                if self.refusals.check().is_err() {
-                    tracing::info!(session_id = %self.id, "command flood, closing");
-                    self.end(ws::CloseCode::Policy, "too many frames", ctx);
-                }
-                return Err(AppError::RateLimited {
-                    retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-                });
+        if let Err(not_until) = self.commands.check() {
+            if self.refusals.check().is_err() {
+                tracing::info!(session_id = %self.id, "command flood, closing");
+                self.end(ws::CloseCode::Policy, "too many frames", ctx);
+                return Err(None);
             }
+            return Err(Some(AppError::RateLimited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            }));
         }
         if self.in_flight >= self.deps.config.max_in_flight {
             // Not a budget that refills with time: the client should wait for replies.
-            return Err(AppError::RateLimited {
+            return Err(Some(AppError::RateLimited {
                 retry_after: Duration::from_millis(100),
-            });
+            }));
         }
         Ok(())
     }
@@ -73,7 +75,8 @@ impl SessionActor {
             Ok(()) => {
                 AppError::BadRequest("only unfragmented JSON text frames are accepted".into())
             }
-            Err(err) => err,
+            Err(Some(err)) => err,
+            Err(None) => return,
         };
         ctx.text(protocol::error(None, &err));
     }
@@ -88,8 +91,10 @@ impl SessionActor {
             let err = AppError::Unavailable("the server is shutting down".into());
             return ctx.text(protocol::error(reference.as_deref(), &err));
         }
-        if let Err(err) = self.admit_frame(ctx) {
-            return ctx.text(protocol::error(reference.as_deref(), &err));
+        match self.admit_frame(ctx) {
+            Ok(()) => {}
+            Err(Some(err)) => return ctx.text(protocol::error(reference.as_deref(), &err)),
+            Err(None) => return,
         }
         let frame = match parsed {
             Ok(frame) => frame,
@@ -199,6 +204,13 @@ impl SessionActor {
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
         self.joined.remove(&id);
+        let ack = Ack::Conversation(ConversationAck {
+            conversation_id: id,
+        });
+        if !self.rooms.get(&id).is_some_and(Addr::connected) {
+            // No room this session has talked to: nothing joined or typing there to end.
+            return Self::reply(ctx, reference.as_deref(), Ok(Reply::Ack(ack)));
+        }
         let leave = Leave {
             session_id: self.id,
         };

@@ -134,8 +134,9 @@ pub struct SessionActor {
     deps: SessionDeps,
     /// Conversations joined (or being joined) by this session.
     joined: HashSet<ConversationId>,
-    /// Room addresses this session has used, so its frames reach each room in order. Bounded by
-    /// the conversations the user may act in.
+    /// Room addresses this session has used, so its frames reach each room in order. Only
+    /// conversations the user may act in stay: an address that answered `not_found` or
+    /// `forbidden` is dropped, and `conversation:leave` never adds one.
     rooms: HashMap<ConversationId, Addr<RoomActor>>,
     last_heard: Instant,
     unregistered: bool,

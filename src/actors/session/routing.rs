@@ -73,9 +73,10 @@ impl SessionActor {
                 Ok(answer) => map(session, answer),
                 Err(err) => Err(err.into()),
             };
-            if matches!(result, Err(AppError::NotFound(_))) {
-                // Possibly a room started for an id before its conversation existed: look the
-                // room up afresh next time.
+            if matches!(result, Err(AppError::NotFound(_) | AppError::Forbidden(_))) {
+                // Not a conversation this session can act in (or a room started for an id
+                // before its conversation existed): keep no address for it, so the map holds
+                // only the user's own conversations, and look the room up afresh next time.
                 session.rooms.remove(&id);
             }
             Self::reply(ctx, reference.as_deref(), result);

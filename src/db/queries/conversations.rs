@@ -125,6 +125,22 @@ pub async fn participant_ids(
         .await?)
 }
 
+/// One conversation with its participants, ascending: what a conversation view and the access
+/// policy's facts are made of.
+///
+/// # Errors
+/// A query failure; unknown is `Ok(None)`.
+pub async fn with_participants(
+    conn: &mut AsyncConn,
+    id: ConversationId,
+) -> Result<Option<(ConversationRow, Vec<UserId>)>, DbError> {
+    let Some(row) = find(conn, id).await? else {
+        return Ok(None);
+    };
+    let members = participant_ids(conn, id).await?;
+    Ok(Some((row, members)))
+}
+
 /// The conversations `user` takes part in, or (when `all`) every conversation of the project;
 /// newest activity first, with the caller's receipts and each `last_message`.
 ///

@@ -15,30 +15,17 @@ diesel::define_sql_function! {
 }
 
 /// Bytes of the uploads `user` owns (each upload counts, even when its bytes are stored once
-/// for several).
+/// for several). Synchronous; the read pool runs it through its connection's
+/// `spawn_blocking`.
 ///
 /// # Errors
 /// A query failure.
-pub fn used_bytes(conn: &mut DbConnection, user: UserId) -> Result<i64, DbError> {
+pub fn used_bytes(conn: &mut DbConnection, user: UserId) -> diesel::QueryResult<i64> {
     use diesel::RunQueryDsl as _;
     let used: Option<i64> = uploads::table
         .filter(uploads::uploader_id.eq(user))
         .select(total(uploads::size))
         .first::<Option<i64>>(conn)?;
-    Ok(used.unwrap_or(0))
-}
-
-/// [`used_bytes`] on the read pool, for the early check before a file is received.
-///
-/// # Errors
-/// A query failure.
-pub async fn used_bytes_async(conn: &mut AsyncConn, user: UserId) -> Result<i64, DbError> {
-    use diesel_async::RunQueryDsl as _;
-    let used: Option<i64> = uploads::table
-        .filter(uploads::uploader_id.eq(user))
-        .select(total(uploads::size))
-        .first::<Option<i64>>(conn)
-        .await?;
     Ok(used.unwrap_or(0))
 }
 
@@ -52,6 +39,19 @@ pub fn insert(conn: &mut DbConnection, new: &NewUpload) -> Result<UploadRow, DbE
         .values(new)
         .returning(UploadRow::as_returning())
         .get_result(conn)?)
+}
+
+/// Whether any upload references the bytes with `sha256`.
+///
+/// # Errors
+/// A query failure.
+pub fn referenced(conn: &mut DbConnection, sha256: &str) -> Result<bool, DbError> {
+    use diesel::RunQueryDsl as _;
+    let n: i64 = uploads::table
+        .filter(uploads::sha256.eq(sha256))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// One upload by id.

@@ -71,16 +71,9 @@ async fn readable(
     let auth = authenticate(req, false)?;
     let row = row.ok_or_else(|| AppError::not_found("upload"))?;
     let attached_to = match (row.message_id, row.conversation_id) {
-        (Some(_), Some(conversation)) => {
-            let found = conversations::find(&mut conn, conversation).await?;
-            match found {
-                Some(found) => {
-                    let members = conversations::participant_ids(&mut conn, conversation).await?;
-                    Some(found.facts(members.contains(&auth.id)))
-                }
-                None => None,
-            }
-        }
+        (Some(_), Some(conversation)) => conversations::with_participants(&mut conn, conversation)
+            .await?
+            .map(|(found, members)| found.facts(members.contains(&auth.id))),
         _ => None,
     };
     let facts = UploadFacts {

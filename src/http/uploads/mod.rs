@@ -184,7 +184,10 @@ pub async fn upload(
         })?;
     let used = {
         let mut conn = state.db.read().await?;
-        uploads::used_bytes_async(&mut conn, auth.id).await?
+        let user = auth.id;
+        conn.spawn_blocking(move |conn| uploads::used_bytes(conn, user))
+            .await
+            .map_err(crate::db::DbError::Query)?
     };
     let room = settings
         .quota_bytes_per_user

@@ -16,7 +16,8 @@ mod read;
 pub use change::{Change, ChangeDraft, Changed};
 pub use insert::{Inserted, MessageDraft};
 pub use read::{
-    PageRequest, changed_since, find, find_by_client_msg_id, page, version_before_newest,
+    PageRequest, changed_since, find, find_by_client_msg_id, page, stored_then_changed,
+    version_before_newest,
 };
 
 use crate::db::{DbConnection, DbError, write_transaction};
@@ -41,8 +42,10 @@ pub enum Written {
 
 /// Writes a group commit in one transaction; the results are in the order of `writes`.
 ///
-/// Inserts are grouped per conversation ([`insert::insert_group`]), then changes are applied in
-/// order. A write refused for a reason known before anything is written (a closed conversation,
+/// Writes are applied in the order they were queued, so versions follow that order too:
+/// consecutive inserts go together, grouped per conversation (one seq and version reservation
+/// and one multi-row `INSERT` each), and each change in between is applied after the inserts
+/// before it and before those after it. A write refused for a reason known before anything is written (a closed conversation,
 /// a policy refusal, a retried `client_msg_id`) does not disturb the others. Any other failure
 /// rolls the whole transaction back and the writes are tried again one per transaction, so one
 /// bad write can neither take the others down nor leave a gap in seq.
@@ -78,22 +81,21 @@ fn apply(
     conn: &mut DbConnection,
     writes: &[Write],
 ) -> Result<Vec<Result<Written, DbError>>, DbError> {
-    let drafts: Vec<(usize, &MessageDraft)> = writes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, write)| match write {
-            Write::Insert(draft) => Some((i, draft)),
-            Write::Change(_) => None,
-        })
-        .collect();
     let mut results: Vec<Option<Result<Written, DbError>>> = writes.iter().map(|_| None).collect();
-    for (index, result) in insert::insert_all(conn, &drafts)? {
-        results[index] = Some(result.map(Written::Inserted));
-    }
+    let mut run: Vec<(usize, &MessageDraft)> = Vec::new();
     for (index, write) in writes.iter().enumerate() {
-        if let Write::Change(draft) = write {
-            results[index] = Some(change::apply(conn, draft)?.map(Written::Changed));
+        match write {
+            Write::Insert(draft) => run.push((index, draft)),
+            Write::Change(draft) => {
+                for (at, result) in insert::insert_all(conn, &std::mem::take(&mut run))? {
+                    results[at] = Some(result.map(Written::Inserted));
+                }
+                results[index] = Some(change::apply(conn, draft)?.map(Written::Changed));
+            }
         }
+    }
+    for (at, result) in insert::insert_all(conn, &run)? {
+        results[at] = Some(result.map(Written::Inserted));
     }
     Ok(results
         .into_iter()

@@ -129,3 +129,30 @@ pub async fn version_before_newest(
         .await
         .optional()?)
 }
+
+/// Messages of `conversation` stored at a version in `stored` (`(after, until]`) whose latest
+/// change is after both `until` and `cursor`, oldest change first, at most `limit`: stored
+/// before a replay's snapshot and changed again since.
+///
+/// # Errors
+/// A query failure.
+pub async fn stored_then_changed(
+    conn: &mut AsyncConn,
+    conversation: ConversationId,
+    stored: (i64, i64),
+    cursor: i64,
+    limit: i64,
+) -> Result<Vec<MessageRow>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let (after, until) = stored;
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .filter(messages::created_version.gt(after))
+        .filter(messages::created_version.le(until))
+        .filter(messages::version.gt(until.max(cursor)))
+        .order(messages::version.asc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await?)
+}

@@ -96,11 +96,12 @@ proptest! {
     }
 
     /// Every store, edit and deletion moves the conversation's version by exactly one and
-    /// stamps the message with it: versions are unique, and replaying everything above a
-    /// version gives exactly the messages changed since.
+    /// stamps the message with it, in the order the writes were queued, however they are
+    /// grouped into batches: versions are unique, and replaying everything above a version
+    /// gives exactly the messages changed since.
     #[test]
     fn every_change_moves_the_version_once(
-        ops in prop::collection::vec((0u8..3, 0usize..8), 1..60),
+        ops in prop::collection::vec((0u8..3, 0usize..8, any::<bool>()), 1..60),
     ) {
         use diesel::RunQueryDsl as _;
         let (mut conn, user, ids) = database(1);
@@ -108,7 +109,9 @@ proptest! {
         let mut stored: Vec<MessageId> = Vec::new();
         let mut expected_version = 0;
         let mut changed_at: Vec<(MessageId, i64)> = Vec::new();
-        for (i, (op, target)) in ops.into_iter().enumerate() {
+        let mut batch = Vec::new();
+        let last = ops.len() - 1;
+        for (i, (op, target, end_batch)) in ops.into_iter().enumerate() {
             let write = match (op, stored.get(target % stored.len().max(1))) {
                 (1, Some(id)) => Write::Change(ChangeDraft {
                     actor, conversation_id: ids[0], message_id: *id, change: Change::Edit(format!("e{i}")),
@@ -118,7 +121,11 @@ proptest! {
                 }),
                 _ => draft(ids[0], user, i, None),
             };
-            let result = write_batch(&mut conn, std::slice::from_ref(&write)).unwrap().pop().unwrap();
+            batch.push(write);
+            if !end_batch && i != last {
+                continue;
+            }
+            for result in write_batch(&mut conn, &std::mem::take(&mut batch)).unwrap() {
             match result {
                 Ok(Written::Inserted(inserted)) => {
                     expected_version += 1;
@@ -135,6 +142,7 @@ proptest! {
                 // Deleting a deleted message, or editing one: nothing moves.
                 Ok(Written::Changed(_)) | Err(DbError::Denied(_)) => {}
                 Err(err) => panic!("{err:?}"),
+            }
             }
         }
         let version: i64 = conversations::table.find(ids[0]).select(conversations::version).first(&mut conn).unwrap();
