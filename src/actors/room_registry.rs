@@ -18,11 +18,12 @@ use std::collections::HashMap;
 use actix::prelude::*;
 
 use crate::actors::MAILBOX_CAPACITY;
-use crate::actors::room::{RoomActor, RoomDeps, RoomStopped};
+use crate::actors::room::{ChangeMessage, Origin, RoomActor, RoomDeps, RoomStopped};
 use crate::db::DbError;
-use crate::db::queries::messages;
+use crate::db::queries::messages::{self, Change};
 use crate::domain::{ConversationId, MessageId};
-use crate::policy::MessageFacts;
+use crate::error::AppError;
+use crate::policy::{Actor as PolicyActor, MessageFacts};
 
 /// Find or start the room of a conversation. The room itself answers `not_found` if the
 /// conversation does not exist.
@@ -63,6 +64,40 @@ pub struct MessageLocation {
     pub conversation_id: ConversationId,
     /// Its author and state.
     pub facts: MessageFacts,
+}
+
+impl MessageLocation {
+    /// The room message that edits or deletes this message (`message_id`) for `actor`.
+    pub fn change(
+        self,
+        actor: PolicyActor,
+        message_id: MessageId,
+        change: Change,
+        origin: Option<Origin>,
+    ) -> ChangeMessage {
+        ChangeMessage {
+            actor,
+            message_id,
+            message: self.facts,
+            change,
+            origin,
+        }
+    }
+}
+
+/// Finds where message `message_id` is, through `registry`.
+///
+/// # Errors
+/// `not_found` when there is no such message; `unavailable` when the database or the registry
+/// cannot be reached.
+pub async fn locate(
+    registry: &Addr<RoomRegistry>,
+    message_id: MessageId,
+) -> Result<MessageLocation, AppError> {
+    registry
+        .send(LocateMessage { message_id })
+        .await??
+        .ok_or_else(|| AppError::not_found("message"))
 }
 
 /// Look a message up by id: `None` when there is none.

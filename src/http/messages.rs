@@ -4,8 +4,8 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::actors::room::{ChangeMessage, PostMessage};
-use crate::actors::room_registry::{LocateMessage, send_to_room};
+use crate::actors::room::PostMessage;
+use crate::actors::room_registry::{locate, send_to_room};
 use crate::api::{EditBody, MessageView, PageQuery, SendBody};
 use crate::auth::AuthUser;
 use crate::db::queries::messages::{self, Change, PageRequest};
@@ -81,18 +81,8 @@ async fn change(
     message_id: MessageId,
     change: Change,
 ) -> Result<MessageView, AppError> {
-    let location = state
-        .rooms
-        .send(LocateMessage { message_id })
-        .await??
-        .ok_or_else(|| AppError::not_found("message"))?;
-    let msg = ChangeMessage {
-        actor: auth.actor(),
-        message_id,
-        message: location.facts,
-        change,
-        origin: None,
-    };
+    let location = locate(&state.rooms, message_id).await?;
+    let msg = location.change(auth.actor(), message_id, change, None);
     send_to_room(&state.rooms, location.conversation_id, msg).await?
 }
 

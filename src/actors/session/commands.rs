@@ -7,8 +7,8 @@ use actix::prelude::*;
 use actix_web_actors::ws;
 
 use super::SessionActor;
-use crate::actors::room::{ChangeMessage, Join, Leave, MarkReceipt, PostMessage, SetTyping, Since};
-use crate::actors::room_registry::LocateMessage;
+use crate::actors::room::{Join, Leave, MarkReceipt, PostMessage, SetTyping, Since};
+use crate::actors::room_registry::locate;
 use crate::db::queries::messages::Change;
 use crate::domain::{
     ConversationId, MessageContent, MessageId, ReceiptKind, validate_client_msg_id,
@@ -263,27 +263,18 @@ impl SessionActor {
         reference: Option<String>,
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
-        let lookup = self.deps.rooms.send(LocateMessage { message_id });
+        let registry = self.deps.rooms.clone();
+        let lookup = async move { locate(&registry, message_id).await };
         let actor = self.auth.actor();
         ctx.wait(lookup.into_actor(self).map(move |found, session, ctx| {
             let location = match found {
-                Ok(Ok(Some(location))) => location,
-                Ok(Ok(None)) => {
-                    let err = AppError::not_found("message");
-                    return Self::reply(ctx, reference.as_deref(), Err(err));
-                }
-                Ok(Err(err)) => return Self::reply(ctx, reference.as_deref(), Err(err.into())),
-                Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err.into())),
+                Ok(location) => location,
+                Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err)),
             };
             let id = location.conversation_id;
             session.with_room(id, reference, ctx, move |session, room, reference, ctx| {
-                let msg = ChangeMessage {
-                    actor,
-                    message_id,
-                    message: location.facts,
-                    change,
-                    origin: Some(session.origin(reference.clone(), ctx)),
-                };
+                let origin = Some(session.origin(reference.clone(), ctx));
+                let msg = location.change(actor, message_id, change, origin);
                 session.forward(id, room, msg, reference, ctx, |_, result| {
                     result.map(|_| Reply::Sent)
                 });
