@@ -12,6 +12,23 @@ use diesel::sql_types::{HasSqlType, SingleValue};
 
 use crate::domain::{ConversationId, MessageId, ProjectId, UploadId, UserId};
 
+/// `AsExpression` for `$ty` (a newtype, or a reference to one), as `diesel-derive-newtype`
+/// writes it.
+macro_rules! as_expression {
+    ($ty:ty $(, $lt:lifetime)*) => {
+        impl<$($lt,)* ST> AsExpression<ST> for $ty
+        where
+            Bound<ST, i64>: diesel::Expression<SqlType = ST>,
+            ST: SingleValue,
+        {
+            type Expression = Bound<ST, Self>;
+            fn as_expression(self) -> Self::Expression {
+                Bound::new(self)
+            }
+        }
+    };
+}
+
 macro_rules! sql_newtype {
     ($($name:ident),* $(,)?) => {$(
         impl<ST, DB> ToSql<ST, DB> for $name
@@ -24,38 +41,9 @@ macro_rules! sql_newtype {
             }
         }
 
-        impl<ST> AsExpression<ST> for $name
-        where
-            Bound<ST, i64>: diesel::Expression<SqlType = ST>,
-            ST: SingleValue,
-        {
-            type Expression = Bound<ST, Self>;
-            fn as_expression(self) -> Self::Expression {
-                Bound::new(self)
-            }
-        }
-
-        impl<'e, ST> AsExpression<ST> for &'e $name
-        where
-            Bound<ST, i64>: diesel::Expression<SqlType = ST>,
-            ST: SingleValue,
-        {
-            type Expression = Bound<ST, Self>;
-            fn as_expression(self) -> Self::Expression {
-                Bound::new(self)
-            }
-        }
-
-        impl<'e2, 'e, ST> AsExpression<ST> for &'e2 &'e $name
-        where
-            Bound<ST, i64>: diesel::Expression<SqlType = ST>,
-            ST: SingleValue,
-        {
-            type Expression = Bound<ST, Self>;
-            fn as_expression(self) -> Self::Expression {
-                Bound::new(self)
-            }
-        }
+        as_expression!($name);
+        as_expression!(&'e $name, 'e);
+        as_expression!(&'e2 &'e $name, 'e2, 'e);
 
         impl<ST, DB> FromSql<ST, DB> for $name
         where

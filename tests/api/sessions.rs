@@ -19,24 +19,11 @@ async fn a_session_closes_with_4001_when_its_token_expires() {
 
 #[actix_web::test]
 async fn a_session_renewed_in_band_outlives_its_first_token() {
-    let app = spawn_app_with(|s| s.auth.access_token_ttl_s = 1).await;
+    // Tokens live 2 s (`exp` is whole seconds: 1 to 2 s left at issue).
+    let app = spawn_app_with(|s| s.auth.access_token_ttl_s = 2).await;
     let (ann, bob) = (app.register("ann").await, app.register("bob").await);
     let id = app.conversation(&ann, &[&bob]).await;
     let mut ws = app.ws(&ann).await;
-
-    // Someone else's token, or no token at all, renews nothing.
-    let foreign = ws
-        .call(
-            "auth:refresh",
-            json!({"access_token": app.token(bob.id, 60)}),
-        )
-        .await;
-    assert_eq!(foreign["data"]["code"], "forbidden", "{foreign}");
-    let garbage = ws
-        .call("auth:refresh", json!({"access_token": "not.a.token"}))
-        .await;
-    assert_eq!(garbage["data"]["code"], "unauthorized", "{garbage}");
-
     let renewed = ws
         .call(
             "auth:refresh",
@@ -50,6 +37,20 @@ async fn a_session_renewed_in_band_outlives_its_first_token() {
         .parse()
         .unwrap();
     assert!(expires > chrono::Utc::now() + chrono::TimeDelta::seconds(50));
+
+    // Someone else's token, or no token at all, renews nothing (and changes nothing).
+    let foreign = ws
+        .call(
+            "auth:refresh",
+            json!({"access_token": app.token(bob.id, 60)}),
+        )
+        .await;
+    assert_eq!(foreign["data"]["code"], "forbidden", "{foreign}");
+    let garbage = ws
+        .call("auth:refresh", json!({"access_token": "not.a.token"}))
+        .await;
+    assert_eq!(garbage["data"]["code"], "unauthorized", "{garbage}");
+
     // Past the first token's expiry, the session is still open and working.
     ws.assert_no("error", Duration::from_millis(2500)).await;
     assert_eq!(ws.join(id).await, 0);
