@@ -8,7 +8,8 @@
 //! rejoining with `since_seq` (docs/PROTOCOL.md §5.7).
 //!
 //! Three kinds of frames pass through it:
-//! - live events ([`Outbox::send`]): counted, refused past the bound;
+//! - live events ([`Outbox::send`]): a room's broadcasts and presence changes (`user:status`);
+//!   counted, refused past the bound;
 //! - frames a room holds back for a session while its join replay is out: counted against the
 //!   same bound by the room ([`Outbox::fits`]) while they wait, then sent as live events;
 //! - replayed history ([`Outbox::replay`]): counted but never refused; the replay waits

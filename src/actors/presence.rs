@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use crate::actors::Deliver;
+use crate::actors::Outbox;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};
 use crate::actors::session::{EndSession, Shutdown};
 use crate::db::queries::users;
@@ -62,8 +62,10 @@ pub struct Connect {
     pub user_id: UserId,
     /// Which session.
     pub session_id: SessionId,
-    /// Where to deliver presence events for this session.
-    pub recipient: Recipient<Deliver>,
+    /// Where to deliver presence events for this session: its bounded outbox, so a client
+    /// that reads too slowly while its contacts come and go is closed as a slow consumer
+    /// rather than piling events up.
+    pub outbox: Outbox,
     /// Where to tell this session that the server is stopping.
     pub shutdown: Recipient<Shutdown>,
     /// Where to tell this session that it must end.
@@ -82,7 +84,7 @@ pub struct CountSessions;
 
 /// A live session's addresses.
 struct Live {
-    recipient: Recipient<Deliver>,
+    outbox: Outbox,
     shutdown: Recipient<Shutdown>,
     end: Recipient<EndSession>,
 }
@@ -191,7 +193,7 @@ impl PresenceRegistry {
         let frame = status_frame(event);
         for contact in contacts {
             for session in self.live_sessions(contact) {
-                session.recipient.do_send(Deliver::uncounted(frame.clone()));
+                session.outbox.send(frame.clone());
             }
         }
     }
@@ -250,7 +252,7 @@ impl Handler<Connect> for PresenceRegistry {
         }
         let first = !self.is_online(&msg.user_id);
         let live = Live {
-            recipient: msg.recipient.clone(),
+            outbox: msg.outbox.clone(),
             shutdown: msg.shutdown,
             end: msg.end,
         };
@@ -276,7 +278,7 @@ impl Handler<Connect> for PresenceRegistry {
                     status: Status::Online,
                     last_seen_at: None,
                 });
-                msg.recipient.do_send(Deliver::uncounted(frame));
+                msg.outbox.send(frame);
             }
         });
     }

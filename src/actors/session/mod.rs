@@ -144,7 +144,8 @@ pub struct SessionActor {
     in_flight: usize,
     /// Set by [`Shutdown`]: no new commands; close with 1001 once `in_flight` is 0.
     draining: bool,
-    /// The bounded queue rooms send live events through; made on first use.
+    /// The bounded queue rooms and presence send live events through; made as the session
+    /// starts (it needs the session's address).
     outbox: Option<Outbox>,
     /// Frames per second (`realtime.commands_per_second`, `realtime.commands_burst`).
     commands: DefaultDirectRateLimiter,
@@ -254,10 +255,12 @@ impl Actor for SessionActor {
                 token_expires_at: self.auth.expires_at(),
             },
         }));
+        let outbox = Outbox::new(ctx.address().recipient(), self.deps.config.max_queued_bytes);
+        self.outbox = Some(outbox.clone());
         self.deps.presence.do_send(Connect {
             user_id: self.auth.id,
             session_id: self.id,
-            recipient: ctx.address().recipient(),
+            outbox,
             shutdown: ctx.address().recipient(),
             end: ctx.address().recipient(),
         });
