@@ -69,6 +69,11 @@ impl Application {
         settings.validate()?;
         let settings = Arc::new(settings);
         let db = Database::open(&settings.database)?;
+        tracing::info!(
+            backend = db.url.backend(),
+            writers = db.writers,
+            "database ready"
+        );
         std::fs::create_dir_all(&settings.uploads.dir).map_err(|e| {
             anyhow::anyhow!("cannot create {}: {e}", settings.uploads.dir.display())
         })?;
@@ -79,8 +84,7 @@ impl Application {
         let dummy_hash =
             password::blocking(move || password::hash("not-a-real-password", cost)).await??;
 
-        // SQLite allows one writer at a time: one writer thread.
-        let writer = DbWriter::start(db.write_pool.clone(), 1);
+        let writer = DbWriter::start(db.write_pool.clone(), db.writers);
         let commit_queues = CommitQueues::new(
             writer.clone(),
             settings.database.group_commit_max_batch,

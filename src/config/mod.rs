@@ -176,6 +176,9 @@ impl Settings {
         if self.database.read_pool_size == 0 {
             return bad("database.read_pool_size", "must be at least 1");
         }
+        if !(1..=64).contains(&self.database.writers) {
+            return bad("database.writers", "must be 1 to 64");
+        }
         if !matches!(
             self.database
                 .sqlite_synchronous

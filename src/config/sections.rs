@@ -58,15 +58,19 @@ impl Default for ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `sqlite://PATH` or a plain file path (relative to the working directory). The folder is
-    /// created if missing. `postgres://...` is reserved for the multi-node deployment.
+    /// `sqlite://PATH` or a plain file path (relative to the working directory; the folder is
+    /// created if missing), or `postgres://USER@HOST:PORT/DB` for PostgreSQL (needed by
+    /// several nodes; the database must exist, Parlor creates its tables).
     pub url: String,
     /// SQLite `synchronous` pragma: `normal` survives a process crash, `full` survives power loss.
     pub sqlite_synchronous: String,
-    /// SQLite `busy_timeout`, in milliseconds.
+    /// How long a write waits for a lock another connection holds, in milliseconds: SQLite's
+    /// `busy_timeout`, PostgreSQL's `lock_timeout` on the writers' connections.
     pub busy_timeout_ms: u64,
     /// Connections in the read pool (async reads on request paths).
     pub read_pool_size: usize,
+    /// Writer threads, each with its own connection, on PostgreSQL (SQLite always has one).
+    pub writers: usize,
     /// Most messages written in one transaction (group commit); 1 disables batching.
     pub group_commit_max_batch: usize,
     /// How long a lone message waits for company before its batch is written, in
@@ -81,6 +85,7 @@ impl Default for DatabaseSettings {
             sqlite_synchronous: "normal".into(),
             busy_timeout_ms: 5000,
             read_pool_size: 4,
+            writers: 4,
             group_commit_max_batch: 256,
             group_commit_max_wait_us: 0,
         }

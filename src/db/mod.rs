@@ -1,103 +1,81 @@
-//! Storage: connection pools, SQLite pragmas, embedded migrations, rows and queries.
+//! Storage: connection pools, embedded migrations, rows and queries, on SQLite or PostgreSQL,
+//! chosen at run time by the scheme of `database.url` ([`DatabaseUrl::parse`]).
 //!
 //! Two pools open the same database:
-//! - the **write pool** (r2d2, synchronous diesel) belongs to the [`DbWriter`] actors, which are
-//!   the only code that writes while the server runs (and the `parlor user create` CLI, which
-//!   may run beside a server: SQLite's `busy_timeout` serializes the two);
-//! - the **read pool** (diesel-async over deadpool) serves request-path reads without blocking
-//!   actix workers. On SQLite each read runs on tokio's blocking pool through
-//!   [`SyncConnectionWrapper`] with [`ActixBlocking`].
+//! - the **write pool** (r2d2 of synchronous [`DbConnection`]s) belongs to the [`DbWriter`]
+//!   actors, which are the only code that writes while the server runs (and the `parlor user
+//!   create` CLI, which may run beside a server);
+//! - the **read pool** (diesel-async over deadpool, [`ReadConn`]) serves request-path reads
+//!   without blocking actix workers: on SQLite each read runs on tokio's blocking pool
+//!   ([`sqlite`]), on PostgreSQL natively ([`postgres`], tokio-postgres, no libpq).
 //!
-//! The backend is chosen from the URL scheme ([`DatabaseUrl::parse`]); only SQLite is compiled
-//! in today, and every query is written with diesel's DSL against the [`DbConnection`] alias so
-//! a PostgreSQL backend can be added without rewriting them.
+//! Every query is written once with diesel's DSL and run through [`on_conn!`] or [`on_read!`],
+//! which expand it for both backends, so the compiler checks it against each.
 //!
 //! [`DbWriter`]: crate::actors::db_writer::DbWriter
 
+mod connection;
 mod error;
 mod ids;
 pub mod models;
+pub mod postgres;
 pub mod queries;
 pub mod schema;
+pub mod scratch;
+pub mod sqlite;
 
+pub use connection::{DbConnection, ReadConn, WriteManager, on_conn, on_read};
 pub use error::DbError;
 
-use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use diesel::Connection;
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{self, ConnectionManager, CustomizeConnection};
-use diesel::sqlite::SqliteConnection;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel::r2d2;
+use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
 
 use crate::config::DatabaseSettings;
+use postgres::AsyncPgConnection;
+use sqlite::{Pragmas, SqliteReader};
 
-/// The synchronous connection type all queries are written against.
-pub type DbConnection = SqliteConnection;
 /// The write pool owned by the DbWriter actors.
-pub type WritePool = r2d2::Pool<ConnectionManager<DbConnection>>;
-/// An async connection for reads.
-pub type AsyncConn = SyncConnectionWrapper<DbConnection, ActixBlocking>;
-/// The read pool.
-pub type ReadPool = Pool<AsyncConn>;
-/// A connection checked out of the read pool.
-pub type ReadConn = Object<AsyncConn>;
+pub type WritePool = r2d2::Pool<WriteManager>;
 
-/// Migrations compiled into the binary and run at start (and by `parlor migrate`).
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-
-/// Runs blocking SQLite calls on tokio's blocking pool without ever blocking the caller.
-///
-/// diesel-async's default runtime adapter waits for an unfinished query with `block_in_place`
-/// when its future is dropped, and `block_in_place` panics on the current-thread runtimes actix
-/// uses for every worker. Here a dropped future simply lets the query finish in the background;
-/// the connection's mutex keeps the next user waiting until it has.
-pub struct ActixBlocking;
-
-impl SpawnBlocking for ActixBlocking {
-    fn spawn_blocking<'a, R>(
-        &mut self,
-        task: impl FnOnce() -> R + Send + 'static,
-    ) -> BoxFuture<'a, Result<R, Box<dyn Error + Send + Sync + 'static>>>
-    where
-        R: Send + 'static,
-    {
-        tokio::task::spawn_blocking(task)
-            .map(|joined| joined.map_err(|e| Box::new(e) as Box<dyn Error + Send + Sync>))
-            .boxed()
-    }
-
-    fn get_runtime() -> Self {
-        Self
-    }
+/// The read pool, one kind per backend.
+#[derive(Clone)]
+pub enum ReadPool {
+    /// SQLite readers.
+    Sqlite(Pool<SqliteReader>),
+    /// PostgreSQL connections.
+    Postgres(Pool<AsyncPgConnection>),
 }
+
+/// SQLite migrations, compiled into the binary and run at start (and by `parlor migrate`).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// PostgreSQL migrations, the same schema in PostgreSQL's dialect.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// A parsed `database.url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// An SQLite file (`sqlite://PATH` or a plain path).
     Sqlite(PathBuf),
+    /// A PostgreSQL server (`postgres://` or `postgresql://`, as libpq's connection URIs).
+    Postgres(String),
 }
 
 impl DatabaseUrl {
-    /// Parses `sqlite://PATH`, `sqlite:PATH` or a plain path.
+    /// Parses `sqlite://PATH`, `sqlite:PATH`, a plain path, or a `postgres://` /
+    /// `postgresql://` URL.
     ///
     /// # Errors
-    /// `postgres://` and `postgresql://` URLs are refused until the multi-node backend lands;
-    /// other schemes are refused as unknown.
+    /// An empty path or an unknown scheme.
     pub fn parse(url: &str) -> anyhow::Result<Self> {
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            anyhow::bail!(
-                "database.url: PostgreSQL is not available in this build yet; use sqlite://PATH"
-            );
+            return Ok(Self::Postgres(url.to_string()));
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -107,47 +85,34 @@ impl DatabaseUrl {
             anyhow::bail!("database.url: empty path");
         }
         if path.contains("://") {
-            anyhow::bail!("database.url: unknown scheme in {url:?}");
+            anyhow::bail!("database.url: unknown scheme in {url:?}; use sqlite:// or postgres://");
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
 
-    /// The folder holding the database file (where `jwt_secret` is kept).
+    /// The folder for the server's own files (the generated `jwt_secret`): the database's
+    /// folder on SQLite, `data` in the working directory on PostgreSQL.
     pub fn data_dir(&self) -> PathBuf {
         match self {
             Self::Sqlite(path) => match path.parent() {
                 Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
                 _ => PathBuf::from("."),
             },
+            Self::Postgres(_) => PathBuf::from("data"),
         }
     }
 
-    fn sqlite_path(&self) -> &Path {
+    /// Whether this is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// The name of the backend, as `/health` and the logs report it.
+    pub fn backend(&self) -> &'static str {
         match self {
-            Self::Sqlite(path) => path,
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
         }
-    }
-}
-
-/// Pragmas applied to every connection (write and read pools and the CLI).
-#[derive(Debug, Clone)]
-struct Pragmas {
-    busy_timeout_ms: u64,
-    synchronous: String,
-}
-
-impl Pragmas {
-    fn apply(&self, conn: &mut DbConnection) -> diesel::QueryResult<()> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
-            self.busy_timeout_ms, self.synchronous
-        ))
-    }
-}
-
-impl CustomizeConnection<DbConnection, r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        self.apply(conn).map_err(r2d2::Error::QueryError)
     }
 }
 
@@ -160,73 +125,79 @@ pub struct Database {
     pub write_pool: WritePool,
     /// Pool for async reads.
     pub read_pool: ReadPool,
+    /// How many DbWriter threads to start: 1 on SQLite, which writes one transaction at a
+    /// time anyway; `database.writers` on PostgreSQL.
+    pub writers: usize,
 }
 
 impl Database {
-    /// Creates the folder, opens the database in WAL mode, runs pending migrations and builds
-    /// both pools. Safe to call while another process has the database open.
+    /// Opens the database, runs pending migrations and builds both pools. On SQLite it creates
+    /// the folder and turns WAL on; on PostgreSQL the migrations run under an advisory lock, so
+    /// nodes starting together migrate once. Safe to call while another process has the
+    /// database open. Blocks the calling thread while it migrates.
     ///
     /// # Errors
-    /// Bad URL, unwritable folder, unreadable database, or a failed migration.
+    /// Bad URL, unwritable folder, unreachable server, or a failed migration.
     pub fn open(settings: &DatabaseSettings) -> anyhow::Result<Self> {
         let url = DatabaseUrl::parse(&settings.url)?;
-        let path = url.sqlite_path().to_path_buf();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            create_private_dir(parent)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
-        }
-        let pragmas = Pragmas {
-            busy_timeout_ms: settings.busy_timeout_ms,
-            synchronous: settings.sqlite_synchronous.to_ascii_uppercase(),
+        let (manager, read_pool, writers) = match &url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    create_private_dir(parent)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+                }
+                let path = sqlite_path(path)?;
+                let pragmas = Pragmas::from_settings(settings);
+                let mut config = ManagerConfig::<SqliteReader>::default();
+                let setup = pragmas.clone();
+                config.custom_setup = Box::new(move |url| setup.clone().open_reader(url.into()));
+                let readers = AsyncDieselConnectionManager::new_with_config(path.clone(), config);
+                let read_pool = Pool::builder(readers)
+                    .max_size(settings.read_pool_size)
+                    .build()?;
+                (
+                    WriteManager::sqlite(path, pragmas),
+                    ReadPool::Sqlite(read_pool),
+                    1,
+                )
+            }
+            DatabaseUrl::Postgres(server) => {
+                let mut config = ManagerConfig::<AsyncPgConnection>::default();
+                config.custom_setup = Box::new(|url| postgres::connect_async(url));
+                let readers = AsyncDieselConnectionManager::new_with_config(server, config);
+                let read_pool = Pool::builder(readers)
+                    .max_size(settings.read_pool_size)
+                    .build()?;
+                (
+                    WriteManager::postgres(server.clone(), settings.busy_timeout_ms),
+                    ReadPool::Postgres(read_pool),
+                    settings.writers.max(1),
+                )
+            }
         };
-        let path_str = path
-            .to_str()
-            .ok_or_else(|| anyhow::anyhow!("database path is not valid UTF-8"))?
-            .to_string();
 
-        let mut conn = SqliteConnection::establish(&path_str)?;
-        pragmas.apply(&mut conn)?;
-        // WAL lets readers proceed while the writer commits; the mode is stored in the file.
-        conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+        let mut conn = manager
+            .open()
+            .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+        if let DbConnection::Sqlite(c) = &mut conn {
+            // WAL lets readers proceed while the writer commits; the mode is stored in the file.
+            c.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
         run_migrations(&mut conn)?;
         drop(conn);
 
         let write_pool = r2d2::Pool::builder()
-            // One writer thread on SQLite (one connection each); a spare lets the CLI-style
-            // helpers and health checks never starve the writer.
-            .max_size(2)
+            // One connection per writer thread, and a spare so that health checks and the
+            // CLI-style helpers never starve a writer.
+            .max_size(u32::try_from(writers + 1).unwrap_or(u32::MAX))
             .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(pragmas.clone()))
-            .build(ConnectionManager::<DbConnection>::new(path_str.clone()))?;
-
-        let mut manager_config = ManagerConfig::<AsyncConn>::default();
-        let setup_pragmas = pragmas;
-        manager_config.custom_setup = Box::new(move |url| {
-            let url = url.to_string();
-            let pragmas = setup_pragmas.clone();
-            async move {
-                tokio::task::spawn_blocking(move || {
-                    let mut conn = SqliteConnection::establish(&url)?;
-                    pragmas
-                        .apply(&mut conn)
-                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                    Ok(SyncConnectionWrapper::with_runtime(conn, ActixBlocking))
-                })
-                .await
-                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
-            }
-            .boxed()
-        });
-        let manager =
-            AsyncDieselConnectionManager::<AsyncConn>::new_with_config(path_str, manager_config);
-        let read_pool = Pool::builder(manager)
-            .max_size(settings.read_pool_size)
-            .build()?;
+            .build(manager)?;
 
         Ok(Self {
             url,
             write_pool,
             read_pool,
+            writers,
         })
     }
 
@@ -235,11 +206,35 @@ impl Database {
     /// # Errors
     /// [`DbError::ReadPool`] when no connection can be had.
     pub async fn read(&self) -> Result<ReadConn, DbError> {
-        self.read_pool
-            .get()
-            .await
-            .map_err(|e| DbError::ReadPool(e.to_string()))
+        let conn = match &self.read_pool {
+            ReadPool::Sqlite(pool) => pool.get().await.map(ReadConn::Sqlite),
+            ReadPool::Postgres(pool) => pool.get().await.map(|c| ReadConn::Postgres(Box::new(c))),
+        };
+        conn.map_err(|e| DbError::ReadPool(e.to_string()))
     }
+}
+
+/// Opens one synchronous connection to the database `settings` name, set up as the writers'
+/// are, without migrating: for the CLI and tools working beside a running server.
+///
+/// # Errors
+/// Bad URL, or the database cannot be opened.
+pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<DbConnection> {
+    let manager = match DatabaseUrl::parse(&settings.url)? {
+        DatabaseUrl::Sqlite(path) => {
+            WriteManager::sqlite(sqlite_path(&path)?, Pragmas::from_settings(settings))
+        }
+        DatabaseUrl::Postgres(server) => WriteManager::postgres(server, settings.busy_timeout_ms),
+    };
+    manager
+        .open()
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))
+}
+
+fn sqlite_path(path: &Path) -> anyhow::Result<String> {
+    path.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("database path is not valid UTF-8"))
 }
 
 /// Runs `f` in a write transaction, committing when it returns `Ok` and rolling back otherwise.
@@ -247,8 +242,9 @@ impl Database {
 /// On SQLite this is `BEGIN IMMEDIATE`: the write lock is taken at the start, so a busy
 /// database makes the transaction wait up to `busy_timeout` before anything was read, instead
 /// of failing at its first write after reading (a read lock cannot be upgraded while another
-/// connection writes). Every multi-statement write goes through here, so a second backend
-/// changes this one function.
+/// connection writes). On PostgreSQL it is `BEGIN` (read committed); writes that must
+/// serialize take row locks (the seq reservation's `UPDATE`). Every multi-statement write goes
+/// through here.
 ///
 /// # Errors
 /// `f`'s error, or the transaction's own failure.
@@ -257,7 +253,7 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    conn.immediate_transaction(f)
+    conn.transaction(f)
 }
 
 /// Creates `dir` and its missing parents; a folder this creates is private to the server's
@@ -273,14 +269,25 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// Applies every pending embedded migration.
+/// Applies every pending embedded migration of the connection's backend. On PostgreSQL the
+/// run holds a session advisory lock, so nodes that start together migrate one at a time
+/// (the second finds nothing left to do).
 ///
 /// # Errors
 /// The first failing migration.
 pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
-    conn.run_pending_migrations(MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-    Ok(())
+    /// `pg_advisory_lock` key of migrations: "parlor" in ASCII.
+    const MIGRATION_LOCK: i64 = 0x7061_726c_6f72;
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
+        DbConnection::Postgres(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            applied
+        }
+    };
+    applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
 
 /// The current time as stored: UTC, truncated to microseconds (the precision every backend
@@ -307,7 +314,10 @@ mod tests {
             DatabaseUrl::parse("/tmp/x.db").ok(),
             Some(DatabaseUrl::Sqlite("/tmp/x.db".into()))
         );
-        assert!(DatabaseUrl::parse("postgres://localhost/x").is_err());
+        assert_eq!(
+            DatabaseUrl::parse("postgres://localhost/x").ok(),
+            Some(DatabaseUrl::Postgres("postgres://localhost/x".into()))
+        );
         assert!(DatabaseUrl::parse("mysql://localhost/x").is_err());
         assert_eq!(
             DatabaseUrl::parse("sqlite://data/parlor.db")

@@ -24,10 +24,8 @@ struct Health {
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let probe = async {
         let mut conn = state.db.read().await.ok()?;
-        crate::db::schema::projects::table
-            .select(crate::db::schema::projects::id)
-            .first::<i64>(&mut conn)
-            .await
+        let query = crate::db::schema::projects::table.select(crate::db::schema::projects::id);
+        crate::db::on_read!(&mut conn, c => query.first::<i64>(c).await)
             .optional()
             .ok()
             .flatten()

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 
 use crate::helpers::{handshake_status, spawn_app, spawn_app_with};
@@ -104,8 +103,7 @@ async fn a_receipt_that_moves_no_watermark_costs_no_write() {
         .await;
     assert_eq!(marks["data"]["last_read_seq"], 2, "{marks}");
     // Another connection holds the database's write lock: any write now waits and fails.
-    let mut lock = app.db();
-    lock.batch_execute("BEGIN EXCLUSIVE;").unwrap();
+    let mut lock = app.lock_for_writes();
     let behind = ws
         .call("message:read", json!({"conversation_id": id, "seq": 1}))
         .await;

@@ -72,14 +72,17 @@ async fn user_create_works_beside_a_running_server_and_prints_json() {
 
 #[actix_web::test]
 async fn migrate_creates_a_database_without_starting_a_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("nested/parlor.db");
+    let dir = crate::helpers::TestDir::new();
+    // On SQLite, in a folder that does not exist yet.
+    let file = dir.path().join("nested/parlor.db");
+    let url = if dir.is_postgres() {
+        dir.database.url().to_string()
+    } else {
+        format!("sqlite://{}", file.display())
+    };
     let output = Command::new(env!("CARGO_BIN_EXE_parlor"))
         .arg("migrate")
-        .env(
-            "PARLOR__DATABASE__URL",
-            format!("sqlite://{}", db.display()),
-        )
+        .env("PARLOR__DATABASE__URL", &url)
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -88,7 +91,17 @@ async fn migrate_creates_a_database_without_starting_a_server() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(db.exists());
+    assert!(dir.is_postgres() || file.exists());
+    // The schema is there, with the default project.
+    let settings = parlor::config::DatabaseSettings {
+        url,
+        ..Default::default()
+    };
+    let mut conn = parlor::db::connect(&settings).unwrap();
+    use diesel::prelude::*;
+    let query = parlor::db::schema::projects::table.count();
+    let projects: i64 = parlor::on_conn!(&mut conn, c => query.get_result(c)).unwrap();
+    assert_eq!(projects, 1);
 }
 
 #[actix_web::test]

@@ -215,8 +215,6 @@ async fn retries_after_a_close_or_under_the_rate_limit_still_return_the_original
 }
 #[actix_web::test]
 async fn a_second_join_during_a_replay_is_refused_and_a_leave_still_answers_the_first() {
-    use diesel::Connection;
-    use diesel::connection::SimpleConnection;
     // A long history, written straight into the database before the room first loads, so the
     // replay (all of it: max_replay is lifted) takes far longer than the next frame needs to
     // reach the room.
@@ -224,16 +222,9 @@ async fn a_second_join_during_a_replay_is_refused_and_a_leave_still_answers_the_
     let app = spawn_app_with(|s| s.realtime.max_replay = HISTORY as u32).await;
     let (ann, bob) = (app.register("ann").await, app.register("bob").await);
     let id = app.conversation(&ann, &[&bob]).await;
-    let path = app
-        .settings
-        .database
-        .url
-        .trim_start_matches("sqlite://")
-        .to_string();
-    let mut db = diesel::SqliteConnection::establish(&path).unwrap();
-    db.batch_execute(&format!(
-        "PRAGMA busy_timeout = 5000;
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {HISTORY})
+    app.db()
+        .batch_execute(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {HISTORY})
          INSERT INTO messages (project_id, conversation_id, seq, sender_id, kind, content, created_at)
            SELECT 1, {id}, i, {ann}, 'text', 'm' || i, '2026-01-01 00:00:00' FROM n;
          UPDATE conversations SET last_seq = {HISTORY} WHERE id = {id};",
@@ -274,8 +265,6 @@ async fn a_second_join_during_a_replay_is_refused_and_a_leave_still_answers_the_
 }
 #[actix_web::test]
 async fn a_send_that_cannot_commit_gets_an_error_and_never_an_ack() {
-    use diesel::Connection;
-    use diesel::connection::SimpleConnection;
     let app = spawn_app().await;
     let ann = app.register("ann").await;
     let id = app.conversation(&ann, &[]).await;
@@ -288,18 +277,7 @@ async fn a_send_that_cannot_commit_gets_an_error_and_never_an_ack() {
         .await;
     assert_eq!(ok["type"], "ack");
     // From now on every insert fails inside the database, as a full disk or I/O error would.
-    let path = app
-        .settings
-        .database
-        .url
-        .trim_start_matches("sqlite://")
-        .to_string();
-    let mut db = diesel::SqliteConnection::establish(&path).unwrap();
-    db.batch_execute(
-        "PRAGMA busy_timeout = 5000; CREATE TRIGGER refuse BEFORE INSERT ON messages \
-         BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END;",
-    )
-    .unwrap();
+    app.refuse_inserts(true);
     for _ in 0..3 {
         let failed = ws
             .call(
@@ -312,7 +290,7 @@ async fn a_send_that_cannot_commit_gets_an_error_and_never_an_ack() {
     }
     assert_eq!(app.send_rest(&ann, id, "not stored").await.status(), 500);
     ws.assert_no("ack", Duration::from_millis(200)).await;
-    db.batch_execute("DROP TRIGGER refuse;").unwrap();
+    app.refuse_inserts(false);
     // Nothing was stored and no seq was used up.
     let next = ws
         .call(

@@ -3,12 +3,11 @@
 //! is lost or duplicated.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, TestApp, TestUser, WsClient};
+use crate::helpers::{ServerProcess, TestApp, TestDir, TestUser, WsClient};
 
 /// Every message of the conversation, by seq.
 async fn stored(app: &TestApp, user: &TestUser, id: i64) -> Vec<Value> {
@@ -80,7 +79,7 @@ fn assert_exactly_once(history: &[Value], acked: &BTreeMap<String, i64>) {
 
 #[actix_web::test]
 async fn sigterm_lets_in_flight_sends_commit_and_closes_sockets_with_1001() {
-    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let dir = TestDir::new();
     let server = ServerProcess::start(dir.clone());
     let ann = server.app.register("ann").await;
     let id = server.app.conversation(&ann, &[]).await;
@@ -119,7 +118,7 @@ async fn sigterm_lets_in_flight_sends_commit_and_closes_sockets_with_1001() {
 
 #[actix_web::test]
 async fn acknowledged_messages_survive_sigkill_and_retries_do_not_duplicate() {
-    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let dir = TestDir::new();
     let mut server = ServerProcess::start(dir.clone());
     let ann = server.app.register("ann").await;
     let id = server.app.conversation(&ann, &[]).await;

@@ -18,16 +18,8 @@ async fn health_reports_ok_version_uptime_and_database() {
 async fn health_is_503_when_the_database_is_broken() {
     let app = spawn_app().await;
     assert_eq!(app.get("/health", None).await.status(), 200);
-    // The database file is wiped from under the running server.
-    let path = app
-        .settings
-        .database
-        .url
-        .trim_start_matches("sqlite://")
-        .to_string();
-    for suffix in ["", "-wal"] {
-        std::fs::File::create(format!("{path}{suffix}")).unwrap();
-    }
+    // The database is broken under the running server.
+    app.break_database();
     let response = app.get("/health", None).await;
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();

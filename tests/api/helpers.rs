@@ -1,5 +1,6 @@
-//! Test harness: a real server on port 0 with its own temporary SQLite file, a real HTTP client
-//! and a real WebSocket client.
+//! Test harness: a real server on port 0 with its own database (a temporary SQLite file, or a
+//! schema of its own on the PostgreSQL server `PARLOR_TEST_DATABASE_URL` names), a real HTTP
+//! client and a real WebSocket client.
 
 use std::time::Duration;
 
@@ -25,8 +26,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// HTTP client.
     pub client: reqwest::Client,
-    /// Holds the database folder until the test ends.
-    pub dir: std::sync::Arc<tempfile::TempDir>,
+    /// Holds the folder and the database until the test ends.
+    pub dir: std::sync::Arc<TestDir>,
     handle: Option<ServerHandle>,
 }
 
@@ -42,16 +43,45 @@ pub struct TestUser {
     pub refresh_token: String,
 }
 
+/// A test's storage: a temporary folder (uploads, an SQLite file) and its database, which on
+/// PostgreSQL is a schema of its own, dropped when the last holder lets go.
+pub struct TestDir {
+    /// The database (dropped before the folder).
+    pub database: parlor::db::scratch::ScratchDatabase,
+    tmp: tempfile::TempDir,
+}
+
+impl TestDir {
+    /// A new folder and an empty database (`data/parlor.db` in it on SQLite: the default
+    /// `database.url` of a server started in the folder).
+    pub fn new() -> std::sync::Arc<Self> {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let database = parlor::db::scratch::ScratchDatabase::new(tmp.path(), "data/parlor.db")
+            .expect("test database");
+        std::sync::Arc::new(Self { database, tmp })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
+
+    /// Whether the tests run on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_postgres()
+    }
+}
+
 /// The JWT secret of test servers, so a test can sign tokens of its own (other lifetimes).
 pub const TEST_SECRET: &str = "test secret, thirty-two bytes or more, for tokens";
 
 /// Settings for tests: port 0, a temporary database, bcrypt cost 4, generous rates (tests of a
 /// limit set their own).
-pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
+pub fn test_settings(dir: &TestDir) -> Settings {
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 2;
-    settings.database.url = format!("sqlite://{}", dir.path().join("parlor.db").display());
+    settings.database.url = dir.database.url().to_string();
     settings.uploads.dir = dir.path().join("uploads");
     settings.auth.bcrypt_cost = 4;
     settings.limits.messages_per_window = 10_000;
@@ -90,14 +120,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = TestDir::new();
     let mut settings = test_settings(&dir);
     customize(&mut settings);
-    spawn_on(settings, std::sync::Arc::new(dir)).await
+    spawn_on(settings, dir).await
 }
 
 /// Starts a server with exactly `settings`, keeping `dir` alive.
-pub async fn spawn_on(settings: Settings, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+pub async fn spawn_on(settings: Settings, dir: std::sync::Arc<TestDir>) -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("application builds");
@@ -114,7 +144,8 @@ pub async fn spawn_on(settings: Settings, dir: std::sync::Arc<tempfile::TempDir>
     }
 }
 
-/// The real `parlor` binary running in a child process, on the database in `dir/data`.
+/// The real `parlor` binary running in a child process in `dir`, on the default
+/// `database.url` (`data/parlor.db` in `dir`) or on `dir`'s PostgreSQL schema.
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub app: TestApp,
@@ -122,9 +153,13 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `parlor serve` in `dir` on a free port and waits for its start-up log line.
-    pub fn start(dir: std::sync::Arc<tempfile::TempDir>) -> Self {
+    pub fn start(dir: std::sync::Arc<TestDir>) -> Self {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_parlor"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_parlor"));
+        if dir.is_postgres() {
+            command.env("PARLOR__DATABASE__URL", dir.database.url());
+        }
+        let mut child = command
             .current_dir(dir.path())
             .env("PARLOR__SERVER__BIND", "127.0.0.1:0")
             .env("PARLOR__SERVER__WORKERS", "2")
@@ -152,8 +187,7 @@ impl ServerProcess {
         };
         // Keep draining the log so the child never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        let mut settings = test_settings(&dir);
-        settings.database.url = format!("sqlite://{}", dir.path().join("data/parlor.db").display());
+        let settings = test_settings(&dir);
         let app = TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
@@ -254,17 +288,61 @@ impl TestApp {
     }
 
     /// A connection to the server's database, beside the server (as the CLI has).
-    pub fn db(&self) -> diesel::SqliteConnection {
-        use diesel::Connection;
-        let path = self
-            .settings
-            .database
-            .url
-            .trim_start_matches("sqlite://")
-            .to_string();
-        let mut conn = diesel::SqliteConnection::establish(&path).expect("open db");
-        diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA busy_timeout=5000;")
-            .expect("pragma");
+    pub fn db(&self) -> parlor::db::DbConnection {
+        self.dir.database.connect().expect("open db")
+    }
+
+    /// Whether the server runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.dir.is_postgres()
+    }
+
+    /// Breaks the database under the running server: on SQLite the file is wiped, on
+    /// PostgreSQL the table `/health` probes is renamed away.
+    pub fn break_database(&self) {
+        match parlor::db::DatabaseUrl::parse(&self.settings.database.url).expect("url") {
+            parlor::db::DatabaseUrl::Sqlite(path) => {
+                for suffix in ["", "-wal"] {
+                    std::fs::File::create(format!("{}{suffix}", path.display())).expect("wipe");
+                }
+            }
+            parlor::db::DatabaseUrl::Postgres(_) => self
+                .db()
+                .batch_execute("ALTER TABLE projects RENAME TO projects_broken")
+                .expect("rename"),
+        }
+    }
+
+    /// From now on (`true`) every insert into `messages` fails inside the database, as a full
+    /// disk or an I/O error would; `false` lifts it.
+    pub fn refuse_inserts(&self, refuse: bool) {
+        let sql = match (self.is_postgres(), refuse) {
+            (false, true) => {
+                "CREATE TRIGGER refuse BEFORE INSERT ON messages \
+                 BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END;"
+            }
+            (false, false) => "DROP TRIGGER refuse;",
+            (true, true) => {
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'simulated write failure'; END $$; \
+                 CREATE TRIGGER refuse BEFORE INSERT ON messages \
+                 FOR EACH ROW EXECUTE FUNCTION refuse();"
+            }
+            (true, false) => "DROP TRIGGER refuse ON messages; DROP FUNCTION refuse();",
+        };
+        self.db().batch_execute(sql).expect("trigger");
+    }
+
+    /// A connection holding a lock that makes every write of receipts wait (SQLite: the whole
+    /// database; PostgreSQL: the `participants` table), until `ROLLBACK`.
+    pub fn lock_for_writes(&self) -> parlor::db::DbConnection {
+        let mut conn = self.db();
+        let sql = if self.is_postgres() {
+            "BEGIN; LOCK TABLE participants IN EXCLUSIVE MODE;"
+        } else {
+            "BEGIN EXCLUSIVE;"
+        };
+        conn.batch_execute(sql).expect("lock");
         conn
     }
 
@@ -277,10 +355,9 @@ impl TestApp {
         role: parlor::domain::Role,
     ) -> parlor::db::models::UserRow {
         let mut conn = self.db();
-        diesel::connection::SimpleConnection::batch_execute(
-            &mut conn,
-            &format!("INSERT OR IGNORE INTO projects (id, name) VALUES ({project}, 'p{project}');"),
-        )
+        conn.batch_execute(&format!(
+            "INSERT INTO projects (id, name) VALUES ({project}, 'p{project}') ON CONFLICT DO NOTHING;"
+        ))
         .expect("project");
         let password = format!("password-{username}");
         let row = parlor::auth::Signup {
@@ -300,11 +377,13 @@ impl TestApp {
     pub fn token(&self, user_id: i64, ttl_s: u64) -> String {
         use diesel::prelude::*;
         use parlor::db::schema::users;
-        let row: parlor::db::models::UserRow = users::table
-            .find(user_id)
-            .select(parlor::db::models::UserRow::as_select())
-            .first(&mut self.db())
-            .expect("user row");
+        let row: parlor::db::models::UserRow = parlor::on_conn!(&mut self.db(), c => {
+            users::table
+                .find(user_id)
+                .select(parlor::db::models::UserRow::as_select())
+                .first(c)
+        })
+        .expect("user row");
         parlor::auth::JwtKeys::new(TEST_SECRET.as_bytes(), ttl_s)
             .issue(&row)
             .expect("token")

@@ -44,19 +44,10 @@ async fn contacts_see_a_user_come_online_and_go_offline_with_last_seen() {
         .await;
 
     // last_seen_at is stored.
-    let path = app
-        .settings
-        .database
-        .url
-        .trim_start_matches("sqlite://")
-        .to_string();
-    let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
     use parlor::db::schema::users;
-    let stored: Option<chrono::NaiveDateTime> = users::table
-        .find(ann.id)
-        .select(users::last_seen_at)
-        .first(&mut conn)
-        .unwrap();
+    let query = users::table.find(ann.id).select(users::last_seen_at);
+    let stored: Option<chrono::NaiveDateTime> =
+        parlor::on_conn!(&mut app.db(), c => query.first(c)).unwrap();
     assert!(stored.is_some());
 }
 

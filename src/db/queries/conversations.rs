@@ -11,7 +11,7 @@ use crate::api::{ConversationView, DownloadLinks, MessageView};
 use crate::db::models::{ConversationRow, MessageRow, NewConversation, NewParticipant};
 use crate::db::queries::participants as receipts;
 use crate::db::schema::{conversations, messages, participants};
-use crate::db::{AsyncConn, DbConnection, DbError, now, write_transaction};
+use crate::db::{DbConnection, DbError, ReadConn, now, on_conn, on_read, write_transaction};
 use crate::domain::{ConversationId, ConversationKind, ConversationStatus, ProjectId, UserId};
 
 /// Creates a conversation with `participant_ids` (deduplicated; must include the creator).
@@ -28,20 +28,23 @@ pub fn create(
     use diesel::RunQueryDsl as _;
     write_transaction(conn, |conn| {
         let at = now();
-        let row: ConversationRow = diesel::insert_into(conversations::table)
-            .values(&NewConversation {
-                project_id: project,
-                title,
-                kind: ConversationKind::for_participant_count(participant_ids.len())
-                    .as_str()
-                    .to_string(),
-                created_by,
-                created_at: at,
-                last_activity_at: at,
-                participant_count: i64::try_from(participant_ids.len()).unwrap_or(i64::MAX),
-            })
-            .returning(ConversationRow::as_returning())
-            .get_result(conn)?;
+        let new = NewConversation {
+            project_id: project,
+            title,
+            kind: ConversationKind::for_participant_count(participant_ids.len())
+                .as_str()
+                .to_string(),
+            created_by,
+            created_at: at,
+            last_activity_at: at,
+            participant_count: i64::try_from(participant_ids.len()).unwrap_or(i64::MAX),
+        };
+        let row: ConversationRow = on_conn!(conn, c => {
+            diesel::insert_into(conversations::table)
+                .values(&new)
+                .returning(ConversationRow::as_returning())
+                .get_result(c)
+        })?;
         let members: Vec<NewParticipant> = participant_ids
             .iter()
             .map(|&user_id| NewParticipant {
@@ -51,9 +54,7 @@ pub fn create(
                 joined_at: at,
             })
             .collect();
-        diesel::insert_into(participants::table)
-            .values(&members)
-            .execute(conn)?;
+        on_conn!(conn, c => diesel::insert_into(participants::table).values(&members).execute(c))?;
         let mut ids = participant_ids.to_vec();
         ids.sort();
         Ok(row.view(ids))
@@ -71,23 +72,28 @@ pub fn close(
 ) -> Result<ConversationRow, DbError> {
     use diesel::RunQueryDsl as _;
     write_transaction(conn, |conn| {
-        diesel::update(
+        let at = now();
+        on_conn!(conn, c => {
+            diesel::update(
+                conversations::table
+                    .filter(conversations::id.eq(id))
+                    .filter(conversations::status.eq(ConversationStatus::Open.as_str())),
+            )
+            .set((
+                conversations::status.eq(ConversationStatus::Closed.as_str()),
+                conversations::closed_at.eq(at),
+                conversations::closed_by.eq(by),
+            ))
+            .execute(c)
+        })?;
+        on_conn!(conn, c => {
             conversations::table
-                .filter(conversations::id.eq(id))
-                .filter(conversations::status.eq(ConversationStatus::Open.as_str())),
-        )
-        .set((
-            conversations::status.eq(ConversationStatus::Closed.as_str()),
-            conversations::closed_at.eq(now()),
-            conversations::closed_by.eq(by),
-        ))
-        .execute(conn)?;
-        conversations::table
-            .find(id)
-            .select(ConversationRow::as_select())
-            .first(conn)
-            .optional()?
-            .ok_or(DbError::NotFound)
+                .find(id)
+                .select(ConversationRow::as_select())
+                .first(c)
+        })
+        .optional()?
+        .ok_or(DbError::NotFound)
     })
 }
 
@@ -96,16 +102,18 @@ pub fn close(
 /// # Errors
 /// A query failure; unknown is `Ok(None)`.
 pub async fn find(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     id: ConversationId,
 ) -> Result<Option<ConversationRow>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    Ok(conversations::table
-        .find(id)
-        .select(ConversationRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
+    Ok(on_read!(conn, c => {
+        conversations::table
+            .find(id)
+            .select(ConversationRow::as_select())
+            .first(c)
+            .await
+    })
+    .optional()?)
 }
 
 /// The participants of one conversation, ascending.
@@ -113,16 +121,18 @@ pub async fn find(
 /// # Errors
 /// A query failure.
 pub async fn participant_ids(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     id: ConversationId,
 ) -> Result<Vec<UserId>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    Ok(participants::table
-        .filter(participants::conversation_id.eq(id))
-        .select(participants::user_id)
-        .order(participants::user_id.asc())
-        .load(conn)
-        .await?)
+    Ok(on_read!(conn, c => {
+        participants::table
+            .filter(participants::conversation_id.eq(id))
+            .select(participants::user_id)
+            .order(participants::user_id.asc())
+            .load(c)
+            .await
+    })?)
 }
 
 /// One conversation with its participants, ascending: what a conversation view and the access
@@ -131,7 +141,7 @@ pub async fn participant_ids(
 /// # Errors
 /// A query failure; unknown is `Ok(None)`.
 pub async fn with_participants(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     id: ConversationId,
 ) -> Result<Option<(ConversationRow, Vec<UserId>)>, DbError> {
     let Some(row) = find(conn, id).await? else {
@@ -147,7 +157,7 @@ pub async fn with_participants(
 /// # Errors
 /// A query failure.
 pub async fn list(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     project: ProjectId,
     user: UserId,
     all: bool,
@@ -159,43 +169,42 @@ pub async fn list(
         conversations::id.desc(),
     );
     let rows: Vec<ConversationRow> = if all {
-        conversations::table
-            .filter(conversations::project_id.eq(project))
-            .select(ConversationRow::as_select())
-            .order(order)
-            .load(conn)
-            .await?
+        on_read!(conn, c => {
+            conversations::table
+                .filter(conversations::project_id.eq(project))
+                .select(ConversationRow::as_select())
+                .order(order)
+                .load(c)
+                .await
+        })?
     } else {
-        conversations::table
-            .inner_join(participants::table)
-            .filter(conversations::project_id.eq(project))
-            .filter(participants::user_id.eq(user))
-            .select(ConversationRow::as_select())
-            .order(order)
-            .load(conn)
-            .await?
+        on_read!(conn, c => {
+            conversations::table
+                .inner_join(participants::table)
+                .filter(conversations::project_id.eq(project))
+                .filter(participants::user_id.eq(user))
+                .select(ConversationRow::as_select())
+                .order(order)
+                .load(c)
+                .await
+        })?
     };
     // Participants through a subquery, not an id list: SQLite caps bound variables.
     let pairs_query = participants::table
         .select((participants::conversation_id, participants::user_id))
-        .order((participants::conversation_id, participants::user_id))
-        .into_boxed();
+        .order((participants::conversation_id, participants::user_id));
     let pairs: Vec<(ConversationId, UserId)> = if all {
-        pairs_query
-            .filter(participants::project_id.eq(project))
-            .load(conn)
-            .await?
+        let query = pairs_query.filter(participants::project_id.eq(project));
+        on_read!(conn, c => query.load(c).await)?
     } else {
         let mine = diesel::alias!(participants as mine);
-        pairs_query
-            .filter(
-                participants::conversation_id.eq_any(
-                    mine.filter(mine.field(participants::user_id).eq(user))
-                        .select(mine.field(participants::conversation_id)),
-                ),
-            )
-            .load(conn)
-            .await?
+        let query = pairs_query.filter(
+            participants::conversation_id.eq_any(
+                mine.filter(mine.field(participants::user_id).eq(user))
+                    .select(mine.field(participants::conversation_id)),
+            ),
+        );
+        on_read!(conn, c => query.load(c).await)?
     };
     let mut members: BTreeMap<ConversationId, Vec<UserId>> = BTreeMap::new();
     for (conversation, user) in pairs {
@@ -214,7 +223,7 @@ pub async fn list(
 /// # Errors
 /// A query failure.
 pub async fn with_receipts(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     user: UserId,
     links: &DownloadLinks,
     mut views: Vec<ConversationView>,
@@ -235,16 +244,18 @@ pub async fn with_receipts(
     let mut last: BTreeMap<ConversationId, MessageView> = BTreeMap::new();
     for chunk in views.chunks(500) {
         let ids: Vec<ConversationId> = chunk.iter().map(|v| v.id).collect();
-        let rows: Vec<MessageRow> = messages::table
-            .inner_join(
-                conversations::table.on(conversations::id
-                    .eq(messages::conversation_id)
-                    .and(conversations::last_seq.eq(messages::seq))),
-            )
-            .filter(conversations::id.eq_any(ids))
-            .select(MessageRow::as_select())
-            .load(conn)
-            .await?;
+        let rows: Vec<MessageRow> = on_read!(conn, c => {
+            messages::table
+                .inner_join(
+                    conversations::table.on(conversations::id
+                        .eq(messages::conversation_id)
+                        .and(conversations::last_seq.eq(messages::seq))),
+                )
+                .filter(conversations::id.eq_any(&ids))
+                .select(MessageRow::as_select())
+                .load(c)
+                .await
+        })?;
         last.extend(
             rows.into_iter()
                 .map(|row| (row.conversation_id, row.into_view(links))),

@@ -12,7 +12,7 @@ use diesel::prelude::{
 
 use crate::api::Watermarks;
 use crate::db::schema::{messages, participants};
-use crate::db::{AsyncConn, DbConnection, DbError};
+use crate::db::{DbConnection, DbError, ReadConn, on_conn, on_read};
 use crate::domain::{ConversationId, ReceiptKind, UserId};
 
 /// What [`advance`] did.
@@ -39,21 +39,24 @@ pub fn advance(
     let row = participants::table
         .filter(participants::conversation_id.eq(conversation))
         .filter(participants::user_id.eq(user));
-    let delivered = diesel::update(row.filter(participants::last_delivered_seq.lt(seq)))
-        .set(participants::last_delivered_seq.eq(seq))
-        .execute(conn)?;
+    let delivered = on_conn!(conn, c => {
+        diesel::update(row.filter(participants::last_delivered_seq.lt(seq)))
+            .set(participants::last_delivered_seq.eq(seq))
+            .execute(c)
+    })?;
     let read = match kind {
-        ReceiptKind::Read => diesel::update(row.filter(participants::last_read_seq.lt(seq)))
-            .set(participants::last_read_seq.eq(seq))
-            .execute(conn)?,
+        ReceiptKind::Read => on_conn!(conn, c => {
+            diesel::update(row.filter(participants::last_read_seq.lt(seq)))
+                .set(participants::last_read_seq.eq(seq))
+                .execute(c)
+        })?,
         ReceiptKind::Delivered => 0,
     };
-    let (last_delivered_seq, last_read_seq): (i64, i64) = row
-        .select((
-            participants::last_delivered_seq,
-            participants::last_read_seq,
-        ))
-        .first(conn)
+    let watermarks = row.select((
+        participants::last_delivered_seq,
+        participants::last_read_seq,
+    ));
+    let (last_delivered_seq, last_read_seq): (i64, i64) = on_conn!(conn, c => watermarks.first(c))
         .optional()?
         .ok_or(DbError::NotFound)?;
     Ok(Advanced {
@@ -75,20 +78,19 @@ pub fn advance(
 /// # Errors
 /// A query failure.
 pub async fn of_conversation(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     conversation: ConversationId,
 ) -> Result<Vec<Watermarks>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    let rows: Vec<(UserId, i64, i64)> = participants::table
+    let query = participants::table
         .filter(participants::conversation_id.eq(conversation))
         .select((
             participants::user_id,
             participants::last_delivered_seq,
             participants::last_read_seq,
         ))
-        .order(participants::user_id.asc())
-        .load(conn)
-        .await?;
+        .order(participants::user_id.asc());
+    let rows: Vec<(UserId, i64, i64)> = on_read!(conn, c => query.load(c).await)?;
     Ok(rows
         .into_iter()
         .map(|(user_id, last_delivered_seq, last_read_seq)| Watermarks {
@@ -121,12 +123,12 @@ pub struct Unread {
 /// # Errors
 /// A query failure.
 pub async fn unread(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     user: UserId,
     only: Option<ConversationId>,
 ) -> Result<Vec<Unread>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    let mut query = participants::table
+    let query = participants::table
         .left_join(
             messages::table.on(messages::conversation_id
                 .eq(participants::conversation_id)
@@ -141,12 +143,14 @@ pub async fn unread(
             participants::last_read_seq,
             diesel::dsl::count(messages::id.nullable()),
         ))
-        .order(participants::conversation_id.asc())
-        .into_boxed();
-    if let Some(conversation) = only {
-        query = query.filter(participants::conversation_id.eq(conversation));
-    }
-    let rows: Vec<(ConversationId, i64, i64)> = query.load(conn).await?;
+        .order(participants::conversation_id.asc());
+    let rows: Vec<(ConversationId, i64, i64)> = match only {
+        Some(conversation) => {
+            let query = query.filter(participants::conversation_id.eq(conversation));
+            on_read!(conn, c => query.load(c).await)?
+        }
+        None => on_read!(conn, c => query.load(c).await)?,
+    };
     Ok(rows
         .into_iter()
         .map(|(conversation_id, last_read_seq, unread)| Unread {

@@ -9,7 +9,7 @@ use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, Selectable
 use crate::db::models::{NewRefreshToken, RefreshTokenRow, UserRow};
 use crate::db::queries::users::bump_generation;
 use crate::db::schema::{refresh_tokens, users};
-use crate::db::{DbConnection, DbError, now, write_transaction};
+use crate::db::{DbConnection, DbError, now, on_conn, write_transaction};
 use crate::domain::UserId;
 
 /// Why a refresh token was revoked (`refresh_tokens.revoked_reason`).
@@ -65,9 +65,7 @@ pub enum RotateOutcome {
 /// A query failure.
 pub fn insert(conn: &mut DbConnection, new: &NewRefreshToken) -> Result<(), DbError> {
     use diesel::RunQueryDsl as _;
-    diesel::insert_into(refresh_tokens::table)
-        .values(new)
-        .execute(conn)?;
+    on_conn!(conn, c => diesel::insert_into(refresh_tokens::table).values(new).execute(c))?;
     Ok(())
 }
 
@@ -84,11 +82,13 @@ pub fn rotate(
 ) -> Result<RotateOutcome, DbError> {
     use diesel::RunQueryDsl as _;
     write_transaction(conn, |conn| {
-        let Some(row) = refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(presented_hash))
-            .select(RefreshTokenRow::as_select())
-            .first(conn)
-            .optional()?
+        let Some(row) = on_conn!(conn, c => {
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(presented_hash))
+                .select(RefreshTokenRow::as_select())
+                .first(c)
+        })
+        .optional()?
         else {
             return Ok(RotateOutcome::Invalid);
         };
@@ -102,23 +102,49 @@ pub fn rotate(
         if row.revoked_at.is_some() || row.expires_at <= at {
             return Ok(RotateOutcome::Invalid);
         }
-        let Some(user) = users::table
-            .find(row.user_id)
-            .select(UserRow::as_select())
-            .first(conn)
-            .optional()?
+        let Some(user) = on_conn!(conn, c => {
+            users::table
+                .find(row.user_id)
+                .select(UserRow::as_select())
+                .first(c)
+        })
+        .optional()?
         else {
             return Ok(RotateOutcome::Invalid);
         };
         if user.disabled {
             return Ok(RotateOutcome::Disabled);
         }
-        diesel::update(refresh_tokens::table.find(row.id))
+        // Only a token nobody revoked in the meantime is rotated: of two refreshes racing
+        // with one token (on two nodes, say), one rotates it and the other finds it rotated,
+        // which is reuse; one racing a logout finds it invalid.
+        let rotated = on_conn!(conn, c => {
+            diesel::update(
+                refresh_tokens::table
+                    .find(row.id)
+                    .filter(refresh_tokens::revoked_at.is_null()),
+            )
             .set((
                 refresh_tokens::revoked_at.eq(at),
                 refresh_tokens::revoked_reason.eq(Revoked::Rotated.as_str()),
             ))
-            .execute(conn)?;
+            .execute(c)
+        })?;
+        if rotated == 0 {
+            let reason: Option<String> = on_conn!(conn, c => {
+                refresh_tokens::table
+                    .find(row.id)
+                    .select(refresh_tokens::revoked_reason)
+                    .first(c)
+            })?;
+            if reason.as_deref() != Some(Revoked::Rotated.as_str()) {
+                return Ok(RotateOutcome::Invalid);
+            }
+            end_sessions(conn, row.user_id, Revoked::Reuse)?;
+            return Ok(RotateOutcome::Reused {
+                user_id: row.user_id,
+            });
+        }
         insert(
             conn,
             &NewRefreshToken {
@@ -141,16 +167,19 @@ pub fn rotate(
 /// A query failure.
 pub fn revoke(conn: &mut DbConnection, hash: &str) -> Result<(), DbError> {
     use diesel::RunQueryDsl as _;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(hash))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set((
-        refresh_tokens::revoked_at.eq(now()),
-        refresh_tokens::revoked_reason.eq(Revoked::Logout.as_str()),
-    ))
-    .execute(conn)?;
+    let at = now();
+    on_conn!(conn, c => {
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(hash))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set((
+            refresh_tokens::revoked_at.eq(at),
+            refresh_tokens::revoked_reason.eq(Revoked::Logout.as_str()),
+        ))
+        .execute(c)
+    })?;
     Ok(())
 }
 
@@ -162,15 +191,18 @@ pub fn revoke(conn: &mut DbConnection, hash: &str) -> Result<(), DbError> {
 /// A query failure.
 pub fn end_sessions(conn: &mut DbConnection, user: UserId, reason: Revoked) -> Result<(), DbError> {
     use diesel::RunQueryDsl as _;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::user_id.eq(user))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set((
-        refresh_tokens::revoked_at.eq(now()),
-        refresh_tokens::revoked_reason.eq(reason.as_str()),
-    ))
-    .execute(conn)?;
+    let at = now();
+    on_conn!(conn, c => {
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::user_id.eq(user))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set((
+            refresh_tokens::revoked_at.eq(at),
+            refresh_tokens::revoked_reason.eq(reason.as_str()),
+        ))
+        .execute(c)
+    })?;
     bump_generation(conn, user)
 }

@@ -4,7 +4,7 @@ use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, Selectable
 
 use crate::db::models::{NewUpload, UploadRow};
 use crate::db::schema::{messages, uploads};
-use crate::db::{AsyncConn, DbConnection, DbError};
+use crate::db::{DbConnection, DbError, ReadConn, on_conn, on_read};
 use crate::domain::{UploadId, UserId};
 
 diesel::define_sql_function! {
@@ -22,11 +22,32 @@ diesel::define_sql_function! {
 /// A query failure.
 pub fn used_bytes(conn: &mut DbConnection, user: UserId) -> diesel::QueryResult<i64> {
     use diesel::RunQueryDsl as _;
-    let used: Option<i64> = uploads::table
+    let query = used_bytes_query(user);
+    on_conn!(conn, c => query.first::<i64>(c))
+}
+
+/// [`used_bytes`] on the read pool (the quota check before an upload is received).
+///
+/// # Errors
+/// A query failure.
+pub async fn used_bytes_now(conn: &mut ReadConn, user: UserId) -> Result<i64, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let query = used_bytes_query(user);
+    Ok(on_read!(conn, c => query.first::<i64>(c).await)?)
+}
+
+type UsedBytes = diesel::dsl::Select<
+    diesel::dsl::Filter<uploads::table, diesel::dsl::Eq<uploads::uploader_id, UserId>>,
+    diesel::expression::SqlLiteral<diesel::sql_types::BigInt>,
+>;
+
+fn used_bytes_query(user: UserId) -> UsedBytes {
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back, on both backends.
+    uploads::table
         .filter(uploads::uploader_id.eq(user))
-        .select(total(uploads::size))
-        .first::<Option<i64>>(conn)?;
-    Ok(used.unwrap_or(0))
+        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "CAST(COALESCE(SUM(size), 0) AS BIGINT)",
+        ))
 }
 
 /// Inserts an upload row.
@@ -35,10 +56,12 @@ pub fn used_bytes(conn: &mut DbConnection, user: UserId) -> diesel::QueryResult<
 /// A query failure.
 pub fn insert(conn: &mut DbConnection, new: &NewUpload) -> Result<UploadRow, DbError> {
     use diesel::RunQueryDsl as _;
-    Ok(diesel::insert_into(uploads::table)
-        .values(new)
-        .returning(UploadRow::as_returning())
-        .get_result(conn)?)
+    Ok(on_conn!(conn, c => {
+        diesel::insert_into(uploads::table)
+            .values(new)
+            .returning(UploadRow::as_returning())
+            .get_result(c)
+    })?)
 }
 
 /// Whether any upload references the bytes with `sha256`.
@@ -47,10 +70,8 @@ pub fn insert(conn: &mut DbConnection, new: &NewUpload) -> Result<UploadRow, DbE
 /// A query failure.
 pub fn referenced(conn: &mut DbConnection, sha256: &str) -> Result<bool, DbError> {
     use diesel::RunQueryDsl as _;
-    let n: i64 = uploads::table
-        .filter(uploads::sha256.eq(sha256))
-        .count()
-        .get_result(conn)?;
+    let query = uploads::table.filter(uploads::sha256.eq(sha256)).count();
+    let n: i64 = on_conn!(conn, c => query.get_result(c))?;
     Ok(n > 0)
 }
 
@@ -58,14 +79,16 @@ pub fn referenced(conn: &mut DbConnection, sha256: &str) -> Result<bool, DbError
 ///
 /// # Errors
 /// A query failure; unknown is `Ok(None)`.
-pub async fn find(conn: &mut AsyncConn, id: UploadId) -> Result<Option<UploadRow>, DbError> {
+pub async fn find(conn: &mut ReadConn, id: UploadId) -> Result<Option<UploadRow>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    Ok(uploads::table
-        .find(id)
-        .select(UploadRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
+    Ok(on_read!(conn, c => {
+        uploads::table
+            .find(id)
+            .select(UploadRow::as_select())
+            .first(c)
+            .await
+    })
+    .optional()?)
 }
 
 /// What [`delete_unattached`] removed.
@@ -89,29 +112,31 @@ pub fn delete_unattached(
     limit: i64,
 ) -> Result<Unattached, DbError> {
     use diesel::RunQueryDsl as _;
-    let doomed: Vec<(UploadId, String)> = uploads::table
+    let query = uploads::table
         .filter(uploads::message_id.is_null())
         .filter(uploads::created_at.lt(cutoff))
         .order(uploads::created_at.asc())
         .limit(limit)
-        .select((uploads::id, uploads::sha256))
-        .load(conn)?;
+        .select((uploads::id, uploads::sha256));
+    let doomed: Vec<(UploadId, String)> = on_conn!(conn, c => query.load(c))?;
     if doomed.is_empty() {
         return Ok(Unattached::default());
     }
     let ids: Vec<UploadId> = doomed.iter().map(|(id, _)| *id).collect();
-    diesel::update(messages::table.filter(messages::attachment_id.eq_any(&ids)))
-        .set(messages::attachment_id.eq(None::<UploadId>))
-        .execute(conn)?;
-    diesel::delete(uploads::table.filter(uploads::id.eq_any(&ids))).execute(conn)?;
+    on_conn!(conn, c => {
+        diesel::update(messages::table.filter(messages::attachment_id.eq_any(&ids)))
+            .set(messages::attachment_id.eq(None::<UploadId>))
+            .execute(c)
+    })?;
+    on_conn!(conn, c => diesel::delete(uploads::table.filter(uploads::id.eq_any(&ids))).execute(c))?;
     let mut shas: Vec<String> = doomed.into_iter().map(|(_, sha)| sha).collect();
     shas.sort();
     shas.dedup();
-    let still_used: Vec<String> = uploads::table
+    let query = uploads::table
         .filter(uploads::sha256.eq_any(&shas))
         .select(uploads::sha256)
-        .distinct()
-        .load(conn)?;
+        .distinct();
+    let still_used: Vec<String> = on_conn!(conn, c => query.load(c))?;
     shas.retain(|sha| !still_used.contains(sha));
     Ok(Unattached {
         uploads: ids.len(),

@@ -10,7 +10,7 @@ use diesel::prelude::{
 use crate::db::models::{NewUser, UserRow};
 use crate::db::queries::tokens;
 use crate::db::schema::{conversations, participants, users};
-use crate::db::{AsyncConn, DbConnection, DbError, write_transaction};
+use crate::db::{DbConnection, DbError, ReadConn, on_conn, on_read, write_transaction};
 use crate::domain::{ProjectId, Role, UserId};
 
 diesel::define_sql_function! {
@@ -22,17 +22,21 @@ diesel::define_sql_function! {
 fn taken(conn: &mut DbConnection, new: &NewUser) -> Result<Option<DbError>, DbError> {
     use diesel::RunQueryDsl as _;
     let in_project = users::table.filter(users::project_id.eq(new.project_id));
-    let email: i64 = in_project
-        .filter(users::email.eq(&new.email))
-        .count()
-        .get_result(conn)?;
+    let email: i64 = on_conn!(conn, c => {
+        in_project
+            .filter(users::email.eq(&new.email))
+            .count()
+            .get_result(c)
+    })?;
     if email > 0 {
         return Ok(Some(DbError::EmailTaken));
     }
-    let username: i64 = in_project
-        .filter(lower(users::username).eq(new.username.to_lowercase()))
-        .count()
-        .get_result(conn)?;
+    let username: i64 = on_conn!(conn, c => {
+        in_project
+            .filter(lower(users::username).eq(new.username.to_lowercase()))
+            .count()
+            .get_result(c)
+    })?;
     Ok((username > 0).then_some(DbError::UsernameTaken))
 }
 
@@ -47,10 +51,12 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser) -> Result<UserRow, DbError
         if let Some(taken) = taken(conn, new)? {
             return Err(taken);
         }
-        Ok(diesel::insert_into(users::table)
-            .values(new)
-            .returning(UserRow::as_returning())
-            .get_result(conn)?)
+        Ok(on_conn!(conn, c => {
+            diesel::insert_into(users::table)
+                .values(new)
+                .returning(UserRow::as_returning())
+                .get_result(c)
+        })?)
     });
     match inserted {
         // Another writer (the CLI beside the server) won the race between the checks and the
@@ -67,22 +73,29 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser) -> Result<UserRow, DbError
 /// # Errors
 /// A query failure; an unknown user is `Ok(None)`.
 pub async fn find_by_login(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     project: ProjectId,
     login: &str,
 ) -> Result<Option<UserRow>, DbError> {
     use diesel_async::RunQueryDsl as _;
     let login = login.trim().to_lowercase();
-    let query = users::table
-        .filter(users::project_id.eq(project))
-        .select(UserRow::as_select());
+    let in_project = users::table.filter(users::project_id.eq(project));
     let row = if login.contains('@') {
-        query.filter(users::email.eq(login)).first(conn).await
+        on_read!(conn, c => {
+            in_project
+                .filter(users::email.eq(login))
+                .select(UserRow::as_select())
+                .first(c)
+                .await
+        })
     } else {
-        query
-            .filter(lower(users::username).eq(login))
-            .first(conn)
-            .await
+        on_read!(conn, c => {
+            in_project
+                .filter(lower(users::username).eq(login))
+                .select(UserRow::as_select())
+                .first(c)
+                .await
+        })
     };
     Ok(row.optional()?)
 }
@@ -91,14 +104,16 @@ pub async fn find_by_login(
 ///
 /// # Errors
 /// A query failure; an unknown id is `Ok(None)`.
-pub async fn find(conn: &mut AsyncConn, id: UserId) -> Result<Option<UserRow>, DbError> {
+pub async fn find(conn: &mut ReadConn, id: UserId) -> Result<Option<UserRow>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    Ok(users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
+    Ok(on_read!(conn, c => {
+        users::table
+            .find(id)
+            .select(UserRow::as_select())
+            .first(c)
+            .await
+    })
+    .optional()?)
 }
 
 /// How many of `ids` exist in the project.
@@ -106,7 +121,7 @@ pub async fn find(conn: &mut AsyncConn, id: UserId) -> Result<Option<UserRow>, D
 /// # Errors
 /// A query failure.
 pub async fn count_existing(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     project: ProjectId,
     ids: &[UserId],
 ) -> Result<usize, DbError> {
@@ -114,12 +129,11 @@ pub async fn count_existing(
     let mut found = 0;
     // SQLite caps bound variables per statement.
     for chunk in ids.chunks(500) {
-        let n: i64 = users::table
+        let query = users::table
             .filter(users::project_id.eq(project))
             .filter(users::id.eq_any(chunk))
-            .count()
-            .get_result(conn)
-            .await?;
+            .count();
+        let n: i64 = on_read!(conn, c => query.get_result(c).await)?;
         found += usize::try_from(n).unwrap_or(0);
     }
     Ok(found)
@@ -136,7 +150,7 @@ pub async fn count_existing(
 /// # Errors
 /// A query failure.
 pub async fn contacts(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     user: UserId,
     max_participants: u32,
 ) -> Result<Vec<UserId>, DbError> {
@@ -151,13 +165,12 @@ pub async fn contacts(
         )
         .filter(mine.field(participants::user_id).eq(user))
         .select(mine.field(participants::conversation_id));
-    Ok(participants::table
+    let query = participants::table
         .filter(participants::conversation_id.eq_any(small_and_mine))
         .filter(participants::user_id.ne(user))
         .select(participants::user_id)
-        .distinct()
-        .load(conn)
-        .await?)
+        .distinct();
+    Ok(on_read!(conn, c => query.load(c).await)?)
 }
 
 /// Records when the user's last session ended.
@@ -170,9 +183,11 @@ pub fn touch_last_seen(
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
     use diesel::RunQueryDsl as _;
-    diesel::update(users::table.find(user))
-        .set(users::last_seen_at.eq(at))
-        .execute(conn)?;
+    on_conn!(conn, c => {
+        diesel::update(users::table.find(user))
+            .set(users::last_seen_at.eq(at))
+            .execute(c)
+    })?;
     Ok(())
 }
 
@@ -202,24 +217,30 @@ pub fn change_account(
 ) -> Result<(UserRow, bool), DbError> {
     use diesel::RunQueryDsl as _;
     write_transaction(conn, |conn| {
-        let row: UserRow = users::table
-            .find(change.user_id)
-            .filter(users::project_id.eq(change.project_id))
-            .select(UserRow::as_select())
-            .first(conn)
-            .optional()?
-            .ok_or(DbError::NotFound)?;
+        let row: UserRow = on_conn!(conn, c => {
+            users::table
+                .find(change.user_id)
+                .filter(users::project_id.eq(change.project_id))
+                .select(UserRow::as_select())
+                .first(c)
+        })
+        .optional()?
+        .ok_or(DbError::NotFound)?;
         let new_role = change.role.filter(|role| *role != row.role());
         let disabling = change.disabled == Some(true) && !row.disabled;
         if let Some(role) = new_role {
-            diesel::update(users::table.find(row.id))
-                .set(users::role.eq(role.as_str()))
-                .execute(conn)?;
+            on_conn!(conn, c => {
+                diesel::update(users::table.find(row.id))
+                    .set(users::role.eq(role.as_str()))
+                    .execute(c)
+            })?;
         }
         if let Some(disabled) = change.disabled {
-            diesel::update(users::table.find(row.id))
-                .set(users::disabled.eq(disabled))
-                .execute(conn)?;
+            on_conn!(conn, c => {
+                diesel::update(users::table.find(row.id))
+                    .set(users::disabled.eq(disabled))
+                    .execute(c)
+            })?;
         }
         let end_sessions = new_role.is_some() || disabling;
         if disabling {
@@ -227,10 +248,12 @@ pub fn change_account(
         } else if end_sessions {
             bump_generation(conn, row.id)?;
         }
-        let row = users::table
-            .find(row.id)
-            .select(UserRow::as_select())
-            .first(conn)?;
+        let row = on_conn!(conn, c => {
+            users::table
+                .find(row.id)
+                .select(UserRow::as_select())
+                .first(c)
+        })?;
         Ok((row, end_sessions))
     })
 }
@@ -242,8 +265,10 @@ pub fn change_account(
 /// A query failure.
 pub fn bump_generation(conn: &mut DbConnection, user: UserId) -> Result<(), DbError> {
     use diesel::RunQueryDsl as _;
-    diesel::update(users::table.find(user))
-        .set(users::token_generation.eq(users::token_generation + 1))
-        .execute(conn)?;
+    on_conn!(conn, c => {
+        diesel::update(users::table.find(user))
+            .set(users::token_generation.eq(users::token_generation + 1))
+            .execute(c)
+    })?;
     Ok(())
 }

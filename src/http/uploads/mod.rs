@@ -184,10 +184,7 @@ pub async fn upload(
         })?;
     let used = {
         let mut conn = state.db.read().await?;
-        let user = auth.id;
-        conn.spawn_blocking(move |conn| uploads::used_bytes(conn, user))
-            .await
-            .map_err(crate::db::DbError::Query)?
+        uploads::used_bytes_now(&mut conn, auth.id).await?
     };
     let room = settings
         .quota_bytes_per_user

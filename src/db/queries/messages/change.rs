@@ -6,7 +6,7 @@ use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, Selectable
 
 use crate::db::models::{ConversationRow, MessageRow};
 use crate::db::schema::{conversations, messages, participants, uploads};
-use crate::db::{DbConnection, DbError, now};
+use crate::db::{DbConnection, DbError, now, on_conn};
 use crate::domain::{ConversationId, MessageId};
 use crate::policy::{self, Action, Actor, ConversationFacts, MessageFacts};
 
@@ -66,24 +66,43 @@ pub(super) fn apply(
     draft: &ChangeDraft,
 ) -> Result<Result<Changed, DbError>, DbError> {
     use diesel::RunQueryDsl as _;
-    let Some(row) = messages::table
-        .find(draft.message_id)
-        .filter(messages::conversation_id.eq(draft.conversation_id))
-        .select(MessageRow::as_select())
-        .first(conn)
-        .optional()?
+    // The conversation first, locked on PostgreSQL (`FOR UPDATE`): changes of one conversation
+    // then run one at a time on every node, and the message read below is the latest. SQLite
+    // has one writer at a time already.
+    let find_conversation = conversations::table.find(draft.conversation_id);
+    let conversation: Option<ConversationRow> = match conn {
+        // `on_conn!` cannot be used here: `FOR UPDATE` exists on PostgreSQL only.
+        DbConnection::Sqlite(c) => find_conversation
+            .select(ConversationRow::as_select())
+            .first(c)
+            .optional()?,
+        DbConnection::Postgres(c) => find_conversation
+            .select(ConversationRow::as_select())
+            .for_update()
+            .first(&mut **c)
+            .optional()?,
+    };
+    let Some(conversation) = conversation else {
+        return Ok(Err(DbError::NotFound));
+    };
+    let Some(row) = on_conn!(conn, c => {
+        messages::table
+            .find(draft.message_id)
+            .filter(messages::conversation_id.eq(draft.conversation_id))
+            .select(MessageRow::as_select())
+            .first(c)
+    })
+    .optional()?
     else {
         return Ok(Err(DbError::NotFound));
     };
-    let conversation: ConversationRow = conversations::table
-        .find(draft.conversation_id)
-        .select(ConversationRow::as_select())
-        .first(conn)?;
-    let participant: i64 = participants::table
-        .filter(participants::conversation_id.eq(draft.conversation_id))
-        .filter(participants::user_id.eq(draft.actor.user_id))
-        .count()
-        .get_result(conn)?;
+    let participant: i64 = on_conn!(conn, c => {
+        participants::table
+            .filter(participants::conversation_id.eq(draft.conversation_id))
+            .filter(participants::user_id.eq(draft.actor.user_id))
+            .count()
+            .get_result(c)
+    })?;
     let facts = ConversationFacts {
         project_id: conversation.project_id,
         status: conversation.status(),
@@ -98,35 +117,43 @@ pub(super) fn apply(
             changed: false,
         }));
     }
-    let version: i64 = diesel::update(conversations::table.find(draft.conversation_id))
-        .set(conversations::version.eq(conversations::version + 1))
-        .returning(conversations::version)
-        .get_result(conn)?;
+    let version: i64 = on_conn!(conn, c => {
+        diesel::update(conversations::table.find(draft.conversation_id))
+            .set(conversations::version.eq(conversations::version + 1))
+            .returning(conversations::version)
+            .get_result(c)
+    })?;
     let at = now();
     let row = match &draft.change {
-        Change::Edit(content) => diesel::update(messages::table.find(row.id))
-            .set((
-                messages::content.eq(content),
-                messages::edited_at.eq(at),
-                messages::version.eq(version),
-            ))
-            .returning(MessageRow::as_returning())
-            .get_result(conn)?,
-        Change::Delete => {
-            let row = diesel::update(messages::table.find(row.id))
+        Change::Edit(content) => on_conn!(conn, c => {
+            diesel::update(messages::table.find(row.id))
                 .set((
-                    messages::content.eq(""),
-                    messages::deleted_at.eq(at),
-                    messages::attachment.eq(None::<String>),
+                    messages::content.eq(content),
+                    messages::edited_at.eq(at),
                     messages::version.eq(version),
                 ))
                 .returning(MessageRow::as_returning())
-                .get_result(conn)?;
+                .get_result(c)
+        })?,
+        Change::Delete => {
+            let row = on_conn!(conn, c => {
+                diesel::update(messages::table.find(row.id))
+                    .set((
+                        messages::content.eq(""),
+                        messages::deleted_at.eq(at),
+                        messages::attachment.eq(None::<String>),
+                        messages::version.eq(version),
+                    ))
+                    .returning(MessageRow::as_returning())
+                    .get_result(c)
+            })?;
             // The file goes back to being its uploader's alone (and is swept with the other
             // unattached uploads, `uploads.unattached_ttl_h` after it was uploaded).
-            diesel::update(uploads::table.filter(uploads::message_id.eq(row.id)))
-                .set(uploads::message_id.eq(None::<MessageId>))
-                .execute(conn)?;
+            on_conn!(conn, c => {
+                diesel::update(uploads::table.filter(uploads::message_id.eq(row.id)))
+                    .set(uploads::message_id.eq(None::<MessageId>))
+                    .execute(c)
+            })?;
             row
         }
     };

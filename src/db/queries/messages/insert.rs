@@ -13,7 +13,7 @@ use diesel::sql_types::{BigInt, HasSqlType, Text, Timestamp};
 
 use crate::db::models::{MessageRow, NewMessage, UploadRow};
 use crate::db::schema::{conversations, messages, uploads};
-use crate::db::{DbConnection, DbError, now};
+use crate::db::{DbConnection, DbError, now, on_conn};
 use crate::domain::{ConversationId, ConversationStatus, ProjectId, UploadId, UserId};
 
 /// A message to store.
@@ -142,10 +142,12 @@ fn insert_rows(
             let chunk: &[NewMessage; N] = chunk
                 .try_into()
                 .map_err(|_| diesel::result::Error::RollbackTransaction)?;
-            let mut inserted: Vec<MessageRow> = diesel::insert_into(messages::table)
-                .values(chunk)
-                .returning(MessageRow::as_returning())
-                .get_results(conn)?;
+            let mut inserted: Vec<MessageRow> = on_conn!(conn, c => {
+                diesel::insert_into(messages::table)
+                    .values(chunk)
+                    .returning(MessageRow::as_returning())
+                    .get_results(c)
+            })?;
             out.append(&mut inserted);
         }
         Ok(rows.len() / N * N)
@@ -185,13 +187,15 @@ fn insert_group(
         .collect();
     let mut stored: HashMap<(UserId, String), MessageRow> = HashMap::new();
     for chunk in keys.chunks(500) {
-        let rows: Vec<MessageRow> = messages::table
-            .filter(messages::conversation_id.eq(conversation))
-            // No `IS NOT NULL` term: with it SQLite range-scans every keyed message of the
-            // conversation; without it, `IN` seeks the partial index once per key.
-            .filter(messages::client_msg_id.eq_any(chunk))
-            .select(MessageRow::as_select())
-            .load(conn)?;
+        let rows: Vec<MessageRow> = on_conn!(conn, c => {
+            messages::table
+                .filter(messages::conversation_id.eq(conversation))
+                // No `IS NOT NULL` term: with it SQLite range-scans every keyed message of the
+                // conversation; without it, `IN` seeks the partial index once per key.
+                .filter(messages::client_msg_id.eq_any(chunk))
+                .select(MessageRow::as_select())
+                .load(c)
+        })?;
         for row in rows {
             if let Some(key) = row.client_msg_id.clone() {
                 stored.insert((row.sender_id, key), row);
@@ -202,10 +206,12 @@ fn insert_group(
     let wanted: Vec<UploadId> = drafts.iter().filter_map(|d| d.attachment_id).collect();
     let mut uploads_by_id: HashMap<UploadId, UploadRow> = HashMap::new();
     for chunk in wanted.chunks(500) {
-        let rows: Vec<UploadRow> = uploads::table
-            .filter(uploads::id.eq_any(chunk))
-            .select(UploadRow::as_select())
-            .load(conn)?;
+        let rows: Vec<UploadRow> = on_conn!(conn, c => {
+            uploads::table
+                .filter(uploads::id.eq_any(chunk))
+                .select(UploadRow::as_select())
+                .load(c)
+        })?;
         uploads_by_id.extend(rows.into_iter().map(|row| (row.id, row)));
     }
     let mut claimed: HashSet<UploadId> = HashSet::new();
@@ -262,19 +268,18 @@ fn insert_group(
         let at = now();
         // Reserve seqs and versions (end - n, end] in the same transaction as the rows: no
         // gaps.
-        let end: Option<(i64, i64)> = ReserveSeqs {
+        let reserve = ReserveSeqs {
             conversation,
             n,
             at,
-        }
-        .get_result(conn)
-        .optional()?;
+        };
+        let end: Option<(i64, i64)> = on_conn!(conn, c => reserve.get_result(c)).optional()?;
         match end {
             None => {
-                let exists: i64 = conversations::table
+                let exists = conversations::table
                     .filter(conversations::id.eq(conversation))
-                    .count()
-                    .get_result(conn)?;
+                    .count();
+                let exists: i64 = on_conn!(conn, c => exists.get_result(c))?;
                 refused = Some(exists > 0);
             }
             Some((end_seq, end_version)) => {
@@ -311,14 +316,16 @@ fn insert_group(
                 }
                 // Attached uploads now belong to this conversation and message, once.
                 for row in rows.iter().filter(|row| row.attachment_id.is_some()) {
-                    diesel::update(
-                        uploads::table.filter(uploads::id.nullable().eq(row.attachment_id)),
-                    )
-                    .set((
-                        uploads::message_id.eq(row.id),
-                        uploads::conversation_id.eq(conversation),
-                    ))
-                    .execute(conn)?;
+                    on_conn!(conn, c => {
+                        diesel::update(
+                            uploads::table.filter(uploads::id.nullable().eq(row.attachment_id)),
+                        )
+                        .set((
+                            uploads::message_id.eq(row.id),
+                            uploads::conversation_id.eq(conversation),
+                        ))
+                        .execute(c)
+                    })?;
                 }
             }
         }

@@ -4,7 +4,7 @@ use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, Selectable
 
 use crate::db::models::MessageRow;
 use crate::db::schema::messages;
-use crate::db::{AsyncConn, DbError};
+use crate::db::{DbError, ReadConn, on_read};
 use crate::domain::{ConversationId, MessageId, UserId};
 
 /// Which slice of history to read.
@@ -25,27 +25,33 @@ pub struct PageRequest {
 /// # Errors
 /// A query failure.
 pub async fn page(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     conversation: ConversationId,
     request: PageRequest,
 ) -> Result<Vec<MessageRow>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    let mut query = messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .select(MessageRow::as_select())
-        .limit(request.limit)
-        .into_boxed();
-    if let Some(before) = request.before_seq {
-        query = query.filter(messages::seq.lt(before));
-    }
-    if let Some(after) = request.after_seq {
-        query = query.filter(messages::seq.gt(after));
-        Ok(query.order(messages::seq.asc()).load(conn).await?)
-    } else {
-        let mut rows: Vec<MessageRow> = query.order(messages::seq.desc()).load(conn).await?;
-        rows.reverse();
-        Ok(rows)
-    }
+    let rows = on_read!(conn, c => {
+        let mut query = messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .select(MessageRow::as_select())
+            .limit(request.limit)
+            .into_boxed();
+        if let Some(before) = request.before_seq {
+            query = query.filter(messages::seq.lt(before));
+        }
+        if let Some(after) = request.after_seq {
+            query
+                .filter(messages::seq.gt(after))
+                .order(messages::seq.asc())
+                .load(c)
+                .await?
+        } else {
+            let mut rows: Vec<MessageRow> = query.order(messages::seq.desc()).load(c).await?;
+            rows.reverse();
+            rows
+        }
+    });
+    Ok(rows)
 }
 
 /// The message `sender` stored in `conversation` with `client_msg_id`, if any.
@@ -53,34 +59,38 @@ pub async fn page(
 /// # Errors
 /// A query failure.
 pub async fn find_by_client_msg_id(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     conversation: ConversationId,
     sender: UserId,
     client_msg_id: &str,
 ) -> Result<Option<MessageRow>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    Ok(messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::client_msg_id.eq(client_msg_id))
-        .filter(messages::sender_id.eq(sender))
-        .select(MessageRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
+    Ok(on_read!(conn, c => {
+        messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .filter(messages::client_msg_id.eq(client_msg_id))
+            .filter(messages::sender_id.eq(sender))
+            .select(MessageRow::as_select())
+            .first(c)
+            .await
+    })
+    .optional()?)
 }
 
 /// One message by id.
 ///
 /// # Errors
 /// A query failure.
-pub async fn find(conn: &mut AsyncConn, id: MessageId) -> Result<Option<MessageRow>, DbError> {
+pub async fn find(conn: &mut ReadConn, id: MessageId) -> Result<Option<MessageRow>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    Ok(messages::table
-        .find(id)
-        .select(MessageRow::as_select())
-        .first(conn)
-        .await
-        .optional()?)
+    Ok(on_read!(conn, c => {
+        messages::table
+            .find(id)
+            .select(MessageRow::as_select())
+            .first(c)
+            .await
+    })
+    .optional()?)
 }
 
 /// Messages of `conversation` changed (stored, edited or deleted) after version `after` and at
@@ -89,22 +99,24 @@ pub async fn find(conn: &mut AsyncConn, id: MessageId) -> Result<Option<MessageR
 /// # Errors
 /// A query failure.
 pub async fn changed_since(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     conversation: ConversationId,
     after: i64,
     until: i64,
     limit: i64,
 ) -> Result<Vec<MessageRow>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    Ok(messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::version.gt(after))
-        .filter(messages::version.le(until))
-        .order(messages::version.asc())
-        .limit(limit)
-        .select(MessageRow::as_select())
-        .load(conn)
-        .await?)
+    Ok(on_read!(conn, c => {
+        messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .filter(messages::version.gt(after))
+            .filter(messages::version.le(until))
+            .order(messages::version.asc())
+            .limit(limit)
+            .select(MessageRow::as_select())
+            .load(c)
+            .await
+    })?)
 }
 
 /// The version just below the `n` newest changes of `conversation` after version `after`, when
@@ -113,21 +125,23 @@ pub async fn changed_since(
 /// # Errors
 /// A query failure.
 pub async fn version_before_newest(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     conversation: ConversationId,
     after: i64,
     n: i64,
 ) -> Result<Option<i64>, DbError> {
     use diesel_async::RunQueryDsl as _;
-    Ok(messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::version.gt(after))
-        .order(messages::version.desc())
-        .offset(n)
-        .select(messages::version)
-        .first(conn)
-        .await
-        .optional()?)
+    Ok(on_read!(conn, c => {
+        messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .filter(messages::version.gt(after))
+            .order(messages::version.desc())
+            .offset(n)
+            .select(messages::version)
+            .first(c)
+            .await
+    })
+    .optional()?)
 }
 
 /// Messages of `conversation` stored at a version in `stored` (`(after, until]`) whose latest
@@ -137,7 +151,7 @@ pub async fn version_before_newest(
 /// # Errors
 /// A query failure.
 pub async fn stored_then_changed(
-    conn: &mut AsyncConn,
+    conn: &mut ReadConn,
     conversation: ConversationId,
     stored: (i64, i64),
     cursor: i64,
@@ -145,14 +159,16 @@ pub async fn stored_then_changed(
 ) -> Result<Vec<MessageRow>, DbError> {
     use diesel_async::RunQueryDsl as _;
     let (after, until) = stored;
-    Ok(messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::created_version.gt(after))
-        .filter(messages::created_version.le(until))
-        .filter(messages::version.gt(until.max(cursor)))
-        .order(messages::version.asc())
-        .limit(limit)
-        .select(MessageRow::as_select())
-        .load(conn)
-        .await?)
+    Ok(on_read!(conn, c => {
+        messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .filter(messages::created_version.gt(after))
+            .filter(messages::created_version.le(until))
+            .filter(messages::version.gt(until.max(cursor)))
+            .order(messages::version.asc())
+            .limit(limit)
+            .select(MessageRow::as_select())
+            .load(c)
+            .await
+    })?)
 }

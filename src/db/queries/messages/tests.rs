@@ -1,7 +1,6 @@
 // Test-only: every unwrap below runs against an in-memory database built by the test itself;
 // a failure there is a failed test, never reachable from a client, the disk or the network.
 
-use diesel::Connection;
 use diesel::prelude::{ExpressionMethods, QueryDsl};
 use proptest::prelude::*;
 
@@ -12,8 +11,28 @@ use crate::db::schema::{conversations, messages};
 use crate::domain::{ConversationId, DEFAULT_PROJECT, MessageId, Role, UserId};
 use crate::policy::Actor;
 
-fn database(conversations: usize) -> (DbConnection, UserId, Vec<ConversationId>) {
-    let mut conn = DbConnection::establish(":memory:").unwrap();
+/// A scratch database (SQLite, or PostgreSQL under `PARLOR_TEST_DATABASE_URL`) with one user
+/// and `conversations` conversations of theirs. Fields drop in order: the connection, then the
+/// database (a PostgreSQL schema is dropped), then its folder.
+struct Fixture {
+    conn: DbConnection,
+    user: UserId,
+    ids: Vec<ConversationId>,
+    _db: crate::db::scratch::ScratchDatabase,
+    _dir: tempfile::TempDir,
+}
+
+/// Fewer cases on PostgreSQL, where each builds a schema of its own.
+fn config() -> ProptestConfig {
+    let postgres = std::env::var(crate::db::scratch::TEST_DATABASE_URL_VAR)
+        .is_ok_and(|url| !url.trim().is_empty());
+    ProptestConfig::with_cases(if postgres { 24 } else { 256 })
+}
+
+fn database(conversations: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::db::scratch::ScratchDatabase::new(dir.path(), "parlor.db").unwrap();
+    let mut conn = db.connect().unwrap();
     crate::db::run_migrations(&mut conn).unwrap();
     let row = Signup {
         project_id: DEFAULT_PROJECT,
@@ -33,7 +52,13 @@ fn database(conversations: usize) -> (DbConnection, UserId, Vec<ConversationId>)
                 .id
         })
         .collect();
-    (conn, user.id, ids)
+    Fixture {
+        conn,
+        user: user.id,
+        ids,
+        _db: db,
+        _dir: dir,
+    }
 }
 
 fn draft(conversation: ConversationId, sender: UserId, i: usize, key: Option<String>) -> Write {
@@ -48,6 +73,8 @@ fn draft(conversation: ConversationId, sender: UserId, i: usize, key: Option<Str
 }
 
 proptest! {
+    #![proptest_config(config())]
+
     /// However sends are grouped into batches, interleaved across conversations, retried with
     /// the same client_msg_id or sent to a conversation closed midway, each conversation's
     /// stored seqs are exactly 1..=n, in send order.
@@ -56,7 +83,7 @@ proptest! {
         sends in prop::collection::vec((0usize..3, prop::option::of(0u8..8), any::<bool>()), 1..120),
         close_at in prop::option::of(0usize..120),
     ) {
-        let (mut conn, user, ids) = database(3);
+        let Fixture { mut conn, user, ids, _db, _dir } = database(3);
         let mut batch = Vec::new();
         let mut accepted: Vec<Vec<i64>> = vec![Vec::new(); 3];
         for (i, (conversation, key, end_batch)) in sends.iter().enumerate() {
@@ -81,16 +108,16 @@ proptest! {
         }
         use diesel::RunQueryDsl as _;
         for (index, id) in ids.iter().enumerate() {
-            let stored: Vec<i64> = messages::table
+            let query = messages::table
                 .filter(messages::conversation_id.eq(id))
                 .select(messages::seq)
-                .order(messages::seq)
-                .load(&mut conn)
-                .unwrap();
+                .order(messages::seq);
+            let stored: Vec<i64> = crate::on_conn!(&mut conn, c => query.load(c)).unwrap();
             let expected: Vec<i64> = (1..=stored.len() as i64).collect();
             prop_assert_eq!(&stored, &expected);
             prop_assert_eq!(&accepted[index], &expected);
-            let last: i64 = conversations::table.find(id).select(conversations::last_seq).first(&mut conn).unwrap();
+            let query = conversations::table.find(id).select(conversations::last_seq);
+            let last: i64 = crate::on_conn!(&mut conn, c => query.first(c)).unwrap();
             prop_assert_eq!(last, stored.len() as i64);
         }
     }
@@ -104,7 +131,7 @@ proptest! {
         ops in prop::collection::vec((0u8..3, 0usize..8, any::<bool>()), 1..60),
     ) {
         use diesel::RunQueryDsl as _;
-        let (mut conn, user, ids) = database(1);
+        let Fixture { mut conn, user, ids, _db, _dir } = database(1);
         let actor = Actor { user_id: user, project_id: DEFAULT_PROJECT, role: Role::Customer };
         let mut stored: Vec<MessageId> = Vec::new();
         let mut expected_version = 0;
@@ -145,12 +172,14 @@ proptest! {
             }
             }
         }
-        let version: i64 = conversations::table.find(ids[0]).select(conversations::version).first(&mut conn).unwrap();
+        let query = conversations::table.find(ids[0]).select(conversations::version);
+        let version: i64 = crate::on_conn!(&mut conn, c => query.first(c)).unwrap();
         prop_assert_eq!(version, expected_version);
         // Each message's version is the latest change that touched it.
         for id in &stored {
             let latest = changed_at.iter().rev().find(|(m, _)| m == id).map(|(_, v)| *v).unwrap();
-            let row_version: i64 = messages::table.find(id).select(messages::version).first(&mut conn).unwrap();
+            let query = messages::table.find(id).select(messages::version);
+            let row_version: i64 = crate::on_conn!(&mut conn, c => query.first(c)).unwrap();
             prop_assert_eq!(row_version, latest);
         }
     }
@@ -160,7 +189,7 @@ proptest! {
     fn watermarks_are_monotone(marks in prop::collection::vec((any::<bool>(), 0i64..50), 1..60)) {
         use crate::db::queries::participants::advance;
         use crate::domain::ReceiptKind;
-        let (mut conn, user, ids) = database(1);
+        let Fixture { mut conn, user, ids, _db, _dir } = database(1);
         let (mut delivered, mut read) = (0, 0);
         for (is_read, seq) in marks {
             let kind = if is_read { ReceiptKind::Read } else { ReceiptKind::Delivered };
