@@ -76,12 +76,20 @@ struct Args {
     /// Group commit off (`database.group_commit_max_batch = 1`) on the spawned server.
     #[arg(long)]
     no_batching: bool,
+    /// `database.url` of the spawned server (default: SQLite in a temporary folder). A
+    /// PostgreSQL database should be empty: the run registers users in it.
+    #[arg(long)]
+    database_url: Option<String>,
     /// Concurrent senders (one connection each).
     #[arg(long, default_value_t = 50)]
     senders: usize,
     /// Conversations the senders are spread over.
     #[arg(long, default_value_t = 10)]
     conversations: usize,
+    /// ack: each sender in a conversation of their own (`--conversations` = `--senders`), so a
+    /// batch spans as many conversations as it holds messages.
+    #[arg(long)]
+    own_conversations: bool,
     /// Sends each sender keeps in flight.
     #[arg(long, default_value_t = 16)]
     window: usize,
@@ -134,6 +142,9 @@ fn main() -> anyhow::Result<()> {
         (args.rooms, args.members, args.rate) = (4, 4, 5.0);
         (args.connections, args.hold_s) = (50, 2.0);
         (args.knee_steps, args.knee_step_s) = (vec![5, 10], 1.5);
+    }
+    if args.own_conversations {
+        args.conversations = args.senders;
     }
     // Many connections need many file descriptors: lift the soft limit to the hard one.
     if let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {

@@ -38,6 +38,9 @@ pub(crate) fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server
         None => Command::new(path),
     };
     let batch = if args.no_batching { "1" } else { "256" };
+    if let Some(url) = &args.database_url {
+        command.env("PARLOR__DATABASE__URL", url);
+    }
     let mut child = command
         .current_dir(dir.path())
         .env("PARLOR__SERVER__BIND", "127.0.0.1:0")

@@ -38,7 +38,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::DatabaseSettings;
 use postgres::AsyncPgConnection;
-use sqlite::{Pragmas, SqliteReader};
+use sqlite::{Checkpointer, Pragmas, SqliteReader};
 
 /// The write pool owned by the DbWriter actors.
 pub type WritePool = r2d2::Pool<WriteManager>;
@@ -128,6 +128,8 @@ pub struct Database {
     /// How many DbWriter threads to start: 1 on SQLite, which writes one transaction at a
     /// time anyway; `database.writers` on PostgreSQL.
     pub writers: usize,
+    /// SQLite's background checkpoints, while any clone of this is alive.
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl Database {
@@ -140,7 +142,7 @@ impl Database {
     /// Bad URL, unwritable folder, unreachable server, or a failed migration.
     pub fn open(settings: &DatabaseSettings) -> anyhow::Result<Self> {
         let url = DatabaseUrl::parse(&settings.url)?;
-        let (manager, read_pool, writers) = match &url {
+        let (manager, read_pool, writers, checkpointer) = match &url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     create_private_dir(parent)
@@ -155,10 +157,12 @@ impl Database {
                 let read_pool = Pool::builder(readers)
                     .max_size(settings.read_pool_size)
                     .build()?;
+                let checkpointer = Checkpointer::start(path.clone(), pragmas.clone())?;
                 (
-                    WriteManager::sqlite(path, pragmas),
+                    WriteManager::sqlite(path, Checkpointer::writer_pragmas(&pragmas)),
                     ReadPool::Sqlite(read_pool),
                     1,
+                    Some(checkpointer),
                 )
             }
             DatabaseUrl::Postgres(server) => {
@@ -172,6 +176,7 @@ impl Database {
                     WriteManager::postgres(server.clone(), settings.busy_timeout_ms),
                     ReadPool::Postgres(read_pool),
                     settings.writers.max(1),
+                    None,
                 )
             }
         };
@@ -198,6 +203,7 @@ impl Database {
             write_pool,
             read_pool,
             writers,
+            _checkpointer: checkpointer,
         })
     }
 

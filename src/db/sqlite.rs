@@ -46,6 +46,8 @@ pub struct Pragmas {
     pub busy_timeout_ms: u64,
     /// `synchronous` (`NORMAL` or `FULL`).
     pub synchronous: String,
+    /// `wal_autocheckpoint`, in pages, when not SQLite's default (1000).
+    pub wal_autocheckpoint: Option<u32>,
 }
 
 impl Pragmas {
@@ -54,18 +56,28 @@ impl Pragmas {
         Self {
             busy_timeout_ms: settings.busy_timeout_ms,
             synchronous: settings.sqlite_synchronous.to_ascii_uppercase(),
+            wal_autocheckpoint: None,
         }
     }
 
-    /// Applies them to `conn`.
+    /// Applies them to `conn`. Statement journals (the undo log of one statement inside a
+    /// transaction, needed by every multi-row `INSERT`) stay in memory (`temp_store`), and the
+    /// page cache holds 32 MiB instead of 2, so a group commit that touches many conversations'
+    /// index pages does not spill them to the WAL before its commit (both seen in perf
+    /// profiles of the `ack` benchmark, docs/BENCHMARKS.md).
     ///
     /// # Errors
     /// A pragma failed.
     pub fn apply(&self, conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
         conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; \
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
             self.busy_timeout_ms, self.synchronous
-        ))
+        ))?;
+        if let Some(pages) = self.wal_autocheckpoint {
+            conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {pages};"))?;
+        }
+        Ok(())
     }
 
     /// Opens a reader: the connection, these pragmas, and the blocking-pool wrapper.
@@ -87,5 +99,67 @@ impl Pragmas {
             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
         }
         .boxed()
+    }
+}
+
+/// How often [`Checkpointer`] copies committed pages from the WAL into the database file.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// WAL size, in pages, past which a writer checkpoints at commit itself: the backstop that
+/// bounds the WAL and lets it restart from its beginning (a passive checkpoint from another
+/// connection never catches up with a writer that commits without pause).
+const WRITER_AUTOCHECKPOINT_PAGES: u32 = 4000;
+
+/// Checkpoints the WAL from a thread of its own, so that the writer's commits do not copy pages
+/// into the database file and wait for its `fsync` (a fifth of the writer's time in the `ack`
+/// benchmark at 400 conversations, docs/BENCHMARKS.md). Every [`CHECKPOINT_INTERVAL`] it runs
+/// `PRAGMA wal_checkpoint(PASSIVE)`, which never blocks the writer or readers; the writers'
+/// own `wal_autocheckpoint` ([`WRITER_AUTOCHECKPOINT_PAGES`]) stays as a backstop. The thread
+/// ends when the last clone of the handle is dropped.
+#[derive(Debug, Clone)]
+pub struct Checkpointer {
+    _stop: std::sync::Arc<std::sync::mpsc::Sender<()>>,
+}
+
+impl Checkpointer {
+    /// Starts the thread on a connection of its own to `path`.
+    ///
+    /// # Errors
+    /// The thread could not be started.
+    pub fn start(path: String, pragmas: Pragmas) -> std::io::Result<Self> {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("parlor-checkpoint".into())
+            .spawn(move || {
+                let mut conn: Option<SqliteConnection> = None;
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_INTERVAL)
+                {
+                    if conn.is_none() {
+                        conn = SqliteConnection::establish(&path)
+                            .map_err(|e| tracing::warn!(error = %e, "checkpointer cannot open"))
+                            .ok()
+                            .and_then(|mut c| pragmas.apply(&mut c).ok().map(|()| c));
+                    }
+                    if let Some(c) = conn.as_mut()
+                        && let Err(err) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
+                    {
+                        tracing::warn!(error = %err, "background checkpoint failed");
+                        conn = None;
+                    }
+                }
+            })?;
+        Ok(Self {
+            _stop: std::sync::Arc::new(stop),
+        })
+    }
+
+    /// `pragmas` for a writer connection that leaves checkpoints to this thread, but for the
+    /// backstop.
+    pub fn writer_pragmas(pragmas: &Pragmas) -> Pragmas {
+        Pragmas {
+            wal_autocheckpoint: Some(WRITER_AUTOCHECKPOINT_PAGES),
+            ..pragmas.clone()
+        }
     }
 }

@@ -1,20 +1,16 @@
 //! Storing messages: each gets the next `seq` and `version` of its conversation in the
-//! transaction that stores it, many messages per transaction (group commit).
+//! transaction that stores it, many messages per transaction (group commit), in a few
+//! statements per batch whatever the number of conversations it spans.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use diesel::backend::Backend;
-use diesel::prelude::{
-    ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
-};
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Text, Timestamp};
+use diesel::prelude::{ExpressionMethods, NullableExpressionMethods, QueryDsl, SelectableHelper};
 
+use super::batch::{FindRetries, LockConversations, ReserveSeqs, RetryKey};
 use crate::db::models::{MessageRow, NewMessage, UploadRow};
 use crate::db::schema::{conversations, messages, uploads};
 use crate::db::{DbConnection, DbError, now, on_conn};
-use crate::domain::{ConversationId, ConversationStatus, ProjectId, UploadId, UserId};
+use crate::domain::{ConversationId, ProjectId, UploadId, UserId};
 
 /// A message to store.
 #[derive(Debug, Clone)]
@@ -45,12 +41,18 @@ pub struct Inserted {
 /// Outcomes of [`insert_all`], each with the index of its draft in the batch.
 pub(super) type Outcomes = Vec<(usize, Result<Inserted, DbError>)>;
 
-/// Stores `drafts` (each with its index in the batch) inside the caller's transaction, one
-/// group per conversation. For each conversation: one lookup of retried `client_msg_id`s, one
-/// `UPDATE` that reserves the next `n` seqs and versions, and one multi-row `INSERT`. A message
-/// of a closed or missing conversation, or with a bad `attachment_id`, is refused without
-/// disturbing the others. A `client_msg_id` already used by this sender in this conversation
-/// returns the earlier message instead (unique index `messages_client_msg_id`).
+/// Stores `drafts` (each with its index in the batch) inside the caller's transaction, in a
+/// fixed number of statements whatever the number of conversations they span:
+/// 1. one lookup of the messages already stored under the batch's `client_msg_id`s
+///    ([`FindRetries`]); a key already used by this sender in this conversation returns the
+///    earlier message instead (unique index `messages_client_msg_id`);
+/// 2. one lookup of the uploads to attach, when some are;
+/// 3. one `UPDATE` reserving the next seqs and versions of every conversation
+///    ([`ReserveSeqs`]; on PostgreSQL after locking the rows in id order);
+/// 4. multi-row `INSERT`s of fixed sizes ([`insert_rows`]) for all new messages.
+///
+/// A message of a closed or missing conversation, or with a bad `attachment_id`, is refused
+/// without disturbing the others.
 ///
 /// # Errors
 /// A query failure, which must roll the whole transaction back.
@@ -58,6 +60,10 @@ pub(super) fn insert_all(
     conn: &mut DbConnection,
     drafts: &[(usize, &MessageDraft)],
 ) -> Result<Outcomes, DbError> {
+    let stored = find_retries(conn, drafts)?;
+    let uploads_by_id = find_uploads(conn, drafts)?;
+
+    // Decide each draft's slot, conversation by conversation, in send order.
     let mut groups: BTreeMap<ConversationId, Vec<(usize, &MessageDraft)>> = BTreeMap::new();
     for &(index, draft) in drafts {
         groups
@@ -65,64 +71,259 @@ pub(super) fn insert_all(
             .or_default()
             .push((index, draft));
     }
-    let mut results = Vec::with_capacity(drafts.len());
+    let mut claimed: HashSet<UploadId> = HashSet::new();
+    let mut plans: Vec<Plan<'_>> = Vec::with_capacity(groups.len());
     for (conversation, group) in groups {
-        let members: Vec<&MessageDraft> = group.iter().map(|(_, draft)| *draft).collect();
-        let outcomes = insert_group(conn, conversation, &members)?;
-        results.extend(group.iter().map(|(index, _)| *index).zip(outcomes));
+        plans.push(plan(
+            conversation,
+            group,
+            &stored,
+            &uploads_by_id,
+            &mut claimed,
+        ));
+    }
+
+    // Reserve seqs and versions for every conversation with new messages, in one statement.
+    let counts: Vec<(ConversationId, i64)> = plans
+        .iter()
+        .filter(|plan| !plan.fresh.is_empty())
+        .map(|plan| {
+            let n = i64::try_from(plan.fresh.len()).unwrap_or(i64::MAX);
+            (plan.conversation, n)
+        })
+        .collect();
+    let at = now();
+    let reserved = reserve(conn, &counts, at)?;
+    let refused = refusals(conn, &counts, &reserved)?;
+
+    // Build and insert every new row, conversation by conversation, in seq order.
+    let mut new_rows: Vec<NewMessage> = Vec::new();
+    for plan in &plans {
+        let Some(&(end_seq, end_version)) = reserved.get(&plan.conversation) else {
+            continue;
+        };
+        let n = i64::try_from(plan.fresh.len()).unwrap_or(i64::MAX);
+        for ((draft, seq), version) in plan
+            .fresh
+            .iter()
+            .zip(end_seq - n + 1..)
+            .zip(end_version - n + 1..)
+        {
+            let upload = draft.attachment_id.and_then(|id| uploads_by_id.get(&id));
+            new_rows.push(NewMessage {
+                project_id: draft.project_id,
+                conversation_id: plan.conversation,
+                seq,
+                sender_id: draft.sender_id,
+                kind: upload.map_or("text", UploadRow::message_kind).into(),
+                content: draft.content.clone(),
+                client_msg_id: draft.client_msg_id.clone(),
+                created_at: at,
+                attachment_id: upload.map(|u| u.id),
+                attachment: upload.and_then(|u| serde_json::to_string(&u.stored_attachment()).ok()),
+                version,
+                created_version: version,
+            });
+        }
+    }
+    let inserted = insert_rows(conn, &new_rows)?;
+    if inserted.len() != new_rows.len() {
+        return Err(DbError::Commit(
+            "insert returned an unexpected row count".into(),
+        ));
+    }
+    let mut by_seq: HashMap<(ConversationId, i64), MessageRow> = HashMap::new();
+    for row in inserted {
+        by_seq.insert((row.conversation_id, row.seq), row);
+    }
+    attach_uploads(conn, by_seq.values())?;
+
+    // Every draft's outcome.
+    let mut results = Vec::with_capacity(drafts.len());
+    for plan in plans {
+        let refusal = refused.get(&plan.conversation).copied();
+        // The seq of the i-th fresh message, when the conversation took them.
+        let first_seq = reserved
+            .get(&plan.conversation)
+            .map(|(end_seq, _)| end_seq - i64::try_from(plan.fresh.len()).unwrap_or(i64::MAX) + 1);
+        let row_of = |i: usize| -> Result<MessageRow, DbError> {
+            let seq = first_seq.ok_or(DbError::NotFound)? + i64::try_from(i).unwrap_or(0);
+            by_seq
+                .get(&(plan.conversation, seq))
+                .cloned()
+                .ok_or_else(|| DbError::Commit("inserted row missing".into()))
+        };
+        for (index, slot) in plan.slots {
+            let outcome = match (slot, refusal) {
+                (Slot::Stored(row), _) => Ok(Inserted {
+                    row,
+                    duplicate: true,
+                }),
+                (Slot::Invalid(problem), _) => Err(DbError::Invalid(problem)),
+                (Slot::New(_) | Slot::Again(_), Some(refusal)) => Err(refusal.error()),
+                (Slot::New(i), None) => row_of(i).map(|row| Inserted {
+                    row,
+                    duplicate: false,
+                }),
+                (Slot::Again(i), None) => row_of(i).map(|row| Inserted {
+                    row,
+                    duplicate: true,
+                }),
+            };
+            results.push((index, outcome));
+        }
     }
     Ok(results)
 }
 
-/// Reserves `n` seqs and versions of an open conversation and returns the last of each:
-/// `UPDATE conversations SET last_seq = last_seq + ?, version = version + ?, last_activity_at =
-/// ? WHERE id = ? AND status = 'open' RETURNING last_seq, version`. No row when the
-/// conversation is closed or missing. On any backend the row's write lock serializes writers
-/// of one conversation, so seqs stay gapless and unique.
-///
-/// Written out rather than built with `diesel::update`, whose statements diesel never caches
-/// (a changeset may skip columns): this one runs per conversation per group commit, and
-/// preparing it each time cost several percent of the server's CPU under fan-out load.
-#[derive(Debug, Clone, Copy)]
-struct ReserveSeqs {
-    conversation: ConversationId,
-    n: i64,
+/// The messages stored earlier under the batch's `client_msg_id`s, by conversation, sender and
+/// key.
+fn find_retries(
+    conn: &mut DbConnection,
+    drafts: &[(usize, &MessageDraft)],
+) -> Result<HashMap<RetryKeyOwned, MessageRow>, DbError> {
+    use diesel::RunQueryDsl as _;
+    let mut keys: Vec<RetryKey<'_>> = drafts
+        .iter()
+        .filter_map(|(_, d)| {
+            d.client_msg_id
+                .as_deref()
+                .map(|key| (d.conversation_id, key, d.sender_id))
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut stored = HashMap::new();
+    if keys.is_empty() {
+        return Ok(stored);
+    }
+    let rows: Vec<MessageRow> = match conn {
+        DbConnection::Sqlite(c) => FindRetries::sqlite(&keys).load(c)?,
+        DbConnection::Postgres(c) => FindRetries::postgres(&keys).load(&mut **c)?,
+    };
+    for row in rows {
+        if let Some(key) = row.client_msg_id.clone() {
+            stored.insert((row.conversation_id, row.sender_id, key), row);
+        }
+    }
+    Ok(stored)
+}
+
+/// `(conversation, sender, client_msg_id)`.
+type RetryKeyOwned = (ConversationId, UserId, String);
+
+/// The uploads the batch wants to attach, by id.
+fn find_uploads(
+    conn: &mut DbConnection,
+    drafts: &[(usize, &MessageDraft)],
+) -> Result<HashMap<UploadId, UploadRow>, DbError> {
+    use diesel::RunQueryDsl as _;
+    let wanted: Vec<UploadId> = drafts.iter().filter_map(|(_, d)| d.attachment_id).collect();
+    let mut uploads_by_id = HashMap::new();
+    for chunk in wanted.chunks(500) {
+        let rows: Vec<UploadRow> = on_conn!(conn, c => {
+            uploads::table
+                .filter(uploads::id.eq_any(chunk))
+                .select(UploadRow::as_select())
+                .load(c)
+        })?;
+        uploads_by_id.extend(rows.into_iter().map(|row| (row.id, row)));
+    }
+    Ok(uploads_by_id)
+}
+
+/// Reserves `n` seqs and versions for each `(conversation, n)`; returns the last seq and
+/// version reserved for each open one.
+fn reserve(
+    conn: &mut DbConnection,
+    counts: &[(ConversationId, i64)],
     at: chrono::NaiveDateTime,
+) -> Result<HashMap<ConversationId, (i64, i64)>, DbError> {
+    use diesel::RunQueryDsl as _;
+    if counts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ends: Vec<(i64, i64, i64)> = match conn {
+        DbConnection::Sqlite(c) => ReserveSeqs::sqlite(counts, at).load(c)?,
+        DbConnection::Postgres(c) => {
+            // `counts` come in conversation order (a BTreeMap's).
+            let ids = counts.iter().map(|(id, _)| id.0).collect();
+            let _: Vec<i64> = LockConversations(ids).load(&mut **c)?;
+            ReserveSeqs::postgres(counts, at).load(&mut **c)?
+        }
+    };
+    Ok(ends
+        .into_iter()
+        .map(|(id, seq, version)| (ConversationId(id), (seq, version)))
+        .collect())
 }
 
-impl QueryId for ReserveSeqs {
-    type QueryId = Self;
-    const HAS_STATIC_QUERY_ID: bool = true;
+/// Why a conversation took no messages.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    Closed,
+    Missing,
 }
 
-impl Query for ReserveSeqs {
-    type SqlType = (BigInt, BigInt);
-}
-
-impl<DB> QueryFragment<DB> for ReserveSeqs
-where
-    DB: Backend + HasSqlType<BigInt> + HasSqlType<Timestamp> + HasSqlType<Text>,
-    i64: ToSql<BigInt, DB>,
-    chrono::NaiveDateTime: ToSql<Timestamp, DB>,
-    str: ToSql<Text, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> diesel::QueryResult<()> {
-        out.push_sql("UPDATE conversations SET last_seq = last_seq + ");
-        out.push_bind_param::<BigInt, _>(&self.n)?;
-        out.push_sql(", version = version + ");
-        out.push_bind_param::<BigInt, _>(&self.n)?;
-        out.push_sql(", last_activity_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.at)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<BigInt, _>(&self.conversation.0)?;
-        out.push_sql(" AND status = ");
-        out.push_bind_param::<Text, _>(ConversationStatus::Open.as_str())?;
-        out.push_sql(" RETURNING last_seq, version");
-        Ok(())
+impl Refusal {
+    fn error(self) -> DbError {
+        match self {
+            Self::Closed => DbError::ConversationClosed,
+            Self::Missing => DbError::NotFound,
+        }
     }
 }
 
-impl<Conn> diesel::RunQueryDsl<Conn> for ReserveSeqs {}
+/// The conversations of `counts` that [`reserve`] skipped: closed, or missing.
+fn refusals(
+    conn: &mut DbConnection,
+    counts: &[(ConversationId, i64)],
+    reserved: &HashMap<ConversationId, (i64, i64)>,
+) -> Result<HashMap<ConversationId, Refusal>, DbError> {
+    use diesel::RunQueryDsl as _;
+    let skipped: Vec<ConversationId> = counts
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !reserved.contains_key(id))
+        .collect();
+    let mut refused = HashMap::new();
+    for chunk in skipped.chunks(500) {
+        let existing: Vec<ConversationId> = on_conn!(conn, c => {
+            conversations::table
+                .filter(conversations::id.eq_any(chunk))
+                .select(conversations::id)
+                .load(c)
+        })?;
+        for id in chunk {
+            let refusal = if existing.contains(id) {
+                Refusal::Closed
+            } else {
+                Refusal::Missing
+            };
+            refused.insert(*id, refusal);
+        }
+    }
+    Ok(refused)
+}
+
+/// Attached uploads now belong to their conversation and message, once.
+fn attach_uploads<'a>(
+    conn: &mut DbConnection,
+    rows: impl Iterator<Item = &'a MessageRow>,
+) -> Result<(), DbError> {
+    use diesel::RunQueryDsl as _;
+    for row in rows.filter(|row| row.attachment_id.is_some()) {
+        on_conn!(conn, c => {
+            diesel::update(uploads::table.filter(uploads::id.nullable().eq(row.attachment_id)))
+                .set((
+                    uploads::message_id.eq(row.id),
+                    uploads::conversation_id.eq(row.conversation_id),
+                ))
+                .execute(c)
+        })?;
+    }
+    Ok(())
+}
 
 /// Inserts `rows` with multi-row `INSERT … RETURNING` statements of 64, 16, 4 and 1 rows. Fixed
 /// sizes keep the SQL text to four shapes, which diesel's statement cache prepares once per
@@ -161,11 +362,11 @@ fn insert_rows(
     Ok(out)
 }
 
-/// Where each draft of a group ends up.
+/// Where each draft of a conversation ends up.
 enum Slot {
-    /// The i-th new row.
+    /// The i-th new message of its conversation.
     New(usize),
-    /// A retry of the i-th new row within this batch.
+    /// A retry of the i-th new message, within this batch.
     Again(usize),
     /// A retry of a message stored earlier.
     Stored(MessageRow),
@@ -173,56 +374,35 @@ enum Slot {
     Invalid(String),
 }
 
-/// Stores drafts of one conversation, in order, inside the caller's transaction.
-fn insert_group(
-    conn: &mut DbConnection,
+/// One conversation's share of a batch: its new messages in send order, and each draft's slot
+/// with its index in the batch.
+struct Plan<'a> {
     conversation: ConversationId,
-    drafts: &[&MessageDraft],
-) -> Result<Vec<Result<Inserted, DbError>>, DbError> {
-    use diesel::RunQueryDsl as _;
-    // Messages stored earlier under the same client_msg_ids.
-    let keys: Vec<&str> = drafts
-        .iter()
-        .filter_map(|d| d.client_msg_id.as_deref())
-        .collect();
-    let mut stored: HashMap<(UserId, String), MessageRow> = HashMap::new();
-    for chunk in keys.chunks(500) {
-        let rows: Vec<MessageRow> = on_conn!(conn, c => {
-            messages::table
-                .filter(messages::conversation_id.eq(conversation))
-                // No `IS NOT NULL` term: with it SQLite range-scans every keyed message of the
-                // conversation; without it, `IN` seeks the partial index once per key.
-                .filter(messages::client_msg_id.eq_any(chunk))
-                .select(MessageRow::as_select())
-                .load(c)
-        })?;
-        for row in rows {
-            if let Some(key) = row.client_msg_id.clone() {
-                stored.insert((row.sender_id, key), row);
-            }
-        }
-    }
-    // Uploads to attach, checked before any seq is reserved.
-    let wanted: Vec<UploadId> = drafts.iter().filter_map(|d| d.attachment_id).collect();
-    let mut uploads_by_id: HashMap<UploadId, UploadRow> = HashMap::new();
-    for chunk in wanted.chunks(500) {
-        let rows: Vec<UploadRow> = on_conn!(conn, c => {
-            uploads::table
-                .filter(uploads::id.eq_any(chunk))
-                .select(UploadRow::as_select())
-                .load(c)
-        })?;
-        uploads_by_id.extend(rows.into_iter().map(|row| (row.id, row)));
-    }
-    let mut claimed: HashSet<UploadId> = HashSet::new();
+    fresh: Vec<&'a MessageDraft>,
+    slots: Vec<(usize, Slot)>,
+}
+
+/// Decides the slot of each draft of one conversation, in send order.
+fn plan<'a>(
+    conversation: ConversationId,
+    group: Vec<(usize, &'a MessageDraft)>,
+    stored: &HashMap<RetryKeyOwned, MessageRow>,
+    uploads_by_id: &HashMap<UploadId, UploadRow>,
+    claimed: &mut HashSet<UploadId>,
+) -> Plan<'a> {
     let mut fresh: Vec<&MessageDraft> = Vec::new();
     let mut first: HashMap<(UserId, &str), usize> = HashMap::new();
-    let mut slots = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        let retry = draft.client_msg_id.as_deref().is_some_and(|key| {
-            stored.contains_key(&(draft.sender_id, key.to_string()))
-                || first.contains_key(&(draft.sender_id, key))
-        });
+    let mut slots = Vec::with_capacity(group.len());
+    for (index, draft) in group {
+        let earlier = draft
+            .client_msg_id
+            .as_ref()
+            .and_then(|key| stored.get(&(conversation, draft.sender_id, key.clone())));
+        let again = draft
+            .client_msg_id
+            .as_deref()
+            .and_then(|key| first.get(&(draft.sender_id, key)).copied());
+        let retry = earlier.is_some() || again.is_some();
         if let Some(upload) = draft.attachment_id.filter(|_| !retry) {
             let problem = match uploads_by_id.get(&upload) {
                 None => Some("unknown upload"),
@@ -236,124 +416,27 @@ fn insert_group(
                 Some(_) => None,
             };
             if let Some(problem) = problem {
-                slots.push(Slot::Invalid(format!("attachment_id: {problem}")));
+                slots.push((index, Slot::Invalid(format!("attachment_id: {problem}"))));
                 continue;
             }
             claimed.insert(upload);
         }
-        let slot = match draft.client_msg_id.as_deref() {
-            Some(key) => {
-                if let Some(row) = stored.get(&(draft.sender_id, key.to_string())) {
-                    Slot::Stored(row.clone())
-                } else if let Some(&index) = first.get(&(draft.sender_id, key)) {
-                    Slot::Again(index)
-                } else {
+        let slot = match (earlier, again) {
+            (Some(row), _) => Slot::Stored(row.clone()),
+            (None, Some(i)) => Slot::Again(i),
+            (None, None) => {
+                if let Some(key) = draft.client_msg_id.as_deref() {
                     first.insert((draft.sender_id, key), fresh.len());
-                    fresh.push(draft);
-                    Slot::New(fresh.len() - 1)
                 }
-            }
-            None => {
                 fresh.push(draft);
                 Slot::New(fresh.len() - 1)
             }
         };
-        slots.push(slot);
+        slots.push((index, slot));
     }
-
-    let mut rows: Vec<MessageRow> = Vec::new();
-    let mut refused: Option<bool> = None; // Some(true): closed, Some(false): missing
-    if !fresh.is_empty() {
-        let n = i64::try_from(fresh.len()).unwrap_or(i64::MAX);
-        let at = now();
-        // Reserve seqs and versions (end - n, end] in the same transaction as the rows: no
-        // gaps.
-        let reserve = ReserveSeqs {
-            conversation,
-            n,
-            at,
-        };
-        let end: Option<(i64, i64)> = on_conn!(conn, c => reserve.get_result(c)).optional()?;
-        match end {
-            None => {
-                let exists = conversations::table
-                    .filter(conversations::id.eq(conversation))
-                    .count();
-                let exists: i64 = on_conn!(conn, c => exists.get_result(c))?;
-                refused = Some(exists > 0);
-            }
-            Some((end_seq, end_version)) => {
-                let new_rows: Vec<NewMessage> = fresh
-                    .iter()
-                    .zip(end_seq - n + 1..)
-                    .zip(end_version - n + 1..)
-                    .map(|((draft, seq), version)| {
-                        let upload = draft.attachment_id.and_then(|id| uploads_by_id.get(&id));
-                        NewMessage {
-                            project_id: draft.project_id,
-                            conversation_id: conversation,
-                            seq,
-                            sender_id: draft.sender_id,
-                            kind: upload.map_or("text", UploadRow::message_kind).into(),
-                            content: draft.content.clone(),
-                            client_msg_id: draft.client_msg_id.clone(),
-                            created_at: at,
-                            attachment_id: upload.map(|u| u.id),
-                            attachment: upload
-                                .and_then(|u| serde_json::to_string(&u.stored_attachment()).ok()),
-                            version,
-                            created_version: version,
-                        }
-                    })
-                    .collect();
-                rows = insert_rows(conn, &new_rows)?;
-                // RETURNING order is unspecified in SQLite: put rows back in seq order.
-                rows.sort_by_key(|row| row.seq);
-                if rows.len() != fresh.len() {
-                    return Err(DbError::Commit(
-                        "insert returned an unexpected row count".into(),
-                    ));
-                }
-                // Attached uploads now belong to this conversation and message, once.
-                for row in rows.iter().filter(|row| row.attachment_id.is_some()) {
-                    on_conn!(conn, c => {
-                        diesel::update(
-                            uploads::table.filter(uploads::id.nullable().eq(row.attachment_id)),
-                        )
-                        .set((
-                            uploads::message_id.eq(row.id),
-                            uploads::conversation_id.eq(conversation),
-                        ))
-                        .execute(c)
-                    })?;
-                }
-            }
-        }
+    Plan {
+        conversation,
+        fresh,
+        slots,
     }
-    let refusal = |closed: bool| {
-        if closed {
-            DbError::ConversationClosed
-        } else {
-            DbError::NotFound
-        }
-    };
-    Ok(slots
-        .into_iter()
-        .map(|slot| match (slot, refused) {
-            (Slot::Stored(row), _) => Ok(Inserted {
-                row,
-                duplicate: true,
-            }),
-            (Slot::Invalid(problem), _) => Err(DbError::Invalid(problem)),
-            (Slot::New(_) | Slot::Again(_), Some(closed)) => Err(refusal(closed)),
-            (Slot::New(i), None) => Ok(Inserted {
-                row: rows[i].clone(),
-                duplicate: false,
-            }),
-            (Slot::Again(i), None) => Ok(Inserted {
-                row: rows[i].clone(),
-                duplicate: true,
-            }),
-        })
-        .collect())
 }

@@ -9,6 +9,7 @@
 //! Writes go through [`write_batch`], which the group-commit queue calls with whatever arrived
 //! together: one transaction for all of it, outcomes in order.
 
+mod batch;
 mod change;
 mod insert;
 mod read;
