@@ -87,6 +87,7 @@ impl Application {
         let writer = DbWriter::start(db.write_pool.clone(), db.writers);
         let commit_queues = CommitQueues::new(
             writer.clone(),
+            db.writers,
             settings.database.group_commit_max_batch,
             Duration::from_micros(settings.database.group_commit_max_wait_us),
         );

@@ -1,19 +1,25 @@
 //! `CommitQueue`: group commit in front of the DbWriter.
 //!
 //! State: the writes waiting to go out (new messages, edits and deletions, each with the room
-//! its outcome goes back to) and whether a batch is being written. Handles [`QueueWrite`] from
-//! room actors. While the writer commits one batch, new writes queue up; when it answers,
-//! everything queued (up to `database.group_commit_max_batch`) goes out as the next batch, one
-//! transaction. So batches form by themselves under load and a lone write waits for nothing,
-//! unless `database.group_commit_max_wait_us` asks to linger for company. Every write is
-//! answered only after its batch committed, and outcomes come back in the order the writes
-//! were queued: a room that queued an edit of seq N after N's insert hears of N first.
+//! its outcome goes back to), the batches at the writers and their conversations. Handles
+//! [`QueueWrite`] from room actors. While the writers commit, new writes queue up; when one
+//! answers, what is queued (up to `database.group_commit_max_batch`) goes out as the next
+//! batch, one transaction. So batches form by themselves under load and a lone write waits for
+//! nothing, unless `database.group_commit_max_wait_us` asks to linger for company.
+//!
+//! On SQLite one batch is at the writer at a time; on PostgreSQL up to one per writer thread
+//! (`database.writers`), but never two with the same conversation: a write waits while its
+//! conversation is in a batch at the writers. So each conversation's writes commit, and take
+//! their seqs, in the order they were queued, and their outcomes come back in that order: a
+//! room that queued an edit of seq N after N's insert hears of N first. Every write is answered
+//! only after its batch committed.
 //!
 //! One instance per thread that runs rooms, started on first use through
 //! [`CommitQueues::local`]: a room and its queue share a thread, so a send crosses threads only
 //! on the way to the writer and back, once per batch rather than once per message.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -21,6 +27,7 @@ use actix::prelude::*;
 use crate::actors::db_writer::{DbWriter, WriteBatch};
 use crate::db::DbError;
 use crate::db::queries::messages::{Write, Written};
+use crate::domain::ConversationId;
 
 /// Store a message with the next seq of its conversation, or edit or delete one. The outcome
 /// comes back as a [`Committed`] message to `reply_to` after the commit; outcomes reach each
@@ -54,8 +61,13 @@ pub struct CommitQueue {
     /// Writes waiting for the next batch, in arrival order. Bounded by the rooms feeding it:
     /// each room queues only what passed its per-user rate limit.
     pending: Vec<Pending>,
-    /// A batch is at the writer.
-    writing: bool,
+    /// Batches at the writers.
+    in_flight: usize,
+    /// Most batches at the writers at once: 1 on SQLite, the number of writers on PostgreSQL.
+    max_in_flight: usize,
+    /// Conversations with a write in a batch at the writers: their next writes wait for it, so
+    /// each conversation's writes commit (and take seqs) in the order they were queued.
+    busy: HashSet<ConversationId>,
     /// A lone write is waiting `max_wait` for company.
     lingering: bool,
     /// `database.group_commit_max_batch`.
@@ -65,33 +77,69 @@ pub struct CommitQueue {
 }
 
 impl CommitQueue {
-    /// A queue in front of `writer`. `max_batch` 1 disables batching.
-    pub fn new(writer: Addr<DbWriter>, max_batch: usize, max_wait: Duration) -> Self {
+    /// A queue in front of `writer`, with at most `max_in_flight` batches at the writers at
+    /// once. `max_batch` 1 disables batching.
+    pub fn new(
+        writer: Addr<DbWriter>,
+        max_in_flight: usize,
+        max_batch: usize,
+        max_wait: Duration,
+    ) -> Self {
         Self {
             writer,
             pending: Vec::new(),
-            writing: false,
+            in_flight: 0,
+            max_in_flight: max_in_flight.max(1),
+            busy: HashSet::new(),
             lingering: false,
             max_batch: max_batch.max(1),
             max_wait,
         }
     }
 
-    /// Sends the next batch if the writer is free.
+    /// Sends batches while a writer is free and writes of idle conversations wait.
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.writing || self.pending.is_empty() {
-            return;
+        while self.in_flight < self.max_in_flight && !self.pending.is_empty() {
+            if !self.send_batch(ctx) {
+                break;
+            }
         }
-        let take = self.pending.len().min(self.max_batch);
-        let batch: Vec<Pending> = self.pending.drain(..take).collect();
+    }
+
+    /// Takes up to `max_batch` waiting writes of conversations not already at the writers, in
+    /// arrival order, and sends them as one batch. False when every waiting write belongs to a
+    /// busy conversation.
+    fn send_batch(&mut self, ctx: &mut Context<Self>) -> bool {
+        let mut batch: Vec<Pending> = Vec::new();
+        let mut rest: Vec<Pending> = Vec::new();
+        for pending in std::mem::take(&mut self.pending) {
+            let conversation = pending.0.conversation_id();
+            if batch.len() < self.max_batch && !self.busy.contains(&conversation) {
+                batch.push(pending);
+            } else {
+                rest.push(pending);
+            }
+        }
+        self.pending = rest;
+        if batch.is_empty() {
+            return false;
+        }
+        let conversations: Vec<ConversationId> = batch
+            .iter()
+            .map(|(write, _, _)| write.conversation_id())
+            .collect();
+        self.busy.extend(conversations.iter().copied());
         let (writes, answers): (Vec<Write>, Vec<_>) = batch
             .into_iter()
             .map(|(write, token, reply_to)| (write, (token, reply_to)))
             .unzip();
-        self.writing = true;
+        self.in_flight += 1;
         let write = self.writer.send(WriteBatch { writes });
-        ctx.spawn(write.into_actor(self).map(|result, queue, ctx| {
-            queue.writing = false;
+        ctx.spawn(write.into_actor(self).map(move |result, queue, ctx| {
+            queue.in_flight -= 1;
+            for conversation in &conversations {
+                queue.busy.remove(conversation);
+            }
             match result {
                 Ok(Ok(results)) => {
                     for ((token, reply_to), result) in answers.into_iter().zip(results) {
@@ -115,6 +163,7 @@ impl CommitQueue {
             }
             queue.flush(ctx);
         }));
+        true
     }
 }
 
@@ -123,6 +172,7 @@ impl CommitQueue {
 #[derive(Clone)]
 pub struct CommitQueues {
     writer: Addr<DbWriter>,
+    max_in_flight: usize,
     max_batch: usize,
     max_wait: Duration,
 }
@@ -133,10 +183,17 @@ thread_local! {
 }
 
 impl CommitQueues {
-    /// Queues in front of `writer`; `max_batch` 1 disables batching.
-    pub fn new(writer: Addr<DbWriter>, max_batch: usize, max_wait: Duration) -> Self {
+    /// Queues in front of `writer`, each with at most `max_in_flight` batches at the writers
+    /// (the number of writer threads); `max_batch` 1 disables batching.
+    pub fn new(
+        writer: Addr<DbWriter>,
+        max_in_flight: usize,
+        max_batch: usize,
+        max_wait: Duration,
+    ) -> Self {
         Self {
             writer,
+            max_in_flight,
             max_batch,
             max_wait,
         }
@@ -152,6 +209,7 @@ impl CommitQueues {
             }
             let queue = super::start_roomy(CommitQueue::new(
                 self.writer.clone(),
+                self.max_in_flight,
                 self.max_batch,
                 self.max_wait,
             ));
@@ -170,7 +228,7 @@ impl Handler<QueueWrite> for CommitQueue {
 
     fn handle(&mut self, msg: QueueWrite, ctx: &mut Self::Context) {
         self.pending.push((msg.write, msg.token, msg.reply_to));
-        let lone = !self.writing && self.pending.len() < self.max_batch;
+        let lone = self.in_flight == 0 && self.pending.len() < self.max_batch;
         if lone && !self.max_wait.is_zero() {
             if !self.lingering {
                 self.lingering = true;

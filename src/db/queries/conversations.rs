@@ -214,7 +214,10 @@ pub async fn list(
         .iter()
         .map(|row| row.view(members.remove(&row.id).unwrap_or_default()))
         .collect();
-    with_receipts(conn, user, links, views).await
+    let mut views = with_receipts(conn, user, links, views).await?;
+    // Stored activity times are a second coarse: order by the exact ones.
+    views.sort_by_key(|view| std::cmp::Reverse((view.last_activity_at, view.id)));
+    Ok(views)
 }
 
 /// Fills `last_read_seq`, `unread_count` (for `user`) and `last_message` (links signed by
@@ -267,6 +270,11 @@ pub async fn with_receipts(
             view.unread_count = Some(*count);
         }
         view.last_message = last.remove(&view.id);
+        // The stored time moves at most once a second (`ACTIVITY_RESOLUTION`); the newest
+        // message has the exact one.
+        if let Some(message) = &view.last_message {
+            view.last_activity_at = view.last_activity_at.max(message.created_at);
+        }
     }
     Ok(views)
 }

@@ -4,7 +4,8 @@
 //!
 //! - [`FindRetries`]: the messages already stored under the batch's `client_msg_id`s;
 //! - [`ReserveSeqs`]: `n` seqs and versions for each open conversation of the batch, the
-//!   conversation rows locked in id order first on PostgreSQL ([`LockConversations`]).
+//!   conversation rows locked in id order first on PostgreSQL ([`LockConversations`]);
+//! - [`TouchActivity`]: `last_activity_at` of the conversations it has fallen behind in.
 //!
 //! SQLite has no arrays: the batch goes in as one JSON array bound as text and is read back
 //! with `json_each` (a table-valued function of SQLite's built-in JSON support). PostgreSQL
@@ -112,11 +113,13 @@ impl QueryFragment<Pg> for FindRetries {
         out.push_bind_param::<Array<Text>, _>(keys)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(senders)?;
+        // A LATERAL lookup per key, not a join: the plan is cached with the prepared
+        // statement, and a join planned while `messages` was small hashes the keys and scans
+        // the whole table on every later batch (seen: 20-40 ms per batch at 140,000 rows).
         out.push_sql(
-            ") AS k (conversation_id, client_msg_id, sender_id) JOIN messages AS m \
-             ON m.conversation_id = k.conversation_id \
-             AND m.client_msg_id = k.client_msg_id \
-             AND m.sender_id = k.sender_id",
+            ") AS k (conversation_id, client_msg_id, sender_id) CROSS JOIN LATERAL \
+             (SELECT * FROM messages AS m WHERE m.conversation_id = k.conversation_id \
+             AND m.client_msg_id = k.client_msg_id AND m.sender_id = k.sender_id LIMIT 1) AS m",
         );
         Ok(())
     }
@@ -124,34 +127,33 @@ impl QueryFragment<Pg> for FindRetries {
 
 /// Reserves `n` seqs and versions of each open conversation and returns, for each, its id and
 /// the last seq and version reserved:
-/// `UPDATE conversations SET last_seq = last_seq + n, version = version + n, last_activity_at
-/// = at … WHERE id = … AND status = 'open' RETURNING id, last_seq, version`, for all of them in
-/// one statement. A closed or missing conversation returns no row. The write lock on each row
-/// serializes writers of one conversation on any backend (several nodes included), so seqs
-/// stay gapless and unique.
+/// `UPDATE conversations SET last_seq = last_seq + n, version = version + n WHERE id = … AND
+/// status = 'open' RETURNING id, last_seq, version`, for all of them in one statement. A closed
+/// or missing conversation returns no row. The write lock on each row serializes writers of one
+/// conversation on any backend (several nodes included), so seqs stay gapless and unique.
+///
+/// No indexed column changes, so on PostgreSQL the update is HOT (no new index entries, dead
+/// versions pruned within the page): `last_activity_at`, which is indexed, moves separately
+/// and at most once a second ([`TouchActivity`]).
 pub enum ReserveSeqs {
-    /// `[[conversation, n], ...]` as JSON, and the time.
-    Sqlite(String, chrono::NaiveDateTime),
-    /// Conversations and counts, and the time.
-    Postgres(Vec<i64>, Vec<i64>, chrono::NaiveDateTime),
+    /// `[[conversation, n], ...]` as JSON.
+    Sqlite(String),
+    /// Conversations and counts.
+    Postgres(Vec<i64>, Vec<i64>),
 }
 
 impl ReserveSeqs {
     /// The statement for SQLite; `counts` are `(conversation, n)`.
-    pub fn sqlite(counts: &[(ConversationId, i64)], at: chrono::NaiveDateTime) -> Self {
+    pub fn sqlite(counts: &[(ConversationId, i64)]) -> Self {
         let rows: Vec<(i64, i64)> = counts.iter().map(|(c, n)| (c.0, *n)).collect();
-        Self::Sqlite(
-            serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()),
-            at,
-        )
+        Self::Sqlite(serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()))
     }
 
     /// The statement for PostgreSQL.
-    pub fn postgres(counts: &[(ConversationId, i64)], at: chrono::NaiveDateTime) -> Self {
+    pub fn postgres(counts: &[(ConversationId, i64)]) -> Self {
         Self::Postgres(
             counts.iter().map(|(c, _)| c.0).collect(),
             counts.iter().map(|(_, n)| *n).collect(),
-            at,
         )
     }
 }
@@ -160,16 +162,14 @@ cached_query!(ReserveSeqs => (BigInt, BigInt, BigInt));
 
 impl QueryFragment<Sqlite> for ReserveSeqs {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
-        let Self::Sqlite(json, at) = self else {
+        let Self::Sqlite(json) = self else {
             return Err(wrong_backend());
         };
         out.push_sql(
             "UPDATE conversations \
-             SET last_seq = last_seq + (r.value ->> 1), version = version + (r.value ->> 1), \
-             last_activity_at = ",
+             SET last_seq = last_seq + (r.value ->> 1), version = version + (r.value ->> 1) \
+             FROM json_each(",
         );
-        out.push_bind_param::<Timestamp, _>(at)?;
-        out.push_sql(" FROM json_each(");
         out.push_bind_param::<Text, _>(json)?;
         out.push_sql(") AS r WHERE conversations.id = (r.value ->> 0) AND conversations.status = ");
         out.push_bind_param::<Text, _>(ConversationStatus::Open.as_str())?;
@@ -180,21 +180,96 @@ impl QueryFragment<Sqlite> for ReserveSeqs {
 
 impl QueryFragment<Pg> for ReserveSeqs {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        let Self::Postgres(conversations, counts, at) = self else {
+        let Self::Postgres(conversations, counts) = self else {
             return Err(wrong_backend());
         };
         out.push_sql(
             "UPDATE conversations AS c \
-             SET last_seq = c.last_seq + r.n, version = c.version + r.n, last_activity_at = ",
+             SET last_seq = c.last_seq + r.n, version = c.version + r.n FROM unnest(",
         );
-        out.push_bind_param::<Timestamp, _>(at)?;
-        out.push_sql(" FROM unnest(");
         out.push_bind_param::<Array<BigInt>, _>(conversations)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(counts)?;
         out.push_sql(") AS r (id, n) WHERE c.id = r.id AND c.status = ");
         out.push_bind_param::<Text, _>(ConversationStatus::Open.as_str())?;
         out.push_sql(" RETURNING c.id, c.last_seq, c.version");
+        Ok(())
+    }
+}
+
+/// How far behind a conversation's stored `last_activity_at` may be: [`TouchActivity`] moves it
+/// at most this often, so the index on it is written once a second per busy conversation, not
+/// once a message. Views give the exact time ([`crate::db::queries::conversations`]).
+pub const ACTIVITY_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
+
+/// `UPDATE conversations SET last_activity_at = at WHERE id IN (…) AND last_activity_at <
+/// at - ACTIVITY_RESOLUTION`.
+pub struct TouchActivity {
+    /// The conversations: a JSON array on SQLite, an array on PostgreSQL.
+    ids: Ids,
+    at: chrono::NaiveDateTime,
+    stale: chrono::NaiveDateTime,
+}
+
+enum Ids {
+    Json(String),
+    Array(Vec<i64>),
+}
+
+impl TouchActivity {
+    /// The statement for SQLite.
+    pub fn sqlite(ids: &[ConversationId], at: chrono::NaiveDateTime) -> Self {
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        Self {
+            ids: Ids::Json(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())),
+            at,
+            stale: at - ACTIVITY_RESOLUTION,
+        }
+    }
+
+    /// The statement for PostgreSQL.
+    pub fn postgres(ids: &[ConversationId], at: chrono::NaiveDateTime) -> Self {
+        Self {
+            ids: Ids::Array(ids.iter().map(|id| id.0).collect()),
+            at,
+            stale: at - ACTIVITY_RESOLUTION,
+        }
+    }
+}
+
+impl QueryId for TouchActivity {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for TouchActivity {}
+
+impl QueryFragment<Sqlite> for TouchActivity {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
+        let Ids::Json(json) = &self.ids else {
+            return Err(wrong_backend());
+        };
+        out.push_sql("UPDATE conversations SET last_activity_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" WHERE id IN (SELECT value FROM json_each(");
+        out.push_bind_param::<Text, _>(json)?;
+        out.push_sql(")) AND last_activity_at < ");
+        out.push_bind_param::<Timestamp, _>(&self.stale)?;
+        Ok(())
+    }
+}
+
+impl QueryFragment<Pg> for TouchActivity {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        let Ids::Array(ids) = &self.ids else {
+            return Err(wrong_backend());
+        };
+        out.push_sql("UPDATE conversations SET last_activity_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" WHERE id = ANY(");
+        out.push_bind_param::<Array<BigInt>, _>(ids)?;
+        out.push_sql(") AND last_activity_at < ");
+        out.push_bind_param::<Timestamp, _>(&self.stale)?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use diesel::prelude::{ExpressionMethods, NullableExpressionMethods, QueryDsl, SelectableHelper};
 
-use super::batch::{FindRetries, LockConversations, ReserveSeqs, RetryKey};
+use super::batch::{FindRetries, LockConversations, ReserveSeqs, RetryKey, TouchActivity};
 use crate::db::models::{MessageRow, NewMessage, UploadRow};
 use crate::db::schema::{conversations, messages, uploads};
 use crate::db::{DbConnection, DbError, now, on_conn};
@@ -233,7 +233,8 @@ fn find_uploads(
 }
 
 /// Reserves `n` seqs and versions for each `(conversation, n)`; returns the last seq and
-/// version reserved for each open one.
+/// version reserved for each open one, whose `last_activity_at` moves to `at` if it was a
+/// second or more behind.
 fn reserve(
     conn: &mut DbConnection,
     counts: &[(ConversationId, i64)],
@@ -244,18 +245,24 @@ fn reserve(
         return Ok(HashMap::new());
     }
     let ends: Vec<(i64, i64, i64)> = match conn {
-        DbConnection::Sqlite(c) => ReserveSeqs::sqlite(counts, at).load(c)?,
+        DbConnection::Sqlite(c) => ReserveSeqs::sqlite(counts).load(c)?,
         DbConnection::Postgres(c) => {
             // `counts` come in conversation order (a BTreeMap's).
             let ids = counts.iter().map(|(id, _)| id.0).collect();
             let _: Vec<i64> = LockConversations(ids).load(&mut **c)?;
-            ReserveSeqs::postgres(counts, at).load(&mut **c)?
+            ReserveSeqs::postgres(counts).load(&mut **c)?
         }
     };
-    Ok(ends
+    let ends: HashMap<ConversationId, (i64, i64)> = ends
         .into_iter()
         .map(|(id, seq, version)| (ConversationId(id), (seq, version)))
-        .collect())
+        .collect();
+    let active: Vec<ConversationId> = ends.keys().copied().collect();
+    match conn {
+        DbConnection::Sqlite(c) => TouchActivity::sqlite(&active, at).execute(c)?,
+        DbConnection::Postgres(c) => TouchActivity::postgres(&active, at).execute(&mut **c)?,
+    };
+    Ok(ends)
 }
 
 /// Why a conversation took no messages.

@@ -32,6 +32,16 @@ pub enum Write {
     Change(ChangeDraft),
 }
 
+impl Write {
+    /// The conversation written to.
+    pub fn conversation_id(&self) -> crate::domain::ConversationId {
+        match self {
+            Self::Insert(draft) => draft.conversation_id,
+            Self::Change(draft) => draft.conversation_id,
+        }
+    }
+}
+
 /// The outcome of one [`Write`].
 #[derive(Debug, Clone)]
 pub enum Written {
