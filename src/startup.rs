@@ -19,6 +19,7 @@ use crate::actors::session::{SessionConfig, SessionDeps};
 use crate::actors::start_roomy;
 use crate::api::DownloadLinks;
 use crate::auth::{JwtKeys, password};
+use crate::cluster::{Cluster, Listeners};
 use crate::config::Settings;
 use crate::db::Database;
 use crate::http::client_ip::TrustedProxies;
@@ -74,6 +75,11 @@ impl Application {
             writers = db.writers,
             "database ready"
         );
+        let cluster = if settings.cluster.enabled() {
+            Some(Cluster::start(&settings.cluster)?)
+        } else {
+            None
+        };
         std::fs::create_dir_all(&settings.uploads.dir).map_err(|e| {
             anyhow::anyhow!("cannot create {}: {e}", settings.uploads.dir.display())
         })?;
@@ -93,6 +99,7 @@ impl Application {
         );
         let room_config = Arc::new(RoomConfig::new(&settings));
         let rooms = RoomRegistry::start(|on_stop| RoomDeps {
+            cluster: cluster.clone(),
             db: db.clone(),
             writer: writer.clone(),
             commit_queues,
@@ -101,6 +108,7 @@ impl Application {
             on_stop,
         });
         let presence = start_roomy(PresenceRegistry::new(PresenceDeps {
+            cluster: cluster.clone(),
             db: db.clone(),
             writer: writer.clone(),
             presence_max_participants: settings.realtime.presence_max_participants,
@@ -117,18 +125,25 @@ impl Application {
             settings: settings.clone(),
             db,
             writer: writer.clone(),
-            rooms,
+            rooms: rooms.clone(),
             presence: presence.clone(),
             session,
             jwt: jwt.clone(),
             links,
             dummy_hash,
             started_at: Instant::now(),
-            limits: ApiLimits::new(&settings.limits, &settings.uploads),
+            limits: ApiLimits::new(&settings.limits, &settings.uploads, cluster.clone()),
             tickets: WsTickets::default(),
             images: DecodeSlots::new(settings.uploads.max_image_pixels),
             proxies: TrustedProxies::new(&settings.server.trusted_proxies),
+            cluster: cluster.clone(),
         });
+        if let Some(cluster) = &cluster {
+            cluster.listen(Listeners {
+                global: vec![presence.clone().recipient(), rooms.clone().recipient()],
+                recovered: vec![presence.clone().recipient(), rooms.clone().recipient()],
+            });
+        }
         spawn_housekeeping(&state);
 
         let listener = TcpListener::bind(&settings.server.bind)

@@ -24,11 +24,13 @@ use actix::prelude::*;
 use crate::actors::Outbox;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};
 use crate::actors::session::{EndSession, Shutdown};
+use crate::cluster::envelope::{Event, SessionEnd};
+use crate::cluster::{Cluster, GlobalEvent, Recovered};
 use crate::db::queries::users;
 use crate::db::{Database, DbError, now};
 use crate::domain::{SessionId, UserId};
 use crate::error::AppError;
-use crate::protocol::{self, ServerFrame, Status, StatusEvent};
+use crate::protocol::{self, ResyncEvent, ServerFrame, Status, StatusEvent};
 
 /// How long an admitted session may take to start before its place is given back.
 const ADMISSION_TTL: Duration = Duration::from_secs(30);
@@ -136,6 +138,18 @@ pub struct PresenceDeps {
     pub presence_max_participants: u32,
     /// `realtime.max_sessions_per_user`.
     pub max_sessions_per_user: usize,
+    /// The other nodes, in cluster mode: presence is then decided in Redis.
+    pub cluster: Option<Cluster>,
+}
+
+/// What a user's presence transition found.
+struct Transition {
+    /// The user came online (or went offline) for everyone: announce it.
+    changed: bool,
+    /// Who shares a small enough conversation with the user.
+    contacts: Vec<UserId>,
+    /// Those of the contacts online on any node (cluster mode; `None`: ask this node).
+    online: Option<Vec<UserId>>,
 }
 
 /// The presence actor.
@@ -166,24 +180,111 @@ impl PresenceRegistry {
         self.live_sessions(user).next().is_some()
     }
 
-    /// Looks up the contacts of `user_id`, then runs `then` with them. The actor handles nothing
-    /// else meanwhile (`ctx.wait`), so presence events keep their order.
-    fn with_contacts(
+    /// The cluster, when Redis answers (otherwise presence is this node's alone until it is
+    /// back).
+    fn cluster_up(&self) -> Option<Cluster> {
+        self.deps.cluster.clone().filter(Cluster::redis_up)
+    }
+
+    /// Records a transition of `user_id` (`up`: a first session, `down`: a last one) and looks
+    /// up their contacts, then runs `then`. In cluster mode Redis decides whether the user's
+    /// status changed for everyone; on a single node (or with Redis down) this node does. The
+    /// actor handles nothing else meanwhile (`ctx.wait`), so presence events keep their order.
+    fn transition(
         &mut self,
         user_id: UserId,
+        change: Option<bool>,
         ctx: &mut Context<Self>,
-        then: impl FnOnce(&mut Self, Vec<UserId>) + 'static,
+        then: impl FnOnce(&mut Self, Transition, &mut Context<Self>) + 'static,
     ) {
         let db = self.deps.db.clone();
         let max_participants = self.deps.presence_max_participants;
+        let cluster = self.cluster_up();
         let lookup = async move {
-            let mut conn = db.read().await?;
-            users::contacts(&mut conn, user_id, max_participants).await
+            let changed = match (&cluster, change) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(cluster), Some(true)) => cluster.presence_up(user_id).await.unwrap_or(true),
+                (Some(cluster), Some(false)) => {
+                    cluster.presence_down(user_id).await.unwrap_or(true)
+                }
+            };
+            let contacts = {
+                let mut conn = db.read().await?;
+                users::contacts(&mut conn, user_id, max_participants).await?
+            };
+            let online = match &cluster {
+                Some(cluster) => cluster.online_among(&contacts).await.ok(),
+                None => None,
+            };
+            Ok::<_, DbError>(Transition {
+                changed,
+                contacts,
+                online,
+            })
         };
-        ctx.wait(lookup.into_actor(self).map(move |contacts, registry, _| match contacts {
-            Ok(contacts) => then(registry, contacts),
+        ctx.wait(lookup.into_actor(self).map(move |found, registry, ctx| match found {
+            Ok(found) => then(registry, found, ctx),
             Err(err) => {
                 tracing::warn!(user_id = %user_id, error = ?err, "presence contacts lookup failed");
+            }
+        }));
+    }
+
+    /// Tells `contacts` here of `event`, and the other nodes' sessions through Redis.
+    fn announce(&self, contacts: Vec<UserId>, event: StatusEvent) {
+        self.tell(&contacts, event);
+        if let Some(cluster) = &self.deps.cluster {
+            cluster.publish(
+                Event::Presence {
+                    status: event,
+                    contacts,
+                },
+                bytestring::ByteString::new(),
+            );
+        }
+    }
+
+    /// A user went offline everywhere (their last session ended, or their node died): store
+    /// `last_seen_at` and announce it.
+    fn offline(&mut self, user_id: UserId, contacts: Vec<UserId>, ctx: &mut Context<Self>) {
+        tracing::debug!(user_id = %user_id, "user offline");
+        let at = now();
+        let touch = self.deps.writer.send(TouchLastSeen { user_id, at });
+        ctx.spawn(
+            async move {
+                if let Ok(Err(err)) | Err(err) = touch.await.map_err(|_| DbError::WriterGone) {
+                    tracing::warn!(user_id = %user_id, error = ?err, "storing last_seen_at failed");
+                }
+            }
+            .into_actor(self),
+        );
+        let event = StatusEvent {
+            user_id,
+            status: Status::Offline,
+            last_seen_at: Some(at.and_utc()),
+        };
+        self.announce(contacts, event);
+    }
+
+    /// Cluster mode: refreshes this node's liveness, and announces offline the users of nodes
+    /// that stopped refreshing theirs.
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        let Some(cluster) = self.deps.cluster.clone() else {
+            return;
+        };
+        let beat = async move {
+            cluster.heartbeat().await?;
+            cluster.reap().await
+        };
+        ctx.spawn(beat.into_actor(self).map(|gone, registry, ctx| {
+            for user_id in gone.unwrap_or_default() {
+                if registry.is_online(&user_id) {
+                    continue;
+                }
+                registry.transition(user_id, None, ctx, move |registry, found, ctx| {
+                    registry.offline(user_id, found.contacts, ctx);
+                });
             }
         }));
     }
@@ -205,6 +306,14 @@ fn status_frame(data: StatusEvent) -> bytestring::ByteString {
 
 impl Actor for PresenceRegistry {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(cluster) = &self.deps.cluster {
+            let interval = cluster.heartbeat_interval();
+            self.heartbeat(ctx);
+            ctx.run_interval(interval, |registry, ctx| registry.heartbeat(ctx));
+        }
+    }
 }
 
 impl Handler<Admit> for PresenceRegistry {
@@ -261,26 +370,106 @@ impl Handler<Connect> for PresenceRegistry {
             .or_default()
             .insert(msg.session_id, Place::Live(live));
         let user_id = msg.user_id;
-        self.with_contacts(user_id, ctx, move |registry, contacts| {
-            if first {
-                tracing::debug!(user_id = %user_id, "user online");
-                let event = StatusEvent {
-                    user_id,
-                    status: Status::Online,
-                    last_seen_at: None,
+        self.transition(
+            user_id,
+            first.then_some(true),
+            ctx,
+            move |registry, found, _| {
+                if found.changed {
+                    tracing::debug!(user_id = %user_id, "user online");
+                    let event = StatusEvent {
+                        user_id,
+                        status: Status::Online,
+                        last_seen_at: None,
+                    };
+                    registry.announce(found.contacts.clone(), event);
+                }
+                // The new session learns who among its contacts is online already (on any node).
+                let online: Vec<UserId> = match found.online {
+                    Some(online) => online,
+                    None => found
+                        .contacts
+                        .into_iter()
+                        .filter(|c| registry.is_online(c))
+                        .collect(),
                 };
-                registry.tell(&contacts, event);
+                for contact in online {
+                    let frame = status_frame(StatusEvent {
+                        user_id: contact,
+                        status: Status::Online,
+                        last_seen_at: None,
+                    });
+                    msg.outbox.send(frame);
+                }
+            },
+        );
+    }
+}
+
+impl PresenceRegistry {
+    /// Ends every session of `user_id` on this node.
+    fn end_sessions(&mut self, user_id: UserId, end: EndSession) {
+        let places = self.online.get_mut(&user_id).into_iter();
+        for place in places.flat_map(|p| p.values_mut()) {
+            match place {
+                Place::Live(live) => live.end.do_send(end),
+                Place::Admitted(at) => *place = Place::Doomed(*at, end),
+                Place::Doomed(..) => {}
             }
-            // The new session learns who among its contacts is online already.
-            for contact in contacts.iter().filter(|c| registry.is_online(c)) {
-                let frame = status_frame(StatusEvent {
-                    user_id: *contact,
-                    status: Status::Online,
-                    last_seen_at: None,
-                });
-                msg.outbox.send(frame);
-            }
+        }
+    }
+}
+
+impl Handler<GlobalEvent> for PresenceRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: GlobalEvent, _: &mut Self::Context) {
+        match &msg.0.header.event {
+            Event::Presence { status, contacts } => self.tell(contacts, *status),
+            Event::EndSessions { user_id, end } => self.end_sessions(*user_id, end.frame()),
+            _ => {}
+        }
+    }
+}
+
+impl Handler<Recovered> for PresenceRegistry {
+    type Result = ();
+
+    /// Redis is back after an outage: every session here may have missed events from the
+    /// other nodes, so each is told to `resync`; and this node's users are registered again
+    /// (their presence may have expired meanwhile), announced online where they had gone
+    /// offline for the others.
+    fn handle(&mut self, _: Recovered, ctx: &mut Self::Context) {
+        let frame = protocol::encode(&ServerFrame::Resync {
+            data: ResyncEvent {
+                conversation_id: None,
+            },
         });
+        for live in self
+            .online
+            .values()
+            .flat_map(|s| s.values().filter_map(Place::live))
+        {
+            live.outbox.send(frame.clone());
+        }
+        let users: Vec<UserId> = self
+            .online
+            .keys()
+            .copied()
+            .filter(|u| self.is_online(u))
+            .collect();
+        for user_id in users {
+            self.transition(user_id, Some(true), ctx, move |registry, found, _| {
+                if found.changed {
+                    let event = StatusEvent {
+                        user_id,
+                        status: Status::Online,
+                        last_seen_at: None,
+                    };
+                    registry.announce(found.contacts, event);
+                }
+            });
+        }
     }
 }
 
@@ -288,14 +477,16 @@ impl Handler<EndSessions> for PresenceRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: EndSessions, _: &mut Self::Context) {
-        let places = self.online.get_mut(&msg.user_id).into_iter();
-        for place in places.flat_map(|p| p.values_mut()) {
-            match place {
-                Place::Live(live) => live.end.do_send(msg.end),
-                Place::Admitted(at) => *place = Place::Doomed(*at, msg.end),
-                Place::Doomed(..) => {}
-            }
+        if let Some(cluster) = &self.deps.cluster {
+            cluster.publish(
+                Event::EndSessions {
+                    user_id: msg.user_id,
+                    end: SessionEnd::of(msg.end),
+                },
+                bytestring::ByteString::new(),
+            );
         }
+        self.end_sessions(msg.user_id, msg.end);
     }
 }
 
@@ -341,25 +532,12 @@ impl Handler<Disconnect> for PresenceRegistry {
         if !was_live || self.is_online(&msg.user_id) {
             return;
         }
-        tracing::debug!(user_id = %msg.user_id, "user offline");
-        let at = now();
         let user_id = msg.user_id;
-        let touch = self.deps.writer.send(TouchLastSeen { user_id, at });
-        ctx.spawn(
-            async move {
-                if let Ok(Err(err)) | Err(err) = touch.await.map_err(|_| DbError::WriterGone) {
-                    tracing::warn!(user_id = %user_id, error = ?err, "storing last_seen_at failed");
-                }
+        self.transition(user_id, Some(false), ctx, move |registry, found, ctx| {
+            // Online again here meanwhile, or still online on another node: nothing changed.
+            if found.changed && !registry.is_online(&user_id) {
+                registry.offline(user_id, found.contacts, ctx);
             }
-            .into_actor(self),
-        );
-        let event = StatusEvent {
-            user_id,
-            status: Status::Offline,
-            last_seen_at: Some(at.and_utc()),
-        };
-        self.with_contacts(user_id, ctx, move |registry, contacts| {
-            registry.tell(&contacts, event);
         });
     }
 }

@@ -18,8 +18,11 @@ use std::collections::HashMap;
 use actix::prelude::*;
 
 use crate::actors::MAILBOX_CAPACITY;
-use crate::actors::room::{ChangeMessage, Origin, RoomActor, RoomDeps, RoomStopped};
+use crate::actors::room::{Behind, ChangeMessage, Origin, RoomActor, RoomDeps, RoomStopped};
+use crate::cluster::envelope::Event;
+use crate::cluster::{GlobalEvent, Recovered, RemoteEvent};
 use crate::db::DbError;
+use crate::db::queries::conversations;
 use crate::db::queries::messages::{self, Change};
 use crate::domain::{ConversationId, MessageId};
 use crate::error::AppError;
@@ -130,8 +133,76 @@ impl RoomRegistry {
     }
 }
 
+/// How often the registry compares its rooms with the database in cluster mode.
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl RoomRegistry {
+    /// Cluster mode: reads the stored version of every live room's conversation, in one
+    /// statement per thousand rooms, and tells each room; a room behind it for longer than
+    /// `cluster.gap_fill_ms` reads what it missed. This covers events that never reached Redis
+    /// (their node died between commit and publish) with no later event to reveal the gap.
+    fn sweep(&mut self, ctx: &mut Context<Self>) {
+        let ids: Vec<ConversationId> = self.rooms.keys().copied().collect();
+        if ids.is_empty() {
+            return;
+        }
+        let db = self.deps.db.clone();
+        let read = async move {
+            let mut conn = db.read().await?;
+            let mut versions = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(1000) {
+                versions.extend(conversations::versions(&mut conn, chunk).await?);
+            }
+            Ok::<_, DbError>(versions)
+        };
+        ctx.spawn(
+            read.into_actor(self)
+                .map(|versions, registry, _| match versions {
+                    Ok(versions) => {
+                        for (id, version) in versions {
+                            if let Some(room) = registry.rooms.get(&id) {
+                                room.do_send(Behind { version });
+                            }
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = ?err, "room sweep failed"),
+                }),
+        );
+    }
+
+    fn catch_up_all(&self) {
+        for room in self.rooms.values() {
+            room.do_send(RemoteEvent::CatchUp);
+        }
+    }
+}
+
 impl Actor for RoomRegistry {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if self.deps.cluster.is_some() {
+            ctx.run_interval(SWEEP_INTERVAL, |registry, ctx| registry.sweep(ctx));
+        }
+    }
+}
+
+impl Handler<GlobalEvent> for RoomRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: GlobalEvent, _: &mut Self::Context) {
+        if msg.0.header.event == Event::CatchUp {
+            self.catch_up_all();
+        }
+    }
+}
+
+impl Handler<Recovered> for RoomRegistry {
+    type Result = ();
+
+    fn handle(&mut self, _: Recovered, _: &mut Self::Context) {
+        self.catch_up_all();
+    }
 }
 
 impl Handler<GetRoom> for RoomRegistry {

@@ -12,7 +12,8 @@
 mod sections;
 
 pub use sections::{
-    AuthSettings, DatabaseSettings, LimitSettings, RealtimeSettings, ServerSettings, UploadSettings,
+    AuthSettings, ClusterSettings, DatabaseSettings, LimitSettings, RealtimeSettings,
+    ServerSettings, UploadSettings,
 };
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub struct Settings {
     pub realtime: RealtimeSettings,
     /// Message size and rate limits.
     pub limits: LimitSettings,
+    /// Several nodes over Redis.
+    pub cluster: ClusterSettings,
 }
 
 /// Parses an entry of `server.trusted_proxies`: a CIDR block (`10.0.0.0/8`) or a single
@@ -178,6 +181,28 @@ impl Settings {
         }
         if !(1..=64).contains(&self.database.writers) {
             return bad("database.writers", "must be 1 to 64");
+        }
+        if self.cluster.enabled() {
+            if !crate::db::DatabaseUrl::parse(&self.database.url).is_ok_and(|u| u.is_postgres()) {
+                return bad(
+                    "cluster.redis_url",
+                    "several nodes need a database they can share: set database.url to a \
+                     postgres:// URL (SQLite is one process's file)",
+                );
+            }
+            if secrecy::ExposeSecret::expose_secret(&self.auth.jwt_secret)
+                .trim()
+                .is_empty()
+            {
+                return bad(
+                    "auth.jwt_secret",
+                    "several nodes must share one secret: set auth.jwt_secret (at least 32 \
+                     bytes) on every node",
+                );
+            }
+            if self.cluster.presence_ttl_s.is_nan() || self.cluster.presence_ttl_s < 0.5 {
+                return bad("cluster.presence_ttl_s", "must be at least 0.5");
+            }
         }
         if !matches!(
             self.database

@@ -183,6 +183,49 @@ impl Default for AuthSettings {
     }
 }
 
+/// `[cluster]`: several Parlor nodes on one PostgreSQL database and one Redis
+/// (docs/SCALING.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// `redis://HOST:PORT[/DB]` of the Redis the nodes share; empty: a single node (nothing
+    /// leaves the process).
+    pub redis_url: String,
+    /// How long a node holds back an event whose predecessors have not arrived before it reads
+    /// them from the database, in milliseconds.
+    pub gap_fill_ms: u64,
+    /// A node that stops refreshing its presence is taken for dead this many seconds later at
+    /// most, and its users go offline (fractions allowed).
+    pub presence_ttl_s: f64,
+}
+
+impl ClusterSettings {
+    /// Whether clustering is on.
+    pub fn enabled(&self) -> bool {
+        !self.redis_url.trim().is_empty()
+    }
+
+    /// `gap_fill_ms` as a duration.
+    pub fn gap_fill(&self) -> Duration {
+        Duration::from_millis(self.gap_fill_ms)
+    }
+
+    /// `presence_ttl_s` as a duration.
+    pub fn presence_ttl(&self) -> Duration {
+        secs(self.presence_ttl_s)
+    }
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        Self {
+            redis_url: String::new(),
+            gap_fill_ms: 200,
+            presence_ttl_s: 15.0,
+        }
+    }
+}
+
 /// `[realtime]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]

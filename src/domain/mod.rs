@@ -141,7 +141,8 @@ impl ConversationStatus {
 }
 
 /// Which watermark a receipt moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReceiptKind {
     /// `message:delivered`: the user's clients hold every message up to the seq.
     Delivered,

@@ -178,7 +178,7 @@ pub async fn login(
         || LoginKey::Unknown(login.trim().to_lowercase()),
         |u| LoginKey::Account(u.id),
     );
-    state.limits.login_attempt(&account)?;
+    state.limits.login_attempt(&account).await?;
     let hash = user
         .as_ref()
         .map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());

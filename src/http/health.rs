@@ -1,4 +1,5 @@
-//! `GET /health`: liveness plus a database round trip.
+//! `GET /health` (liveness, with the state of the database and, in cluster mode, Redis) and
+//! `GET /health/ready` (whether a load balancer should send this node traffic).
 
 use std::time::Duration;
 
@@ -15,13 +16,15 @@ struct Health {
     version: &'static str,
     uptime_s: u64,
     database: &'static str,
+    /// `ok` or `down` in cluster mode; absent on a single node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis: Option<&'static str>,
 }
 
-/// 200 `{"status":"ok","version","uptime_s","database":"ok"}`, or 503 with
-/// `status: "degraded"` and `database: "unreachable"` when the database does not answer within
-/// two seconds. The probe reads a real table (`projects`), so a missing, corrupt or locked
-/// database file is noticed; a bare `SELECT 1` would succeed without touching the file.
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+/// Whether the database answers within two seconds. The probe reads a real table (`projects`),
+/// so a missing, corrupt or locked database is noticed; a bare `SELECT 1` would succeed without
+/// touching it.
+async fn database_ok(state: &AppState) -> bool {
     let probe = async {
         let mut conn = state.db.read().await.ok()?;
         let query = crate::db::schema::projects::table.select(crate::db::schema::projects::id);
@@ -30,17 +33,48 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             .ok()
             .flatten()
     };
-    let database_ok = matches!(
+    matches!(
         tokio::time::timeout(Duration::from_secs(2), probe).await,
         Ok(Some(_))
-    );
+    )
+}
+
+async fn check(state: &AppState) -> (bool, Health) {
+    let database_ok = database_ok(state).await;
+    let redis_ok = state
+        .cluster
+        .as_ref()
+        .map(crate::cluster::Cluster::redis_up);
+    let all_ok = database_ok && redis_ok != Some(false);
     let body = Health {
-        status: if database_ok { "ok" } else { "degraded" },
+        status: if all_ok { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
         uptime_s: state.started_at.elapsed().as_secs(),
         database: if database_ok { "ok" } else { "unreachable" },
+        redis: redis_ok.map(|ok| if ok { "ok" } else { "down" }),
     };
+    (database_ok, body)
+}
+
+/// 200 `{"status":"ok","version","uptime_s","database":"ok"[,"redis":"ok"]}`; 503 with
+/// `status: "degraded"` and `database: "unreachable"` when the database does not answer within
+/// two seconds. With Redis down (cluster mode) the node still serves its own sessions and
+/// stores every message: 200, `status: "degraded"`, `redis: "down"`.
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let (database_ok, body) = check(&state).await;
     if database_ok {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// 200 when this node should get traffic: the database answers and, in cluster mode, Redis
+/// does (without it, the node's sessions miss the other nodes' events until it is back). 503
+/// otherwise, with the same body as `/health`.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let (_, body) = check(&state).await;
+    if body.status == "ok" {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

@@ -11,6 +11,10 @@
 //! Past a limit the answer is 429 `rate_limited` with `Retry-After`. The client IP is the TCP
 //! peer, or the forwarded address from a trusted proxy, IPv6 counted per /64
 //! ([`client_ip`](super::client_ip)).
+//!
+//! In cluster mode the API limit and both sign-in limits are counted in Redis instead
+//! ([`crate::cluster::rate`]), so a caller has one budget whichever nodes it reaches; while
+//! Redis does not answer, each node falls back to its own limiter. The others stay per node.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -49,6 +53,10 @@ pub enum LoginKey {
 
 /// The limiters.
 pub struct ApiLimits {
+    /// The cluster-wide counters, in cluster mode.
+    cluster: Option<crate::cluster::Cluster>,
+    /// The cluster-wide quotas: API requests, sign-in attempts per IP, per account.
+    quotas: [crate::cluster::rate::Quota; 3],
     api: DefaultKeyedRateLimiter<Caller>,
     auth_ip: DefaultKeyedRateLimiter<IpAddr>,
     login_account: DefaultKeyedRateLimiter<LoginKey>,
@@ -74,9 +82,22 @@ fn refused(
 }
 
 impl ApiLimits {
-    /// Limiters with the configured quotas.
-    pub fn new(limits: &LimitSettings, uploads: &UploadSettings) -> Self {
+    /// Limiters with the configured quotas; `cluster` counts the API and sign-in limits for
+    /// every node.
+    pub fn new(
+        limits: &LimitSettings,
+        uploads: &UploadSettings,
+        cluster: Option<crate::cluster::Cluster>,
+    ) -> Self {
+        use crate::cluster::rate::Quota as ClusterQuota;
+        let minute = std::time::Duration::from_secs(60);
         Self {
+            cluster,
+            quotas: [
+                ClusterQuota::per(limits.api_requests_per_minute, minute),
+                ClusterQuota::per(limits.auth_attempts_per_ip_per_minute, minute),
+                ClusterQuota::per(limits.login_attempts_per_account_per_minute, minute),
+            ],
             api: RateLimiter::keyed(per_minute(limits.api_requests_per_minute)),
             auth_ip: RateLimiter::keyed(per_minute(limits.auth_attempts_per_ip_per_minute)),
             login_account: RateLimiter::keyed(per_minute(
@@ -88,12 +109,61 @@ impl ApiLimits {
         }
     }
 
+    /// Counts one request against `key` with the cluster-wide quota `quota` (0: API, 1: auth
+    /// per IP, 2: login per account); `None` when this node decides (single node, or Redis not
+    /// answering).
+    async fn in_cluster(&self, key: String, quota: usize) -> Option<Result<(), AppError>> {
+        let cluster = self.cluster.as_ref().filter(|c| c.redis_up())?;
+        let quota = *self.quotas.get(quota)?;
+        match cluster.rate(key, quota).await {
+            Ok(Ok(())) => Some(Ok(())),
+            Ok(Err(retry_after)) => Some(Err(AppError::RateLimited { retry_after })),
+            Err(err) => {
+                tracing::warn!(error = %err, "cluster rate limit unavailable; counting locally");
+                None
+            }
+        }
+    }
+
     /// Counts one login attempt for the account it names.
     ///
     /// # Errors
     /// `rate_limited` past `limits.login_attempts_per_account_per_minute`.
-    pub fn login_attempt(&self, account: &LoginKey) -> Result<(), AppError> {
+    pub async fn login_attempt(&self, account: &LoginKey) -> Result<(), AppError> {
+        let key = match account {
+            LoginKey::Account(id) => format!("login:a:{id}"),
+            LoginKey::Unknown(login) => format!("login:u:{login}"),
+        };
+        if let Some(verdict) = self.in_cluster(key, 2).await {
+            return verdict;
+        }
         refused(self.login_account.check_key(account))
+    }
+
+    /// Counts one `/api/v1` request of `caller`.
+    ///
+    /// # Errors
+    /// `rate_limited` past `limits.api_requests_per_minute`.
+    pub async fn api_request(&self, caller: &Caller) -> Result<(), AppError> {
+        let key = match caller {
+            Caller::User(id) => format!("api:u:{id}"),
+            Caller::Ip(ip) => format!("api:ip:{ip}"),
+        };
+        if let Some(verdict) = self.in_cluster(key, 0).await {
+            return verdict;
+        }
+        refused(self.api.check_key(caller))
+    }
+
+    /// Counts one register, login or refresh request from the IP bucket `ip`.
+    ///
+    /// # Errors
+    /// `rate_limited` past `limits.auth_attempts_per_ip_per_minute`.
+    pub async fn auth_attempt(&self, ip: IpAddr) -> Result<(), AppError> {
+        if let Some(verdict) = self.in_cluster(format!("auth:ip:{ip}"), 1).await {
+            return verdict;
+        }
+        refused(self.auth_ip.check_key(&ip))
     }
 
     /// Counts one upload by `user`.
@@ -143,7 +213,7 @@ pub async fn enforce(
         let ip = state.proxies.bucket_of(req.request());
         let user = bearer_token(req.request(), true).and_then(|t| state.jwt.verify(&t).ok());
         let caller = user.map_or(Caller::Ip(ip), |user| Caller::User(user.id));
-        refused(state.limits.api.check_key(&caller))?;
+        state.limits.api_request(&caller).await?;
         let path = req.path();
         if [
             "/api/v1/auth/login",
@@ -152,7 +222,7 @@ pub async fn enforce(
         ]
         .contains(&path)
         {
-            refused(state.limits.auth_ip.check_key(&ip))?;
+            state.limits.auth_attempt(ip).await?;
         }
     }
     next.call(req).await

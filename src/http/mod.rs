@@ -30,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
         .app_data(web::PathConfig::default().error_handler(path_error))
         .service(resource("/").route(web::get().to(demo_page)))
         .service(resource("/health").route(web::get().to(health::health)))
+        .service(resource("/health/ready").route(web::get().to(health::ready)))
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(limits::enforce))

@@ -50,4 +50,6 @@ pub struct AppState {
     pub images: DecodeSlots,
     /// Whose `X-Forwarded-For` is believed.
     pub proxies: TrustedProxies,
+    /// The other nodes, in cluster mode.
+    pub cluster: Option<crate::cluster::Cluster>,
 }

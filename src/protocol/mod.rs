@@ -19,7 +19,7 @@ pub use client::{
 };
 pub use server::{
     Ack, ClosedEvent, ConversationAck, JoinAck, MessageDeleted, MessagePayload, ReceiptEvent,
-    RefreshAck, ServerFrame, Status, StatusEvent, TypingEvent, Welcome,
+    RefreshAck, ResyncEvent, ServerFrame, Status, StatusEvent, TypingEvent, Welcome,
 };
 
 use std::borrow::Cow;

@@ -93,6 +93,22 @@ pub enum ServerFrame<'a> {
         /// Who and how.
         data: StatusEvent,
     },
+    /// Events may have been missed (the server lost touch with the other nodes for a while):
+    /// rejoin with `since_seq` (or `since_version`).
+    #[serde(rename = "resync")]
+    Resync {
+        /// Which conversation, or all joined ones.
+        data: ResyncEvent,
+    },
+}
+
+/// `data` of `resync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResyncEvent {
+    /// The conversation to rejoin; absent: every joined conversation (and presence may be
+    /// stale until the next `user:status`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub conversation_id: Option<ConversationId>,
 }
 
 /// `data` of `welcome`.

@@ -1,11 +1,13 @@
-//! Closing: written by the writer, then announced once every send queued before it is
-//! answered, so `conversation:closed` follows the `message:new` of every message committed
-//! before the close.
+//! Closing: written by the writer, then announced after the last message committed before it
+//! (the close's `last_seq`), so `conversation:closed` follows the `message:new` of every one of
+//! them, on this node and, through Redis, on the others.
 
 use actix::prelude::*;
 
+use super::order::{Applied, Delivery};
 use super::{RoomActor, RoomState, event};
 use crate::actors::db_writer::CloseConversation;
+use crate::cluster::envelope::{Effect, Event};
 use crate::db::DbError;
 use crate::db::models::ConversationRow;
 use crate::domain::ConversationStatus;
@@ -43,14 +45,29 @@ impl Handler<Close> for RoomActor {
             }
             if was_open {
                 room.stop_all_typing(ctx);
-                room.closed_frame = Some(event(&ServerFrame::ConversationClosed {
+                let frame = event(&ServerFrame::ConversationClosed {
                     data: ClosedEvent {
                         conversation_id: room.id,
                         closed_by: row.closed_by,
                         closed_at: row.closed_at.map(|t| t.and_utc()),
                     },
-                }));
-                room.announce_close_when_settled();
+                });
+                room.publish(
+                    Event::After {
+                        conversation_id: room.id,
+                        seq: row.last_seq,
+                        effect: Effect::Closed,
+                    },
+                    &frame,
+                );
+                let delivery = Delivery {
+                    frame: Some(frame),
+                    except: None,
+                    ack: None,
+                    ack_first: true,
+                    effect: Applied::Closed,
+                };
+                room.sequence_after(row.last_seq, delivery, ctx);
             }
             Ok(row)
         }))

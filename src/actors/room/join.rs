@@ -48,7 +48,11 @@ enum Phase {
 
 /// The frame that tells a client of `row`'s current state when it had everything up to
 /// version `since` (`None`: it had nothing of it, since_seq).
-fn replayed<'a>(row: MessageRow, since: Option<i64>, links: &DownloadLinks) -> ServerFrame<'a> {
+pub(super) fn replayed<'a>(
+    row: MessageRow,
+    since: Option<i64>,
+    links: &DownloadLinks,
+) -> ServerFrame<'a> {
     let known = since.is_some_and(|since| row.created_version <= since);
     if known && row.deleted_at.is_some() {
         return ServerFrame::MessageDeleted {

@@ -25,11 +25,12 @@
 mod close;
 mod join;
 mod messages;
+mod order;
 mod post;
 mod receipts;
 mod typing;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -44,6 +45,8 @@ use crate::actors::Outbox;
 use crate::actors::commit_queue::{CommitQueue, CommitQueues};
 use crate::actors::db_writer::DbWriter;
 use crate::api::{DownloadLinks, MessageView};
+use crate::cluster::Cluster;
+use crate::cluster::sequencer::Sequencer;
 use crate::config::Settings;
 use crate::db::queries::{conversations, participants};
 use crate::db::{Database, DbError};
@@ -58,6 +61,8 @@ pub use close::Close;
 pub use messages::{
     ChangeMessage, Join, Leave, MarkReceipt, Origin, PostMessage, RoomStopped, SetTyping, Since,
 };
+pub use order::Behind;
+use order::Delivery;
 
 /// How long a room for an id with no conversation lingers (answering `not_found`).
 const MISSING_ROOM_TTL: Duration = Duration::from_secs(1);
@@ -76,6 +81,10 @@ pub struct RoomConfig {
     /// Sends, edits and deletions per user: `limits.messages_per_window` per
     /// `limits.message_window_s`.
     pub send_quota: Quota,
+    /// The same limit, counted in Redis for every node (cluster mode).
+    pub cluster_send_quota: crate::cluster::rate::Quota,
+    /// `cluster.gap_fill_ms`: how long a change waits for its predecessors.
+    pub gap_fill: Duration,
 }
 
 impl RoomConfig {
@@ -93,6 +102,11 @@ impl RoomConfig {
             room_idle: settings.realtime.room_idle(),
             max_replay: i64::from(settings.realtime.max_replay),
             send_quota,
+            cluster_send_quota: crate::cluster::rate::Quota::per(
+                limits.messages_per_window,
+                Duration::from_secs(limits.message_window_s),
+            ),
+            gap_fill: settings.cluster.gap_fill(),
         }
     }
 }
@@ -112,6 +126,8 @@ pub struct RoomDeps {
     pub links: DownloadLinks,
     /// Told when the room stops.
     pub on_stop: Recipient<RoomStopped>,
+    /// The other nodes, in cluster mode.
+    pub cluster: Option<Cluster>,
 }
 
 /// A participant's watermarks as the room knows them.
@@ -242,12 +258,20 @@ pub struct RoomActor {
     next_token: u64,
     /// Highest receipt announced per user and kind, so a late answer never moves it back.
     announced: HashMap<(UserId, ReceiptKind), i64>,
-    /// A `conversation:closed` frame waiting for the sends committed before the close to be
-    /// announced.
-    closed_frame: Option<ByteString>,
     /// Database reads and writes under way (replays, receipts, closes, lookups).
     in_flight: usize,
     idle_check: Option<SpawnHandle>,
+    /// Puts changes committed here and on other nodes in version order (`order.rs`).
+    sequencer: Sequencer<Delivery>,
+    /// The read of missing changes, when armed.
+    gap_timer: Option<SpawnHandle>,
+    /// A read of missing changes is under way.
+    filling: bool,
+    /// A version the conversation is known to have reached (from events and the sweep).
+    known_version: i64,
+    /// Sends, edits and deletions waiting for the cluster-wide rate limit's answer, in arrival
+    /// order (cluster mode); bounded by the sessions' `realtime.max_in_flight`.
+    gate: VecDeque<post::Gated>,
 }
 
 impl RoomActor {
@@ -266,9 +290,13 @@ impl RoomActor {
             pending: HashMap::new(),
             next_token: 0,
             announced: HashMap::new(),
-            closed_frame: None,
             in_flight: 0,
             idle_check: None,
+            sequencer: Sequencer::new(0, 0),
+            gap_timer: None,
+            filling: false,
+            known_version: 0,
+            gate: VecDeque::new(),
         }
     }
 
@@ -338,7 +366,11 @@ impl RoomActor {
             let interval = room.deps.config.typing_broadcast_interval;
             room.typing_announced
                 .retain(|_, at| at.elapsed() < interval);
-            let busy = room.in_flight > 0 || !room.pending.is_empty() || !room.typing.is_empty();
+            let busy = room.in_flight > 0
+                || !room.pending.is_empty()
+                || !room.typing.is_empty()
+                || !room.gate.is_empty()
+                || !room.sequencer.is_empty();
             if room.members.is_empty() && !busy {
                 ctx.stop();
             } else {
@@ -357,6 +389,10 @@ impl Actor for RoomActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(cluster) = &self.deps.cluster {
+            // Events published from now on queue in the mailbox while the state loads.
+            cluster.subscribe(self.id, ctx.address().recipient());
+        }
         let db = self.deps.db.clone();
         let id = self.id;
         let load = async move {
@@ -370,6 +406,8 @@ impl Actor for RoomActor {
         // `wait` holds the mailbox until the state is loaded, so no message sees `Loading`.
         ctx.wait(load.into_actor(self).map(|loaded, room, ctx| match loaded {
             Ok(Some((row, marks))) => {
+                room.sequencer = Sequencer::new(row.version, row.last_seq);
+                room.known_version = row.version;
                 room.state = RoomState::Ready(Loaded {
                     project_id: row.project_id,
                     status: row.status(),
@@ -403,7 +441,10 @@ impl Actor for RoomActor {
         }));
     }
 
-    fn stopped(&mut self, _: &mut Self::Context) {
+    fn stopped(&mut self, ctx: &mut Self::Context) {
+        if let Some(cluster) = &self.deps.cluster {
+            cluster.unsubscribe(self.id, &ctx.address().recipient());
+        }
         self.deps.on_stop.do_send(RoomStopped {
             conversation_id: self.id,
         });

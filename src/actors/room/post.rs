@@ -6,9 +6,11 @@ use std::borrow::Cow;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use super::order::{Applied, Delivery};
 use super::{ChangeMessage, Origin, Pending, PostMessage, RoomActor, RoomState, event};
 use crate::actors::commit_queue::{Committed, QueueWrite};
 use crate::api::MessageView;
+use crate::cluster::envelope::Event;
 use crate::db::DbError;
 use crate::db::queries::messages::{self, Change, ChangeDraft, MessageDraft, Write, Written};
 use crate::domain::ConversationStatus;
@@ -43,12 +45,6 @@ impl RoomActor {
     }
 
     /// Checks a send before it is queued: the policy, then the rate.
-    fn check_post(&self, msg: &PostMessage) -> Result<(), AppError> {
-        self.allow(&msg.actor, Action::Post)?;
-        self.spend(msg.actor.user_id)
-    }
-
-    /// Acknowledges a stored message to its origin and, if new, tells everyone else.
     fn posted(
         &mut self,
         msg: &PostMessage,
@@ -56,77 +52,183 @@ impl RoomActor {
         new: bool,
         ctx: &mut Context<Self>,
     ) {
-        if new {
-            if let RoomState::Ready(loaded) = &mut self.state {
-                loaded.last_seq = loaded.last_seq.max(message.seq);
-                loaded.version = loaded.version.max(message.version);
+        let ack = msg
+            .origin
+            .as_ref()
+            .map(|origin| (origin.clone(), ack_frame(origin, message)));
+        if !new {
+            // A retried client_msg_id: the original, to the sender alone, at once.
+            if let Some((origin, ack)) = ack {
+                self.send_to(&origin, ack);
             }
-            self.stop_typing(msg.actor.user_id, ctx);
+            return;
         }
-        if let Some(origin) = &msg.origin {
-            self.acknowledge(origin, message);
+        self.stop_typing(msg.actor.user_id, ctx);
+        let frame = event(&ServerFrame::MessageNew {
+            data: MessagePayload {
+                message: Cow::Borrowed(message),
+            },
+        });
+        self.publish(
+            Event::Message {
+                conversation_id: self.id,
+                version: message.version,
+                seq: Some(message.seq),
+            },
+            &frame,
+        );
+        let delivery = Delivery {
+            frame: Some(frame),
+            except: msg.origin.as_ref().map(|o| o.session_id),
+            ack,
+            ack_first: true,
+            effect: Applied::Version {
+                version: message.version,
+                seq: Some(message.seq),
+            },
+        };
+        self.sequence_change(message.version, Some(message.seq), delivery, ctx);
+    }
+
+    fn changed(
+        &mut self,
+        msg: &ChangeMessage,
+        message: &MessageView,
+        changed: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        let ack = msg
+            .origin
+            .as_ref()
+            .map(|origin| (origin.clone(), ack_frame(origin, message)));
+        if !changed {
+            if let Some((origin, ack)) = ack {
+                self.send_to(&origin, ack);
+            }
+            return;
         }
-        if new {
-            let frame = event(&ServerFrame::MessageNew {
+        let frame = match msg.change {
+            Change::Edit(_) => event(&ServerFrame::MessageUpdated {
                 data: MessagePayload {
                     message: Cow::Borrowed(message),
                 },
-            });
-            self.broadcast(&frame, msg.origin.as_ref().map(|o| o.session_id));
-        }
-    }
-
-    /// Sends `{message}` as the `ack` of `origin`'s command, in order with the room's events.
-    fn acknowledge(&mut self, origin: &Origin, message: &MessageView) {
-        let ack = protocol::ack(
-            origin.reference.as_deref(),
-            Ack::Message(MessagePayload {
-                message: Cow::Borrowed(message),
             }),
+            Change::Delete => event(&ServerFrame::MessageDeleted {
+                data: MessageDeleted {
+                    conversation_id: message.conversation_id,
+                    message_id: message.id,
+                    seq: message.seq,
+                    version: message.version,
+                },
+            }),
+        };
+        self.publish(
+            Event::Message {
+                conversation_id: self.id,
+                version: message.version,
+                seq: None,
+            },
+            &frame,
         );
-        self.send_to(origin, ack);
+        let delivery = Delivery {
+            frame: Some(frame),
+            except: None,
+            ack,
+            ack_first: false,
+            effect: Applied::Version {
+                version: message.version,
+                seq: None,
+            },
+        };
+        self.sequence_change(message.version, None, delivery, ctx);
     }
 
-    /// Tells every joined session of an edit or deletion, then acknowledges it.
-    fn changed(&mut self, msg: &ChangeMessage, message: &MessageView, changed: bool) {
-        if changed {
-            if let RoomState::Ready(loaded) = &mut self.state {
-                loaded.version = loaded.version.max(message.version);
+    /// Counts a send, edit or deletion that the access policy allowed against its sender's
+    /// rate, then queues it: at once against this node's limiter, or, in cluster mode, after
+    /// Redis answered for every node, keeping the arrival order.
+    fn admit(&mut self, write: GatedWrite, ctx: &mut Context<Self>) {
+        let user = write.user();
+        let cluster = self.deps.cluster.clone().filter(|c| c.redis_up());
+        let Some(cluster) = cluster else {
+            let verdict = self.spend(user);
+            if self.gate.is_empty() {
+                return self.pass(write, verdict, ctx);
             }
-            let frame = match msg.change {
-                Change::Edit(_) => event(&ServerFrame::MessageUpdated {
-                    data: MessagePayload {
-                        message: Cow::Borrowed(message),
-                    },
-                }),
-                Change::Delete => event(&ServerFrame::MessageDeleted {
-                    data: MessageDeleted {
-                        conversation_id: message.conversation_id,
-                        message_id: message.id,
-                        seq: message.seq,
-                        version: message.version,
-                    },
-                }),
+            self.gate.push_back(Gated {
+                ticket: 0,
+                verdict: Some(verdict),
+                write,
+            });
+            return self.drain_gate(ctx);
+        };
+        self.next_token += 1;
+        let ticket = self.next_token;
+        self.gate.push_back(Gated {
+            ticket,
+            verdict: None,
+            write,
+        });
+        let key = format!("send:{}:{}", self.id, user);
+        let quota = self.deps.config.cluster_send_quota;
+        let check = async move { cluster.rate(key, quota).await };
+        ctx.spawn(check.into_actor(self).map(move |answer, room, ctx| {
+            let verdict = match answer {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(retry_after)) => Err(AppError::RateLimited { retry_after }),
+                // Redis failed: this node's own limiter decides.
+                Err(_) => room.spend(user),
             };
-            self.broadcast(&frame, None);
-        }
-        if let Some(origin) = &msg.origin {
-            self.acknowledge(origin, message);
+            if let Some(gated) = room.gate.iter_mut().find(|g| g.ticket == ticket) {
+                gated.verdict = Some(verdict);
+            }
+            room.drain_gate(ctx);
+        }));
+    }
+
+    fn drain_gate(&mut self, ctx: &mut Context<Self>) {
+        while self.gate.front().is_some_and(|g| g.verdict.is_some()) {
+            let Some(Gated {
+                verdict: Some(verdict),
+                write,
+                ..
+            }) = self.gate.pop_front()
+            else {
+                break;
+            };
+            self.pass(write, verdict, ctx);
         }
     }
 
-    /// Broadcasts a pending `conversation:closed` once no write queued before it is unanswered.
-    pub(super) fn announce_close_when_settled(&mut self) {
-        if self.pending.is_empty()
-            && let Some(frame) = self.closed_frame.take()
-        {
-            self.broadcast(&frame, None);
+    fn pass(&mut self, write: GatedWrite, verdict: Result<(), AppError>, ctx: &mut Context<Self>) {
+        match (write, verdict) {
+            (GatedWrite::Post { mut msg, answer }, Ok(())) => {
+                let draft = MessageDraft {
+                    project_id: msg.actor.project_id,
+                    conversation_id: self.id,
+                    sender_id: msg.actor.user_id,
+                    // Moved, not copied: the acknowledgement needs only the sender and origin.
+                    content: std::mem::take(&mut msg.content),
+                    client_msg_id: msg.client_msg_id.take(),
+                    attachment_id: msg.attachment_id,
+                };
+                self.queue(Write::Insert(draft), Pending::Post { msg, answer }, ctx);
+            }
+            (GatedWrite::Post { msg, answer }, Err(err)) => self.refused(msg, err, answer, ctx),
+            (GatedWrite::Change { msg, answer }, Ok(())) => {
+                let draft = ChangeDraft {
+                    actor: msg.actor,
+                    conversation_id: self.id,
+                    message_id: msg.message_id,
+                    change: msg.change.clone(),
+                };
+                self.queue(Write::Change(draft), Pending::Change { msg, answer }, ctx);
+            }
+            (GatedWrite::Change { answer, .. }, Err(err)) => {
+                let _ = answer.send(Err(err));
+            }
         }
     }
 
-    /// A send refused before queuing. A retry of a message that was already stored (same
-    /// `client_msg_id`) still gets the original: exactly-once holds even after a close or under
-    /// the rate limit.
     fn refused(
         &mut self,
         msg: PostMessage,
@@ -166,21 +268,10 @@ impl RoomActor {
 impl Handler<PostMessage> for RoomActor {
     type Result = ResponseFuture<Result<MessageView, AppError>>;
 
-    fn handle(&mut self, mut msg: PostMessage, ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: PostMessage, ctx: &mut Self::Context) -> Self::Result {
         let (answer, outcome) = answer_later();
-        match self.check_post(&msg) {
-            Ok(()) => {
-                let draft = MessageDraft {
-                    project_id: msg.actor.project_id,
-                    conversation_id: self.id,
-                    sender_id: msg.actor.user_id,
-                    // Moved, not copied: the acknowledgement needs only the sender and origin.
-                    content: std::mem::take(&mut msg.content),
-                    client_msg_id: msg.client_msg_id.take(),
-                    attachment_id: msg.attachment_id,
-                };
-                self.queue(Write::Insert(draft), Pending::Post { msg, answer }, ctx);
-            }
+        match self.allow(&msg.actor, Action::Post) {
+            Ok(()) => self.admit(GatedWrite::Post { msg, answer }, ctx),
             Err(err) => self.refused(msg, err, answer, ctx),
         }
         outcome
@@ -196,25 +287,46 @@ impl Handler<ChangeMessage> for RoomActor {
             Change::Edit(_) => Action::Edit(msg.message),
             Change::Delete => Action::Delete(msg.message),
         };
-        let checked = self
-            .allow(&msg.actor, action)
-            .and_then(|()| self.spend(msg.actor.user_id));
-        match checked {
-            Ok(()) => {
-                let draft = ChangeDraft {
-                    actor: msg.actor,
-                    conversation_id: self.id,
-                    message_id: msg.message_id,
-                    change: msg.change.clone(),
-                };
-                self.queue(Write::Change(draft), Pending::Change { msg, answer }, ctx);
-            }
+        match self.allow(&msg.actor, action) {
+            Ok(()) => self.admit(GatedWrite::Change { msg, answer }, ctx),
             Err(err) => {
                 let _ = answer.send(Err(err));
             }
         }
         outcome
     }
+}
+
+/// A send, edit or deletion the access policy allowed, before its rate is counted.
+pub(super) enum GatedWrite {
+    Post { msg: PostMessage, answer: Answer },
+    Change { msg: ChangeMessage, answer: Answer },
+}
+
+impl GatedWrite {
+    fn user(&self) -> crate::domain::UserId {
+        match self {
+            Self::Post { msg, .. } => msg.actor.user_id,
+            Self::Change { msg, .. } => msg.actor.user_id,
+        }
+    }
+}
+
+/// A write waiting in the room's gate for its rate verdict.
+pub(super) struct Gated {
+    ticket: u64,
+    verdict: Option<Result<(), AppError>>,
+    write: GatedWrite,
+}
+
+/// The `ack` frame of a send, edit or deletion.
+fn ack_frame(origin: &Origin, message: &MessageView) -> bytestring::ByteString {
+    protocol::ack(
+        origin.reference.as_deref(),
+        Ack::Message(MessagePayload {
+            message: Cow::Borrowed(message),
+        }),
+    )
 }
 
 impl Handler<Committed> for RoomActor {
@@ -239,7 +351,7 @@ impl Handler<Committed> for RoomActor {
             }
             (Pending::Change { msg, answer }, Ok(Written::Changed(changed))) => {
                 let message = changed.row.into_view(&links);
-                self.changed(&msg, &message, changed.changed);
+                self.changed(&msg, &message, changed.changed, ctx);
                 let _ = answer.send(Ok(message));
             }
             (Pending::Post { answer, .. } | Pending::Change { answer, .. }, Ok(_)) => {
@@ -253,6 +365,5 @@ impl Handler<Committed> for RoomActor {
                 let _ = answer.send(Err(AppError::from(err)));
             }
         }
-        self.announce_close_when_settled();
     }
 }

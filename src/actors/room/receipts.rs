@@ -4,9 +4,11 @@
 
 use actix::prelude::*;
 
+use super::order::{Applied, Delivery};
 use super::{MarkReceipt, Marks, RoomActor, RoomState, event};
 use crate::actors::db_writer::UpdateWatermark;
 use crate::api::Watermarks;
+use crate::cluster::envelope::{Effect, Event};
 use crate::db::DbError;
 use crate::domain::{ReceiptKind, UserId};
 use crate::error::AppError;
@@ -61,7 +63,7 @@ impl Handler<MarkReceipt> for RoomActor {
             kind: msg.kind,
             seq,
         });
-        Box::pin(update.into_actor(self).map(move |result, room, _| {
+        Box::pin(update.into_actor(self).map(move |result, room, ctx| {
             room.in_flight -= 1;
             let outcome = result.map_err(|_| DbError::WriterGone)??;
             let marks = outcome.watermarks;
@@ -86,7 +88,30 @@ impl Handler<MarkReceipt> for RoomActor {
                     ReceiptKind::Delivered => ServerFrame::Delivered { data },
                     ReceiptKind::Read => ServerFrame::Read { data },
                 });
-                room.broadcast(&frame, msg.session_id);
+                room.publish(
+                    Event::After {
+                        conversation_id: room.id,
+                        seq,
+                        effect: Effect::Receipt {
+                            user_id: user,
+                            receipt: msg.kind,
+                            seq,
+                        },
+                    },
+                    &frame,
+                );
+                let delivery = Delivery {
+                    frame: Some(frame),
+                    except: msg.session_id,
+                    ack: None,
+                    ack_first: true,
+                    effect: Applied::Receipt {
+                        user,
+                        kind: msg.kind,
+                        seq,
+                    },
+                };
+                room.sequence_after(seq, delivery, ctx);
             }
             Ok(marks)
         }))

@@ -8,6 +8,7 @@ use std::time::Instant;
 use actix::prelude::*;
 
 use super::{RoomActor, SetTyping, Typist, event};
+use crate::cluster::envelope::{Effect, Event};
 use crate::domain::UserId;
 use crate::error::AppError;
 use crate::policy::Action;
@@ -33,6 +34,7 @@ impl RoomActor {
         let frame = event(&ServerFrame::TypingStarted {
             data: self.typing_event(user),
         });
+        self.publish_typing(&frame);
         self.broadcast(&frame, Some(except));
     }
 
@@ -44,12 +46,25 @@ impl RoomActor {
                 let frame = event(&ServerFrame::TypingStopped {
                     data: self.typing_event(user),
                 });
+                self.publish_typing(&frame);
                 self.broadcast(&frame, Some(typist.session_id));
             }
         }
     }
 
     /// Ends every typing indicator (the conversation closed).
+    /// Typing indicators reach the other nodes' members too (their expiry runs here).
+    fn publish_typing(&self, frame: &bytestring::ByteString) {
+        self.publish(
+            Event::After {
+                conversation_id: self.id,
+                seq: 0,
+                effect: Effect::None,
+            },
+            frame,
+        );
+    }
+
     pub(super) fn stop_all_typing(&mut self, ctx: &mut Context<Self>) {
         let typists: Vec<UserId> = self.typing.keys().copied().collect();
         for user in typists {

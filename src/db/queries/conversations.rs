@@ -116,6 +116,21 @@ pub async fn find(
     .optional()?)
 }
 
+/// The stored version of each of `ids` that exists.
+///
+/// # Errors
+/// A query failure.
+pub async fn versions(
+    conn: &mut ReadConn,
+    ids: &[ConversationId],
+) -> Result<Vec<(ConversationId, i64)>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let query = conversations::table
+        .filter(conversations::id.eq_any(ids))
+        .select((conversations::id, conversations::version));
+    Ok(on_read!(conn, c => query.load(c).await)?)
+}
+
 /// The participants of one conversation, ascending.
 ///
 /// # Errors
