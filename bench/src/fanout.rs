@@ -2,6 +2,11 @@
 //! receives everyone else's messages. Reports delivered messages per second, delivery latency
 //! (the send time travels in the content, one clock in the generator), and every lost or
 //! duplicated delivery, checked against the acknowledged sends after a drain period.
+//!
+//! With several nodes (`--nodes N` or `--url A,B`), member `i` of the run connects to node
+//! `i mod N`, so each conversation's members are spread over every node; deliveries from a
+//! sender on another node are also reported on their own (`cross_node_latency_ms`), and the
+//! server CPU is the sum of the nodes'.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -31,12 +36,15 @@ pub struct FanoutArgs {
 /// What a fan-out run found.
 #[derive(Debug, Serialize)]
 pub struct FanoutReport {
+    pub nodes: usize,
     pub rooms: usize,
     pub members: usize,
     pub rate_per_member: f64,
     pub sent_per_s: f64,
     pub delivered_per_s: f64,
     pub delivery_latency_ms: crate::Latency,
+    /// Deliveries whose sender was on another node (several nodes only).
+    pub cross_node_latency_ms: Option<crate::Latency>,
     pub lost: u64,
     pub duplicated: u64,
     pub errors: u64,
@@ -55,6 +63,21 @@ struct MemberResult {
     sent_in_window: u64,
     errors: u64,
     histogram: Histogram<u64>,
+    /// Deliveries from a sender on another node.
+    cross: Histogram<u64>,
+}
+
+/// Which node each member of the run is on: member `i` (across rooms) on node `i mod nodes`.
+#[derive(Clone, Copy)]
+struct Placement {
+    nodes: usize,
+    members: usize,
+}
+
+impl Placement {
+    fn node(self, room: usize, index: u32) -> usize {
+        (room * self.members + index as usize) % self.nodes.max(1)
+    }
 }
 
 /// Reads `t<micros>s<sender>n<counter>` out of a `message:new` frame without a JSON parse.
@@ -93,15 +116,29 @@ struct Cadence {
     slot: f64,
 }
 
-async fn member(
-    ws_base: String,
-    token: String,
+/// Where a member sits: its room (by position in the run), the room's conversation id, and its
+/// index among the room's members.
+#[derive(Clone, Copy)]
+struct Seat {
     room: usize,
     conversation: i64,
     index: u32,
+}
+
+async fn member(
+    ws_base: String,
+    token: String,
+    seat: Seat,
     cadence: Cadence,
+    placement: Placement,
     start: std::rc::Rc<Start>,
 ) -> anyhow::Result<MemberResult> {
+    let Seat {
+        room,
+        conversation,
+        index,
+    } = seat;
+    let own_node = placement.node(room, index);
     let Cadence { period, slot } = cadence;
     let url = format!("{ws_base}/api/v1/ws?token={token}");
     let (mut ws, _) = crate::server::connect(url).await?;
@@ -141,6 +178,7 @@ async fn member(
         sent_in_window: 0,
         errors: 0,
         histogram: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+        cross: Histogram::new_with_bounds(1, 60_000_000, 3)?,
     };
     // Spread all senders' first sends evenly over the period, so the load is steady rather than
     // a burst per tick (every room's member 0 at once, then every member 1, ...).
@@ -173,6 +211,9 @@ async fn member(
                         result.delivered_in_window += 1;
                         let latency = Instant::now().duration_since(sent_at).as_micros().max(1) as u64;
                         result.histogram.record(latency.min(60_000_000))?;
+                        if placement.node(room, sender) != own_node {
+                            result.cross.record(latency.min(60_000_000))?;
+                        }
                     }
                 } else if text.starts_with("{\"type\":\"ack\"") {
                     if let Some(n) = text.split("\"ref\":\"").nth(1).and_then(|r| r.split('"').next()).and_then(|r| r.parse().ok()) {
@@ -199,15 +240,30 @@ pub(crate) fn spread(i: usize, total: usize) -> f64 {
     reversed as f64 / f64::from(1u32 << bits)
 }
 
-/// Runs the scenario against `base`; `pid` is the server's, for CPU time.
-pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Result<FanoutReport> {
+/// Runs the scenario against the nodes at `bases` (one or more, sharing a database); `pids` are
+/// the servers' when known, for CPU time.
+pub async fn run(
+    bases: &[String],
+    pids: &[u32],
+    args: &FanoutArgs,
+) -> anyhow::Result<FanoutReport> {
+    let base = bases.first().map(String::as_str).unwrap_or_default();
+    let placement = Placement {
+        nodes: bases.len().max(1),
+        members: args.members,
+    };
+    let cpu = |pids: &[u32]| -> Option<f64> {
+        (!pids.is_empty())
+            .then(|| pids.iter().map(|p| cpu_seconds(*p)).sum::<Option<f64>>())
+            .flatten()
+    };
     let users = register_users(base, args.rooms * args.members, "f").await?;
     let mut rooms = Vec::new();
     for chunk in users.chunks(args.members) {
         let ids: Vec<i64> = chunk.iter().map(|(_, id)| *id).collect();
         rooms.push(create_conversation(base, &chunk[0].0, &ids).await?);
     }
-    let ws_base = base.replacen("http", "ws", 1);
+    let ws_bases: Vec<String> = bases.iter().map(|b| b.replacen("http", "ws", 1)).collect();
     let period = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
     let (go_tx, go_rx) = tokio::sync::watch::channel(None);
     let start = std::rc::Rc::new(Start {
@@ -221,16 +277,20 @@ pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Res
             let mut tasks = Vec::new();
             for (i, (token, _)) in users.into_iter().enumerate() {
                 let room = i / args.members;
+                let index = (i % args.members) as u32;
                 let task = member(
-                    ws_base.clone(),
+                    ws_bases[placement.node(room, index)].clone(),
                     token,
-                    room,
-                    rooms[room],
-                    (i % args.members) as u32,
+                    Seat {
+                        room,
+                        conversation: rooms[room],
+                        index,
+                    },
                     Cadence {
                         period,
                         slot: spread(i, total),
                     },
+                    placement,
                     start.clone(),
                 );
                 tasks.push(tokio::task::spawn_local(task));
@@ -252,13 +312,10 @@ pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Res
             };
             let _ = go_tx.send(Some(schedule));
             tokio::time::sleep_until(measure_from.into()).await;
-            let server_before = pid.and_then(cpu_seconds);
+            let server_before = cpu(pids);
             let generator_before = cpu_seconds(std::process::id()).unwrap_or(0.0);
             tokio::time::sleep_until(measure_until.into()).await;
-            let server_cpu = pid
-                .and_then(cpu_seconds)
-                .zip(server_before)
-                .map(|(a, b)| a - b);
+            let server_cpu = cpu(pids).zip(server_before).map(|(a, b)| a - b);
             let generator_cpu = cpu_seconds(std::process::id()).unwrap_or(0.0) - generator_before;
             let mut results = Vec::new();
             for task in tasks {
@@ -269,6 +326,7 @@ pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Res
         .await?;
 
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut cross = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut delivered, mut sent, mut duplicated, mut errors, mut lost) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut acked_by: HashMap<(usize, u32), &HashSet<u32>> = HashMap::new();
@@ -277,6 +335,7 @@ pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Res
     }
     for result in &results {
         histogram.add(&result.histogram)?;
+        cross.add(&result.cross)?;
         delivered += result.delivered_in_window;
         sent += result.sent_in_window;
         duplicated += result.duplicated;
@@ -293,19 +352,21 @@ pub async fn run(base: &str, pid: Option<u32>, args: &FanoutArgs) -> anyhow::Res
         }
     }
     let seconds = args.duration.as_secs_f64();
-    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1000.0;
+    let latency = |h: &Histogram<u64>| crate::Latency {
+        p50: h.value_at_quantile(0.5) as f64 / 1000.0,
+        p99: h.value_at_quantile(0.99) as f64 / 1000.0,
+        p999: h.value_at_quantile(0.999) as f64 / 1000.0,
+        max: h.max() as f64 / 1000.0,
+    };
     Ok(FanoutReport {
+        nodes: placement.nodes,
         rooms: args.rooms,
         members: args.members,
         rate_per_member: args.rate,
         sent_per_s: sent as f64 / seconds,
         delivered_per_s: delivered as f64 / seconds,
-        delivery_latency_ms: crate::Latency {
-            p50: ms(0.5),
-            p99: ms(0.99),
-            p999: ms(0.999),
-            max: histogram.max() as f64 / 1000.0,
-        },
+        delivery_latency_ms: latency(&histogram),
+        cross_node_latency_ms: (placement.nodes > 1).then(|| latency(&cross)),
         lost,
         duplicated,
         errors,

@@ -21,7 +21,7 @@ mod idle;
 mod knee;
 mod server;
 
-use server::{Server, server_pid, spawn_server};
+use server::{Server, server_pid, spawn_nodes};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -64,12 +64,20 @@ struct Args {
     /// idle: seconds to hold them.
     #[arg(long, default_value_t = 60.0)]
     hold_s: f64,
-    /// Target an already running server.
-    #[arg(long, conflicts_with = "spawn")]
-    url: Option<String>,
+    /// Target an already running server (fanout: several nodes of one cluster, comma-separated;
+    /// members are spread over them).
+    #[arg(long, conflicts_with = "spawn", value_delimiter = ',')]
+    url: Vec<String>,
     /// Start this `parlor` binary on a temporary database.
     #[arg(long)]
     spawn: Option<PathBuf>,
+    /// fanout: spawn this many nodes of one cluster (needs `--database-url postgres://...`)
+    /// and spread the members over them.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// The Redis of spawned cluster nodes (`--nodes` above 1).
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
     /// Pin the spawned server to this CPU (taskset).
     #[arg(long)]
     server_cpu: Option<u32>,
@@ -159,20 +167,28 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let mut results = serde_json::Map::new();
+    if (args.nodes > 1 || args.url.len() > 1) && scenarios != ["fanout"] {
+        bail!("several nodes are for the fanout scenario");
+    }
     for scenario in scenarios {
-        let server = match (&args.url, &args.spawn) {
-            (Some(url), _) => Server {
-                child: None,
-                base: url.trim_end_matches('/').to_string(),
-                _dir: None,
-            },
-            (None, Some(path)) => spawn_server(&args, path)?,
-            (None, None) => bail!("give --url or --spawn"),
+        let servers: Vec<Server> = match (args.url.is_empty(), &args.spawn) {
+            (false, _) => args
+                .url
+                .iter()
+                .map(|url| Server {
+                    child: None,
+                    base: url.trim_end_matches('/').to_string(),
+                    _dir: None,
+                })
+                .collect(),
+            (true, Some(path)) => spawn_nodes(&args, path)?,
+            (true, None) => bail!("give --url or --spawn"),
         };
-        let pid = server_pid(&server);
+        let server = &servers[0];
+        let pid = server_pid(server);
         let value = match scenario {
             "ack" => {
-                let report = runtime.block_on(ack::run(&args, &server))?;
+                let report = runtime.block_on(ack::run(&args, server))?;
                 ack::print_ack(&report);
                 serde_json::to_value(report)?
             }
@@ -184,7 +200,15 @@ fn main() -> anyhow::Result<()> {
                     duration: Duration::from_secs_f64(args.duration_s),
                     warmup: Duration::from_secs_f64(args.warmup_s),
                 };
-                let report = runtime.block_on(fanout::run(&server.base, pid, &fan))?;
+                let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+                let pids: Vec<u32> = servers.iter().filter_map(server_pid).collect();
+                let report = runtime.block_on(fanout::run(&bases, &pids, &fan))?;
+                if let Some(cross) = &report.cross_node_latency_ms {
+                    println!(
+                        "fanout  {} nodes: cross-node deliveries p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+                        report.nodes, cross.p50, cross.p99, cross.p999, cross.max
+                    );
+                }
                 println!(
                     "fanout  {} x {} at {}/s each: {:.0} sent/s, {:.0} delivered/s, p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms, lost {}, duplicated {}, errors {}, server {} µs/delivery ({}), generator {:.0}%",
                     report.rooms,
@@ -242,7 +266,7 @@ fn main() -> anyhow::Result<()> {
             }
         };
         results.insert(scenario.to_string(), value);
-        drop(server);
+        drop(servers);
     }
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&results)?)?;

@@ -24,7 +24,19 @@ impl Drop for Server {
     }
 }
 
-pub(crate) fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server> {
+/// What makes a spawned server one node of a cluster: the Redis, a key prefix of the run's own
+/// and the shared token secret.
+pub(crate) struct ClusterNode {
+    pub(crate) redis_url: String,
+    pub(crate) prefix: String,
+    pub(crate) secret: String,
+}
+
+pub(crate) fn spawn_server(
+    args: &Args,
+    path: &PathBuf,
+    cluster: Option<&ClusterNode>,
+) -> anyhow::Result<Server> {
     use std::io::BufRead;
     let dir = tempfile::tempdir()?;
     // The server runs in the temporary folder: resolve a relative path first.
@@ -40,6 +52,12 @@ pub(crate) fn spawn_server(args: &Args, path: &PathBuf) -> anyhow::Result<Server
     let batch = if args.no_batching { "1" } else { "256" };
     if let Some(url) = &args.database_url {
         command.env("PARLOR__DATABASE__URL", url);
+    }
+    if let Some(node) = cluster {
+        command
+            .env("PARLOR__CLUSTER__REDIS_URL", &node.redis_url)
+            .env("PARLOR__CLUSTER__REDIS_PREFIX", &node.prefix)
+            .env("PARLOR__AUTH__JWT_SECRET", &node.secret);
     }
     let mut child = command
         .current_dir(dir.path())
@@ -170,6 +188,32 @@ pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some((utime + stime) / 100.0) // USER_HZ is 100 on Linux
+}
+
+/// Starts `args.nodes` servers: one alone, or nodes of one cluster on `args.database_url`
+/// (PostgreSQL) and `args.redis_url`.
+pub(crate) fn spawn_nodes(args: &Args, path: &PathBuf) -> anyhow::Result<Vec<Server>> {
+    if args.nodes <= 1 {
+        return Ok(vec![spawn_server(args, path, None)?]);
+    }
+    if !args
+        .database_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("postgres"))
+    {
+        bail!("--nodes needs --database-url postgres://... (the nodes share one database)");
+    }
+    let node = ClusterNode {
+        redis_url: args.redis_url.clone(),
+        prefix: format!("bench{}", std::process::id()),
+        secret: format!(
+            "bench-secret-{}-0123456789abcdef0123456789",
+            std::process::id()
+        ),
+    };
+    (0..args.nodes)
+        .map(|_| spawn_server(args, path, Some(&node)))
+        .collect()
 }
 
 /// The pid of the actual server (the child of `taskset` execs into it, so it is the same pid).

@@ -15,6 +15,13 @@
 //!
 //! Transitions are handled one at a time (`ctx.wait` around the contacts query), so an online
 //! event can never overtake the offline event that preceded it.
+//!
+//! In cluster mode (docs/SCALING.md) Redis decides whether a transition changes the user's
+//! status for everyone ([`crate::cluster::presence`]): the user is online while a session of
+//! theirs lives on any node. Announcements go to this node's sessions and, through Redis, to
+//! the others' ([`GlobalEvent`]). A heartbeat keeps this node alive in Redis and reaps dead
+//! nodes, announcing their users offline. After a Redis outage ([`Recovered`]) the node
+//! registers its users again and every session gets its contacts' current status.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -30,7 +37,7 @@ use crate::db::queries::users;
 use crate::db::{Database, DbError, now};
 use crate::domain::{SessionId, UserId};
 use crate::error::AppError;
-use crate::protocol::{self, ResyncEvent, ServerFrame, Status, StatusEvent};
+use crate::protocol::{self, ServerFrame, Status, StatusEvent};
 
 /// How long an admitted session may take to start before its place is given back.
 const ADMISSION_TTL: Duration = Duration::from_secs(30);
@@ -423,10 +430,11 @@ impl PresenceRegistry {
 impl Handler<GlobalEvent> for PresenceRegistry {
     type Result = ();
 
-    fn handle(&mut self, msg: GlobalEvent, _: &mut Self::Context) {
+    fn handle(&mut self, msg: GlobalEvent, ctx: &mut Self::Context) {
         match &msg.0.header.event {
             Event::Presence { status, contacts } => self.tell(contacts, *status),
             Event::EndSessions { user_id, end } => self.end_sessions(*user_id, end.frame()),
+            Event::CatchUp => self.catch_up(ctx),
             _ => {}
         }
     }
@@ -435,29 +443,36 @@ impl Handler<GlobalEvent> for PresenceRegistry {
 impl Handler<Recovered> for PresenceRegistry {
     type Result = ();
 
-    /// Redis is back after an outage: every session here may have missed events from the
-    /// other nodes, so each is told to `resync`; and this node's users are registered again
-    /// (their presence may have expired meanwhile), announced online where they had gone
-    /// offline for the others.
+    /// Redis is back after an outage. Redis is made to hold exactly this node's users again:
+    /// those who left meanwhile are dropped (and announced offline where they are online
+    /// nowhere), those still here are registered again (and announced online where they had
+    /// expired). Every session here then gets the current status of each of its contacts,
+    /// since the other nodes' announcements of the outage never reached it; last, the other
+    /// nodes are told to catch up ([`Event::CatchUp`]): their rooms read what they missed and
+    /// their sessions get current statuses too.
     fn handle(&mut self, _: Recovered, ctx: &mut Self::Context) {
-        let frame = protocol::encode(&ServerFrame::Resync {
-            data: ResyncEvent {
-                conversation_id: None,
-            },
-        });
-        for live in self
-            .online
-            .values()
-            .flat_map(|s| s.values().filter_map(Place::live))
-        {
-            live.outbox.send(frame.clone());
-        }
-        let users: Vec<UserId> = self
-            .online
-            .keys()
-            .copied()
-            .filter(|u| self.is_online(u))
-            .collect();
+        let Some(cluster) = self.deps.cluster.clone() else {
+            return;
+        };
+        let users = self.local_users();
+        let sync = {
+            let (users, cluster) = (users.clone(), cluster.clone());
+            async move {
+                // A restarted Redis has lost this node's liveness too.
+                cluster.heartbeat().await?;
+                cluster.presence_sync(&users).await
+            }
+        };
+        ctx.wait(sync.into_actor(self).map(|gone, registry, ctx| {
+            for user_id in gone.unwrap_or_default() {
+                if registry.is_online(&user_id) {
+                    continue;
+                }
+                registry.transition(user_id, None, ctx, move |registry, found, ctx| {
+                    registry.offline(user_id, found.contacts, ctx);
+                });
+            }
+        }));
         for user_id in users {
             self.transition(user_id, Some(true), ctx, move |registry, found, _| {
                 if found.changed {
@@ -466,8 +481,62 @@ impl Handler<Recovered> for PresenceRegistry {
                         status: Status::Online,
                         last_seen_at: None,
                     };
-                    registry.announce(found.contacts, event);
+                    registry.announce(found.contacts.clone(), event);
                 }
+                registry.refresh_picture(user_id, &found);
+            });
+        }
+        // Then the other nodes refresh their sessions' pictures, this node's users counted.
+        ctx.wait(fut::ready(()).map(move |(), _, _| {
+            cluster.publish(Event::CatchUp, bytestring::ByteString::new());
+        }));
+    }
+}
+
+impl PresenceRegistry {
+    /// The users with a live session on this node.
+    fn local_users(&self) -> Vec<UserId> {
+        self.online
+            .keys()
+            .copied()
+            .filter(|u| self.is_online(u))
+            .collect()
+    }
+
+    /// Sends every session of `user_id` the current status of each of its contacts (cluster
+    /// mode, after this node or another lost Redis for a while): `online` or `offline`.
+    fn refresh_picture(&self, user_id: UserId, found: &Transition) {
+        let Some(online) = &found.online else {
+            return;
+        };
+        let online: std::collections::HashSet<&UserId> = online.iter().collect();
+        let sessions: Vec<&Live> = self.live_sessions(&user_id).collect();
+        for contact in &found.contacts {
+            let status = if online.contains(contact) || self.is_online(contact) {
+                Status::Online
+            } else {
+                Status::Offline
+            };
+            let frame = status_frame(StatusEvent {
+                user_id: *contact,
+                status,
+                last_seen_at: None,
+            });
+            for session in &sessions {
+                session.outbox.send(frame.clone());
+            }
+        }
+    }
+
+    /// Another node is back from an outage: what it announced meanwhile never arrived, so
+    /// every session here gets its contacts' current status.
+    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+        if self.cluster_up().is_none() {
+            return;
+        }
+        for user_id in self.local_users() {
+            self.transition(user_id, None, ctx, move |registry, found, _| {
+                registry.refresh_picture(user_id, &found);
             });
         }
     }

@@ -12,18 +12,22 @@ use crate::actors::session::EndSession;
 use crate::domain::{ConversationId, ReceiptKind, UserId};
 use crate::protocol::StatusEvent;
 
-/// The Redis channel of one conversation's events.
-pub fn conversation_channel(id: ConversationId) -> String {
-    format!("parlor:c:{id}")
+/// The Redis channel of one conversation's events: `{prefix}:c:{id}`.
+pub fn conversation_channel(prefix: &str, id: ConversationId) -> String {
+    format!("{prefix}:c:{id}")
 }
 
-/// The Redis channel of events for every node (presence, revocations, catch-up).
-pub const GLOBAL_CHANNEL: &str = "parlor:global";
+/// The Redis channel of events for every node (presence, revocations, catch-up):
+/// `{prefix}:global`.
+pub fn global_channel(prefix: &str) -> String {
+    format!("{prefix}:global")
+}
 
 /// The conversation a channel name belongs to, if it is a conversation's.
-pub fn channel_conversation(channel: &str) -> Option<ConversationId> {
+pub fn channel_conversation(prefix: &str, channel: &str) -> Option<ConversationId> {
     channel
-        .strip_prefix("parlor:c:")
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix(":c:"))
         .and_then(|id| id.parse().ok())
         .map(ConversationId)
 }
@@ -78,8 +82,9 @@ pub enum Event {
         /// Why: decides the close code.
         end: SessionEnd,
     },
-    /// A node lost Redis for a while and is back: every node's rooms compare their state with
-    /// the database and read what they missed.
+    /// A node lost Redis for a while and is back (published once its users are registered
+    /// again): every node's rooms read what they missed and tell their sessions to `resync`,
+    /// and every node's sessions get their contacts' current status.
     CatchUp,
 }
 
@@ -181,9 +186,13 @@ mod tests {
         assert_eq!(Envelope::decode(&envelope.encode()), Some(envelope));
         assert_eq!(Envelope::decode(b"no header"), None);
         assert_eq!(
-            channel_conversation(&conversation_channel(ConversationId(42))),
+            channel_conversation("p", &conversation_channel("p", ConversationId(42))),
             Some(ConversationId(42))
         );
-        assert_eq!(channel_conversation(GLOBAL_CHANNEL), None);
+        assert_eq!(
+            channel_conversation("q", &conversation_channel("p", ConversationId(42))),
+            None
+        );
+        assert_eq!(channel_conversation("p", &global_channel("p")), None);
     }
 }

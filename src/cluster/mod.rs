@@ -14,8 +14,10 @@
 //! - **revocation**: ending a user's sessions reaches every node.
 //!
 //! When Redis goes away, a node keeps serving its own sessions and storing every message;
-//! `/health` says `redis: down`. When it is back, the node resubscribes, its sessions get a
-//! `resync` event, and every node's rooms read what they missed from the database.
+//! `/health` says `redis: down`. When it is back, the node resubscribes and registers its users
+//! again; then on every node each room reads what it missed from the database and tells its
+//! joined sessions to `resync` (rejoin with `since_seq`), and every session gets its contacts'
+//! current status.
 //!
 //! All Redis I/O runs on a small runtime of its own (thread `parlor-redis`), so neither actix
 //! workers nor the writers ever wait on it.
@@ -37,7 +39,7 @@ use tokio::sync::mpsc;
 
 use crate::config::ClusterSettings;
 use crate::domain::ConversationId;
-use envelope::{Envelope, Event, GLOBAL_CHANNEL, Header, channel_conversation};
+use envelope::{Envelope, Event, Header, channel_conversation, global_channel};
 
 /// How many events may wait to be published; past it they are dropped and counted, and the
 /// other nodes read them from the database instead.
@@ -61,7 +63,9 @@ pub enum RemoteEvent {
     /// The room's channel is subscribed: anything published from now on arrives, so the room
     /// compares its state with the database once to cover what came before.
     Subscribed,
-    /// Compare with the database and read what was missed (a node came back from an outage).
+    /// A node came back from an outage: compare with the database, read what was missed, and
+    /// tell the joined sessions to `resync` (the receipts and typing indicators of the outage
+    /// cannot be read back).
     CatchUp,
 }
 
@@ -98,6 +102,10 @@ pub struct Cluster {
 
 struct Inner {
     node: String,
+    /// `cluster.redis_prefix`: every key and channel starts with it.
+    prefix: String,
+    /// `{prefix}:global`.
+    global: String,
     settings: ClusterSettings,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     handle: tokio::runtime::Handle,
@@ -150,8 +158,11 @@ impl Cluster {
         let (publish, published) = mpsc::channel(PUBLISH_QUEUE);
         let (subscriptions, changes) = mpsc::unbounded_channel();
         let node = uuid::Uuid::new_v4().simple().to_string();
+        let prefix = settings.redis_prefix.clone();
         let inner = Arc::new(Inner {
             node,
+            global: global_channel(&prefix),
+            prefix,
             settings: settings.clone(),
             runtime: Mutex::new(Some(runtime)),
             handle: handle.clone(),
@@ -178,6 +189,11 @@ impl Cluster {
     /// This node's id (random at each start).
     pub fn node(&self) -> &str {
         &self.inner.node
+    }
+
+    /// `cluster.redis_prefix`.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
     }
 
     /// The `[cluster]` settings.
@@ -211,9 +227,9 @@ impl Cluster {
             }
             | Event::After {
                 conversation_id, ..
-            } => envelope::conversation_channel(*conversation_id),
+            } => envelope::conversation_channel(&self.inner.prefix, *conversation_id),
             Event::Presence { .. } | Event::EndSessions { .. } | Event::CatchUp => {
-                GLOBAL_CHANNEL.to_string()
+                self.inner.global.clone()
             }
         };
         let envelope = Envelope {
@@ -323,11 +339,11 @@ impl Inner {
             return;
         }
         let envelope = Arc::new(envelope);
-        if let Some(conversation) = channel_conversation(channel) {
+        if let Some(conversation) = channel_conversation(&self.prefix, channel) {
             if let Some(room) = self.room(conversation) {
                 room.do_send(RemoteEvent::Envelope(envelope));
             }
-        } else if channel == GLOBAL_CHANNEL
+        } else if channel == self.global
             && let Some(listeners) = self.listeners()
         {
             for listener in &listeners.global {
@@ -417,24 +433,32 @@ async fn subscriber(
             continue;
         };
         let (mut sink, mut stream) = pubsub.split();
-        let channels: Vec<(ConversationId, Recipient<RemoteEvent>)> = match inner.upgrade() {
-            Some(inner) => inner
-                .rooms
-                .lock()
-                .map(|rooms| rooms.iter().map(|(id, room)| (*id, room.clone())).collect())
-                .unwrap_or_default(),
+        let (prefix, global, channels): (
+            String,
+            String,
+            Vec<(ConversationId, Recipient<RemoteEvent>)>,
+        ) = match inner.upgrade() {
+            Some(inner) => (
+                inner.prefix.clone(),
+                inner.global.clone(),
+                inner
+                    .rooms
+                    .lock()
+                    .map(|rooms| rooms.iter().map(|(id, room)| (*id, room.clone())).collect())
+                    .unwrap_or_default(),
+            ),
             None => return,
         };
         // Changes queued before this connection are already in the room map.
         while changes.try_recv().is_ok() {}
-        let mut ok = sink.subscribe(GLOBAL_CHANNEL).await.is_ok();
+        let mut ok = sink.subscribe(&global).await.is_ok();
         for chunk in channels.chunks(256) {
             if !ok {
                 break;
             }
             let names: Vec<String> = chunk
                 .iter()
-                .map(|(id, _)| envelope::conversation_channel(*id))
+                .map(|(id, _)| envelope::conversation_channel(&prefix, *id))
                 .collect();
             ok = sink.subscribe(&names).await.is_ok();
         }
@@ -447,15 +471,15 @@ async fn subscriber(
                 return;
             };
             inner.subscribed.store(true, Ordering::Relaxed);
+            // It just answered; the pinger confirms from now on.
+            inner.answering.store(true, Ordering::Relaxed);
             tracing::info!(rooms = channels.len(), "subscribed to Redis");
             for (_, room) in &channels {
                 room.do_send(RemoteEvent::Subscribed);
             }
             if connected_before {
-                let cluster = Cluster {
-                    inner: inner.clone(),
-                };
-                cluster.publish(Event::CatchUp, bytestring::ByteString::new());
+                // The presence registry publishes the catch-up for the other nodes once
+                // this node's users are registered again.
                 if let Some(listeners) = inner.listeners() {
                     for listener in &listeners.recovered {
                         listener.do_send(Recovered);
@@ -475,7 +499,7 @@ async fn subscriber(
                     let Some(change) = change else { return };
                     let done = match change {
                         Subscription::Subscribe(id) => {
-                            let subscribed = sink.subscribe(envelope::conversation_channel(id)).await;
+                            let subscribed = sink.subscribe(envelope::conversation_channel(&prefix, id)).await;
                             if subscribed.is_ok()
                                 && let Some(room) = inner.upgrade().and_then(|i| i.room(id))
                             {
@@ -484,7 +508,7 @@ async fn subscriber(
                             subscribed
                         }
                         Subscription::Unsubscribe(id) => {
-                            sink.unsubscribe(envelope::conversation_channel(id)).await
+                            sink.unsubscribe(envelope::conversation_channel(&prefix, id)).await
                         }
                     };
                     if done.is_err() {

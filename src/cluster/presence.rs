@@ -1,5 +1,6 @@
 //! Presence across nodes, kept in Redis.
 //!
+//! Keys, under `cluster.redis_prefix` (`parlor`):
 //! - `parlor:node:{node}`: set while the node is alive; each node refreshes its own every fifth
 //!   of `cluster.presence_ttl_s` and lets it expire after two fifths ([`Cluster::heartbeat`]);
 //! - `parlor:nodes`: every node that has registered;
@@ -18,35 +19,40 @@ use std::time::Duration;
 use super::Cluster;
 use crate::domain::UserId;
 
-/// `KEYS[1]` the user's node set, `KEYS[2]` the node's user set; `ARGV[1]` the node,
-/// `ARGV[2]` the user. Adds them; returns 1 when the user was online on no live node before.
+/// `KEYS[1]` the user's node set, `KEYS[2]` the node's user set; `ARGV[1]` the key prefix,
+/// `ARGV[2]` the node, `ARGV[3]` the user. Adds them; returns 1 when the user was online on no
+/// live node before.
 const UP: &str = r"
+local p = ARGV[1]
 local was = 0
 for _, n in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if n ~= ARGV[1] and redis.call('EXISTS', 'parlor:node:' .. n) == 1 then was = 1 end
+  if n ~= ARGV[2] and redis.call('EXISTS', p .. ':node:' .. n) == 1 then was = 1 end
 end
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
 if was == 0 then return 1 end
 return 0
 ";
 
 /// As [`UP`], removing them; returns 1 when the user is now online on no live node.
 const DOWN: &str = r"
-redis.call('SREM', KEYS[1], ARGV[1])
-redis.call('SREM', KEYS[2], ARGV[2])
+local p = ARGV[1]
+redis.call('SREM', KEYS[1], ARGV[2])
+redis.call('SREM', KEYS[2], ARGV[3])
 for _, n in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', 'parlor:node:' .. n) == 1 then return 0 end
+  if redis.call('EXISTS', p .. ':node:' .. n) == 1 then return 0 end
 end
 return 1
 ";
 
-/// `ARGV`: user ids. Returns those online on a live node.
+/// `ARGV[1]` the key prefix, then user ids. Returns those online on a live node.
 const ONLINE: &str = r"
+local p = ARGV[1]
 local online = {}
-for _, u in ipairs(ARGV) do
-  for _, n in ipairs(redis.call('SMEMBERS', 'parlor:presence:' .. u)) do
-    if redis.call('EXISTS', 'parlor:node:' .. n) == 1 then
+for i = 2, #ARGV do
+  local u = ARGV[i]
+  for _, n in ipairs(redis.call('SMEMBERS', p .. ':presence:' .. u)) do
+    if redis.call('EXISTS', p .. ':node:' .. n) == 1 then
       table.insert(online, u)
       break
     end
@@ -55,31 +61,60 @@ end
 return online
 ";
 
-/// `ARGV[1]` this node, `ARGV[2]` the liveness in ms. Refreshes the node's key.
+/// `ARGV[1]` the key prefix, `ARGV[2]` this node, `ARGV[3]` the liveness in ms. Refreshes the
+/// node's key.
 const HEARTBEAT: &str = r"
-redis.call('SET', 'parlor:node:' .. ARGV[1], '1', 'PX', ARGV[2])
-redis.call('SADD', 'parlor:nodes', ARGV[1])
+local p = ARGV[1]
+redis.call('SET', p .. ':node:' .. ARGV[2], '1', 'PX', ARGV[3])
+redis.call('SADD', p .. ':nodes', ARGV[2])
 return 1
 ";
 
-/// `ARGV[1]` this node. For every registered node whose key expired, claimed by one node at a
-/// time: drops it from its users' node sets and returns the users left online nowhere.
+/// `ARGV[1]` the key prefix, `ARGV[2]` this node. For every registered node whose key expired,
+/// claimed by one node at a time: drops it from its users' node sets and returns the users left
+/// online nowhere.
 const REAP: &str = r"
+local p = ARGV[1]
 local gone = {}
-for _, dead in ipairs(redis.call('SMEMBERS', 'parlor:nodes')) do
-  if dead ~= ARGV[1] and redis.call('EXISTS', 'parlor:node:' .. dead) == 0
-     and redis.call('SET', 'parlor:reap:' .. dead, ARGV[1], 'NX', 'PX', 30000) then
-    for _, u in ipairs(redis.call('SMEMBERS', 'parlor:node-users:' .. dead)) do
-      local key = 'parlor:presence:' .. u
+for _, dead in ipairs(redis.call('SMEMBERS', p .. ':nodes')) do
+  if dead ~= ARGV[2] and redis.call('EXISTS', p .. ':node:' .. dead) == 0
+     and redis.call('SET', p .. ':reap:' .. dead, ARGV[2], 'NX', 'PX', 30000) then
+    for _, u in ipairs(redis.call('SMEMBERS', p .. ':node-users:' .. dead)) do
+      local key = p .. ':presence:' .. u
       redis.call('SREM', key, dead)
       local online = false
       for _, n in ipairs(redis.call('SMEMBERS', key)) do
-        if redis.call('EXISTS', 'parlor:node:' .. n) == 1 then online = true end
+        if redis.call('EXISTS', p .. ':node:' .. n) == 1 then online = true end
       end
       if not online then table.insert(gone, u) end
     end
-    redis.call('DEL', 'parlor:node-users:' .. dead)
-    redis.call('SREM', 'parlor:nodes', dead)
+    redis.call('DEL', p .. ':node-users:' .. dead)
+    redis.call('SREM', p .. ':nodes', dead)
+  end
+end
+return gone
+";
+
+/// `ARGV[1]` the key prefix, `ARGV[2]` this node, then the users with a session on it now.
+/// Drops the node from the presence of every other user it had registered (they left while
+/// Redis was away) and returns those of them online nowhere.
+const SYNC: &str = r"
+local p = ARGV[1]
+local node = ARGV[2]
+local current = {}
+for i = 3, #ARGV do current[ARGV[i]] = true end
+local key = p .. ':node-users:' .. node
+local gone = {}
+for _, u in ipairs(redis.call('SMEMBERS', key)) do
+  if not current[u] then
+    redis.call('SREM', key, u)
+    local presence = p .. ':presence:' .. u
+    redis.call('SREM', presence, node)
+    local online = false
+    for _, n in ipairs(redis.call('SMEMBERS', presence)) do
+      if redis.call('EXISTS', p .. ':node:' .. n) == 1 then online = true end
+    end
+    if not online then table.insert(gone, u) end
   end
 end
 return gone
@@ -123,6 +158,7 @@ impl Cluster {
         static UP_SCRIPT: OnceLock<redis::Script> = OnceLock::new();
         static DOWN_SCRIPT: OnceLock<redis::Script> = OnceLock::new();
         let node = self.node().to_string();
+        let prefix = self.prefix().to_string();
         let changed: i64 = self
             .run(move |mut conn| async move {
                 let code = if up {
@@ -130,8 +166,9 @@ impl Cluster {
                 } else {
                     script(&DOWN_SCRIPT, DOWN)
                 };
-                code.key(format!("parlor:presence:{user}"))
-                    .key(format!("parlor:node-users:{node}"))
+                code.key(format!("{prefix}:presence:{user}"))
+                    .key(format!("{prefix}:node-users:{node}"))
+                    .arg(&prefix)
                     .arg(&node)
                     .arg(user.0)
                     .invoke_async(&mut conn)
@@ -151,9 +188,11 @@ impl Cluster {
             return Ok(Vec::new());
         }
         let args: Vec<i64> = users.iter().map(|u| u.0).collect();
+        let prefix = self.prefix().to_string();
         let online: Vec<String> = self
             .run(move |mut conn| async move {
                 let mut invocation = script(&SCRIPT, ONLINE).prepare_invoke();
+                invocation.arg(&prefix);
                 for arg in &args {
                     invocation.arg(*arg);
                 }
@@ -163,6 +202,29 @@ impl Cluster {
         Ok(ids(online))
     }
 
+    /// After an outage: makes Redis hold exactly `users` as this node's (those who left while
+    /// it was away are dropped) and returns the dropped ones now online nowhere.
+    ///
+    /// # Errors
+    /// Redis failed or did not answer.
+    pub async fn presence_sync(&self, users: &[UserId]) -> Result<Vec<UserId>, redis::RedisError> {
+        static SCRIPT: OnceLock<redis::Script> = OnceLock::new();
+        let args: Vec<i64> = users.iter().map(|u| u.0).collect();
+        let node = self.node().to_string();
+        let prefix = self.prefix().to_string();
+        let gone: Vec<String> = self
+            .run(move |mut conn| async move {
+                let mut invocation = script(&SCRIPT, SYNC).prepare_invoke();
+                invocation.arg(&prefix).arg(&node);
+                for arg in &args {
+                    invocation.arg(*arg);
+                }
+                invocation.invoke_async(&mut conn).await
+            })
+            .await?;
+        Ok(ids(gone))
+    }
+
     /// Refreshes this node's liveness (two heartbeat intervals long).
     ///
     /// # Errors
@@ -170,10 +232,12 @@ impl Cluster {
     pub async fn heartbeat(&self) -> Result<(), redis::RedisError> {
         static SCRIPT: OnceLock<redis::Script> = OnceLock::new();
         let node = self.node().to_string();
+        let prefix = self.prefix().to_string();
         let alive_ms = u64::try_from((self.heartbeat_interval() * 2).as_millis()).unwrap_or(1000);
         let _: i64 = self
             .run(move |mut conn| async move {
                 script(&SCRIPT, HEARTBEAT)
+                    .arg(&prefix)
                     .arg(&node)
                     .arg(alive_ms.max(100))
                     .invoke_async(&mut conn)
@@ -190,9 +254,11 @@ impl Cluster {
     pub async fn reap(&self) -> Result<Vec<UserId>, redis::RedisError> {
         static SCRIPT: OnceLock<redis::Script> = OnceLock::new();
         let node = self.node().to_string();
+        let prefix = self.prefix().to_string();
         let gone: Vec<String> = self
             .run(move |mut conn| async move {
                 script(&SCRIPT, REAP)
+                    .arg(&prefix)
                     .arg(&node)
                     .invoke_async(&mut conn)
                     .await

@@ -57,7 +57,7 @@ impl Quota {
 }
 
 impl Cluster {
-    /// Counts one request against `key` (namespaced under `parlor:rl:`) with `quota`, for every
+    /// Counts one request against `key` (namespaced under `{redis_prefix}:rl:`) with `quota`, for every
     /// node at once. `Ok(Ok(()))`: allowed; `Ok(Err(wait))`: refused, retry after `wait`.
     ///
     /// # Errors
@@ -69,10 +69,11 @@ impl Cluster {
     ) -> Result<Result<(), Duration>, redis::RedisError> {
         let interval = i64::try_from(quota.interval.as_micros()).unwrap_or(i64::MAX);
         let burst = i64::from(quota.burst);
+        let key = format!("{}:rl:{key}", self.prefix());
         let (allowed, wait): (i64, i64) = self
             .run(move |mut conn| async move {
                 script()
-                    .key(format!("parlor:rl:{key}"))
+                    .key(key)
                     .arg(interval)
                     .arg(burst)
                     .invoke_async(&mut conn)

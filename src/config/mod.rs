@@ -200,6 +200,10 @@ impl Settings {
                      bytes) on every node",
                 );
             }
+            let prefix = &self.cluster.redis_prefix;
+            if prefix.is_empty() || prefix.contains(char::is_whitespace) {
+                return bad("cluster.redis_prefix", "must be a word without spaces");
+            }
             if self.cluster.presence_ttl_s.is_nan() || self.cluster.presence_ttl_s < 0.5 {
                 return bad("cluster.presence_ttl_s", "must be at least 0.5");
             }

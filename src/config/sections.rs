@@ -191,6 +191,9 @@ pub struct ClusterSettings {
     /// `redis://HOST:PORT[/DB]` of the Redis the nodes share; empty: a single node (nothing
     /// leaves the process).
     pub redis_url: String,
+    /// What every Redis key and channel of this deployment starts with, so that several
+    /// deployments (or test runs) can share one Redis.
+    pub redis_prefix: String,
     /// How long a node holds back an event whose predecessors have not arrived before it reads
     /// them from the database, in milliseconds.
     pub gap_fill_ms: u64,
@@ -220,6 +223,7 @@ impl Default for ClusterSettings {
     fn default() -> Self {
         Self {
             redis_url: String::new(),
+            redis_prefix: "parlor".into(),
             gap_fill_ms: 200,
             presence_ttl_s: 15.0,
         }

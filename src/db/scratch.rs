@@ -42,7 +42,12 @@ impl ScratchDatabase {
         }
     }
 
-    fn on_postgres(server: &str) -> anyhow::Result<Self> {
+    /// A fresh schema on the PostgreSQL server at `server`, whatever `PARLOR_TEST_DATABASE_URL`
+    /// says (for tests that need PostgreSQL, such as several nodes sharing one database).
+    ///
+    /// # Errors
+    /// As [`ScratchDatabase::new`].
+    pub fn on_postgres(server: &str) -> anyhow::Result<Self> {
         let name = format!("parlor_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = postgres::connect_sync(server)
             .map_err(|e| anyhow::anyhow!("{TEST_DATABASE_URL_VAR}: cannot connect: {e}"))?;

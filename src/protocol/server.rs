@@ -93,11 +93,12 @@ pub enum ServerFrame<'a> {
         /// Who and how.
         data: StatusEvent,
     },
-    /// Events may have been missed (the server lost touch with the other nodes for a while):
-    /// rejoin with `since_seq` (or `since_version`).
+    /// The server lost touch with its other nodes for a while: what could be read back was
+    /// delivered before this frame, the session is no longer joined to the conversation, and
+    /// rejoins with `since_seq` (or `since_version`). docs/PROTOCOL.md §5.5.
     #[serde(rename = "resync")]
     Resync {
-        /// Which conversation, or all joined ones.
+        /// Which conversation.
         data: ResyncEvent,
     },
 }
@@ -105,10 +106,9 @@ pub enum ServerFrame<'a> {
 /// `data` of `resync`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResyncEvent {
-    /// The conversation to rejoin; absent: every joined conversation (and presence may be
-    /// stale until the next `user:status`).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub conversation_id: Option<ConversationId>,
+    /// The conversation to join again with `since_seq` or `since_version`: this frame is the
+    /// last of it the session gets until then.
+    pub conversation_id: ConversationId,
 }
 
 /// `data` of `welcome`.

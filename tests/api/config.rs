@@ -88,3 +88,42 @@ fn unknown_keys_and_bad_values_are_refused() {
         assert!(Settings::load(Some(&bad)).is_err(), "{text}");
     }
 }
+
+#[test]
+fn cluster_mode_refuses_sqlite_and_a_missing_secret_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        // SQLite (the default database) cannot be shared by several nodes.
+        (
+            "[cluster]\nredis_url = \"redis://127.0.0.1:6379\"\n[auth]\njwt_secret = \"0123456789abcdef0123456789abcdef\"\n",
+            "postgres://",
+        ),
+        // Without a configured secret each node would mint its own.
+        (
+            "[cluster]\nredis_url = \"redis://127.0.0.1:6379\"\n[database]\nurl = \"postgres://postgres@127.0.0.1:5432/test\"\n",
+            "auth.jwt_secret",
+        ),
+        (
+            "[cluster]\nredis_url = \"redis://127.0.0.1:6379\"\nredis_prefix = \"a b\"\n[database]\nurl = \"postgres://postgres@127.0.0.1:5432/test\"\n[auth]\njwt_secret = \"0123456789abcdef0123456789abcdef\"\n",
+            "cluster.redis_prefix",
+        ),
+    ];
+    for (i, (text, says)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("cluster{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let err = Settings::load(Some(&path)).expect_err(text);
+        let message = format!("{err:#}");
+        assert!(message.contains(says), "{message}");
+    }
+    // The same settings with PostgreSQL and a secret start a cluster node.
+    let ok = dir.path().join("ok.toml");
+    std::fs::write(
+        &ok,
+        "[cluster]\nredis_url = \"redis://127.0.0.1:6379\"\n[database]\nurl = \"postgres://postgres@127.0.0.1:5432/test\"\n[auth]\njwt_secret = \"0123456789abcdef0123456789abcdef\"\n",
+    )
+    .unwrap();
+    let settings = Settings::load(Some(&ok)).unwrap();
+    assert_eq!(settings.cluster.redis_prefix, "parlor");
+    assert_eq!(settings.cluster.gap_fill_ms, 200);
+    assert_eq!(settings.cluster.presence_ttl_s, 15.0);
+}

@@ -61,6 +61,22 @@ impl TestDir {
         std::sync::Arc::new(Self { database, tmp })
     }
 
+    /// A new folder and an empty PostgreSQL schema, on `PARLOR_TEST_DATABASE_URL` or else the
+    /// local server (`postgres://postgres@127.0.0.1:5432/test`), for tests that need
+    /// PostgreSQL whatever the run's backend.
+    pub fn postgres() -> std::sync::Arc<Self> {
+        let server = std::env::var(parlor::db::scratch::TEST_DATABASE_URL_VAR)
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let database =
+            parlor::db::scratch::ScratchDatabase::on_postgres(&server).unwrap_or_else(|e| {
+                panic!("this test needs PostgreSQL at {server} (set PARLOR_TEST_DATABASE_URL): {e}")
+            });
+        std::sync::Arc::new(Self { database, tmp })
+    }
+
     /// The folder.
     pub fn path(&self) -> &std::path::Path {
         self.tmp.path()
@@ -154,18 +170,27 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `parlor serve` in `dir` on a free port and waits for its start-up log line.
     pub fn start(dir: std::sync::Arc<TestDir>) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// As [`ServerProcess::start`], with more environment (`PARLOR__…` settings).
+    pub fn start_with(dir: std::sync::Arc<TestDir>, env: &[(&str, String)]) -> Self {
         use std::io::BufRead;
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_parlor"));
         if dir.is_postgres() {
             command.env("PARLOR__DATABASE__URL", dir.database.url());
         }
-        let mut child = command
+        command
             .current_dir(dir.path())
             .env("PARLOR__SERVER__BIND", "127.0.0.1:0")
             .env("PARLOR__SERVER__WORKERS", "2")
             .env("PARLOR__AUTH__BCRYPT_COST", "4")
             .envs(GENEROUS_ENV)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "info");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("parlor starts");
@@ -185,8 +210,18 @@ impl ServerProcess {
                     .expect("port");
             }
         };
-        // Keep draining the log so the child never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        // Keep draining the log so the child never blocks on a full pipe; it is kept in the
+        // folder (`node-PORT.log`) for a failing test to be read.
+        let log = dir.path().join(format!("node-{port}.log"));
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut file = std::fs::File::create(log).ok();
+            for line in lines.map_while(Result::ok) {
+                if let Some(file) = file.as_mut() {
+                    let _ = writeln!(file, "{line}");
+                }
+            }
+        });
         let settings = test_settings(&dir);
         let app = TestApp {
             address: format!("http://127.0.0.1:{port}"),

@@ -7,6 +7,7 @@
 mod abuse;
 mod auth;
 mod cli;
+mod cluster;
 mod config;
 mod conversations;
 mod delivery;

@@ -12,16 +12,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix::prelude::*;
 
-use super::{Held, Join, Leave, Member, RoomActor, Since};
+use super::{Held, Join, Leave, Member, RoomActor, Since, event};
 use crate::actors::Outbox;
 use crate::api::DownloadLinks;
 use crate::db::models::MessageRow;
 use crate::db::queries::messages::{self, PageRequest};
 use crate::db::{Database, DbError};
-use crate::domain::{ConversationId, UserId};
+use crate::domain::{ConversationId, SessionId, UserId};
 use crate::error::AppError;
 use crate::policy::Action;
-use crate::protocol::{self, Ack, JoinAck, MessageDeleted, MessagePayload, ServerFrame};
+use crate::protocol::{
+    self, Ack, JoinAck, MessageDeleted, MessagePayload, ResyncEvent, ServerFrame,
+};
 
 /// Messages read per page of a replay.
 const REPLAY_PAGE: i64 = 200;
@@ -286,21 +288,49 @@ impl Handler<Join> for RoomActor {
     }
 }
 
-impl Handler<Leave> for RoomActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
-        if let Some(member) = self.members.remove(&msg.session_id) {
+impl RoomActor {
+    /// Removes `session_id` from the members (stopping its replay) and ends its typing
+    /// indicators; returns the member it was.
+    fn detach(&mut self, session_id: SessionId, ctx: &mut Context<Self>) -> Option<Member> {
+        let member = self.members.remove(&session_id);
+        if let Some(member) = &member {
             member.cancel.store(true, Ordering::Relaxed);
         }
         let gone: Vec<UserId> = self
             .typing
             .iter()
-            .filter(|(_, t)| t.session_id == msg.session_id)
+            .filter(|(_, t)| t.session_id == session_id)
             .map(|(user, _)| *user)
             .collect();
         for user in gone {
             self.stop_typing(user, ctx);
         }
+        member
+    }
+
+    /// Detaches every member and sends each `resync {conversation_id}` (docs/PROTOCOL.md
+    /// §5.5): it is the last frame of this conversation a session gets until it joins again,
+    /// so a rejoin with `since_seq` (the last seq it saw) replays exactly what it missed, with
+    /// no live frame in flight to repeat it.
+    pub(super) fn resync_members(&mut self, ctx: &mut Context<Self>) {
+        let frame = event(&ServerFrame::Resync {
+            data: ResyncEvent {
+                conversation_id: self.id,
+            },
+        });
+        let sessions: Vec<SessionId> = self.members.keys().copied().collect();
+        for session_id in sessions {
+            if let Some(member) = self.detach(session_id, ctx) {
+                member.outbox.send(frame.clone());
+            }
+        }
+    }
+}
+
+impl Handler<Leave> for RoomActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, ctx: &mut Self::Context) {
+        self.detach(msg.session_id, ctx);
     }
 }

@@ -132,7 +132,7 @@ pub struct RoomDeps {
 
 /// A participant's watermarks as the room knows them.
 #[derive(Debug, Clone, Copy, Default)]
-struct Marks {
+pub(super) struct Marks {
     delivered: i64,
     read: i64,
 }
@@ -269,6 +269,9 @@ pub struct RoomActor {
     filling: bool,
     /// A version the conversation is known to have reached (from events and the sweep).
     known_version: i64,
+    /// Another node (or this one) is back from a Redis outage: the next read of missing
+    /// changes also reads the watermarks, and then the members are told to `resync`.
+    catching_up: bool,
     /// Sends, edits and deletions waiting for the cluster-wide rate limit's answer, in arrival
     /// order (cluster mode); bounded by the sessions' `realtime.max_in_flight`.
     gate: VecDeque<post::Gated>,
@@ -296,6 +299,7 @@ impl RoomActor {
             gap_timer: None,
             filling: false,
             known_version: 0,
+            catching_up: false,
             gate: VecDeque::new(),
         }
     }

@@ -18,14 +18,15 @@ use bytestring::ByteString;
 use super::join::replayed;
 use super::{Origin, RoomActor, RoomState};
 use crate::actors::room::event;
+use crate::api::Watermarks;
 use crate::cluster::envelope::{Effect, Envelope, Event};
 use crate::cluster::sequencer::{MAX_HELD, Supersede};
 use crate::cluster::{Cluster, RemoteEvent};
 use crate::db::models::MessageRow;
-use crate::db::queries::{conversations, messages};
+use crate::db::queries::{conversations, messages, participants};
 use crate::db::{Database, DbError};
 use crate::domain::{ConversationId, ConversationStatus, ReceiptKind, SessionId, UserId};
-use crate::protocol::ServerFrame;
+use crate::protocol::{ReceiptEvent, ServerFrame};
 
 /// What one event delivers to this node's sessions.
 pub(crate) struct Delivery {
@@ -83,14 +84,18 @@ pub struct Behind {
     pub version: i64,
 }
 
-/// Changes read from the database: `(version, seq of a new message, row)`, and the version
-/// they reach.
-type Read = (
-    Vec<(i64, Option<i64>, MessageRow)>,
-    i64,
-    i64,
-    ConversationStatus,
-);
+/// What a read of missing changes found.
+struct Read {
+    /// The changes: `(version, seq of a new message, row)`.
+    rows: Vec<(i64, Option<i64>, MessageRow)>,
+    /// The version they reach.
+    through: i64,
+    /// The conversation's last seq and status.
+    last_seq: i64,
+    status: ConversationStatus,
+    /// Every participant's watermarks, when asked for (a catch-up after an outage).
+    marks: Option<Vec<Watermarks>>,
+}
 
 impl RoomActor {
     /// The cluster, in cluster mode.
@@ -211,12 +216,19 @@ impl RoomActor {
         let (db, id) = (self.deps.db.clone(), self.id);
         let after = self.sequencer.version();
         let limit = self.deps.config.max_replay;
-        let read = read_changes(db, id, after, limit);
+        let with_marks = self.catching_up;
+        let read = read_changes(db, id, after, limit, with_marks);
         ctx.spawn(read.into_actor(self).map(move |read, room, ctx| {
             room.in_flight -= 1;
             room.filling = false;
             match read {
-                Ok(Some((rows, through, last_seq, status))) => {
+                Ok(Some(Read {
+                    rows,
+                    through,
+                    last_seq,
+                    status,
+                    marks,
+                })) => {
                     let links = room.deps.links.clone();
                     let items = rows
                         .into_iter()
@@ -235,6 +247,18 @@ impl RoomActor {
                     let ready = room.sequencer.fill(items, through);
                     room.deliver(ready, ctx);
                     room.catch_status(status, last_seq, ctx);
+                    if let Some(marks) = marks {
+                        room.catch_receipts(marks, ctx);
+                    }
+                    if room.catching_up {
+                        if with_marks {
+                            room.catching_up = false;
+                            room.resync_members(ctx);
+                        } else {
+                            // A read that started before the catch-up: read again, marks too.
+                            room.fill(ctx);
+                        }
+                    }
                 }
                 Ok(None) => room.resync(ctx),
                 Err(err) => {
@@ -243,6 +267,62 @@ impl RoomActor {
             }
             room.watch_gaps(ctx);
         }));
+    }
+
+    /// A node is back from a Redis outage: read what was missed (watermarks included), deliver
+    /// it, then tell the members to `resync` for what cannot be read back (typing indicators).
+    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+        self.catching_up = true;
+        self.fill(ctx);
+        if !self.filling {
+            // Not loaded yet: nothing was delivered from it, so nothing was missed.
+            self.catching_up = false;
+            self.resync_members(ctx);
+        }
+    }
+
+    /// Receipts the room missed (their events lost): announced from the stored watermarks.
+    fn catch_receipts(&mut self, marks: Vec<Watermarks>, ctx: &mut Context<Self>) {
+        let RoomState::Ready(loaded) = &self.state else {
+            return;
+        };
+        let mut missed = Vec::new();
+        for mark in marks {
+            let cached = loaded
+                .participants
+                .get(&mark.user_id)
+                .copied()
+                .unwrap_or_default();
+            if mark.last_delivered_seq > cached.delivered {
+                missed.push((
+                    mark.user_id,
+                    ReceiptKind::Delivered,
+                    mark.last_delivered_seq,
+                ));
+            }
+            if mark.last_read_seq > cached.read {
+                missed.push((mark.user_id, ReceiptKind::Read, mark.last_read_seq));
+            }
+        }
+        for (user, kind, seq) in missed {
+            let data = ReceiptEvent {
+                conversation_id: self.id,
+                user_id: user,
+                seq,
+            };
+            let frame = event(&match kind {
+                ReceiptKind::Delivered => ServerFrame::Delivered { data },
+                ReceiptKind::Read => ServerFrame::Read { data },
+            });
+            let delivery = Delivery {
+                frame: Some(frame),
+                except: None,
+                ack: None,
+                ack_first: true,
+                effect: Applied::Receipt { user, kind, seq },
+            };
+            self.sequence_after(seq, delivery, ctx);
+        }
     }
 
     /// A close the room missed (its event lost): learnt from the database.
@@ -267,7 +347,7 @@ impl RoomActor {
     }
 
     /// Too far behind to catch up by events: start again from the database and have every
-    /// member rejoin with `since_seq`.
+    /// member rejoin with `since_seq` ([`RoomActor::resync_members`]).
     fn resync(&mut self, ctx: &mut Context<Self>) {
         self.in_flight += 1;
         let (db, id) = (self.deps.db.clone(), self.id);
@@ -281,18 +361,14 @@ impl RoomActor {
                 return;
             };
             let remnants = room.sequencer.reset(row.version, row.last_seq);
+            room.catching_up = false;
             if let RoomState::Ready(loaded) = &mut room.state {
                 loaded.version = row.version;
                 loaded.last_seq = row.last_seq;
                 loaded.status = row.status();
             }
             room.deliver(remnants, ctx);
-            let frame = event(&ServerFrame::Resync {
-                data: crate::protocol::ResyncEvent {
-                    conversation_id: Some(room.id),
-                },
-            });
-            room.broadcast(&frame, None);
+            room.resync_members(ctx);
         }));
     }
 
@@ -339,17 +415,25 @@ impl RoomActor {
     }
 }
 
-/// Reads the changes after version `after`: `None` when there are more than `limit`.
+/// Reads the changes after version `after` (and every participant's watermarks, `with_marks`):
+/// `None` when there are more than `limit`.
 async fn read_changes(
     db: Database,
     id: ConversationId,
     after: i64,
     limit: i64,
+    with_marks: bool,
 ) -> Result<Option<Read>, DbError> {
     const PAGE: i64 = 200;
     let mut conn = db.read().await?;
     let Some(conversation) = conversations::find(&mut conn, id).await? else {
-        return Ok(Some((Vec::new(), after, 0, ConversationStatus::Open)));
+        return Ok(Some(Read {
+            rows: Vec::new(),
+            through: after,
+            last_seq: 0,
+            status: ConversationStatus::Open,
+            marks: None,
+        }));
     };
     let until = conversation.version;
     let mut rows = Vec::new();
@@ -390,12 +474,18 @@ async fn read_changes(
             }
         }
     }
-    Ok(Some((
+    let marks = if with_marks {
+        Some(participants::of_conversation(&mut conn, id).await?)
+    } else {
+        None
+    };
+    Ok(Some(Read {
         rows,
-        until.max(after),
-        conversation.last_seq,
-        conversation.status(),
-    )))
+        through: until.max(after),
+        last_seq: conversation.last_seq,
+        status: conversation.status(),
+        marks,
+    }))
 }
 
 impl Handler<RemoteEvent> for RoomActor {
@@ -404,7 +494,8 @@ impl Handler<RemoteEvent> for RoomActor {
     fn handle(&mut self, msg: RemoteEvent, ctx: &mut Self::Context) {
         match msg {
             RemoteEvent::Envelope(envelope) => self.remote(&envelope, ctx),
-            RemoteEvent::Subscribed | RemoteEvent::CatchUp => self.fill(ctx),
+            RemoteEvent::Subscribed => self.fill(ctx),
+            RemoteEvent::CatchUp => self.catch_up(ctx),
         }
     }
 }
