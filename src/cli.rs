@@ -1,4 +1,5 @@
-//! The command line: `parlor [--config FILE] [serve | migrate | user create ...]`.
+//! The command line: `parlor [--config FILE] [serve | migrate | user create ... |
+//! project create ...]`.
 
 use std::path::PathBuf;
 
@@ -7,8 +8,9 @@ use clap::{Parser, Subcommand};
 use crate::auth::Signup;
 use crate::config::Settings;
 use crate::db::Database;
-use crate::db::queries::users;
-use crate::domain::{DEFAULT_PROJECT, Invalid, Role};
+use crate::db::models::NewProject;
+use crate::db::queries::{projects, users};
+use crate::domain::{Invalid, ProjectId, ProjectName, Role};
 use crate::startup::Application;
 
 fn parse_role(raw: &str) -> Result<Role, Invalid> {
@@ -40,6 +42,27 @@ pub enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Manage projects (tenants).
+    Project {
+        /// The project action.
+        #[command(subcommand)]
+        action: ProjectCommand,
+    },
+}
+
+/// `parlor project ...`
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project and print it as JSON (with its `id`). Works whether or not a server is
+    /// running.
+    Create {
+        /// Unique name, at most 100 characters.
+        #[arg(long)]
+        name: String,
+        /// Let anyone register in it (`POST /api/v1/auth/register` with its `project_id`).
+        #[arg(long)]
+        self_registration: bool,
+    },
 }
 
 /// `parlor user ...`
@@ -62,6 +85,12 @@ pub enum UserCommand {
         /// Role: admin, agent or customer.
         #[arg(long, default_value = "customer", value_parser = parse_role)]
         role: Role,
+        /// The user's project (tenant).
+        #[arg(long, default_value_t = 1)]
+        project: i64,
+        /// Make an instance admin, who manages projects (`/api/v1/admin/projects`).
+        #[arg(long)]
+        instance_admin: bool,
     },
 }
 
@@ -86,10 +115,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     password,
                     display_name,
                     role,
+                    project,
+                    instance_admin,
                 },
         } => {
-            let new = Signup {
-                project_id: DEFAULT_PROJECT,
+            let mut new = Signup {
+                project_id: ProjectId(project),
                 email: &email,
                 username: &username,
                 password: &password,
@@ -97,10 +128,33 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 role,
             }
             .into_row(settings.auth.bcrypt_cost)?;
+            new.instance_admin = instance_admin;
             let db = Database::open(&settings.database)?;
             let mut conn = db.write_pool.get()?;
+            if !projects::exists(&mut conn, new.project_id)? {
+                anyhow::bail!("--project {project}: no such project (parlor project create)");
+            }
             let user = users::insert(&mut conn, &new).map_err(crate::error::AppError::from)?;
             println!("{}", serde_json::to_string_pretty(&user.view())?);
+            Ok(())
+        }
+        Command::Project {
+            action:
+                ProjectCommand::Create {
+                    name,
+                    self_registration,
+                },
+        } => {
+            let project = NewProject {
+                name: ProjectName::parse(&name)?,
+                self_registration,
+                created_at: crate::db::now(),
+            };
+            let db = Database::open(&settings.database)?;
+            let mut conn = db.write_pool.get()?;
+            let row =
+                projects::insert(&mut conn, &project).map_err(crate::error::AppError::from)?;
+            println!("{}", serde_json::to_string_pretty(&row.view())?);
             Ok(())
         }
     }

@@ -49,6 +49,10 @@ pub enum ErrorCode {
     EmailTaken,
     /// 409: an admin created a user with a taken username.
     UsernameTaken,
+    /// 409: a project with that name exists.
+    NameTaken,
+    /// 403: self-registration is off for the project.
+    RegistrationClosed,
     /// 409: the conversation is closed.
     ConversationClosed,
     /// 409: the message was deleted.
@@ -109,6 +113,13 @@ pub enum AppError {
     /// 409 `username_taken` (user creation by an admin or the CLI).
     #[error("this username is already taken")]
     UsernameTaken,
+    /// 409 `name_taken`: a project with that name exists.
+    #[error("a project with this name exists")]
+    NameTaken,
+    /// 403 `registration_closed`: the project does not allow self-registration (its admins
+    /// create users, or its backend upserts them).
+    #[error("this project does not allow self-registration")]
+    RegistrationClosed,
     /// 409 `conversation_closed`.
     #[error("the conversation is closed")]
     ConversationClosed,
@@ -159,6 +170,8 @@ impl AppError {
             Self::Conflict => ErrorCode::Conflict,
             Self::EmailTaken => ErrorCode::EmailTaken,
             Self::UsernameTaken => ErrorCode::UsernameTaken,
+            Self::NameTaken => ErrorCode::NameTaken,
+            Self::RegistrationClosed => ErrorCode::RegistrationClosed,
             Self::ConversationClosed => ErrorCode::ConversationClosed,
             Self::MessageDeleted => ErrorCode::MessageDeleted,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
@@ -228,12 +241,13 @@ impl ResponseError for AppError {
                 StatusCode::BAD_REQUEST
             }
             Self::Unauthorized(_) | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::RegistrationClosed => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict
             | Self::EmailTaken
             | Self::UsernameTaken
+            | Self::NameTaken
             | Self::ConversationClosed
             | Self::MessageDeleted => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) | Self::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -280,6 +294,7 @@ impl From<DbError> for AppError {
         match err {
             DbError::EmailTaken => Self::EmailTaken,
             DbError::UsernameTaken => Self::UsernameTaken,
+            DbError::NameTaken => Self::NameTaken,
             DbError::ConversationClosed => Self::ConversationClosed,
             DbError::Denied(denied) => denied.into(),
             DbError::Invalid(message) => Self::Validation(message),

@@ -214,5 +214,34 @@ pub fn check_users(actor: &Actor, project: ProjectId) -> Result<(), Denied> {
     Ok(())
 }
 
+/// A caller's account as it is now (read from the database, not from their token), for the
+/// instance-wide actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account {
+    /// Their project.
+    pub project_id: ProjectId,
+    /// Their role in it.
+    pub role: Role,
+    /// An instance admin.
+    pub instance_admin: bool,
+    /// Disabled by an admin.
+    pub disabled: bool,
+}
+
+/// Decides whether `account` may manage projects (`/api/v1/admin/projects`): enabled instance
+/// admins only, whatever their project and role.
+///
+/// # Errors
+/// `forbidden` for everyone else (the routes exist for every signed-in user to see).
+pub fn check_instance(account: &Account) -> Result<(), Denied> {
+    if account.instance_admin && !account.disabled {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden(
+            "only instance admins may manage projects",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests;

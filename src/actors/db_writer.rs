@@ -15,9 +15,12 @@ use actix::prelude::*;
 use chrono::NaiveDateTime;
 
 use crate::api::ConversationView;
-use crate::db::models::{ConversationRow, NewRefreshToken, NewUser, UploadRow, UserRow};
+use crate::db::models::{
+    ConversationRow, NewProject, NewRefreshToken, NewUser, ProjectRow, UploadRow, UserRow,
+};
 use crate::db::queries::messages::{Write, Written};
 use crate::db::queries::participants::{self, Advanced};
+use crate::db::queries::projects::{self, ProjectChange, Removed};
 use crate::db::queries::tokens::{self, Revoked, RotateOutcome};
 use crate::db::queries::users::{self, AccountChange};
 use crate::db::queries::{conversations, messages};
@@ -157,6 +160,33 @@ pub struct SweepUploads {
     pub cutoff: NaiveDateTime,
 }
 
+/// Create a project (instance admins).
+#[derive(Message, Debug)]
+#[rtype(result = "Result<ProjectRow, DbError>")]
+pub struct CreateProject {
+    /// The validated row.
+    pub project: NewProject,
+}
+
+/// Change a project's name or self-registration.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<ProjectRow, DbError>")]
+pub struct UpdateProject {
+    /// What to change.
+    pub change: ProjectChange,
+}
+
+/// Delete a project and all its data; answers its users (whose sessions must end) and the
+/// files no upload references any more.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Removed, DbError>")]
+pub struct DeleteProject {
+    /// Which.
+    pub id: ProjectId,
+    /// Its name, as confirmation.
+    pub confirm: String,
+}
+
 /// Answers once every write queued before it is done (used at shutdown).
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
@@ -221,6 +251,9 @@ writes! {
     TouchLastSeen => |conn, msg| users::touch_last_seen(conn, msg.user_id, msg.at);
     StoreUpload => |conn, msg| msg.upload.commit(conn);
     SweepUploads => |conn, msg| Sweep { root: &msg.root, cutoff: msg.cutoff }.run(conn);
+    CreateProject => |conn, msg| projects::insert(conn, &msg.project);
+    UpdateProject => |conn, msg| projects::update(conn, &msg.change);
+    DeleteProject => |conn, msg| projects::delete(conn, msg.id, &msg.confirm);
 }
 
 impl Handler<Flush> for DbWriter {

@@ -8,6 +8,7 @@
 mod conversations;
 mod links;
 mod messages;
+mod projects;
 mod uploads;
 mod users;
 
@@ -16,6 +17,9 @@ pub use conversations::{
 };
 pub use links::DownloadLinks;
 pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};
+pub use projects::{
+    CreateProjectBody, DeleteProjectBody, ProjectPageQuery, ProjectView, UpdateProjectBody,
+};
 pub use uploads::UploadView;
 pub use users::{
     CreateUserBody, LoginBody, RefreshBody, RegisterBody, TokenResponse, UpdateUserBody, UserView,

@@ -3,10 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Role, UserId};
+use crate::domain::{ProjectId, Role, UserId};
 
 /// A user as clients see it:
-/// `{id, email, username, display_name, role, disabled, created_at}` (docs/PROTOCOL.md §4.1).
+/// `{id, email, username, display_name, role, disabled, created_at, project_id, instance_admin}`
+/// (docs/PROTOCOL.md §4.1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserView {
     /// User id.
@@ -24,6 +25,10 @@ pub struct UserView {
     pub disabled: bool,
     /// RFC 3339 UTC.
     pub created_at: DateTime<Utc>,
+    /// The project (tenant) the user belongs to; 1 is the default project.
+    pub project_id: ProjectId,
+    /// May manage projects (`/api/v1/admin/projects`).
+    pub instance_admin: bool,
 }
 
 /// `POST /auth/register` body. Any `role` field is ignored: self-registration is `customer`.
@@ -38,6 +43,9 @@ pub struct RegisterBody {
     /// Optional display name.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The project to join (default 1); it must allow self-registration.
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
 }
 
 /// `POST /auth/login` body: `email` or `username`, and `password`.
@@ -51,6 +59,9 @@ pub struct LoginBody {
     pub username: Option<String>,
     /// The password, as typed.
     pub password: String,
+    /// The user's project (default 1): emails and usernames are unique per project.
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
 }
 
 /// `POST /auth/refresh` and `/auth/logout` body.

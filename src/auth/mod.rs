@@ -51,6 +51,7 @@ impl Signup<'_> {
             role: self.role.as_str().to_string(),
             password_hash: password::hash(password.expose(), cost)?,
             created_at: crate::db::now(),
+            instance_admin: false,
         })
     }
 }

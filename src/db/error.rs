@@ -20,6 +20,9 @@ pub enum DbError {
     /// The username is already registered in this project (case-insensitive).
     #[error("username taken")]
     UsernameTaken,
+    /// A project with this name exists.
+    #[error("project name taken")]
+    NameTaken,
     /// The conversation is closed; nothing more can be posted to it.
     #[error("conversation closed")]
     ConversationClosed,

@@ -7,8 +7,12 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::api::{ConversationView, DownloadLinks, MessageView, StoredAttachment, UserView};
-use crate::db::schema::{conversations, messages, participants, refresh_tokens, uploads, users};
+use crate::api::{
+    ConversationView, DownloadLinks, MessageView, ProjectView, StoredAttachment, UserView,
+};
+use crate::db::schema::{
+    conversations, messages, participants, projects, refresh_tokens, uploads, users,
+};
 use crate::domain::{
     ConversationId, ConversationKind, ConversationStatus, MessageId, ProjectId, Role, UploadId,
     UserId,
@@ -45,6 +49,8 @@ pub struct UserRow {
     pub disabled: bool,
     /// The `gen` claim current access tokens must carry to open a WebSocket.
     pub token_generation: i64,
+    /// May manage projects (`/api/v1/admin/projects`): a role above every project's admins.
+    pub instance_admin: bool,
 }
 
 impl UserRow {
@@ -63,6 +69,8 @@ impl UserRow {
             role: self.role(),
             disabled: self.disabled,
             created_at: utc(self.created_at),
+            project_id: self.project_id,
+            instance_admin: self.instance_admin,
         }
     }
 }
@@ -83,6 +91,46 @@ pub struct NewUser {
     pub role: String,
     /// bcrypt hash.
     pub password_hash: String,
+    /// Now.
+    pub created_at: NaiveDateTime,
+    /// An instance admin (only the CLI makes them).
+    pub instance_admin: bool,
+}
+
+/// A `projects` row: a tenant.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = projects)]
+pub struct ProjectRow {
+    /// Primary key; 1 is the default project.
+    pub id: ProjectId,
+    /// Unique name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: NaiveDateTime,
+    /// Whether `POST /api/v1/auth/register` may create users in it.
+    pub self_registration: bool,
+}
+
+impl ProjectRow {
+    /// The public view.
+    pub fn view(&self) -> ProjectView {
+        ProjectView {
+            id: self.id,
+            name: self.name.clone(),
+            self_registration: self.self_registration,
+            created_at: utc(self.created_at),
+        }
+    }
+}
+
+/// A new `projects` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = projects)]
+pub struct NewProject {
+    /// Unique name.
+    pub name: String,
+    /// Whether self-registration is on.
+    pub self_registration: bool,
     /// Now.
     pub created_at: NaiveDateTime,
 }

@@ -5,6 +5,7 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         created_at -> Timestamp,
+        self_registration -> Bool,
     }
 }
 
@@ -21,6 +22,7 @@ diesel::table! {
         last_seen_at -> Nullable<Timestamp>,
         disabled -> Bool,
         token_generation -> BigInt,
+        instance_admin -> Bool,
     }
 }
 

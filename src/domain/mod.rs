@@ -11,7 +11,8 @@ mod validate;
 pub use ids::{ConversationId, MessageId, ProjectId, SessionId, UploadId, UserId};
 pub use text::{invisible_character, visible_text};
 pub use validate::{
-    Email, MessageContent, Password, Title, Username, validate_client_msg_id, validate_display_name,
+    Email, MessageContent, Password, ProjectName, Title, Username, validate_client_msg_id,
+    validate_display_name,
 };
 
 use serde::{Deserialize, Serialize};

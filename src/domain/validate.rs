@@ -118,6 +118,19 @@ impl Title {
     }
 }
 
+/// A project's name: required, at most 100 characters, no control, bidirectional or invisible
+/// characters; trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectName;
+
+impl ProjectName {
+    /// # Errors
+    /// [`Invalid`] naming `name`.
+    pub fn parse(raw: &str) -> Result<String, Invalid> {
+        shown_name("name", Some(raw), 100)?.ok_or_else(|| Invalid::field("name", "is required"))
+    }
+}
+
 /// Message text: not blank, at most `max_chars` characters (`limits.message_max_chars`).
 #[derive(Debug, Clone)]
 pub struct MessageContent(String);

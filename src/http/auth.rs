@@ -13,7 +13,7 @@ use crate::auth::{AuthUser, Signup, password, refresh};
 use crate::db::models::{NewRefreshToken, UserRow};
 use crate::db::now;
 use crate::db::queries::tokens::{Revoked, RotateOutcome};
-use crate::db::queries::users;
+use crate::db::queries::{projects, users};
 use crate::domain::{DEFAULT_PROJECT, Role, UserId};
 use crate::error::AppError;
 use crate::http::extract::Json;
@@ -134,15 +134,27 @@ async fn end_everything(state: &AppState, user: UserId, reason: Revoked) -> Resu
     Ok(())
 }
 
-/// `POST /api/v1/auth/register` → 201 [`TokenResponse`]. A taken email or username is one
-/// answer, 409 `conflict`, so registration does not tell which accounts exist.
+/// `POST /api/v1/auth/register` → 201 [`TokenResponse`], in project `project_id` (default 1).
+/// A taken email or username is one answer, 409 `conflict`, so registration does not tell
+/// which accounts exist; 403 `registration_closed` where the project does not allow
+/// self-registration; 404 for an unknown project.
 pub async fn register(
     state: web::Data<AppState>,
     body: Json<RegisterBody>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
+    let project_id = body.project_id.unwrap_or(DEFAULT_PROJECT);
+    let project = {
+        let mut conn = state.db.read().await?;
+        projects::find(&mut conn, project_id).await?
+    };
+    match project {
+        None => return Err(AppError::not_found("project")),
+        Some(project) if !project.self_registration => return Err(AppError::RegistrationClosed),
+        Some(_) => {}
+    }
     let signup = Signup {
-        project_id: DEFAULT_PROJECT,
+        project_id,
         email: &body.email,
         username: &body.username,
         password: &body.password,
@@ -171,7 +183,8 @@ pub async fn login(
         .ok_or_else(|| AppError::Validation("email: email or username is required".into()))?;
     let user = {
         let mut conn = state.db.read().await?;
-        users::find_by_login(&mut conn, DEFAULT_PROJECT, &login).await?
+        let project = body.project_id.unwrap_or(DEFAULT_PROJECT);
+        users::find_by_login(&mut conn, project, &login).await?
     };
     // One budget per account, whether it is named by email or username.
     let account = user.as_ref().map_or_else(

@@ -4,6 +4,7 @@
 //! body is `{"error":{"code","message"}}` (see [`crate::error`]), including the ones actix-web
 //! itself would produce for a malformed JSON body, query string or path.
 
+mod admin;
 mod auth;
 pub mod client_ip;
 mod conversations;
@@ -43,6 +44,17 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(resource("/users").route(web::post().to(users::create)))
                 .service(resource("/users/{id}").route(web::patch().to(users::update)))
                 .service(resource("/ws-ticket").route(web::post().to(auth::ws_ticket)))
+                .service(
+                    resource("/admin/projects")
+                        .route(web::post().to(admin::create))
+                        .route(web::get().to(admin::list)),
+                )
+                .service(
+                    resource("/admin/projects/{id}")
+                        .route(web::get().to(admin::get))
+                        .route(web::patch().to(admin::update))
+                        .route(web::delete().to(admin::delete)),
+                )
                 .service(
                     resource("/conversations")
                         .route(web::post().to(conversations::create))

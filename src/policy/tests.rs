@@ -207,3 +207,24 @@ fn only_admins_of_the_same_project_manage_users() {
         );
     }
 }
+
+#[test]
+fn only_enabled_instance_admins_manage_projects_whatever_their_role_or_project() {
+    #[rustfmt::skip]
+    let cases = [
+        // role, project, instance admin, disabled, outcome
+        (Role::Customer, HOME, false, false, "403"), (Role::Agent, HOME, false, false, "403"),
+        (Role::Admin, HOME, false, false, "403"), (Role::Admin, ELSEWHERE, false, false, "403"),
+        (Role::Customer, HOME, true, false, "ok"), (Role::Admin, ELSEWHERE, true, false, "ok"),
+        (Role::Admin, HOME, true, true, "403"),
+    ];
+    for (role, project_id, instance_admin, disabled, want) in cases {
+        let account = Account {
+            project_id,
+            role,
+            instance_admin,
+            disabled,
+        };
+        assert_eq!(outcome(check_instance(&account)), want, "{account:?}");
+    }
+}

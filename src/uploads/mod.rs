@@ -18,7 +18,7 @@ mod sniff;
 mod store;
 
 pub use sniff::{SNIFF_BYTES, file_name, sniff};
-pub use store::{PendingUpload, Sweep};
+pub use store::{PendingUpload, Sweep, remove_orphans};
 
 use std::path::{Path, PathBuf};
 

@@ -127,6 +127,15 @@ impl Sweep<'_> {
     }
 }
 
+/// Deletes the stored files (blob and thumbnail) of each SHA-256 in `orphans`, which no upload
+/// references any more; files that cannot be deleted are logged and left.
+pub fn remove_orphans(root: &Path, orphans: &[String]) {
+    for sha in orphans {
+        remove(&blob_path(root, sha));
+        remove(&thumbnail_path(root, sha));
+    }
+}
+
 fn remove(path: &Path) {
     match std::fs::remove_file(path) {
         Ok(()) => {}

@@ -260,6 +260,8 @@ async fn me_needs_a_valid_token_and_never_shows_the_hash() {
             "display_name",
             "email",
             "id",
+            "instance_admin",
+            "project_id",
             "role",
             "username"
         ]

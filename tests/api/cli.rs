@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use crate::helpers::spawn_app;
 
-fn parlor(app: &crate::helpers::TestApp) -> Command {
+/// The `parlor` binary, on `app`'s database.
+pub(crate) fn parlor(app: &crate::helpers::TestApp) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_parlor"));
     command
         .env("PARLOR__DATABASE__URL", &app.settings.database.url)

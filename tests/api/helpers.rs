@@ -503,8 +503,13 @@ impl TestApp {
 
     /// Opens a WebSocket with the token in the query string; consumes `welcome`.
     pub async fn ws(&self, user: &TestUser) -> WsClient {
+        self.ws_with_token(&user.access_token).await
+    }
+
+    /// Opens a WebSocket with an access token and reads its `welcome`.
+    pub async fn ws_with_token(&self, token: &str) -> WsClient {
         let mut client = self
-            .ws_request(&format!("?token={}", user.access_token), &[])
+            .ws_request(&format!("?token={token}"), &[])
             .await
             .expect("ws connects");
         let welcome = client.recv().await;

@@ -22,6 +22,7 @@ mod helpers;
 mod limits;
 mod messages;
 mod presence;
+mod projects;
 mod receipts;
 mod replay;
 mod restart;

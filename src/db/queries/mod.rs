@@ -7,6 +7,7 @@
 pub mod conversations;
 pub mod messages;
 pub mod participants;
+pub mod projects;
 pub mod tokens;
 pub mod uploads;
 pub mod users;

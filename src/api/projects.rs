@@ -1,0 +1,66 @@
+//! Projects (tenants), managed by instance admins (`/api/v1/admin/projects`, docs/PROTOCOL.md
+//! §3, *Projects*).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ProjectId;
+
+/// A project as instance admins see it: `{id, name, self_registration, created_at}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectView {
+    /// Project id; 1 is the default project.
+    pub id: ProjectId,
+    /// Unique name, 1 to 100 characters.
+    pub name: String,
+    /// Whether `POST /api/v1/auth/register` may create users in it.
+    pub self_registration: bool,
+    /// RFC 3339 UTC.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/admin/projects` body: `{name, self_registration?}` (self-registration is off
+/// unless asked for).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProjectBody {
+    /// Unique name.
+    pub name: String,
+    /// Default false.
+    #[serde(default)]
+    pub self_registration: bool,
+}
+
+/// `PATCH /api/v1/admin/projects/{id}` body: `{name?, self_registration?}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProjectBody {
+    /// A new unique name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Turn self-registration on or off.
+    #[serde(default)]
+    pub self_registration: Option<bool>,
+}
+
+/// `DELETE /api/v1/admin/projects/{id}` body: `{confirm}`, the project's name, so a project and
+/// all its data are never removed by a mistyped id.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteProjectBody {
+    /// The project's name, exactly.
+    pub confirm: String,
+}
+
+/// `GET /api/v1/admin/projects` query: `?after_id=&limit=` (ascending id; `limit` 1 to 200,
+/// default 50).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectPageQuery {
+    /// Projects with a larger id.
+    #[serde(default)]
+    pub after_id: Option<i64>,
+    /// Page size.
+    #[serde(default)]
+    pub limit: Option<i64>,
+}

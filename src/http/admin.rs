@@ -1,0 +1,154 @@
+//! `/api/v1/admin/projects`: instance admins create, list, change and delete projects
+//! (tenants). docs/PROTOCOL.md §3, *Projects*.
+//!
+//! Every handler asks [`policy::check_instance`] with the caller's account as it is now (read
+//! from the database), so a demoted or disabled instance admin stops at once.
+
+use actix_web::{HttpResponse, web};
+
+use crate::actors::db_writer::{CreateProject, DeleteProject, UpdateProject};
+use crate::actors::presence::EndSessions;
+use crate::actors::session::EndSession;
+use crate::api::{
+    CreateProjectBody, DeleteProjectBody, ProjectPageQuery, ProjectView, UpdateProjectBody,
+};
+use crate::auth::AuthUser;
+use crate::db::models::NewProject;
+use crate::db::queries::projects::{self, ProjectChange};
+use crate::domain::{ProjectId, ProjectName};
+use crate::error::AppError;
+use crate::http::auth::current_user;
+use crate::http::extract::{Json, Query};
+use crate::http::state::AppState;
+use crate::policy::{self, Account};
+
+/// Most projects per page, and the default.
+const MAX_PAGE: i64 = 200;
+const DEFAULT_PAGE: i64 = 50;
+
+/// Checks that the caller, as their account is now, is an instance admin.
+async fn check_instance(state: &AppState, auth: &AuthUser) -> Result<(), AppError> {
+    let caller = current_user(state, auth).await?;
+    let account = Account {
+        project_id: caller.project_id,
+        role: caller.role(),
+        instance_admin: caller.instance_admin,
+        disabled: caller.disabled,
+    };
+    Ok(policy::check_instance(&account)?)
+}
+
+/// `POST /api/v1/admin/projects` `{name, self_registration?}` → 201 [`ProjectView`]; 409
+/// `name_taken`.
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: Json<CreateProjectBody>,
+) -> Result<HttpResponse, AppError> {
+    check_instance(&state, &auth).await?;
+    let body = body.into_inner();
+    let project = NewProject {
+        name: ProjectName::parse(&body.name)?,
+        self_registration: body.self_registration,
+        created_at: crate::db::now(),
+    };
+    let row = state.writer.send(CreateProject { project }).await??;
+    tracing::info!(project_id = %row.id, by = %auth.id, "project created");
+    Ok(HttpResponse::Created().json(row.view()))
+}
+
+/// `GET /api/v1/admin/projects?after_id=&limit=` → `[ProjectView]`, ascending id.
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: Query<ProjectPageQuery>,
+) -> Result<HttpResponse, AppError> {
+    check_instance(&state, &auth).await?;
+    let limit = match query.limit {
+        None => DEFAULT_PAGE,
+        Some(n) if n >= 1 => n.min(MAX_PAGE),
+        Some(_) => return Err(AppError::Validation("limit: must be at least 1".into())),
+    };
+    let mut conn = state.db.read().await?;
+    let rows = projects::page(&mut conn, query.after_id.unwrap_or(0), limit).await?;
+    let views: Vec<ProjectView> = rows.iter().map(|r| r.view()).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// `GET /api/v1/admin/projects/{id}` → [`ProjectView`], or 404.
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<ProjectId>,
+) -> Result<HttpResponse, AppError> {
+    check_instance(&state, &auth).await?;
+    let mut conn = state.db.read().await?;
+    let row = projects::find(&mut conn, path.into_inner())
+        .await?
+        .ok_or_else(|| AppError::not_found("project"))?;
+    Ok(HttpResponse::Ok().json(row.view()))
+}
+
+/// `PATCH /api/v1/admin/projects/{id}` `{name?, self_registration?}` → [`ProjectView`]; 404;
+/// 409 `name_taken`.
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<ProjectId>,
+    body: Json<UpdateProjectBody>,
+) -> Result<HttpResponse, AppError> {
+    check_instance(&state, &auth).await?;
+    let body = body.into_inner();
+    let change = ProjectChange {
+        id: path.into_inner(),
+        name: body.name.as_deref().map(ProjectName::parse).transpose()?,
+        self_registration: body.self_registration,
+    };
+    let row =
+        state
+            .writer
+            .send(UpdateProject { change })
+            .await?
+            .map_err(|err| match AppError::from(err) {
+                AppError::NotFound(_) => AppError::not_found("project"),
+                other => other,
+            })?;
+    Ok(HttpResponse::Ok().json(row.view()))
+}
+
+/// `DELETE /api/v1/admin/projects/{id}` `{confirm}` (the project's name) → 204. Removes the
+/// project and all its data (users, conversations, messages, uploads and their files, tokens)
+/// and closes its users' open sessions (4003). The default project (1) cannot be deleted.
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<ProjectId>,
+    body: Json<DeleteProjectBody>,
+) -> Result<HttpResponse, AppError> {
+    check_instance(&state, &auth).await?;
+    let id = path.into_inner();
+    let removed = state
+        .writer
+        .send(DeleteProject {
+            id,
+            confirm: body.into_inner().confirm,
+        })
+        .await?
+        .map_err(|err| match AppError::from(err) {
+            AppError::NotFound(_) => AppError::not_found("project"),
+            other => other,
+        })?;
+    for user_id in &removed.users {
+        state.presence.do_send(EndSessions {
+            user_id: *user_id,
+            end: EndSession::ACCOUNT_CHANGED,
+        });
+    }
+    let root = state.settings.uploads.dir.clone();
+    let orphans = removed.orphans;
+    web::block(move || crate::uploads::remove_orphans(&root, &orphans))
+        .await
+        .map_err(AppError::internal)?;
+    tracing::info!(project_id = %id, users = removed.users.len(), by = %auth.id, "project deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
