@@ -1,5 +1,5 @@
 //! The command line: `parlor [--config FILE] [serve | migrate | user create ... |
-//! project create ...]`.
+//! project create ... | project key create ...]`.
 
 use std::path::PathBuf;
 
@@ -9,8 +9,9 @@ use crate::auth::Signup;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::db::models::NewProject;
-use crate::db::queries::{projects, users};
+use crate::db::queries::{api_keys, projects, users};
 use crate::domain::{Invalid, ProjectId, ProjectName, Role};
+use crate::http::api_keys::{created, new_key};
 use crate::startup::Application;
 
 fn parse_role(raw: &str) -> Result<Role, Invalid> {
@@ -62,6 +63,30 @@ pub enum ProjectCommand {
         /// Let anyone register in it (`POST /api/v1/auth/register` with its `project_id`).
         #[arg(long)]
         self_registration: bool,
+    },
+    /// Manage a project's API keys.
+    Key {
+        /// The key action.
+        #[command(subcommand)]
+        action: KeyCommand,
+    },
+}
+
+/// `parlor project key ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key and print it as JSON, the key included (shown only this once).
+    Create {
+        /// The project.
+        #[arg(long)]
+        project: i64,
+        /// A label for the key.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Scopes, comma-separated (default: all): users:write, tokens:write,
+        /// conversations:write, messages:write, read.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
     },
 }
 
@@ -155,6 +180,28 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let row =
                 projects::insert(&mut conn, &project).map_err(crate::error::AppError::from)?;
             println!("{}", serde_json::to_string_pretty(&row.view())?);
+            Ok(())
+        }
+        Command::Project {
+            action:
+                ProjectCommand::Key {
+                    action:
+                        KeyCommand::Create {
+                            project,
+                            name,
+                            scopes,
+                        },
+                },
+        } => {
+            let scopes = (!scopes.is_empty()).then_some(scopes.as_slice());
+            let (row, key) = new_key(ProjectId(project), &name, scopes, None)?;
+            let db = Database::open(&settings.database)?;
+            let mut conn = db.write_pool.get()?;
+            if !projects::exists(&mut conn, row.project_id)? {
+                anyhow::bail!("--project {project}: no such project (parlor project create)");
+            }
+            let stored = api_keys::insert(&mut conn, &row).map_err(crate::error::AppError::from)?;
+            println!("{}", serde_json::to_string_pretty(&created(&stored, key))?);
             Ok(())
         }
     }

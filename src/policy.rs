@@ -25,7 +25,7 @@
 //!
 //! docs/PROTOCOL.md §2 (*Roles*) is the same table for client authors.
 
-use crate::domain::{ConversationStatus, ProjectId, Role, UserId};
+use crate::domain::{ConversationStatus, ProjectId, Role, Scope, UserId};
 
 /// Who asks: from an access token (or, later, an API key acting for a user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +241,62 @@ pub fn check_instance(account: &Account) -> Result<(), Denied> {
             "only instance admins may manage projects",
         ))
     }
+}
+
+/// Decides whether `account` may manage the API keys of `project`: its admins, and instance
+/// admins.
+///
+/// # Errors
+/// `not_found` (`project not found`) for another project's users, `forbidden` for the
+/// project's non-admins.
+pub fn check_api_keys(account: &Account, project: ProjectId) -> Result<(), Denied> {
+    if account.disabled {
+        return Err(Denied::Forbidden("this account is disabled"));
+    }
+    if account.instance_admin {
+        return Ok(());
+    }
+    if account.project_id != project {
+        return Err(Denied::NotFound("project"));
+    }
+    if account.role != Role::Admin {
+        return Err(Denied::Forbidden(
+            "only the project's admins may manage its API keys",
+        ));
+    }
+    Ok(())
+}
+
+/// An API key as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyFacts<'a> {
+    /// The project it acts for.
+    pub project_id: ProjectId,
+    /// What it may do.
+    pub scopes: &'a [Scope],
+}
+
+/// Decides whether `key` may make a server API call that needs `scope` on something of
+/// `project`.
+///
+/// # Errors
+/// `not_found` (naming `what`) for another project's things, `forbidden` for a call outside
+/// the key's scopes.
+pub fn check_key(
+    key: &KeyFacts<'_>,
+    scope: Scope,
+    project: ProjectId,
+    what: &'static str,
+) -> Result<(), Denied> {
+    if !key.scopes.contains(&scope) {
+        return Err(Denied::Forbidden(
+            "this API key lacks the scope this call needs",
+        ));
+    }
+    if key.project_id != project {
+        return Err(Denied::NotFound(what));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

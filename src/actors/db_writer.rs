@@ -16,8 +16,10 @@ use chrono::NaiveDateTime;
 
 use crate::api::ConversationView;
 use crate::db::models::{
-    ConversationRow, NewProject, NewRefreshToken, NewUser, ProjectRow, UploadRow, UserRow,
+    ApiKeyRow, ConversationRow, NewApiKey, NewProject, NewRefreshToken, NewUser, ProjectRow,
+    UploadRow, UserRow,
 };
+use crate::db::queries::api_keys;
 use crate::db::queries::messages::{Write, Written};
 use crate::db::queries::participants::{self, Advanced};
 use crate::db::queries::projects::{self, ProjectChange, Removed};
@@ -187,6 +189,34 @@ pub struct DeleteProject {
     pub confirm: String,
 }
 
+/// Create an API key.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<ApiKeyRow, DbError>")]
+pub struct CreateApiKey {
+    /// The row (the key hashed).
+    pub key: NewApiKey,
+}
+
+/// Revoke an API key of a project.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<(), DbError>")]
+pub struct RevokeApiKey {
+    /// The project.
+    pub project_id: ProjectId,
+    /// The key's id.
+    pub id: i64,
+}
+
+/// Record that an API key was used.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<(), DbError>")]
+pub struct TouchApiKey {
+    /// The key's id.
+    pub id: i64,
+    /// When.
+    pub at: NaiveDateTime,
+}
+
 /// Answers once every write queued before it is done (used at shutdown).
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
@@ -254,6 +284,9 @@ writes! {
     CreateProject => |conn, msg| projects::insert(conn, &msg.project);
     UpdateProject => |conn, msg| projects::update(conn, &msg.change);
     DeleteProject => |conn, msg| projects::delete(conn, msg.id, &msg.confirm);
+    CreateApiKey => |conn, msg| api_keys::insert(conn, &msg.key);
+    RevokeApiKey => |conn, msg| api_keys::revoke(conn, msg.project_id, msg.id, crate::db::now());
+    TouchApiKey => |conn, msg| api_keys::touch(conn, msg.id, msg.at);
 }
 
 impl Handler<Flush> for DbWriter {

@@ -5,6 +5,7 @@
 //! Only types here implement `Serialize` for clients; rows never do, so a secret column
 //! (`password_hash`) cannot reach a response.
 
+mod api_keys;
 mod conversations;
 mod links;
 mod messages;
@@ -12,13 +13,14 @@ mod projects;
 mod uploads;
 mod users;
 
+pub use api_keys::{ApiKeyCreated, ApiKeyView, CreateApiKeyBody};
 pub use conversations::{
     ConversationView, CreateConversationBody, ReadBody, UnreadCounts, Watermarks,
 };
 pub use links::DownloadLinks;
 pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};
 pub use projects::{
-    CreateProjectBody, DeleteProjectBody, ProjectPageQuery, ProjectView, UpdateProjectBody,
+    AfterIdQuery, CreateProjectBody, DeleteProjectBody, ProjectView, UpdateProjectBody,
 };
 pub use uploads::UploadView;
 pub use users::{

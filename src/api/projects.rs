@@ -52,12 +52,12 @@ pub struct DeleteProjectBody {
     pub confirm: String,
 }
 
-/// `GET /api/v1/admin/projects` query: `?after_id=&limit=` (ascending id; `limit` 1 to 200,
-/// default 50).
+/// A page of a list ordered by ascending id: `?after_id=&limit=` (`limit` 1 to 200, default
+/// 50); `GET /api/v1/admin/projects` and `GET /api/v1/projects/{id}/api-keys`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ProjectPageQuery {
-    /// Projects with a larger id.
+pub struct AfterIdQuery {
+    /// Items with a larger id.
     #[serde(default)]
     pub after_id: Option<i64>,
     /// Page size.

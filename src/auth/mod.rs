@@ -2,6 +2,7 @@
 //! hashing (bcrypt), the server's secret, and the extractor that turns a bearer token into an
 //! [`AuthUser`].
 
+pub mod api_key;
 pub mod extractors;
 pub mod jwt;
 pub mod password;

@@ -8,14 +8,15 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::api::{
-    ConversationView, DownloadLinks, MessageView, ProjectView, StoredAttachment, UserView,
+    ApiKeyView, ConversationView, DownloadLinks, MessageView, ProjectView, StoredAttachment,
+    UserView,
 };
 use crate::db::schema::{
-    conversations, messages, participants, projects, refresh_tokens, uploads, users,
+    api_keys, conversations, messages, participants, projects, refresh_tokens, uploads, users,
 };
 use crate::domain::{
-    ConversationId, ConversationKind, ConversationStatus, MessageId, ProjectId, Role, UploadId,
-    UserId,
+    ConversationId, ConversationKind, ConversationStatus, MessageId, ProjectId, Role, Scope,
+    UploadId, UserId,
 };
 use crate::policy::ConversationFacts;
 
@@ -131,6 +132,71 @@ pub struct NewProject {
     pub name: String,
     /// Whether self-registration is on.
     pub self_registration: bool,
+    /// Now.
+    pub created_at: NaiveDateTime,
+}
+
+/// An `api_keys` row. Only the key's SHA-256 is stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    /// Primary key.
+    pub id: i64,
+    /// The project the key acts for.
+    pub project_id: ProjectId,
+    /// A label.
+    pub name: String,
+    /// The key's first characters (`pk_` and 8 more), to tell keys apart.
+    pub prefix: String,
+    /// Lowercase hex SHA-256 of the key.
+    pub key_hash: String,
+    /// Space-separated scopes.
+    pub scopes: String,
+    /// Who created it (`None`: the CLI).
+    pub created_by: Option<UserId>,
+    /// Creation time.
+    pub created_at: NaiveDateTime,
+    /// When a request last used it (to the minute).
+    pub last_used_at: Option<NaiveDateTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl ApiKeyRow {
+    /// Its scopes.
+    pub fn scopes(&self) -> Vec<Scope> {
+        Scope::split(&self.scopes)
+    }
+
+    /// The public view (never the key).
+    pub fn view(&self) -> ApiKeyView {
+        ApiKeyView {
+            id: self.id,
+            name: self.name.clone(),
+            prefix: self.prefix.clone(),
+            scopes: self.scopes(),
+            created_at: utc(self.created_at),
+            last_used_at: self.last_used_at.map(utc),
+        }
+    }
+}
+
+/// A new `api_keys` row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct NewApiKey {
+    /// The project.
+    pub project_id: ProjectId,
+    /// A label.
+    pub name: String,
+    /// The key's first characters.
+    pub prefix: String,
+    /// SHA-256 of the key.
+    pub key_hash: String,
+    /// Space-separated scopes.
+    pub scopes: String,
+    /// Who created it.
+    pub created_by: Option<UserId>,
     /// Now.
     pub created_at: NaiveDateTime,
 }

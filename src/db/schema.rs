@@ -106,6 +106,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> projects (project_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(participants -> conversations (conversation_id));
@@ -113,6 +128,7 @@ diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
     projects,
     users,
     refresh_tokens,

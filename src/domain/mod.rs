@@ -5,10 +5,12 @@
 //! that starts with the field's name. The storage mapping of the ids lives in `db::ids`.
 
 mod ids;
+mod scope;
 mod text;
 mod validate;
 
 pub use ids::{ConversationId, MessageId, ProjectId, SessionId, UploadId, UserId};
+pub use scope::Scope;
 pub use text::{invisible_character, visible_text};
 pub use validate::{
     Email, MessageContent, Password, ProjectName, Title, Username, validate_client_msg_id,

@@ -10,7 +10,7 @@ use crate::actors::db_writer::{CreateProject, DeleteProject, UpdateProject};
 use crate::actors::presence::EndSessions;
 use crate::actors::session::EndSession;
 use crate::api::{
-    CreateProjectBody, DeleteProjectBody, ProjectPageQuery, ProjectView, UpdateProjectBody,
+    AfterIdQuery, CreateProjectBody, DeleteProjectBody, ProjectView, UpdateProjectBody,
 };
 use crate::auth::AuthUser;
 use crate::db::models::NewProject;
@@ -25,6 +25,18 @@ use crate::policy::{self, Account};
 /// Most projects per page, and the default.
 const MAX_PAGE: i64 = 200;
 const DEFAULT_PAGE: i64 = 50;
+
+/// A page size: `DEFAULT_PAGE` when absent, at most `MAX_PAGE`.
+///
+/// # Errors
+/// `validation_failed` below 1.
+pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if n >= 1 => Ok(n.min(MAX_PAGE)),
+        Some(_) => Err(AppError::Validation("limit: must be at least 1".into())),
+    }
+}
 
 /// Checks that the caller, as their account is now, is an instance admin.
 async fn check_instance(state: &AppState, auth: &AuthUser) -> Result<(), AppError> {
@@ -61,14 +73,10 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
-    query: Query<ProjectPageQuery>,
+    query: Query<AfterIdQuery>,
 ) -> Result<HttpResponse, AppError> {
     check_instance(&state, &auth).await?;
-    let limit = match query.limit {
-        None => DEFAULT_PAGE,
-        Some(n) if n >= 1 => n.min(MAX_PAGE),
-        Some(_) => return Err(AppError::Validation("limit: must be at least 1".into())),
-    };
+    let limit = page_limit(query.limit)?;
     let mut conn = state.db.read().await?;
     let rows = projects::page(&mut conn, query.after_id.unwrap_or(0), limit).await?;
     let views: Vec<ProjectView> = rows.iter().map(|r| r.view()).collect();

@@ -5,6 +5,7 @@
 //! itself would produce for a malformed JSON body, query string or path.
 
 mod admin;
+pub mod api_keys;
 mod auth;
 pub mod client_ip;
 mod conversations;
@@ -12,6 +13,7 @@ pub mod extract;
 mod health;
 pub mod limits;
 mod messages;
+mod server;
 pub mod state;
 pub mod tickets;
 mod uploads;
@@ -48,6 +50,19 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                     resource("/admin/projects")
                         .route(web::post().to(admin::create))
                         .route(web::get().to(admin::list)),
+                )
+                .service(
+                    resource("/projects/{id}/api-keys")
+                        .route(web::post().to(api_keys::create))
+                        .route(web::get().to(api_keys::list)),
+                )
+                .service(
+                    resource("/projects/{id}/api-keys/{key_id}")
+                        .route(web::delete().to(api_keys::revoke)),
+                )
+                .service(
+                    resource("/server/conversations/{id}/messages")
+                        .route(web::get().to(server::messages)),
                 )
                 .service(
                     resource("/admin/projects/{id}")

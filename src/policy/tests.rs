@@ -228,3 +228,54 @@ fn only_enabled_instance_admins_manage_projects_whatever_their_role_or_project()
         assert_eq!(outcome(check_instance(&account)), want, "{account:?}");
     }
 }
+
+#[test]
+fn api_keys_are_managed_by_the_projects_admins_and_instance_admins() {
+    #[rustfmt::skip]
+    let cases = [
+        // role, own project, instance admin, disabled, target, outcome
+        (Role::Admin, HOME, false, false, HOME, "ok"),
+        (Role::Agent, HOME, false, false, HOME, "403"),
+        (Role::Customer, HOME, false, false, HOME, "403"),
+        (Role::Admin, HOME, false, false, ELSEWHERE, "404"),
+        (Role::Customer, HOME, false, false, ELSEWHERE, "404"),
+        (Role::Customer, HOME, true, false, ELSEWHERE, "ok"),
+        (Role::Admin, HOME, false, true, HOME, "403"),
+    ];
+    for (role, project_id, instance_admin, disabled, target, want) in cases {
+        let account = Account {
+            project_id,
+            role,
+            instance_admin,
+            disabled,
+        };
+        assert_eq!(
+            outcome(check_api_keys(&account, target)),
+            want,
+            "{account:?} on {target}"
+        );
+    }
+}
+
+#[test]
+fn a_key_acts_only_within_its_scopes_and_its_project() {
+    let scopes = [Scope::Read, Scope::MessagesWrite];
+    let key = KeyFacts {
+        project_id: HOME,
+        scopes: &scopes,
+    };
+    #[rustfmt::skip]
+    let cases = [
+        (Scope::Read, HOME, "ok"), (Scope::MessagesWrite, HOME, "ok"),
+        (Scope::UsersWrite, HOME, "403"), (Scope::TokensWrite, HOME, "403"),
+        (Scope::ConversationsWrite, HOME, "403"),
+        (Scope::Read, ELSEWHERE, "404"), (Scope::UsersWrite, ELSEWHERE, "403"),
+    ];
+    for (scope, project, want) in cases {
+        assert_eq!(
+            outcome(check_key(&key, scope, project, "conversation")),
+            want,
+            "{scope:?} on {project}"
+        );
+    }
+}

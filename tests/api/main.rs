@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse;
+mod api_keys;
 mod auth;
 mod cli;
 mod cluster;

@@ -4,6 +4,7 @@
 //! reads. Every query is built with diesel's DSL (or, for the one hot statement, a query
 //! fragment with bound parameters): no raw SQL text with backend-specific placeholders.
 
+pub mod api_keys;
 pub mod conversations;
 pub mod messages;
 pub mod participants;

@@ -5,7 +5,7 @@ use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, Selectable
 
 use crate::db::models::{NewProject, ProjectRow};
 use crate::db::schema::{
-    conversations, messages, participants, projects, refresh_tokens, uploads, users,
+    api_keys, conversations, messages, participants, projects, refresh_tokens, uploads, users,
 };
 use crate::db::{DbConnection, DbError, ReadConn, on_conn, on_read, write_transaction};
 use crate::domain::{DEFAULT_PROJECT, ProjectId, UserId};
@@ -110,7 +110,7 @@ pub struct Removed {
 }
 
 /// Deletes project `id` and every row of its data (messages, participants, conversations,
-/// uploads, refresh tokens, users), in one transaction, provided `confirm` is its name.
+/// uploads, refresh tokens, users, API keys), in one transaction, provided `confirm` is its name.
 ///
 /// # Errors
 /// [`DbError::NotFound`]; [`DbError::Invalid`] for the default project or a `confirm` that is
@@ -165,6 +165,9 @@ pub fn delete(conn: &mut DbConnection, id: ProjectId, confirm: &str) -> Result<R
         })?;
         on_conn!(conn, c => {
             diesel::delete(users::table.filter(users::project_id.eq(id))).execute(c)
+        })?;
+        on_conn!(conn, c => {
+            diesel::delete(api_keys::table.filter(api_keys::project_id.eq(id))).execute(c)
         })?;
         on_conn!(conn, c => diesel::delete(projects::table.find(id)).execute(c))?;
         let still: Vec<String> = on_conn!(conn, c => {
