@@ -6,16 +6,16 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ProjectId, Role, UserId};
 
 /// A user as clients see it:
-/// `{id, email, username, display_name, role, disabled, created_at, project_id, instance_admin}`
-/// (docs/PROTOCOL.md §4.1).
+/// `{id, email, username, display_name, role, disabled, created_at, project_id, instance_admin,
+/// external_id}` (docs/PROTOCOL.md §4.1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserView {
     /// User id.
     pub id: UserId,
-    /// Lowercased email.
-    pub email: String,
-    /// Username as registered (case kept).
-    pub username: String,
+    /// Lowercased email; null for a user upserted by the server API without one.
+    pub email: Option<String>,
+    /// Username as registered (case kept); null for a user upserted by the server API.
+    pub username: Option<String>,
     /// Display name, or null.
     pub display_name: Option<String>,
     /// `admin`, `agent` or `customer`.
@@ -29,6 +29,8 @@ pub struct UserView {
     pub project_id: ProjectId,
     /// May manage projects (`/api/v1/admin/projects`).
     pub instance_admin: bool,
+    /// The id the project's backend knows the user by (server API), or null.
+    pub external_id: Option<String>,
 }
 
 /// `POST /auth/register` body. Any `role` field is ignored: self-registration is `customer`.

@@ -32,16 +32,17 @@ pub struct UserRow {
     pub id: UserId,
     /// Tenant.
     pub project_id: ProjectId,
-    /// Lowercased email.
-    pub email: String,
-    /// Username as registered.
-    pub username: String,
+    /// Lowercased email (`None`: a user upserted by the server API without one).
+    pub email: Option<String>,
+    /// Username as registered (`None`: a user upserted by the server API).
+    pub username: Option<String>,
     /// Optional display name.
     pub display_name: Option<String>,
     /// `admin`, `agent` or `customer`.
     pub role: String,
-    /// bcrypt hash (`$2b$` string).
-    pub password_hash: String,
+    /// bcrypt hash (`$2b$` string); `None` for users who sign in only with tokens their
+    /// project's backend mints.
+    pub password_hash: Option<String>,
     /// Registration time.
     pub created_at: NaiveDateTime,
     /// When the user's last session ended.
@@ -52,6 +53,10 @@ pub struct UserRow {
     pub token_generation: i64,
     /// May manage projects (`/api/v1/admin/projects`): a role above every project's admins.
     pub instance_admin: bool,
+    /// The project backend's id for the user (server API), unique in the project.
+    pub external_id: Option<String>,
+    /// A JSON object of at most 4 KiB set by the server API, as text.
+    pub metadata: Option<String>,
 }
 
 impl UserRow {
@@ -72,6 +77,7 @@ impl UserRow {
             created_at: utc(self.created_at),
             project_id: self.project_id,
             instance_admin: self.instance_admin,
+            external_id: self.external_id.clone(),
         }
     }
 }

@@ -13,16 +13,18 @@ diesel::table! {
     users (id) {
         id -> BigInt,
         project_id -> BigInt,
-        email -> Text,
-        username -> Text,
+        email -> Nullable<Text>,
+        username -> Nullable<Text>,
         display_name -> Nullable<Text>,
         role -> Text,
-        password_hash -> Text,
+        password_hash -> Nullable<Text>,
         created_at -> Timestamp,
         last_seen_at -> Nullable<Timestamp>,
         disabled -> Bool,
         token_generation -> BigInt,
         instance_admin -> Bool,
+        external_id -> Nullable<Text>,
+        metadata -> Nullable<Text>,
     }
 }
 

@@ -192,10 +192,13 @@ pub async fn login(
         |u| LoginKey::Account(u.id),
     );
     state.limits.login_attempt(&account).await?;
-    let hash = user
-        .as_ref()
-        .map_or_else(|| state.dummy_hash.clone(), |u| u.password_hash.clone());
-    let ok = password::blocking(move || password::verify(&body.password, &hash)).await?;
+    // Users without a password (upserted by the server API) never sign in with one; the
+    // dummy hash keeps their answer as slow as anyone's.
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let has_password = stored.is_some();
+    let hash = stored.unwrap_or_else(|| state.dummy_hash.clone());
+    let verified = password::blocking(move || password::verify(&body.password, &hash)).await?;
+    let ok = verified && has_password;
     match user {
         Some(user) if ok && user.disabled => {
             Err(AppError::Forbidden("this account is disabled".into()))

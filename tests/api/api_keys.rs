@@ -45,7 +45,7 @@ async fn member(app: &TestApp, project: i64, name: &str, role: Role) -> TestUser
     TestUser {
         id: row.id.0,
         username: name.into(),
-        email: row.email,
+        email: row.email.unwrap_or_default(),
         password: format!("password-{name}"),
         access_token: body["access_token"].as_str().unwrap().into(),
         refresh_token: body["refresh_token"].as_str().unwrap().into(),

@@ -259,6 +259,7 @@ async fn me_needs_a_valid_token_and_never_shows_the_hash() {
             "disabled",
             "display_name",
             "email",
+            "external_id",
             "id",
             "instance_admin",
             "project_id",

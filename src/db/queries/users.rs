@@ -14,8 +14,8 @@ use crate::db::{DbConnection, DbError, ReadConn, on_conn, on_read, write_transac
 use crate::domain::{ProjectId, Role, UserId};
 
 diesel::define_sql_function! {
-    /// SQL `lower(text)`, available on every backend.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+    /// SQL `lower(text)`, available on every backend (NULL stays NULL).
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
 /// Which of the new user's email or username is taken already, if either (email first).
