@@ -24,7 +24,7 @@ use crate::db::queries::messages::{Write, Written};
 use crate::db::queries::participants::{self, Advanced};
 use crate::db::queries::projects::{self, ProjectChange, Removed};
 use crate::db::queries::tokens::{self, Revoked, RotateOutcome};
-use crate::db::queries::users::{self, AccountChange};
+use crate::db::queries::users::{self, AccountChange, ExternalUser, Upserted};
 use crate::db::queries::{conversations, messages};
 use crate::db::{DbConnection, DbError, WritePool, write_transaction};
 use crate::domain::{ConversationId, ProjectId, ReceiptKind, UserId};
@@ -217,6 +217,24 @@ pub struct TouchApiKey {
     pub at: NaiveDateTime,
 }
 
+/// Create or update a user known by the project backend's id.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Upserted, DbError>")]
+pub struct UpsertExternalUser {
+    /// What to set.
+    pub user: ExternalUser,
+}
+
+/// Deactivate a user known by the project backend's id.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<UserRow, DbError>")]
+pub struct DeactivateExternalUser {
+    /// The project.
+    pub project_id: ProjectId,
+    /// The backend's id.
+    pub external_id: String,
+}
+
 /// Answers once every write queued before it is done (used at shutdown).
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
@@ -287,6 +305,10 @@ writes! {
     CreateApiKey => |conn, msg| api_keys::insert(conn, &msg.key);
     RevokeApiKey => |conn, msg| api_keys::revoke(conn, msg.project_id, msg.id, crate::db::now());
     TouchApiKey => |conn, msg| api_keys::touch(conn, msg.id, msg.at);
+    UpsertExternalUser => |conn, msg| users::upsert_external(conn, &msg.user);
+    DeactivateExternalUser => |conn, msg| {
+        users::deactivate_external(conn, msg.project_id, &msg.external_id)
+    };
 }
 
 impl Handler<Flush> for DbWriter {

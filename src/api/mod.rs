@@ -24,6 +24,6 @@ pub use projects::{
 };
 pub use uploads::UploadView;
 pub use users::{
-    CreateUserBody, LoginBody, RefreshBody, RegisterBody, TokenResponse, UpdateUserBody, UserView,
-    WsTicketView,
+    CreateUserBody, LoginBody, RefreshBody, RegisterBody, ServerUserView, TokenResponse,
+    UpdateUserBody, UpsertUserBody, UserView, WsTicketView,
 };

@@ -124,3 +124,32 @@ pub struct WsTicketView {
     /// Seconds until it expires (30).
     pub expires_in_s: u64,
 }
+
+/// `PUT /api/v1/server/users/{external_id}` body: `{display_name?, email?, role?, metadata?}`.
+/// Absent fields keep their value (or take their default when the user is created).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertUserBody {
+    /// At most 64 visible characters.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Unique in the project.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `customer` (default) or `agent`.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// A JSON object of at most 4 KiB, kept for the project's backend.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A user as the server API answers it: the user view (§4.1) and `metadata`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerUserView {
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserView,
+    /// What the project's backend stored with the user, or null.
+    pub metadata: Option<serde_json::Value>,
+}

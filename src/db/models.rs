@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::api::{
-    ApiKeyView, ConversationView, DownloadLinks, MessageView, ProjectView, StoredAttachment,
-    UserView,
+    ApiKeyView, ConversationView, DownloadLinks, MessageView, ProjectView, ServerUserView,
+    StoredAttachment, UserView,
 };
 use crate::db::schema::{
     api_keys, conversations, messages, participants, projects, refresh_tokens, uploads, users,
@@ -78,6 +78,19 @@ impl UserRow {
             project_id: self.project_id,
             instance_admin: self.instance_admin,
             external_id: self.external_id.clone(),
+        }
+    }
+}
+
+impl UserRow {
+    /// The server API's view: the user view and `metadata`.
+    pub fn server_view(&self) -> ServerUserView {
+        ServerUserView {
+            user: self.view(),
+            metadata: self
+                .metadata
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok()),
         }
     }
 }

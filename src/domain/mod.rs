@@ -13,8 +13,8 @@ pub use ids::{ConversationId, MessageId, ProjectId, SessionId, UploadId, UserId}
 pub use scope::Scope;
 pub use text::{invisible_character, visible_text};
 pub use validate::{
-    Email, MessageContent, Password, ProjectName, Title, Username, validate_client_msg_id,
-    validate_display_name,
+    Email, ExternalId, MessageContent, Password, ProjectName, Title, Username,
+    validate_client_msg_id, validate_display_name,
 };
 
 use serde::{Deserialize, Serialize};

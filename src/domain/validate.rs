@@ -131,6 +131,31 @@ impl ProjectName {
     }
 }
 
+/// The id a project's backend knows a user by: 1 to 128 characters, none of them whitespace,
+/// control, bidirectional or invisible, and no `/` (it travels in URL paths).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalId;
+
+impl ExternalId {
+    /// # Errors
+    /// [`Invalid`] naming `external_id`.
+    pub fn parse(raw: &str) -> Result<String, Invalid> {
+        let bad = raw.is_empty()
+            || raw.chars().count() > 128
+            || raw
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '/');
+        if bad {
+            return Err(Invalid::field(
+                "external_id",
+                "1 to 128 characters, without spaces, control characters or /",
+            ));
+        }
+        visible_text("external_id", raw)?;
+        Ok(raw.to_string())
+    }
+}
+
 /// Message text: not blank, at most `max_chars` characters (`limits.message_max_chars`).
 #[derive(Debug, Clone)]
 pub struct MessageContent(String);

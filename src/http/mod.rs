@@ -61,6 +61,12 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::delete().to(api_keys::revoke)),
                 )
                 .service(
+                    resource("/server/users/{external_id}")
+                        .route(web::put().to(server::upsert_user))
+                        .route(web::get().to(server::get_user))
+                        .route(web::delete().to(server::deactivate_user)),
+                )
+                .service(
                     resource("/server/conversations/{id}/messages")
                         .route(web::get().to(server::messages)),
                 )

@@ -3,13 +3,19 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::api::{MessageView, PageQuery};
+use crate::actors::db_writer::{DeactivateExternalUser, UpsertExternalUser};
+use crate::actors::presence::EndSessions;
+use crate::actors::session::EndSession;
+use crate::api::{MessageView, PageQuery, UpsertUserBody};
 use crate::db::queries::conversations;
 use crate::db::queries::messages::{self, PageRequest};
-use crate::domain::{ConversationId, Scope};
+use crate::db::queries::users::{self, ExternalUser};
+use crate::domain::{
+    ConversationId, Email, ExternalId, Invalid, Role, Scope, validate_display_name,
+};
 use crate::error::AppError;
 use crate::http::api_keys::ApiCaller;
-use crate::http::extract::Query;
+use crate::http::extract::{Json, Query};
 use crate::http::messages::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::http::state::AppState;
 
@@ -49,4 +55,122 @@ pub async fn messages(
         .map(|row| row.into_view(&state.links))
         .collect();
     Ok(HttpResponse::Ok().json(views))
+}
+
+/// Largest `metadata`, serialized, in bytes.
+const MAX_METADATA_BYTES: usize = 4096;
+
+/// Checks an upsert's body: the fields to set.
+fn external_user(
+    caller: &ApiCaller,
+    external_id: &str,
+    body: UpsertUserBody,
+) -> Result<ExternalUser, Invalid> {
+    let external_id = ExternalId::parse(external_id)?;
+    let role = match body.role {
+        None | Some(Role::Customer) => body.role,
+        Some(Role::Agent) => Some(Role::Agent),
+        Some(Role::Admin) => {
+            return Err(Invalid::field(
+                "role",
+                "must be customer or agent (admins are made by other admins)",
+            ));
+        }
+    };
+    let metadata = match body.metadata {
+        None => None,
+        Some(value @ serde_json::Value::Object(_)) => {
+            let text = value.to_string();
+            if text.len() > MAX_METADATA_BYTES {
+                return Err(Invalid::field(
+                    "metadata",
+                    format_args!("at most {MAX_METADATA_BYTES} bytes of JSON"),
+                ));
+            }
+            Some(text)
+        }
+        Some(_) => return Err(Invalid::field("metadata", "must be a JSON object")),
+    };
+    Ok(ExternalUser {
+        project_id: caller.project_id,
+        external_id,
+        display_name: validate_display_name(body.display_name.as_deref())?,
+        email: body
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()?
+            .map(|e| e.as_str().to_string()),
+        role,
+        metadata,
+    })
+}
+
+/// `PUT /api/v1/server/users/{external_id}` (scope `users:write`) `{display_name?, email?,
+/// role?, metadata?}` → 201 (created) or 200 (updated) `{...user, metadata}`. Idempotent. A
+/// role change ends the user's open sessions (4003). 409 `email_taken` when another user of the
+/// project has the email.
+pub async fn upsert_user(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+    body: Json<UpsertUserBody>,
+) -> Result<HttpResponse, AppError> {
+    caller.check(Scope::UsersWrite, caller.project_id, "user")?;
+    let user = external_user(&caller, &path.into_inner(), body.into_inner())?;
+    let upserted = state.writer.send(UpsertExternalUser { user }).await??;
+    if upserted.end_sessions {
+        state.presence.do_send(EndSessions {
+            user_id: upserted.row.id,
+            end: EndSession::ACCOUNT_CHANGED,
+        });
+    }
+    let view = upserted.row.server_view();
+    if upserted.created {
+        tracing::info!(user_id = %upserted.row.id, key_id = caller.key_id, "user created by the server API");
+        Ok(HttpResponse::Created().json(view))
+    } else {
+        Ok(HttpResponse::Ok().json(view))
+    }
+}
+
+/// `GET /api/v1/server/users/{external_id}` (scope `read`) → `{...user, metadata}`, or 404.
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.check(Scope::Read, caller.project_id, "user")?;
+    let mut conn = state.db.read().await?;
+    let row = users::find_by_external(&mut conn, caller.project_id, &path.into_inner())
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    Ok(HttpResponse::Ok().json(row.server_view()))
+}
+
+/// `DELETE /api/v1/server/users/{external_id}` (scope `users:write`) → 200 `{...user,
+/// metadata}` with `disabled: true`: the user can no longer connect or use their tokens'
+/// refresh, and their open sessions close (4003). Idempotent; 404 for an unknown user.
+pub async fn deactivate_user(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.check(Scope::UsersWrite, caller.project_id, "user")?;
+    let row = state
+        .writer
+        .send(DeactivateExternalUser {
+            project_id: caller.project_id,
+            external_id: path.into_inner(),
+        })
+        .await?
+        .map_err(|err| match AppError::from(err) {
+            AppError::NotFound(_) => AppError::not_found("user"),
+            other => other,
+        })?;
+    state.presence.do_send(EndSessions {
+        user_id: row.id,
+        end: EndSession::ACCOUNT_CHANGED,
+    });
+    Ok(HttpResponse::Ok().json(row.server_view()))
 }

@@ -27,6 +27,7 @@ mod projects;
 mod receipts;
 mod replay;
 mod restart;
+mod server_users;
 mod sessions;
 mod slow;
 mod upload_limits;
