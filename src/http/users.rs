@@ -12,23 +12,28 @@ use crate::actors::presence::EndSessions;
 use crate::actors::session::EndSession;
 use crate::api::{CreateUserBody, UpdateUserBody};
 use crate::auth::{AuthUser, Signup};
+use crate::db::queries::users;
 use crate::db::queries::users::AccountChange;
-use crate::domain::UserId;
+use crate::domain::{ProjectId, UserId};
 use crate::error::AppError;
 use crate::http::auth::{create_user, current_user};
 use crate::http::extract::Json;
 use crate::http::state::AppState;
 use crate::policy::{self, Actor};
 
-/// Checks that the caller, as their account is now, may manage the accounts of their project.
-async fn check_admin(state: &AppState, auth: &AuthUser) -> Result<(), AppError> {
+/// Checks that the caller, as their account is now, may manage the accounts of `project`.
+async fn check_admin(
+    state: &AppState,
+    auth: &AuthUser,
+    project: ProjectId,
+) -> Result<(), AppError> {
     let caller = current_user(state, auth).await?;
     let actor = Actor {
         user_id: caller.id,
         project_id: caller.project_id,
         role: caller.role(),
     };
-    Ok(policy::check_users(&actor, auth.project_id)?)
+    Ok(policy::check_users(&actor, project)?)
 }
 
 /// `POST /api/v1/users` (admins) → 201 user; 403 for others.
@@ -37,7 +42,7 @@ pub async fn create(
     auth: AuthUser,
     body: Json<CreateUserBody>,
 ) -> Result<HttpResponse, AppError> {
-    check_admin(&state, &auth).await?;
+    check_admin(&state, &auth, auth.project_id).await?;
     let body = body.into_inner();
     let signup = Signup {
         project_id: auth.project_id,
@@ -62,8 +67,14 @@ pub async fn update(
     path: web::Path<UserId>,
     body: Json<UpdateUserBody>,
 ) -> Result<HttpResponse, AppError> {
-    check_admin(&state, &auth).await?;
     let user_id = path.into_inner();
+    // Another project's user (or none) is not found, whoever asks; then only admins.
+    let target = {
+        let mut conn = state.db.read().await?;
+        users::find(&mut conn, user_id).await?
+    };
+    let project = target.map_or(ProjectId(0), |t| t.project_id);
+    check_admin(&state, &auth, project).await?;
     let change = AccountChange {
         user_id,
         project_id: auth.project_id,

@@ -20,6 +20,7 @@ mod enumeration;
 mod files;
 mod health;
 mod helpers;
+mod isolation;
 mod limits;
 mod messages;
 mod presence;
