@@ -26,6 +26,9 @@ struct Nodes {
     nodes: Vec<Option<ServerProcess>>,
     dir: Arc<TestDir>,
     env: Vec<(&'static str, String)>,
+    /// The Redis and the key prefix of this cluster, whose keys go when it does.
+    redis: String,
+    prefix: String,
 }
 
 impl Nodes {
@@ -36,7 +39,7 @@ impl Nodes {
         let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
         let mut env = vec![
             ("PARLOR__CLUSTER__REDIS_URL", redis.to_string()),
-            ("PARLOR__CLUSTER__REDIS_PREFIX", prefix),
+            ("PARLOR__CLUSTER__REDIS_PREFIX", prefix.clone()),
             ("PARLOR__CLUSTER__PRESENCE_TTL_S", "2".to_string()),
             ("PARLOR__CLUSTER__GAP_FILL_MS", "100".to_string()),
         ];
@@ -45,6 +48,8 @@ impl Nodes {
             nodes: Vec::new(),
             dir,
             env,
+            redis: redis.to_string(),
+            prefix,
         };
         for _ in 0..n {
             nodes.add().await;
@@ -78,6 +83,20 @@ impl Drop for Nodes {
             let mut child = node.child;
             let _ = child.kill();
             let _ = child.wait();
+        }
+        // The presence sets of the test's prefix have no time to live: delete them, so the
+        // shared Redis does not collect one test's keys per run.
+        let Ok(mut conn) = redis::Client::open(self.redis.as_str())
+            .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+        else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query(&mut conn)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut conn);
         }
     }
 }
