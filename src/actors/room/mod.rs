@@ -23,7 +23,11 @@
 //! sends, so `message:updated` for seq N always follows N's `message:new`.
 
 mod close;
+mod fill;
 mod join;
+mod member;
+
+use member::{Held, Member};
 mod messages;
 mod order;
 mod post;
@@ -33,7 +37,6 @@ mod typing;
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -41,7 +44,6 @@ use bytestring::ByteString;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::actors::Outbox;
 use crate::actors::commit_queue::{CommitQueue, CommitQueues};
 use crate::actors::db_writer::DbWriter;
 use crate::api::{DownloadLinks, MessageView};
@@ -151,71 +153,6 @@ enum RoomState {
     Loading,
     Missing,
     Ready(Loaded),
-}
-
-/// Frames held back for a session while its replay is out.
-#[derive(Default)]
-struct Held {
-    /// Each frame, and whether it is a live event (counted) or an answer to the session's own
-    /// command (not counted, bounded by `realtime.max_in_flight`).
-    frames: Vec<(ByteString, bool)>,
-    /// Bytes of the events among them.
-    bytes: usize,
-}
-
-impl Held {
-    /// Sends everything held, in order, once the replay is out.
-    fn release(self, outbox: &Outbox) {
-        for (frame, event) in self.frames {
-            if event {
-                outbox.send(frame);
-            } else {
-                outbox.answer(frame);
-            }
-        }
-    }
-}
-
-/// A joined session: live, or replaying (live frames held until the replay is out).
-struct Member {
-    outbox: Outbox,
-    held: Option<Held>,
-    /// Set when the session leaves during its replay, which then stops.
-    cancel: Arc<AtomicBool>,
-}
-
-impl Member {
-    fn live(outbox: Outbox) -> Self {
-        Self {
-            outbox,
-            held: None,
-            cancel: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    /// A live event: held during a replay (counted against the session's bound), else queued.
-    fn send(&mut self, frame: ByteString) {
-        match &mut self.held {
-            Some(held) => {
-                if self.outbox.fits(held.bytes + frame.len()) {
-                    held.bytes += frame.len();
-                    held.frames.push((frame, true));
-                }
-            }
-            None => {
-                self.outbox.send(frame);
-            }
-        }
-    }
-
-    /// An answer to this session's own command: behind its held frames during a replay, never
-    /// counted against the bound.
-    fn answer(&mut self, frame: ByteString) {
-        match &mut self.held {
-            Some(held) => held.frames.push((frame, false)),
-            None => self.outbox.answer(frame),
-        }
-    }
 }
 
 /// A write waiting for its commit, with where its answer goes.
