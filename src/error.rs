@@ -189,6 +189,15 @@ impl AppError {
         Self::NotFound(format!("{what} not found"))
     }
 
+    /// Turns a write's [`DbError`] into the client's error, a missing row answered as
+    /// `<what> not found`: `.map_err(AppError::db_naming("project"))`.
+    pub fn db_naming(what: &'static str) -> impl Fn(DbError) -> Self {
+        move |err| match err {
+            DbError::NotFound => Self::not_found(what),
+            other => other.into(),
+        }
+    }
+
     /// Wraps any failure as a 500, keeping the cause for the log.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Self::Internal(err.into())

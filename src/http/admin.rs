@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::http::auth::current_user;
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
-use crate::policy::{self, Account};
+use crate::policy;
 
 /// Most projects per page, and the default.
 const MAX_PAGE: i64 = 200;
@@ -41,13 +41,7 @@ pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
 /// Checks that the caller, as their account is now, is an instance admin.
 async fn check_instance(state: &AppState, auth: &AuthUser) -> Result<(), AppError> {
     let caller = current_user(state, auth).await?;
-    let account = Account {
-        project_id: caller.project_id,
-        role: caller.role(),
-        instance_admin: caller.instance_admin,
-        disabled: caller.disabled,
-    };
-    Ok(policy::check_instance(&account)?)
+    Ok(policy::check_instance(&caller.account())?)
 }
 
 /// `POST /api/v1/admin/projects` `{name, self_registration?}` → 201 [`ProjectView`]; 409
@@ -112,15 +106,11 @@ pub async fn update(
         name: body.name.as_deref().map(ProjectName::parse).transpose()?,
         self_registration: body.self_registration,
     };
-    let row =
-        state
-            .writer
-            .send(UpdateProject { change })
-            .await?
-            .map_err(|err| match AppError::from(err) {
-                AppError::NotFound(_) => AppError::not_found("project"),
-                other => other,
-            })?;
+    let row = state
+        .writer
+        .send(UpdateProject { change })
+        .await?
+        .map_err(AppError::db_naming("project"))?;
     Ok(HttpResponse::Ok().json(row.view()))
 }
 
@@ -142,10 +132,7 @@ pub async fn delete(
             confirm: body.into_inner().confirm,
         })
         .await?
-        .map_err(|err| match AppError::from(err) {
-            AppError::NotFound(_) => AppError::not_found("project"),
-            other => other,
-        })?;
+        .map_err(AppError::db_naming("project"))?;
     for user_id in &removed.users {
         state.presence.do_send(EndSessions {
             user_id: *user_id,

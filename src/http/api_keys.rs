@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::http::auth::current_user;
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
-use crate::policy::{self, Account, KeyFacts};
+use crate::policy::{self, KeyFacts};
 
 /// How stale `last_used_at` may get before a request records its use again.
 const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
@@ -97,13 +97,7 @@ async fn check_manager(
     project: ProjectId,
 ) -> Result<UserId, AppError> {
     let caller = current_user(state, auth).await?;
-    let account = Account {
-        project_id: caller.project_id,
-        role: caller.role(),
-        instance_admin: caller.instance_admin,
-        disabled: caller.disabled,
-    };
-    policy::check_api_keys(&account, project)?;
+    policy::check_api_keys(&caller.account(), project)?;
     let mut conn = state.db.read().await?;
     if projects::find(&mut conn, project).await?.is_none() {
         return Err(AppError::not_found("project"));
@@ -203,10 +197,7 @@ pub async fn revoke(
             id,
         })
         .await?
-        .map_err(|err| match AppError::from(err) {
-            AppError::NotFound(_) => AppError::not_found("API key"),
-            other => other,
-        })?;
+        .map_err(AppError::db_naming("API key"))?;
     tracing::info!(project_id = %project, key_id = id, by = %by, "API key revoked");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -31,11 +31,24 @@ pub async fn list(
     query: Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
+    authorized(&state, &auth, id, Action::ReadHistory).await?;
+    Ok(HttpResponse::Ok().json(history_page(&state, id, &query).await?))
+}
+
+/// One page of conversation `id`'s history by the seq cursor, for a caller already allowed to
+/// read it (the user endpoint above, and the server API's).
+///
+/// # Errors
+/// `validation_failed` for a `limit` below 1; the database unavailable.
+pub async fn history_page(
+    state: &AppState,
+    id: ConversationId,
+    query: &PageQuery,
+) -> Result<Vec<MessageView>, AppError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit < 1 {
         return Err(AppError::Validation("limit: must be at least 1".into()));
     }
-    authorized(&state, &auth, id, Action::ReadHistory).await?;
     let mut conn = state.db.read().await?;
     let request = PageRequest {
         before_seq: query.before_seq,
@@ -43,11 +56,10 @@ pub async fn list(
         limit: limit.min(MAX_LIMIT),
     };
     let rows = messages::page(&mut conn, id, request).await?;
-    let views: Vec<MessageView> = rows
+    Ok(rows
         .into_iter()
         .map(|row| row.into_view(&state.links))
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+        .collect())
 }
 
 /// `POST /api/v1/conversations/{id}/messages` → 201 message, answered after it is committed.

@@ -6,17 +6,16 @@ use actix_web::{HttpResponse, web};
 use crate::actors::db_writer::{DeactivateExternalUser, UpsertExternalUser};
 use crate::actors::presence::EndSessions;
 use crate::actors::session::EndSession;
-use crate::api::{MessageView, PageQuery, UpsertUserBody};
+use crate::api::{PageQuery, UpsertUserBody};
 use crate::db::queries::conversations;
-use crate::db::queries::messages::{self, PageRequest};
 use crate::db::queries::users::{self, ExternalUser};
 use crate::domain::{
-    ConversationId, Email, ExternalId, Invalid, Role, Scope, validate_display_name,
+    ConversationId, Email, ExternalId, Invalid, ProjectId, Role, Scope, validate_display_name,
 };
 use crate::error::AppError;
 use crate::http::api_keys::ApiCaller;
 use crate::http::extract::{Json, Query};
-use crate::http::messages::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::http::messages::history_page;
 use crate::http::state::AppState;
 
 /// `GET /api/v1/server/conversations/{id}/messages?limit=&before_seq=&after_seq=` (scope
@@ -29,32 +28,15 @@ pub async fn messages(
     query: Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit < 1 {
-        return Err(AppError::Validation("limit: must be at least 1".into()));
-    }
-    let mut conn = state.db.read().await?;
-    let project = conversations::find(&mut conn, id)
-        .await?
-        .map(|row| row.project_id);
-    match project {
-        Some(project) => caller.check(Scope::Read, project, "conversation")?,
-        None => {
-            caller.check(Scope::Read, caller.project_id, "conversation")?;
-            return Err(AppError::not_found("conversation"));
-        }
-    }
-    let request = PageRequest {
-        before_seq: query.before_seq,
-        after_seq: query.after_seq,
-        limit: limit.min(MAX_LIMIT),
+    let project = {
+        let mut conn = state.db.read().await?;
+        conversations::find(&mut conn, id)
+            .await?
+            .map(|row| row.project_id)
     };
-    let rows = messages::page(&mut conn, id, request).await?;
-    let views: Vec<MessageView> = rows
-        .into_iter()
-        .map(|row| row.into_view(&state.links))
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+    // An unknown conversation answers as another project's does (after the scope check).
+    caller.check(Scope::Read, project.unwrap_or(ProjectId(0)), "conversation")?;
+    Ok(HttpResponse::Ok().json(history_page(&state, id, &query).await?))
 }
 
 /// Largest `metadata`, serialized, in bytes.
@@ -164,10 +146,7 @@ pub async fn deactivate_user(
             external_id: path.into_inner(),
         })
         .await?
-        .map_err(|err| match AppError::from(err) {
-            AppError::NotFound(_) => AppError::not_found("user"),
-            other => other,
-        })?;
+        .map_err(AppError::db_naming("user"))?;
     state.presence.do_send(EndSessions {
         user_id: row.id,
         end: EndSession::ACCOUNT_CHANGED,

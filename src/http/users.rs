@@ -81,10 +81,11 @@ pub async fn update(
         role: body.role,
         disabled: body.disabled,
     };
-    let (user, end_sessions) = match state.writer.send(ChangeAccount { change }).await? {
-        Err(crate::db::DbError::NotFound) => return Err(AppError::not_found("user")),
-        other => other?,
-    };
+    let (user, end_sessions) = state
+        .writer
+        .send(ChangeAccount { change })
+        .await?
+        .map_err(AppError::db_naming("user"))?;
     if end_sessions {
         state.presence.do_send(EndSessions {
             user_id,

@@ -7,34 +7,10 @@ use crate::cli::parlor;
 use crate::helpers::{TestApp, TestUser, spawn_app};
 use parlor::domain::{ProjectId, Role};
 
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    auth: Option<(&str, &str)>,
-    body: &Value,
-) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .json(body);
-    if let Some((header, value)) = auth {
-        request = request.header(header, value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-fn bearer(token: &str) -> Option<(&'static str, String)> {
-    Some(("authorization", format!("Bearer {token}")))
-}
-
 /// Logs in a user made straight in `project` with `role`.
 async fn member(app: &TestApp, project: i64, name: &str, role: Role) -> TestUser {
     let row = app.create_in(ProjectId(project), name, role);
-    let (status, body) = call(
-        app,
+    let (status, body) = app.call(
         "POST",
         "/api/v1/auth/login",
         None,
@@ -70,16 +46,15 @@ async fn project_admins_and_instance_admins_manage_keys_nobody_else() {
         })
         .unwrap();
     }
-    let (_, made) = call(
-        &app,
-        "POST",
-        "/api/v1/projects/1/api-keys",
-        bearer(&admin.access_token)
-            .as_ref()
-            .map(|(h, v)| (*h, v.as_str())),
-        &json!({"name": "backend"}),
-    )
-    .await;
+    let admin_auth = format!("Bearer {}", admin.access_token);
+    let (_, made) = app
+        .call(
+            "POST",
+            "/api/v1/projects/1/api-keys",
+            Some(("authorization", &admin_auth)),
+            &json!({"name": "backend"}),
+        )
+        .await;
     let key_path = format!("/api/v1/projects/1/api-keys/{}", made["id"]);
     for (method, path, body) in [
         ("POST", "/api/v1/projects/1/api-keys", json!({"name": "k"})),
@@ -119,26 +94,26 @@ async fn project_admins_and_instance_admins_manage_keys_nobody_else() {
             ),
         ] {
             let auth = token.map(|t| format!("Bearer {t}"));
-            let (status, reply) = call(
-                &app,
-                method,
-                path,
-                auth.as_deref().map(|v| ("authorization", v)),
-                &body,
-            )
-            .await;
+            let (status, reply) = app
+                .call(
+                    method,
+                    path,
+                    auth.as_deref().map(|v| ("authorization", v)),
+                    &body,
+                )
+                .await;
             assert_eq!(status, want, "{who}: {method} {path}: {reply}");
         }
     }
     let auth = format!("Bearer {}", root.access_token);
-    let (status, _) = call(
-        &app,
-        "GET",
-        "/api/v1/projects/999/api-keys",
-        Some(("authorization", &auth)),
-        &Value::Null,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            "GET",
+            "/api/v1/projects/999/api-keys",
+            Some(("authorization", &auth)),
+            &Value::Null,
+        )
+        .await;
     assert_eq!(status, 404, "an unknown project");
 }
 
@@ -152,26 +127,21 @@ async fn a_key_is_shown_once_used_by_either_header_within_its_scopes_and_revoked
     let conversation = app.conversation(&ann, &[]).await;
     app.send_rest(&ann, conversation, "hello").await;
 
-    let (status, made) = call(
-        &app,
-        "POST",
-        "/api/v1/projects/1/api-keys",
-        as_admin,
-        &json!({"name": "backend", "scopes": ["read"]}),
-    )
-    .await;
+    let (status, made) = app
+        .call(
+            "POST",
+            "/api/v1/projects/1/api-keys",
+            as_admin,
+            &json!({"name": "backend", "scopes": ["read"]}),
+        )
+        .await;
     assert_eq!(status, 201, "{made}");
     let key = made["key"].as_str().unwrap().to_string();
     assert!(key.starts_with("pk_") && key.starts_with(made["prefix"].as_str().unwrap()));
     assert_eq!(made["scopes"], json!(["read"]));
-    let (_, listed) = call(
-        &app,
-        "GET",
-        "/api/v1/projects/1/api-keys",
-        as_admin,
-        &Value::Null,
-    )
-    .await;
+    let (_, listed) = app
+        .call("GET", "/api/v1/projects/1/api-keys", as_admin, &Value::Null)
+        .await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert!(
         listed[0].get("key").is_none() && !listed.to_string().contains(&key),
@@ -185,18 +155,13 @@ async fn a_key_is_shown_once_used_by_either_header_within_its_scopes_and_revoked
         ("authorization", bearer_key.as_str()),
         ("x-api-key", key.as_str()),
     ] {
-        let (status, messages) = call(&app, "GET", &path, Some(auth), &Value::Null).await;
+        let (status, messages) = app.call("GET", &path, Some(auth), &Value::Null).await;
         assert_eq!(status, 200, "{auth:?}: {messages}");
         assert_eq!(messages[0]["content"], "hello");
     }
-    let (_, listed) = call(
-        &app,
-        "GET",
-        "/api/v1/projects/1/api-keys",
-        as_admin,
-        &Value::Null,
-    )
-    .await;
+    let (_, listed) = app
+        .call("GET", "/api/v1/projects/1/api-keys", as_admin, &Value::Null)
+        .await;
     assert_ne!(
         listed[0]["last_used_at"],
         Value::Null,
@@ -204,73 +169,68 @@ async fn a_key_is_shown_once_used_by_either_header_within_its_scopes_and_revoked
     );
 
     // Outside its scopes: 403. A user's access token or a made-up key: 401.
-    let (_, narrow) = call(
-        &app,
-        "POST",
-        "/api/v1/projects/1/api-keys",
-        as_admin,
-        &json!({"name": "writer", "scopes": ["messages:write"]}),
-    )
-    .await;
+    let (_, narrow) = app
+        .call(
+            "POST",
+            "/api/v1/projects/1/api-keys",
+            as_admin,
+            &json!({"name": "writer", "scopes": ["messages:write"]}),
+        )
+        .await;
     let narrow_key = narrow["key"].as_str().unwrap();
-    let (status, _) = call(
-        &app,
-        "GET",
-        &path,
-        Some(("x-api-key", narrow_key)),
-        &Value::Null,
-    )
-    .await;
+    let (status, _) = app
+        .call("GET", &path, Some(("x-api-key", narrow_key)), &Value::Null)
+        .await;
     assert_eq!(status, 403);
     let user_auth = format!("Bearer {}", ann.access_token);
-    let (status, _) = call(
-        &app,
-        "GET",
-        &path,
-        Some(("authorization", &user_auth)),
-        &Value::Null,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            "GET",
+            &path,
+            Some(("authorization", &user_auth)),
+            &Value::Null,
+        )
+        .await;
     assert_eq!(status, 401);
-    let (status, _) = call(
-        &app,
-        "GET",
-        &path,
-        Some(("x-api-key", "pk_made_up")),
-        &Value::Null,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            "GET",
+            &path,
+            Some(("x-api-key", "pk_made_up")),
+            &Value::Null,
+        )
+        .await;
     assert_eq!(status, 401);
-    let (status, body) = call(
-        &app,
-        "POST",
-        "/api/v1/projects/1/api-keys",
-        as_admin,
-        &json!({"name": "x", "scopes": ["everything"]}),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/projects/1/api-keys",
+            as_admin,
+            &json!({"name": "x", "scopes": ["everything"]}),
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (400, Some("validation_failed"))
     );
 
-    let (status, _) = call(
-        &app,
-        "DELETE",
-        &format!("/api/v1/projects/1/api-keys/{}", made["id"]),
-        as_admin,
-        &Value::Null,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/projects/1/api-keys/{}", made["id"]),
+            as_admin,
+            &Value::Null,
+        )
+        .await;
     assert_eq!(status, 204);
-    let (status, _) = call(
-        &app,
-        "GET",
-        &path,
-        Some(("x-api-key", key.as_str())),
-        &Value::Null,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            "GET",
+            &path,
+            Some(("x-api-key", key.as_str())),
+            &Value::Null,
+        )
+        .await;
     assert_eq!(status, 401, "revoked on the next request");
 }
 
@@ -282,25 +242,20 @@ async fn a_key_sees_only_its_own_project_and_the_cli_makes_keys() {
     app.send_rest(&ann, conversation, "project one").await;
     let other = member(&app, 2, "eve", Role::Admin).await;
     let other_auth = format!("Bearer {}", other.access_token);
-    let (status, made) = call(
-        &app,
-        "POST",
-        "/api/v1/projects/2/api-keys",
-        Some(("authorization", &other_auth)),
-        &json!({"name": "theirs"}),
-    )
-    .await;
+    let (status, made) = app
+        .call(
+            "POST",
+            "/api/v1/projects/2/api-keys",
+            Some(("authorization", &other_auth)),
+            &json!({"name": "theirs"}),
+        )
+        .await;
     assert_eq!(status, 201, "{made}");
     let theirs = made["key"].as_str().unwrap();
     let path = format!("/api/v1/server/conversations/{conversation}/messages");
-    let (status, body) = call(
-        &app,
-        "GET",
-        &path,
-        Some(("x-api-key", theirs)),
-        &Value::Null,
-    )
-    .await;
+    let (status, body) = app
+        .call("GET", &path, Some(("x-api-key", theirs)), &Value::Null)
+        .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("not_found"))
@@ -327,14 +282,14 @@ async fn a_key_sees_only_its_own_project_and_the_cli_makes_keys() {
     );
     let made: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(made["scopes"], json!(["users:write", "read"]));
-    let (status, messages) = call(
-        &app,
-        "GET",
-        &path,
-        Some(("x-api-key", made["key"].as_str().unwrap())),
-        &Value::Null,
-    )
-    .await;
+    let (status, messages) = app
+        .call(
+            "GET",
+            &path,
+            Some(("x-api-key", made["key"].as_str().unwrap())),
+            &Value::Null,
+        )
+        .await;
     assert_eq!(
         (status, messages[0]["content"].as_str()),
         (200, Some("project one"))

@@ -275,6 +275,27 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Sends `method path` with `body` as JSON and, when given, one header (`authorization`,
+    /// `x-api-key`); answers the status and the JSON body (null when there is none).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        header: Option<(&str, &str)>,
+        body: &Value,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method.parse().expect("an HTTP method"), self.url(path))
+            .json(body);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         let mut req = self.client.get(self.url(path));
         if let Some(token) = token {

@@ -48,17 +48,14 @@ async fn send(
     token: Option<&str>,
     body: &Value,
 ) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
+    let auth = token.map(|t| format!("Bearer {t}"));
+    app.call(
+        method,
+        path,
+        auth.as_deref().map(|v| ("authorization", v)),
+        body,
+    )
+    .await
 }
 
 #[actix_web::test]

@@ -9,16 +9,7 @@ use crate::helpers::{TestApp, spawn_app};
 use parlor::domain::{ProjectId, Role};
 
 async fn call(app: &TestApp, method: &str, path: &str, key: &str, body: &Value) -> (u16, Value) {
-    let response = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .header("x-api-key", key)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.call(method, path, Some(("x-api-key", key)), body).await
 }
 
 /// A key of `project` with `scopes`, made with the CLI.

@@ -7,6 +7,7 @@ use super::utc;
 use crate::api::{ApiKeyView, ProjectView, ServerUserView, UserView};
 use crate::db::schema::{api_keys, projects, refresh_tokens, users};
 use crate::domain::{ProjectId, Role, Scope, UserId};
+use crate::policy::Account;
 
 /// A `users` row, secret columns included. Never serialized.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -62,6 +63,16 @@ impl UserRow {
             project_id: self.project_id,
             instance_admin: self.instance_admin,
             external_id: self.external_id.clone(),
+        }
+    }
+
+    /// The account as the policy sees it, for instance-wide and project-wide checks.
+    pub fn account(&self) -> Account {
+        Account {
+            project_id: self.project_id,
+            role: self.role(),
+            instance_admin: self.instance_admin,
+            disabled: self.disabled,
         }
     }
 

@@ -170,13 +170,15 @@ pub fn delete(conn: &mut DbConnection, id: ProjectId, confirm: &str) -> Result<R
             diesel::delete(api_keys::table.filter(api_keys::project_id.eq(id))).execute(c)
         })?;
         on_conn!(conn, c => diesel::delete(projects::table.find(id)).execute(c))?;
-        let still: Vec<String> = on_conn!(conn, c => {
+        let still: std::collections::HashSet<String> = on_conn!(conn, c => {
             uploads::table
                 .filter(uploads::sha256.eq_any(&shas))
                 .select(uploads::sha256)
                 .distinct()
-                .load(c)
-        })?;
+                .load::<String>(c)
+        })?
+        .into_iter()
+        .collect();
         let orphans = shas.into_iter().filter(|s| !still.contains(s)).collect();
         Ok(Removed { users, orphans })
     })
