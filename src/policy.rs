@@ -162,6 +162,22 @@ pub fn check(actor: &Actor, action: Action, facts: &ConversationFacts) -> Result
     }
 }
 
+/// Decides whether the backend of `project` (an API key with `messages:write`, already
+/// checked by [`check_key`]) may post a system message into a conversation described by
+/// `facts`: one of its own project that is open. Docs: docs/SERVER_API.md, *Messages*.
+///
+/// # Errors
+/// `NotFound` for another project's conversation, `ConversationClosed` for a closed one.
+pub fn check_system_post(project: ProjectId, facts: &ConversationFacts) -> Result<(), Denied> {
+    if project != facts.project_id {
+        return Err(Denied::NotFound("conversation"));
+    }
+    if facts.status != ConversationStatus::Open {
+        return Err(Denied::ConversationClosed);
+    }
+    Ok(())
+}
+
 /// Whether `actor`'s conversation list holds every conversation of their project (admins), or
 /// only those they take part in: the list form of [`Action::ReadHistory`].
 pub fn lists_every_conversation(actor: &Actor) -> bool {

@@ -85,6 +85,7 @@ impl Application {
         })?;
         let secret = crate::auth::secret::load_or_create(&settings.auth, &db.url.data_dir())?;
         let jwt = JwtKeys::new(&secret, settings.auth.access_token_ttl_s);
+        crate::actors::presence::load_revoked(&db, &jwt).await?;
         let links = DownloadLinks::new(&secret, settings.uploads.download_url_ttl_s);
         let cost = settings.auth.bcrypt_cost;
         let dummy_hash =
@@ -113,6 +114,7 @@ impl Application {
             writer: writer.clone(),
             presence_max_participants: settings.realtime.presence_max_participants,
             max_sessions_per_user: settings.realtime.max_sessions_per_user,
+            jwt: jwt.clone(),
         }));
         let session = SessionDeps {
             rooms: rooms.clone(),

@@ -19,15 +19,17 @@ use crate::db::models::{
     ApiKeyRow, ConversationRow, NewApiKey, NewProject, NewRefreshToken, NewUser, ProjectRow,
     UploadRow, UserRow,
 };
-use crate::db::queries::api_keys;
+use crate::db::queries::membership::{self, Changed};
 use crate::db::queries::messages::{Write, Written};
 use crate::db::queries::participants::{self, Advanced};
 use crate::db::queries::projects::{self, ProjectChange, Removed};
 use crate::db::queries::tokens::{self, Revoked, RotateOutcome};
+use crate::db::queries::user_tokens::{self, NewUserToken, Revocation};
 use crate::db::queries::users::{self, AccountChange, ExternalUser, Upserted};
+use crate::db::queries::{api_keys, system};
 use crate::db::queries::{conversations, messages};
 use crate::db::{DbConnection, DbError, WritePool, write_transaction};
-use crate::domain::{ConversationId, ProjectId, ReceiptKind, UserId};
+use crate::domain::{ConversationId, ProjectId, ReceiptKind, TokenId, UserId};
 use crate::uploads::{PendingUpload, Sweep};
 
 /// Create a user (register, admin create).
@@ -235,6 +237,56 @@ pub struct DeactivateExternalUser {
     pub external_id: String,
 }
 
+/// Record a user token minted by the server API.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(), DbError>")]
+pub struct StoreUserToken {
+    /// Its row.
+    pub token: NewUserToken,
+}
+
+/// Revoke one user token of a project: whose it was, and its id and expiry.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(UserId, Revocation), DbError>")]
+pub struct RevokeUserToken {
+    /// The project.
+    pub project_id: ProjectId,
+    /// The token.
+    pub id: TokenId,
+}
+
+/// Revoke every unexpired user token of a user: the ones revoked now.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Vec<Revocation>, DbError>")]
+pub struct RevokeUserTokens {
+    /// Whose.
+    pub user_id: UserId,
+}
+
+/// The system user of a project, made on first use.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<UserId, DbError>")]
+pub struct EnsureSystemUser {
+    /// The project.
+    pub project_id: ProjectId,
+}
+
+/// Add and remove participants of a conversation (sent by its room).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<Changed, DbError>")]
+pub struct WriteParticipants {
+    /// The conversation's project.
+    pub project_id: ProjectId,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Who to add.
+    pub add: Vec<UserId>,
+    /// Who to remove.
+    pub remove: Vec<UserId>,
+    /// `limits.max_participants`.
+    pub max_participants: usize,
+}
+
 /// Answers once every write queued before it is done (used at shutdown).
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
@@ -308,6 +360,20 @@ writes! {
     UpsertExternalUser => |conn, msg| users::upsert_external(conn, &msg.user);
     DeactivateExternalUser => |conn, msg| {
         users::deactivate_external(conn, msg.project_id, &msg.external_id)
+    };
+    StoreUserToken => |conn, msg| user_tokens::insert(conn, &msg.token);
+    RevokeUserToken => |conn, msg| user_tokens::revoke(conn, msg.project_id, msg.id);
+    RevokeUserTokens => |conn, msg| user_tokens::revoke_user(conn, msg.user_id);
+    EnsureSystemUser => |conn, msg| system::ensure(conn, msg.project_id);
+    WriteParticipants => |conn, msg| {
+        membership::change(
+            conn,
+            msg.project_id,
+            msg.conversation_id,
+            &msg.add,
+            &msg.remove,
+            msg.max_participants,
+        )
     };
 }
 

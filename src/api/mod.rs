@@ -10,6 +10,7 @@ mod conversations;
 mod links;
 mod messages;
 mod projects;
+mod server;
 mod uploads;
 mod users;
 
@@ -22,8 +23,13 @@ pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, S
 pub use projects::{
     AfterIdQuery, CreateProjectBody, DeleteProjectBody, ProjectView, UpdateProjectBody,
 };
+pub use server::{
+    ParticipantRef, ServerConversationQuery, ServerConversationView, ServerCreateConversationBody,
+    ServerParticipantsBody, ServerSendBody,
+};
 pub use uploads::UploadView;
 pub use users::{
-    CreateUserBody, LoginBody, RefreshBody, RegisterBody, ServerUserView, TokenResponse,
-    UpdateUserBody, UpsertUserBody, UserView, WsTicketView,
+    CreateUserBody, LoginBody, MintTokenBody, RefreshBody, RegisterBody, RevokedCount,
+    ServerUserView, TokenResponse, UpdateUserBody, UpsertUserBody, UserTokenView, UserView,
+    WsTicketView,
 };

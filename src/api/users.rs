@@ -144,6 +144,37 @@ pub struct UpsertUserBody {
     pub metadata: Option<serde_json::Value>,
 }
 
+/// `POST /api/v1/server/users/{external_id}/tokens` body: `{ttl_s?}` (or no body at all).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintTokenBody {
+    /// Lifetime in seconds, 1 to `auth.user_token_max_ttl_s`; `auth.user_token_ttl_s` when
+    /// absent.
+    #[serde(default)]
+    pub ttl_s: Option<u64>,
+}
+
+/// A minted user token: `{access_token, expires_in_s, expires_at, token_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserTokenView {
+    /// The JWT, used exactly as an access token from `/auth/login` (REST bearer, WebSocket
+    /// ticket or `?token=`).
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in_s: u64,
+    /// When it expires (RFC 3339).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Its id (`ut_` and 32 hex digits), for `DELETE /api/v1/server/tokens/{token_id}`.
+    pub token_id: crate::domain::TokenId,
+}
+
+/// `DELETE /api/v1/server/users/{external_id}/tokens` answer: `{revoked}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedCount {
+    /// How many unexpired tokens were revoked by this call.
+    pub revoked: usize,
+}
+
 /// A user as the server API answers it: the user view (§4.1) and `metadata`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerUserView {

@@ -11,7 +11,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, Utc};
 
 use crate::auth::JwtKeys;
-use crate::domain::{ProjectId, Role, UserId};
+use crate::domain::{ProjectId, Role, TokenId, UserId};
 use crate::error::AppError;
 use crate::policy::Actor;
 
@@ -28,6 +28,9 @@ pub struct AuthUser {
     pub exp: i64,
     /// The token's `gen`: the user's token generation when it was issued.
     pub generation: i64,
+    /// The token's `jti`: set on user tokens minted by the server API, which can be revoked
+    /// one by one.
+    pub token_id: Option<TokenId>,
 }
 
 impl AuthUser {

@@ -2,16 +2,21 @@
 //!
 //! Claims: `sub` (user id as a string, RFC 7519 §4.1.2), `pid` (project id), `role`, `gen` (the
 //! user's token generation: moved forward to stop every earlier token from opening a
-//! WebSocket), `iat`, `exp` (seconds since the epoch), `iss` = `parlor`. Verification pins the algorithm to HS256
+//! WebSocket), `iat`, `exp` (seconds since the epoch), `iss` = `parlor`, and on user tokens
+//! minted by the server API `jti` (RFC 7519 §4.1.7: the [`TokenId`], checked against the
+//! [`RevokedTokens`] deny list on every use). Verification pins the algorithm to HS256
 //! (no `alg: none`, no key confusion), requires `exp` and `iss`, and allows no clock leeway:
 //! the issuer and the verifier are the same server.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::auth::AuthUser;
+use crate::auth::revoked::RevokedTokens;
 use crate::db::models::UserRow;
-use crate::domain::{ProjectId, Role, UserId};
+use crate::domain::{ProjectId, Role, TokenId, UserId};
 use crate::error::AppError;
 
 const ISSUER: &str = "parlor";
@@ -27,6 +32,8 @@ struct Claims {
     iat: u64,
     exp: u64,
     iss: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
 }
 
 /// Signing and verification keys plus the token lifetime.
@@ -36,6 +43,7 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     validation: Validation,
     ttl_s: u64,
+    revoked: Arc<RevokedTokens>,
 }
 
 impl JwtKeys {
@@ -51,7 +59,13 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl_s,
+            revoked: Arc::default(),
         }
+    }
+
+    /// The deny list that [`Self::verify`] checks (shared by every clone of these keys).
+    pub fn revoked(&self) -> &RevokedTokens {
+        &self.revoked
     }
 
     /// Lifetime of issued tokens, in seconds (`expires_in` in token responses).
@@ -64,24 +78,53 @@ impl JwtKeys {
     /// # Errors
     /// `internal` if signing fails (it does not with an HMAC key).
     pub fn issue(&self, user: &UserRow) -> Result<String, AppError> {
+        self.sign(user, None, None).map(|(token, _)| token)
+    }
+
+    /// Signs a user token for `user` with id `token_id` (its `jti`), expiring at `exp` (Unix
+    /// seconds).
+    ///
+    /// # Errors
+    /// `internal` if signing fails (it does not with an HMAC key).
+    pub fn issue_user_token(
+        &self,
+        user: &UserRow,
+        token_id: TokenId,
+        exp: i64,
+    ) -> Result<String, AppError> {
+        let exp = u64::try_from(exp).unwrap_or(0);
+        self.sign(user, Some(token_id), Some(exp))
+            .map(|(token, _)| token)
+    }
+
+    fn sign(
+        &self,
+        user: &UserRow,
+        token_id: Option<TokenId>,
+        exp: Option<u64>,
+    ) -> Result<(String, i64), AppError> {
         let iat = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        let exp = exp.unwrap_or_else(|| iat.saturating_add(self.ttl_s));
         let claims = Claims {
             sub: user.id.0.to_string(),
             pid: user.project_id.0,
             role: user.role(),
             generation: user.token_generation,
             iat,
-            exp: iat.saturating_add(self.ttl_s),
+            exp,
             iss: ISSUER.into(),
+            jti: token_id.map(|id| id.to_string()),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(AppError::internal)
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AppError::internal)?;
+        Ok((token, i64::try_from(exp).unwrap_or(i64::MAX)))
     }
 
     /// Verifies a token and returns who it speaks for.
     ///
     /// # Errors
-    /// `unauthorized` for a bad signature, wrong algorithm, expired or malformed token.
+    /// `unauthorized` for a bad signature, wrong algorithm, expired, malformed or revoked
+    /// token.
     pub fn verify(&self, token: &str) -> Result<AuthUser, AppError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| AppError::Unauthorized(format!("invalid access token: {e}")))?;
@@ -90,12 +133,22 @@ impl JwtKeys {
             .sub
             .parse::<i64>()
             .map_err(|_| AppError::Unauthorized("invalid access token: bad subject".into()))?;
+        let token_id = match data.claims.jti.as_deref() {
+            None => None,
+            Some(jti) => Some(TokenId::parse(jti).ok_or_else(|| {
+                AppError::Unauthorized("invalid access token: bad token id".into())
+            })?),
+        };
+        if token_id.is_some_and(|id| self.revoked.is_revoked(id)) {
+            return Err(AppError::Unauthorized("this token was revoked".into()));
+        }
         Ok(AuthUser {
             id: UserId(id),
             project_id: ProjectId(data.claims.pid),
             role: data.claims.role,
             exp: i64::try_from(data.claims.exp).unwrap_or(i64::MAX),
             generation: data.claims.generation,
+            token_id,
         })
     }
 }

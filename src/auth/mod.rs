@@ -7,6 +7,7 @@ pub mod extractors;
 pub mod jwt;
 pub mod password;
 pub mod refresh;
+pub mod revoked;
 pub mod secret;
 
 pub use extractors::AuthUser;

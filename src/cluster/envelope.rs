@@ -9,7 +9,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::session::EndSession;
-use crate::domain::{ConversationId, ReceiptKind, UserId};
+use crate::domain::{ConversationId, ReceiptKind, TokenId, UserId};
 use crate::protocol::StatusEvent;
 
 /// The Redis channel of one conversation's events: `{prefix}:c:{id}`.
@@ -82,6 +82,14 @@ pub enum Event {
         /// Why: decides the close code.
         end: SessionEnd,
     },
+    /// User tokens were revoked through the server API: every node lists them as revoked and
+    /// ends the sessions that run on them (4003).
+    TokensRevoked {
+        /// Whose.
+        user_id: UserId,
+        /// Each token's id and expiry (Unix seconds).
+        tokens: Vec<(TokenId, i64)>,
+    },
     /// A node lost Redis for a while and is back (published once its users are registered
     /// again): every node's rooms read what they missed and tell their sessions to `resync`,
     /// and every node's sessions get their contacts' current status.
@@ -105,6 +113,13 @@ pub enum Effect {
     },
     /// The conversation closed.
     Closed,
+    /// A user was added to the participants (`added`) or removed from them.
+    Participant {
+        /// Who.
+        user_id: UserId,
+        /// Added, or removed.
+        added: bool,
+    },
 }
 
 /// Why a user's sessions end ([`EndSession`] without its text).

@@ -231,9 +231,10 @@ impl Cluster {
             | Event::After {
                 conversation_id, ..
             } => envelope::conversation_channel(&self.inner.prefix, *conversation_id),
-            Event::Presence { .. } | Event::EndSessions { .. } | Event::CatchUp => {
-                self.inner.global.clone()
-            }
+            Event::Presence { .. }
+            | Event::EndSessions { .. }
+            | Event::TokensRevoked { .. }
+            | Event::CatchUp => self.inner.global.clone(),
         };
         let envelope = Envelope {
             header: Header {

@@ -129,6 +129,14 @@ impl Settings {
         if self.auth.access_token_ttl_s == 0 || self.auth.refresh_token_ttl_s == 0 {
             return bad("auth.*_token_ttl_s", "must be at least 1 second");
         }
+        if self.auth.user_token_ttl_s == 0
+            || self.auth.user_token_ttl_s > self.auth.user_token_max_ttl_s
+        {
+            return bad(
+                "auth.user_token_ttl_s",
+                "must be at least 1 second and at most auth.user_token_max_ttl_s",
+            );
+        }
         if self.realtime.max_queued_bytes < 1024 {
             return bad("realtime.max_queued_bytes", "must be at least 1024");
         }

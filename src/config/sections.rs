@@ -167,6 +167,11 @@ pub struct AuthSettings {
     pub access_token_ttl_s: u64,
     /// Lifetime of a refresh token, in seconds.
     pub refresh_token_ttl_s: u64,
+    /// Lifetime of a user token minted by the server API when the call gives no `ttl_s`, in
+    /// seconds.
+    pub user_token_ttl_s: u64,
+    /// Longest `ttl_s` a server API call may ask for a user token, in seconds.
+    pub user_token_max_ttl_s: u64,
     /// bcrypt work factor (4..=31). 12 follows the OWASP Password Storage Cheat Sheet's floor of 10
     /// with headroom; tests use 4.
     pub bcrypt_cost: u32,
@@ -178,6 +183,8 @@ impl Default for AuthSettings {
             jwt_secret: SecretString::from(String::new()),
             access_token_ttl_s: 900,
             refresh_token_ttl_s: 604_800,
+            user_token_ttl_s: 86_400,
+            user_token_max_ttl_s: 2_592_000,
             bcrypt_cost: 12,
         }
     }

@@ -6,6 +6,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         self_registration -> Bool,
+        system_user_id -> Nullable<BigInt>,
     }
 }
 
@@ -123,6 +124,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_tokens (id) {
+        id -> Text,
+        project_id -> BigInt,
+        user_id -> BigInt,
+        api_key_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> projects (project_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(participants -> conversations (conversation_id));
@@ -138,4 +151,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     participants,
     messages,
     uploads,
+    user_tokens,
 );

@@ -9,7 +9,7 @@ mod scope;
 mod text;
 mod validate;
 
-pub use ids::{ConversationId, MessageId, ProjectId, SessionId, UploadId, UserId};
+pub use ids::{ConversationId, MessageId, ProjectId, SessionId, TokenId, UploadId, UserId};
 pub use scope::Scope;
 pub use text::{invisible_character, visible_text};
 pub use validate::{

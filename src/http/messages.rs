@@ -81,6 +81,7 @@ pub async fn send(
         client_msg_id: validate_client_msg_id(body.client_msg_id)?,
         attachment_id: body.attachment_id,
         origin: None,
+        system: false,
     };
     let message = send_to_room(&state.rooms, path.into_inner(), post).await??;
     Ok(super::created(&message))

@@ -14,9 +14,11 @@ mod health;
 pub mod limits;
 mod messages;
 mod server;
+mod server_conversations;
 pub mod state;
 pub mod tickets;
 mod uploads;
+mod user_tokens;
 mod users;
 pub mod ws;
 
@@ -67,8 +69,39 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::delete().to(server::deactivate_user)),
                 )
                 .service(
+                    resource("/server/users/{external_id}/tokens")
+                        .route(web::post().to(user_tokens::mint))
+                        .route(web::delete().to(user_tokens::revoke_user)),
+                )
+                .service(
+                    resource("/server/tokens/{token_id}")
+                        .route(web::delete().to(user_tokens::revoke)),
+                )
+                .service(
+                    resource("/server/conversations")
+                        .route(web::post().to(server_conversations::create))
+                        .route(web::get().to(server_conversations::list)),
+                )
+                .service(
+                    resource("/server/conversations/{id}")
+                        .route(web::get().to(server_conversations::get)),
+                )
+                .service(
+                    resource("/server/conversations/{id}/participants")
+                        .route(web::post().to(server_conversations::add_participants)),
+                )
+                .service(
+                    resource("/server/conversations/{id}/participants/{external_id}")
+                        .route(web::delete().to(server_conversations::remove_participant)),
+                )
+                .service(
+                    resource("/server/conversations/{id}/close")
+                        .route(web::post().to(server_conversations::close)),
+                )
+                .service(
                     resource("/server/conversations/{id}/messages")
-                        .route(web::get().to(server::messages)),
+                        .route(web::get().to(server::messages))
+                        .route(web::post().to(server_conversations::post_message)),
                 )
                 .service(
                     resource("/admin/projects/{id}")

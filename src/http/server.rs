@@ -17,6 +17,7 @@ use crate::http::api_keys::ApiCaller;
 use crate::http::extract::{Json, Query};
 use crate::http::messages::history_page;
 use crate::http::state::AppState;
+use crate::http::user_tokens::revoke_all_of;
 
 /// `GET /api/v1/server/conversations/{id}/messages?limit=&before_seq=&after_seq=` (scope
 /// `read`) → messages ascending by seq, paged by the seq cursor exactly as the user endpoint
@@ -90,7 +91,8 @@ fn external_user(
 
 /// `PUT /api/v1/server/users/{external_id}` (scope `users:write`) `{display_name?, email?,
 /// role?, metadata?}` → 201 (created) or 200 (updated) `{...user, metadata}`. Idempotent. A
-/// role change ends the user's open sessions (4003). 409 `email_taken` when another user of the
+/// role change ends the user's open sessions (4003) and revokes the user tokens minted for
+/// them. 409 `email_taken` when another user of the
 /// project has the email.
 pub async fn upsert_user(
     state: web::Data<AppState>,
@@ -102,6 +104,8 @@ pub async fn upsert_user(
     let user = external_user(&caller, &path.into_inner(), body.into_inner())?;
     let upserted = state.writer.send(UpsertExternalUser { user }).await??;
     if upserted.end_sessions {
+        // The user's tokens name the old role.
+        revoke_all_of(&state, upserted.row.id).await?;
         state.presence.do_send(EndSessions {
             user_id: upserted.row.id,
             end: EndSession::ACCOUNT_CHANGED,
@@ -132,7 +136,8 @@ pub async fn get_user(
 
 /// `DELETE /api/v1/server/users/{external_id}` (scope `users:write`) → 200 `{...user,
 /// metadata}` with `disabled: true`: the user can no longer connect or use their tokens'
-/// refresh, and their open sessions close (4003). Idempotent; 404 for an unknown user.
+/// refresh, their user tokens are revoked, and their open sessions close (4003). Idempotent;
+/// 404 for an unknown user.
 pub async fn deactivate_user(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -147,6 +152,7 @@ pub async fn deactivate_user(
         })
         .await?
         .map_err(AppError::db_naming("user"))?;
+    revoke_all_of(&state, row.id).await?;
     state.presence.do_send(EndSessions {
         user_id: row.id,
         end: EndSession::ACCOUNT_CHANGED,

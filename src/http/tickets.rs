@@ -70,6 +70,7 @@ mod tests {
             role: Role::Customer,
             exp: 0,
             generation: 0,
+            token_id: None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! 1. `limits.ws_upgrades_per_ip_per_minute` for the client IP (429);
 //! 2. credentials: a single-use `?ticket=` from `POST /api/v1/ws-ticket`, else an access
 //!    token in `Authorization: Bearer` or, as the fallback for clients that can do neither,
-//!    `?token=` (401);
+//!    `?token=` (401, also for a revoked user token);
 //! 3. a browser `Origin` allowed by `server.allowed_origins` (403: cross-site WebSocket
 //!    hijacking, OWASP WebSocket Security Cheat Sheet); requests without `Origin` (non-browser
 //!    clients) are allowed;
@@ -34,9 +34,19 @@ use crate::http::state::AppState;
 /// The credentials of an upgrade: a ticket if one is given, else a token.
 fn credentials(req: &HttpRequest, state: &AppState) -> Result<AuthUser, AppError> {
     match query_param(req, "ticket") {
-        Some(ticket) => state.tickets.redeem(&ticket).ok_or_else(|| {
-            AppError::Unauthorized("invalid, expired or already used ticket".into())
-        }),
+        Some(ticket) => {
+            let auth = state.tickets.redeem(&ticket).ok_or_else(|| {
+                AppError::Unauthorized("invalid, expired or already used ticket".into())
+            })?;
+            // The token that bought the ticket may have been revoked since.
+            if auth
+                .token_id
+                .is_some_and(|id| state.jwt.revoked().is_revoked(id))
+            {
+                return Err(AppError::Unauthorized("this token was revoked".into()));
+            }
+            Ok(auth)
+        }
         None => authenticate(req, true),
     }
 }

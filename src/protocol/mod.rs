@@ -18,8 +18,8 @@ pub use client::{
     SendData,
 };
 pub use server::{
-    Ack, ClosedEvent, ConversationAck, JoinAck, MessageDeleted, MessagePayload, ReceiptEvent,
-    RefreshAck, ResyncEvent, ServerFrame, Status, StatusEvent, TypingEvent, Welcome,
+    Ack, ClosedEvent, ConversationAck, JoinAck, MessageDeleted, MessagePayload, ParticipantEvent,
+    ReceiptEvent, RefreshAck, ResyncEvent, ServerFrame, Status, StatusEvent, TypingEvent, Welcome,
 };
 
 use std::borrow::Cow;

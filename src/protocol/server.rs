@@ -87,6 +87,19 @@ pub enum ServerFrame<'a> {
         /// By whom and when.
         data: ClosedEvent,
     },
+    /// A user became a participant (server API). docs/PROTOCOL.md §5.
+    #[serde(rename = "participant:added")]
+    ParticipantAdded {
+        /// Who, where.
+        data: ParticipantEvent,
+    },
+    /// A user stopped being a participant (server API). Their own sessions get this frame as
+    /// the last of the conversation: they are detached from it. docs/PROTOCOL.md §5.
+    #[serde(rename = "participant:removed")]
+    ParticipantRemoved {
+        /// Who, where.
+        data: ParticipantEvent,
+    },
     /// A contact came online or went offline.
     #[serde(rename = "user:status")]
     UserStatus {
@@ -227,6 +240,17 @@ pub struct ClosedEvent {
     pub closed_by: Option<UserId>,
     /// When (RFC 3339).
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// `data` of `participant:added` and `participant:removed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantEvent {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// The participant added or removed.
+    pub user_id: UserId,
+    /// The conversation's last seq when it happened: the event follows that message.
+    pub seq: i64,
 }
 
 /// `online` or `offline`.

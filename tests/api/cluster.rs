@@ -360,6 +360,99 @@ async fn signing_out_everywhere_on_one_node_closes_the_sessions_on_another() {
 }
 
 #[actix_web::test]
+async fn a_token_revoked_or_a_participant_removed_on_one_node_takes_effect_on_another() {
+    let nodes = Nodes::start(2, &redis_url(), &[]).await;
+    let (a, b) = (nodes.app(0), nodes.app(1));
+    let key = crate::server_users::key(a, 1, crate::server_users::ALL);
+    let api = |app: &'static str, method: &'static str, path: String, body: Value| {
+        let (key, node) = (key.clone(), if app == "a" { a } else { b });
+        async move {
+            node.call(method, &path, Some(("x-api-key", &key)), &body)
+                .await
+        }
+    };
+    for user in ["ann", "bob"] {
+        let (status, _) = api(
+            "a",
+            "PUT",
+            format!("/api/v1/server/users/{user}"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let mint = |user: &'static str| {
+        api(
+            "a",
+            "POST",
+            format!("/api/v1/server/users/{user}/tokens"),
+            json!({}),
+        )
+    };
+    let (_, ann_token) = mint("ann").await;
+    let (_, bob_token) = mint("bob").await;
+    let (_, ann_other) = mint("ann").await;
+    let token = |t: &Value| t["access_token"].as_str().unwrap().to_string();
+    let (status, view) = api(
+        "a",
+        "POST",
+        "/api/v1/server/conversations".into(),
+        json!({"participants": ["ann", "bob"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{view}");
+    let id = view["id"].as_i64().unwrap();
+    let mut ann_b = b.ws_with_token(&token(&ann_token)).await;
+    let mut bob_b = b.ws_with_token(&token(&bob_token)).await;
+    let mut ann_other_b = b.ws_with_token(&token(&ann_other)).await;
+    ann_b.join(id).await;
+    bob_b.join(id).await;
+
+    // Removed on A: B's room sends bob the event, then detaches him.
+    let (status, _) = api(
+        "a",
+        "DELETE",
+        format!("/api/v1/server/conversations/{id}/participants/bob"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let removed = bob_b.recv_type("participant:removed").await;
+    assert_eq!(removed["data"]["conversation_id"], id);
+    let refused = bob_b
+        .call(
+            "message:send",
+            json!({"conversation_id": id, "content": "x"}),
+        )
+        .await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        ann_b.recv_type("participant:removed").await["data"]["user_id"],
+        removed["data"]["user_id"]
+    );
+
+    // Revoked on A: refused on B, and B's session on it closes; ann's other token goes on.
+    let token_id = ann_token["token_id"].as_str().unwrap();
+    let (status, _) = api(
+        "a",
+        "DELETE",
+        format!("/api/v1/server/tokens/{token_id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(ann_b.closed_with(Duration::from_secs(5)).await, Some(4003));
+    let rest = b
+        .get("/api/v1/conversations", Some(&token(&ann_token)))
+        .await;
+    assert_eq!(rest.status().as_u16(), 401);
+    let alive = ann_other_b
+        .call("typing:start", json!({"conversation_id": id}))
+        .await;
+    assert_eq!(alive["type"], "ack", "{alive}");
+}
+
+#[actix_web::test]
 async fn a_close_on_one_node_refuses_a_send_on_another() {
     let nodes = Nodes::start(2, &redis_url(), &[]).await;
     let (a, b) = (nodes.app(0), nodes.app(1));

@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, TestUser, spawn_app};
 use parlor::domain::Role;
 
 /// Runs `parlor ARGS` on the app's database; returns its JSON output.
-fn cli(app: &TestApp, args: &[&str]) -> Value {
+pub(crate) fn cli(app: &TestApp, args: &[&str]) -> Value {
     let output = parlor(app).args(args).output().unwrap();
     assert!(
         output.status.success(),

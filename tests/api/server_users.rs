@@ -13,7 +13,7 @@ async fn call(app: &TestApp, method: &str, path: &str, key: &str, body: &Value) 
 }
 
 /// A key of `project` with `scopes`, made with the CLI.
-fn key(app: &TestApp, project: i64, scopes: &str) -> String {
+pub(crate) fn key(app: &TestApp, project: i64, scopes: &str) -> String {
     let output = crate::cli::parlor(app)
         .args([
             "project",
@@ -35,7 +35,7 @@ fn key(app: &TestApp, project: i64, scopes: &str) -> String {
     made["key"].as_str().unwrap().to_string()
 }
 
-const ALL: &str = "users:write,tokens:write,conversations:write,messages:write,read";
+pub(crate) const ALL: &str = "users:write,tokens:write,conversations:write,messages:write,read";
 
 #[actix_web::test]
 async fn users_are_upserted_by_external_id_idempotently() {

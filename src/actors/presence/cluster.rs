@@ -2,6 +2,19 @@
 //! announcements, and recovery after a Redis outage.
 
 use super::*;
+use crate::db::queries::user_tokens;
+
+/// Fills `jwt`'s deny list with every revoked, unexpired user token in the database (at start,
+/// and after a Redis outage).
+///
+/// # Errors
+/// A query failure, or a full deny list.
+pub async fn load_revoked(db: &Database, jwt: &JwtKeys) -> Result<(), AppError> {
+    let mut conn = db.read().await?;
+    let tokens =
+        user_tokens::revoked_unexpired(&mut conn, crate::auth::revoked::MAX_REVOKED).await?;
+    jwt.revoked().revoke_all(tokens)
+}
 
 impl PresenceRegistry {
     /// Cluster mode: refreshes this node's liveness, and announces offline the users of nodes
@@ -34,7 +47,16 @@ impl Handler<GlobalEvent> for PresenceRegistry {
         match &msg.0.header.event {
             Event::Presence { status, contacts } => self.tell(contacts, *status),
             Event::EndSessions { user_id, end } => self.end_sessions(*user_id, end.frame()),
-            Event::CatchUp => self.catch_up(ctx),
+            Event::TokensRevoked { user_id, tokens } => {
+                if let Err(err) = self.deps.jwt.revoked().revoke_all(tokens.iter().copied()) {
+                    tracing::error!(error = %err, "revoked tokens not listed");
+                }
+                self.end_sessions(*user_id, EndSession::TOKEN_REVOKED);
+            }
+            Event::CatchUp => {
+                self.reload_revoked(ctx);
+                self.catch_up(ctx);
+            }
             _ => {}
         }
     }
@@ -54,6 +76,7 @@ impl Handler<Recovered> for PresenceRegistry {
         let Some(cluster) = self.deps.cluster.clone() else {
             return;
         };
+        self.reload_revoked(ctx);
         let users = self.local_users();
         let sync = {
             let (users, cluster) = (users.clone(), cluster.clone());
@@ -94,6 +117,20 @@ impl Handler<Recovered> for PresenceRegistry {
 }
 
 impl PresenceRegistry {
+    /// Reads the revoked, unexpired user tokens into the deny list: revocations published
+    /// while this node or another was cut off from Redis never arrived.
+    fn reload_revoked(&mut self, ctx: &mut Context<Self>) {
+        let (db, jwt) = (self.deps.db.clone(), self.deps.jwt.clone());
+        ctx.spawn(
+            async move {
+                if let Err(err) = load_revoked(&db, &jwt).await {
+                    tracing::error!(error = %err, "revoked tokens not reloaded");
+                }
+            }
+            .into_actor(self),
+        );
+    }
+
     /// The users with a live session on this node.
     fn local_users(&self) -> Vec<UserId> {
         self.online

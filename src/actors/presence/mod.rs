@@ -4,7 +4,7 @@
 //! (from the WebSocket upgrade, which it refuses past `realtime.max_sessions_per_user`),
 //! [`Connect`] and [`Disconnect`] (sent by each `SessionActor` as it starts and stops, heartbeat
 //! timeouts included), [`EndSessions`] (from the auth and user handlers: logout-all, refresh
-//! token reuse, a role change, disabling), and [`ShutdownAll`] / [`CountSessions`] from
+//! token reuse, a role change, disabling), [`TokensRevoked`] (from the server API), and [`ShutdownAll`] / [`CountSessions`] from
 //! `startup` when the server stops. On a user's first session it tells every connected session
 //! of the users who share a conversation with them `user:status {user_id, status: "online"}`; on the last one it stores
 //! `last_seen_at` through the DbWriter and tells them `{user_id, status: "offline",
@@ -31,11 +31,15 @@ use actix::prelude::*;
 mod cluster;
 mod sessions;
 
+pub use cluster::load_revoked;
+
 use crate::actors::Outbox;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};
 use crate::actors::session::{EndSession, Shutdown};
+use crate::auth::JwtKeys;
 use crate::cluster::envelope::{Event, SessionEnd};
 use crate::cluster::{Cluster, GlobalEvent, Recovered};
+use crate::db::queries::user_tokens::Revocation;
 use crate::db::queries::users;
 use crate::db::{Database, DbError, now};
 use crate::domain::{SessionId, UserId};
@@ -64,6 +68,17 @@ pub struct EndSessions {
     pub user_id: UserId,
     /// The close frame: 4001 (signed out) or 4003 (role changed, disabled).
     pub end: EndSession,
+}
+
+/// User tokens of `user_id` were revoked, and are on this node's deny list: tell the other
+/// nodes, and end the sessions that run on them (4003).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct TokensRevoked {
+    /// Whose.
+    pub user_id: UserId,
+    /// Each token's id and expiry (Unix seconds).
+    pub tokens: Vec<Revocation>,
 }
 
 /// A session of `user_id` started.
@@ -150,6 +165,9 @@ pub struct PresenceDeps {
     pub max_sessions_per_user: usize,
     /// The other nodes, in cluster mode: presence is then decided in Redis.
     pub cluster: Option<Cluster>,
+    /// Whose deny list other nodes' revocations fill, and which is read again from the
+    /// database after a Redis outage.
+    pub jwt: JwtKeys,
 }
 
 /// What a user's presence transition found.

@@ -100,6 +100,8 @@ impl PresenceRegistry {
             match place {
                 Place::Live(live) => live.end.do_send(end),
                 Place::Admitted(at) => *place = Place::Doomed(*at, end),
+                // An unconditional end outranks one that spares sessions on unrevoked tokens.
+                Place::Doomed(_, doom) if doom.if_revoked && !end.if_revoked => *doom = end,
                 Place::Doomed(..) => {}
             }
         }
@@ -120,6 +122,25 @@ impl Handler<EndSessions> for PresenceRegistry {
             );
         }
         self.end_sessions(msg.user_id, msg.end);
+    }
+}
+
+impl Handler<TokensRevoked> for PresenceRegistry {
+    type Result = ();
+
+    /// The tokens are on this node's deny list already: the other nodes list them too, and
+    /// every session on one of them ends.
+    fn handle(&mut self, msg: TokensRevoked, _: &mut Self::Context) {
+        if let Some(cluster) = &self.deps.cluster {
+            cluster.publish(
+                Event::TokensRevoked {
+                    user_id: msg.user_id,
+                    tokens: msg.tokens,
+                },
+                bytestring::ByteString::new(),
+            );
+        }
+        self.end_sessions(msg.user_id, EndSession::TOKEN_REVOKED);
     }
 }
 

@@ -12,7 +12,7 @@ use crate::api::Watermarks;
 use crate::db::models::MessageRow;
 use crate::db::queries::{conversations, messages, participants};
 use crate::db::{Database, DbError};
-use crate::domain::{ConversationId, ConversationStatus, ReceiptKind};
+use crate::domain::{ConversationId, ConversationStatus, ReceiptKind, UserId};
 use crate::protocol::{ReceiptEvent, ServerFrame};
 
 /// What a read of missing changes found.
@@ -77,6 +77,7 @@ impl RoomActor {
                     room.deliver(ready, ctx);
                     room.catch_status(status, last_seq, ctx);
                     if let Some(marks) = marks {
+                        room.catch_participants(&marks, last_seq, ctx);
                         room.catch_receipts(marks, ctx);
                     }
                     if room.catching_up {
@@ -151,6 +152,48 @@ impl RoomActor {
                 effect: Applied::Receipt { user, kind, seq },
             };
             self.sequence_after(seq, delivery, ctx);
+        }
+    }
+
+    /// Participant changes the room missed (their events lost): the stored participants are
+    /// those with watermarks.
+    fn catch_participants(&mut self, marks: &[Watermarks], last_seq: i64, ctx: &mut Context<Self>) {
+        let RoomState::Ready(loaded) = &self.state else {
+            return;
+        };
+        let stored: std::collections::HashSet<UserId> = marks.iter().map(|m| m.user_id).collect();
+        let added = stored
+            .iter()
+            .filter(|u| !loaded.participants.contains_key(u))
+            .map(|u| (*u, true));
+        let removed = loaded
+            .participants
+            .keys()
+            .filter(|u| !stored.contains(u))
+            .map(|u| (*u, false));
+        let missed: Vec<(UserId, bool)> = added.chain(removed).collect();
+        for (user_id, added) in missed {
+            let data = crate::protocol::ParticipantEvent {
+                conversation_id: self.id,
+                user_id,
+                seq: last_seq,
+            };
+            let frame = event(&if added {
+                ServerFrame::ParticipantAdded { data }
+            } else {
+                ServerFrame::ParticipantRemoved { data }
+            });
+            let delivery = Delivery {
+                frame: Some(frame),
+                except: None,
+                ack: None,
+                ack_first: true,
+                effect: Applied::Participant {
+                    user: user_id,
+                    added,
+                },
+            };
+            self.sequence_after(last_seq, delivery, ctx);
         }
     }
 

@@ -220,14 +220,17 @@ impl Handler<Join> for RoomActor {
             origin
                 .outbox
                 .answer(protocol::ack(origin.reference.as_deref(), Ack::Joined(ack)));
-            self.members
-                .insert(origin.session_id, Member::live(origin.outbox));
+            self.members.insert(
+                origin.session_id,
+                Member::live(msg.actor.user_id, origin.outbox),
+            );
             return Ok(());
         }
         // Live frames for this session wait in `held` until the replay is out, so the client
         // sees no gap and no duplicate.
         let cancel = Arc::new(AtomicBool::new(false));
         let member = Member {
+            user_id: msg.actor.user_id,
             outbox: origin.outbox.clone(),
             held: Some(Held::default()),
             cancel: cancel.clone(),
@@ -289,6 +292,22 @@ impl Handler<Join> for RoomActor {
 }
 
 impl RoomActor {
+    /// Detaches every session of `user` (no longer a participant): they get nothing more from
+    /// this room until they join again, which the policy refuses while they are not a
+    /// participant.
+    pub(super) fn detach_user(&mut self, user: UserId, ctx: &mut Context<Self>) {
+        let sessions: Vec<SessionId> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.user_id == user)
+            .map(|(id, _)| *id)
+            .collect();
+        for session_id in sessions {
+            self.detach(session_id, ctx);
+        }
+        self.stop_typing(user, ctx);
+    }
+
     /// Removes `session_id` from the members (stopping its replay) and ends its typing
     /// indicators; returns the member it was.
     fn detach(&mut self, session_id: SessionId, ctx: &mut Context<Self>) -> Option<Member> {

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use bytestring::ByteString;
 
 use crate::actors::Outbox;
+use crate::domain::UserId;
 
 /// Frames held back for a session while its replay is out.
 #[derive(Default)]
@@ -32,6 +33,8 @@ impl Held {
 
 /// A joined session: live, or replaying (live frames held until the replay is out).
 pub(super) struct Member {
+    /// The session's user.
+    pub(super) user_id: UserId,
     pub(super) outbox: Outbox,
     pub(super) held: Option<Held>,
     /// Set when the session leaves during its replay, which then stops.
@@ -39,8 +42,9 @@ pub(super) struct Member {
 }
 
 impl Member {
-    pub(super) fn live(outbox: Outbox) -> Self {
+    pub(super) fn live(user_id: UserId, outbox: Outbox) -> Self {
         Self {
+            user_id,
             outbox,
             held: None,
             cancel: Arc::new(AtomicBool::new(false)),

@@ -68,6 +68,10 @@ pub struct PostMessage {
     pub attachment_id: Option<UploadId>,
     /// The sending session, which gets an `ack` instead of `message:new`.
     pub origin: Option<Origin>,
+    /// A system message from the project's backend (server API): `actor` is the project's
+    /// system user, the policy's [`check_system_post`](crate::policy::check_system_post)
+    /// decides, and no per-user rate applies.
+    pub system: bool,
 }
 
 /// Edit or delete a message of this conversation (WebSocket `message:edit`/`message:delete`

@@ -10,7 +10,8 @@
 //!
 //! Handles [`Join`] and [`Leave`] (`join.rs`), [`PostMessage`] and [`ChangeMessage`] with
 //! their [`Committed`] outcomes (`post.rs`), [`SetTyping`] (`typing.rs`), [`MarkReceipt`]
-//! (`receipts.rs`) and [`Close`] (`close.rs`), sent by sessions and HTTP handlers through the
+//! (`receipts.rs`), [`Close`] (`close.rs`) and [`ChangeParticipants`] (`membership.rs`), sent
+//! by sessions and HTTP handlers through the
 //! registry. Every one of them asks the access policy ([`crate::policy`]) first. Started by the
 //! [`RoomRegistry`](super::room_registry::RoomRegistry) on first use; stops itself after
 //! `realtime.room_idle_s` with no joined session and nothing in flight, and reports that
@@ -26,6 +27,7 @@ mod close;
 mod fill;
 mod join;
 mod member;
+mod membership;
 
 use member::{Held, Member};
 mod messages;
@@ -60,6 +62,7 @@ use crate::policy::{self, Action, Actor as PolicyActor, ConversationFacts};
 use crate::protocol::{self, ServerFrame};
 
 pub use close::Close;
+pub use membership::ChangeParticipants;
 pub use messages::{
     ChangeMessage, Join, Leave, MarkReceipt, Origin, PostMessage, RoomStopped, SetTyping, Since,
 };
@@ -247,6 +250,17 @@ impl RoomActor {
             RoomState::Loading => Err(AppError::Unavailable("conversation is loading".into())),
             RoomState::Missing => Err(AppError::not_found("conversation")),
         }
+    }
+
+    /// Asks the access policy whether the backend of `project` may post a system message here.
+    fn allow_system(&self, project: ProjectId) -> Result<(), AppError> {
+        let loaded = self.loaded()?;
+        let facts = ConversationFacts {
+            project_id: loaded.project_id,
+            status: loaded.status,
+            participant: false,
+        };
+        Ok(policy::check_system_post(project, &facts)?)
     }
 
     /// Asks the access policy whether `actor` may do `action` here.

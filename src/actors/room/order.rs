@@ -53,6 +53,8 @@ pub(crate) enum Applied {
     },
     /// The conversation closed.
     Closed,
+    /// A user joined the participants, or left them (then their sessions are detached).
+    Participant { user: UserId, added: bool },
 }
 
 impl Supersede for Delivery {
@@ -114,6 +116,7 @@ impl RoomActor {
     pub(super) fn deliver(&mut self, items: Vec<Delivery>, ctx: &mut Context<Self>) {
         for item in items {
             let mut closed = false;
+            let mut removed = None;
             if let RoomState::Ready(loaded) = &mut self.state {
                 match item.effect {
                     Applied::Nothing => {}
@@ -139,6 +142,13 @@ impl RoomActor {
                         closed = loaded.status != ConversationStatus::Closed;
                         loaded.status = ConversationStatus::Closed;
                     }
+                    Applied::Participant { user, added: true } => {
+                        loaded.participants.entry(user).or_default();
+                    }
+                    Applied::Participant { user, added: false } => {
+                        loaded.participants.remove(&user);
+                        removed = Some(user);
+                    }
                 }
             }
             if closed {
@@ -153,6 +163,10 @@ impl RoomActor {
             }
             if !ack_first && let Some((origin, ack)) = ack {
                 self.send_to(&origin, ack);
+            }
+            // The removed user's sessions got the frame above, their last of this room.
+            if let Some(user) = removed {
+                self.detach_user(user, ctx);
             }
         }
     }
@@ -207,6 +221,10 @@ impl RoomActor {
                         seq,
                     },
                     Effect::Closed => Applied::Closed,
+                    Effect::Participant { user_id, added } => Applied::Participant {
+                        user: user_id,
+                        added,
+                    },
                 };
                 let delivery = Delivery {
                     frame,
@@ -217,7 +235,10 @@ impl RoomActor {
                 };
                 self.sequence_after(seq, delivery, ctx);
             }
-            Event::Presence { .. } | Event::EndSessions { .. } | Event::CatchUp => {}
+            Event::Presence { .. }
+            | Event::EndSessions { .. }
+            | Event::TokensRevoked { .. }
+            | Event::CatchUp => {}
         }
     }
 }

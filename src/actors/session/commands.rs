@@ -247,6 +247,7 @@ impl SessionActor {
                 client_msg_id,
                 attachment_id: data.attachment_id,
                 origin: Some(session.origin(reference.clone(), ctx)),
+                system: false,
             };
             session.forward(id, room, post, reference, ctx, |_, result| {
                 result.map(|_| Reply::Sent)

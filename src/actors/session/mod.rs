@@ -56,6 +56,9 @@ pub struct EndSession {
     pub code: u16,
     /// The close reason.
     pub reason: &'static str,
+    /// Only a session whose token is on the deny list ends (a user token was revoked; the
+    /// user's other sessions go on).
+    pub if_revoked: bool,
 }
 
 impl EndSession {
@@ -63,16 +66,25 @@ impl EndSession {
     pub const TOKEN_EXPIRED: Self = Self {
         code: 4001,
         reason: "token expired",
+        if_revoked: false,
     };
     /// 4001: the user signed out everywhere, or a stolen refresh token was detected.
     pub const SIGNED_OUT: Self = Self {
         code: 4001,
         reason: "signed out",
+        if_revoked: false,
     };
     /// 4003: an admin changed the user's role or disabled the account.
     pub const ACCOUNT_CHANGED: Self = Self {
         code: 4003,
         reason: "account changed",
+        if_revoked: false,
+    };
+    /// 4003: the session's user token was revoked through the server API.
+    pub const TOKEN_REVOKED: Self = Self {
+        code: 4003,
+        reason: "token revoked",
+        if_revoked: true,
     };
 }
 
@@ -287,6 +299,10 @@ impl Handler<EndSession> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: EndSession, ctx: &mut Self::Context) {
+        let revoked = |id| self.deps.jwt.revoked().is_revoked(id);
+        if msg.if_revoked && !self.auth.token_id.is_some_and(revoked) {
+            return;
+        }
         tracing::info!(session_id = %self.id, user_id = %self.auth.id, code = msg.code, "session ended");
         self.end(ws::CloseCode::Other(msg.code), msg.reason, ctx);
     }

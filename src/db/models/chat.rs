@@ -25,7 +25,8 @@ pub struct ConversationRow {
     pub kind: String,
     /// `open` or `closed`.
     pub status: String,
-    /// Creator (always a participant).
+    /// Creator: a participant, or the project's system user for a conversation the server API
+    /// created without naming one.
     pub created_by: UserId,
     /// Creation time.
     pub created_at: NaiveDateTime,

@@ -6,9 +6,13 @@
 
 pub mod api_keys;
 pub mod conversations;
+pub mod membership;
 pub mod messages;
 pub mod participants;
 pub mod projects;
+pub mod server;
+pub mod system;
 pub mod tokens;
 pub mod uploads;
+pub mod user_tokens;
 pub mod users;

@@ -5,7 +5,8 @@ use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, Selectable
 
 use crate::db::models::{NewProject, ProjectRow};
 use crate::db::schema::{
-    api_keys, conversations, messages, participants, projects, refresh_tokens, uploads, users,
+    api_keys, conversations, messages, participants, projects, refresh_tokens, uploads,
+    user_tokens, users,
 };
 use crate::db::{DbConnection, DbError, ReadConn, on_conn, on_read, write_transaction};
 use crate::domain::{DEFAULT_PROJECT, ProjectId, UserId};
@@ -161,6 +162,14 @@ pub fn delete(conn: &mut DbConnection, id: ProjectId, confirm: &str) -> Result<R
         })?;
         on_conn!(conn, c => {
             diesel::delete(refresh_tokens::table.filter(refresh_tokens::project_id.eq(id)))
+                .execute(c)
+        })?;
+        on_conn!(conn, c => {
+            diesel::delete(user_tokens::table.filter(user_tokens::project_id.eq(id))).execute(c)
+        })?;
+        on_conn!(conn, c => {
+            diesel::update(projects::table.find(id))
+                .set(projects::system_user_id.eq(None::<UserId>))
                 .execute(c)
         })?;
         on_conn!(conn, c => {

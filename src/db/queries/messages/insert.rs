@@ -27,6 +27,9 @@ pub struct MessageDraft {
     pub client_msg_id: Option<String>,
     /// An upload of the sender's to attach (the message becomes kind `image` or `file`).
     pub attachment_id: Option<UploadId>,
+    /// A system message (kind `system`) from the project's backend; the sender is the
+    /// project's system user.
+    pub system: bool,
 }
 
 /// The outcome of storing a [`MessageDraft`].
@@ -115,7 +118,11 @@ pub(super) fn insert_all(
                 conversation_id: plan.conversation,
                 seq,
                 sender_id: draft.sender_id,
-                kind: upload.map_or("text", UploadRow::message_kind).into(),
+                kind: if draft.system {
+                    "system".into()
+                } else {
+                    upload.map_or("text", UploadRow::message_kind).into()
+                },
                 content: draft.content.clone(),
                 client_msg_id: draft.client_msg_id.clone(),
                 created_at: at,

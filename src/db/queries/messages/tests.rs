@@ -63,6 +63,7 @@ fn database(conversations: usize) -> Fixture {
 
 fn draft(conversation: ConversationId, sender: UserId, i: usize, key: Option<String>) -> Write {
     Write::Insert(MessageDraft {
+        system: false,
         project_id: DEFAULT_PROJECT,
         conversation_id: conversation,
         sender_id: sender,

@@ -1,0 +1,373 @@
+//! The server API's conversations and messages (`/api/v1/server/conversations...`): a project's
+//! backend creates conversations between its users (named by external id), adds and removes
+//! participants, closes, lists, and posts as a user or as the system. Changes go through the
+//! conversation's room, so joined sessions see them live. docs/SERVER_API.md.
+//!
+//! The backend acts with an admin's power in its own project: its calls reach the room as the
+//! project's system user with the admin role, after the key's scope and project are checked
+//! ([`ApiCaller::check`]).
+
+use std::collections::BTreeSet;
+
+use actix_web::{HttpResponse, web};
+
+use crate::actors::db_writer::{CreateConversation, EnsureSystemUser};
+use crate::actors::room::{ChangeParticipants, Close, PostMessage};
+use crate::actors::room_registry::{Evict, send_to_room};
+use crate::api::{
+    ParticipantRef, ServerConversationQuery, ServerConversationView, ServerCreateConversationBody,
+    ServerParticipantsBody, ServerSendBody,
+};
+use crate::db::models::ConversationRow;
+use crate::db::queries::{conversations, server, users};
+use crate::domain::{
+    ConversationId, MessageContent, ProjectId, Role, Scope, Title, UserId, validate_client_msg_id,
+};
+use crate::error::AppError;
+use crate::http::api_keys::ApiCaller;
+use crate::http::extract::{Json, Query};
+use crate::http::state::AppState;
+use crate::policy::Actor;
+
+/// The project's system user, acting with an admin's power.
+async fn system_actor(state: &AppState, project: ProjectId) -> Result<Actor, AppError> {
+    let user_id = state
+        .writer
+        .send(EnsureSystemUser {
+            project_id: project,
+        })
+        .await??;
+    Ok(Actor {
+        user_id,
+        project_id: project,
+        role: Role::Admin,
+    })
+}
+
+/// Checks the key for `scope` on conversation `id`: its project (404 for another project's
+/// or an unknown conversation).
+async fn conversation_of(
+    state: &AppState,
+    caller: &ApiCaller,
+    scope: Scope,
+    id: ConversationId,
+) -> Result<ConversationRow, AppError> {
+    let row = {
+        let mut conn = state.db.read().await?;
+        conversations::find(&mut conn, id).await?
+    };
+    let project = row.as_ref().map_or(ProjectId(0), |r| r.project_id);
+    caller.check(scope, project, "conversation")?;
+    row.ok_or_else(|| AppError::not_found("conversation"))
+}
+
+/// The users of the caller's project with these external ids, in order.
+///
+/// # Errors
+/// 400 `validation_failed` naming `participants` when one is unknown or deactivated.
+async fn resolve(
+    state: &AppState,
+    caller: &ApiCaller,
+    external_ids: &[String],
+) -> Result<Vec<UserId>, AppError> {
+    let max = state.settings.limits.max_participants;
+    if external_ids.len() > max {
+        return Err(AppError::Validation(format!(
+            "participants: at most {max} participants"
+        )));
+    }
+    let found = {
+        let mut conn = state.db.read().await?;
+        server::users_by_external(&mut conn, caller.project_id, external_ids).await?
+    };
+    external_ids
+        .iter()
+        .map(|external| {
+            found.get(external).copied().ok_or_else(|| {
+                AppError::Validation(format!(
+                    "participants: no active user with external id {external:?}"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The server view of each of `rows`.
+async fn views(
+    state: &AppState,
+    rows: Vec<ConversationRow>,
+) -> Result<Vec<ServerConversationView>, AppError> {
+    let ids: Vec<ConversationId> = rows.iter().map(|r| r.id).collect();
+    let mut participants = {
+        let mut conn = state.db.read().await?;
+        server::participants_of(&mut conn, &ids).await?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let members = participants.remove(&row.id).unwrap_or_default();
+            let ids = members.iter().map(|(id, _)| *id).collect();
+            ServerConversationView {
+                conversation: row.view(ids),
+                participants: members
+                    .into_iter()
+                    .map(|(id, external_id)| ParticipantRef { id, external_id })
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+async fn view(state: &AppState, row: ConversationRow) -> Result<ServerConversationView, AppError> {
+    views(state, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation view vanished")))
+}
+
+/// `POST /api/v1/server/conversations` (scope `conversations:write`) `{participants, title?,
+/// created_by?}` → 201 [`ServerConversationView`]. Participants are external ids of active
+/// users of the project (400 otherwise); `created_by` (an external id) becomes a participant
+/// too; without it the project's system user is the creator, and no participant.
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    body: Json<ServerCreateConversationBody>,
+) -> Result<HttpResponse, AppError> {
+    caller.check(Scope::ConversationsWrite, caller.project_id, "conversation")?;
+    let body = body.into_inner();
+    let title = Title::parse(body.title.as_deref())?;
+    let mut external: Vec<String> = body.participants;
+    external.extend(body.created_by.iter().cloned());
+    // The creator, when named, is among them.
+    let ids: BTreeSet<UserId> = resolve(&state, &caller, &external)
+        .await?
+        .into_iter()
+        .collect();
+    if ids.is_empty() {
+        return Err(AppError::Validation(
+            "participants: at least one participant".into(),
+        ));
+    }
+    let created_by = match &body.created_by {
+        Some(creator) => resolve(&state, &caller, std::slice::from_ref(creator)).await?[0],
+        None => system_actor(&state, caller.project_id).await?.user_id,
+    };
+    let max = state.settings.limits.max_participants;
+    if ids.len() > max {
+        return Err(AppError::Validation(format!(
+            "participants: at most {max} participants"
+        )));
+    }
+    let participant_ids: Vec<UserId> = ids.into_iter().collect();
+    let created = state
+        .writer
+        .send(CreateConversation {
+            project_id: caller.project_id,
+            created_by,
+            participant_ids,
+            title,
+        })
+        .await??;
+    state.rooms.do_send(Evict {
+        conversation_id: created.id,
+    });
+    tracing::info!(conversation_id = %created.id, key_id = caller.key_id, "conversation created by the server API");
+    let row = conversation_of(&state, &caller, Scope::ConversationsWrite, created.id).await?;
+    Ok(HttpResponse::Created().json(view(&state, row).await?))
+}
+
+/// `GET /api/v1/server/conversations/{id}` (scope `read`) → [`ServerConversationView`], or 404.
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<ConversationId>,
+) -> Result<HttpResponse, AppError> {
+    let row = conversation_of(&state, &caller, Scope::Read, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view(&state, row).await?))
+}
+
+/// `GET /api/v1/server/conversations?after_id=&limit=&status=&participant=&kind=` (scope
+/// `read`) → a page of the project's conversations, ascending by id: pass the last id as
+/// `after_id` for the next page. An unknown `participant` gives an empty page.
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    query: Query<ServerConversationQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.check(Scope::Read, caller.project_id, "conversation")?;
+    let limit = super::admin::page_limit(query.limit)?;
+    let rows = {
+        let mut conn = state.db.read().await?;
+        let participant = match &query.participant {
+            None => None,
+            Some(external) => {
+                match users::find_by_external(&mut conn, caller.project_id, external).await? {
+                    Some(user) => Some(user.id),
+                    None => {
+                        return Ok(HttpResponse::Ok().json(Vec::<ServerConversationView>::new()));
+                    }
+                }
+            }
+        };
+        let filter = server::Filter {
+            project: caller.project_id,
+            after: query.after_id.unwrap_or(0),
+            limit,
+            status: query.status,
+            participant,
+            kind: query.kind.map(|k| k.as_str()),
+        };
+        server::page(&mut conn, filter).await?
+    };
+    Ok(HttpResponse::Ok().json(views(&state, rows).await?))
+}
+
+/// Adds and removes participants through the room; answers the conversation after it.
+async fn change(
+    state: &AppState,
+    caller: &ApiCaller,
+    id: ConversationId,
+    add: Vec<UserId>,
+    remove: Vec<UserId>,
+) -> Result<ServerConversationView, AppError> {
+    let change = ChangeParticipants {
+        project_id: caller.project_id,
+        add,
+        remove,
+        max_participants: state.settings.limits.max_participants,
+    };
+    let changed = send_to_room(&state.rooms, id, change).await??;
+    tracing::info!(
+        conversation_id = %id,
+        added = changed.added.len(),
+        removed = changed.removed.len(),
+        key_id = caller.key_id,
+        "participants changed by the server API"
+    );
+    view(state, changed.row).await
+}
+
+/// `POST /api/v1/server/conversations/{id}/participants` (scope `conversations:write`)
+/// `{participants}` (external ids) → 200 [`ServerConversationView`]. Joined sessions get
+/// `participant:added` for each user not already in; the others change nothing.
+pub async fn add_participants(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<ConversationId>,
+    body: Json<ServerParticipantsBody>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    conversation_of(&state, &caller, Scope::ConversationsWrite, id).await?;
+    let add = resolve(&state, &caller, &body.participants).await?;
+    Ok(HttpResponse::Ok().json(change(&state, &caller, id, add, Vec::new()).await?))
+}
+
+/// `DELETE /api/v1/server/conversations/{id}/participants/{external_id}` (scope
+/// `conversations:write`) → 200 [`ServerConversationView`]. Joined sessions get
+/// `participant:removed`; the removed user's sessions get it last and are detached: they
+/// receive nothing more of the conversation and cannot send to it. Idempotent; 404 for an
+/// unknown user.
+pub async fn remove_participant(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<(ConversationId, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, external) = path.into_inner();
+    conversation_of(&state, &caller, Scope::ConversationsWrite, id).await?;
+    let user = {
+        let mut conn = state.db.read().await?;
+        users::find_by_external(&mut conn, caller.project_id, &external)
+            .await?
+            .ok_or_else(|| AppError::not_found("user"))?
+    };
+    Ok(HttpResponse::Ok().json(change(&state, &caller, id, Vec::new(), vec![user.id]).await?))
+}
+
+/// `POST /api/v1/server/conversations/{id}/close` (scope `conversations:write`) → 200
+/// [`ServerConversationView`], closed by the project's system user; joined sessions get
+/// `conversation:closed`. Idempotent.
+pub async fn close(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<ConversationId>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    conversation_of(&state, &caller, Scope::ConversationsWrite, id).await?;
+    let actor = system_actor(&state, caller.project_id).await?;
+    let row = send_to_room(&state.rooms, id, Close { actor }).await??;
+    tracing::info!(conversation_id = %id, key_id = caller.key_id, "conversation closed by the server API");
+    Ok(HttpResponse::Ok().json(view(&state, row).await?))
+}
+
+/// `POST /api/v1/server/conversations/{id}/messages` (scope `messages:write`) `{as_external_id
+/// | as_system, content, client_msg_id?, attachment_id?}` → 201 message, after commit; joined
+/// sessions get `message:new` at once. As a user: they must be a participant (403) and the
+/// usual rules apply (closed: 409, rate). As the system: a message of kind `system` from the
+/// project's system user, in any open conversation of the project, without attachment.
+/// Exactly-once with `client_msg_id`: a retry answers the original message.
+pub async fn post_message(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<ConversationId>,
+    body: Json<ServerSendBody>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    conversation_of(&state, &caller, Scope::MessagesWrite, id).await?;
+    let body = body.into_inner();
+    let (actor, system) = match (&body.as_external_id, body.as_system) {
+        (Some(external), false) => {
+            let mut conn = state.db.read().await?;
+            let user = users::find_by_external(&mut conn, caller.project_id, external)
+                .await?
+                .filter(|u| !u.disabled)
+                .ok_or_else(|| {
+                    AppError::Validation(format!(
+                        "as_external_id: no active user with external id {external:?}"
+                    ))
+                })?;
+            // The room would answer 404 (the policy hides a conversation from
+            // non-participants); the backend knows it exists, so say what is wrong.
+            if !conversations::participant_ids(&mut conn, id)
+                .await?
+                .contains(&user.id)
+            {
+                return Err(AppError::Forbidden(format!(
+                    "as_external_id: {external:?} is not a participant of this conversation"
+                )));
+            }
+            let actor = Actor {
+                user_id: user.id,
+                project_id: user.project_id,
+                role: user.role(),
+            };
+            (actor, false)
+        }
+        (None, true) if body.attachment_id.is_some() => {
+            return Err(AppError::Validation(
+                "attachment_id: system messages carry no attachment".into(),
+            ));
+        }
+        (None, true) => (system_actor(&state, caller.project_id).await?, true),
+        _ => {
+            return Err(AppError::Validation(
+                "as_external_id: give either as_external_id or as_system: true".into(),
+            ));
+        }
+    };
+    let content = MessageContent::parse_with_attachment(
+        &body.content,
+        state.settings.limits.message_max_chars,
+        body.attachment_id.is_some(),
+    )?;
+    let post = PostMessage {
+        actor,
+        content: content.into_inner(),
+        client_msg_id: validate_client_msg_id(body.client_msg_id)?,
+        attachment_id: body.attachment_id,
+        origin: None,
+        system,
+    };
+    let message = send_to_room(&state.rooms, id, post).await??;
+    Ok(HttpResponse::Created().json(message))
+}
