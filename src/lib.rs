@@ -38,6 +38,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod policy;
+pub mod project_settings;
 pub mod protocol;
 pub mod startup;
 pub mod telemetry;

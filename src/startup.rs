@@ -86,6 +86,8 @@ impl Application {
         let secret = crate::auth::secret::load_or_create(&settings.auth, &db.url.data_dir())?;
         let jwt = JwtKeys::new(&secret, settings.auth.access_token_ttl_s);
         crate::actors::presence::load_revoked(&db, &jwt).await?;
+        let projects = Arc::new(crate::project_settings::ProjectSettingsRegistry::default());
+        crate::actors::presence::load_project_settings(&db, &projects).await?;
         let links = DownloadLinks::new(&secret, settings.uploads.download_url_ttl_s);
         let cost = settings.auth.bcrypt_cost;
         let dummy_hash =
@@ -107,6 +109,7 @@ impl Application {
             config: room_config,
             links: links.clone(),
             on_stop,
+            projects: projects.clone(),
         });
         let presence = start_roomy(PresenceRegistry::new(PresenceDeps {
             cluster: cluster.clone(),
@@ -115,6 +118,7 @@ impl Application {
             presence_max_participants: settings.realtime.presence_max_participants,
             max_sessions_per_user: settings.realtime.max_sessions_per_user,
             jwt: jwt.clone(),
+            projects: projects.clone(),
         }));
         let session = SessionDeps {
             rooms: rooms.clone(),
@@ -139,6 +143,7 @@ impl Application {
             images: DecodeSlots::new(settings.uploads.max_image_pixels),
             proxies: TrustedProxies::new(&settings.server.trusted_proxies),
             cluster: cluster.clone(),
+            projects: projects.clone(),
         });
         if let Some(cluster) = &cluster {
             cluster.listen(Listeners {

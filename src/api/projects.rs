@@ -17,6 +17,8 @@ pub struct ProjectView {
     pub self_registration: bool,
     /// RFC 3339 UTC.
     pub created_at: DateTime<Utc>,
+    /// Its overrides of the server's configuration (absent fields: the server's).
+    pub settings: crate::project_settings::ProjectSettings,
 }
 
 /// `POST /api/v1/admin/projects` body: `{name, self_registration?}` (self-registration is off
@@ -41,6 +43,10 @@ pub struct UpdateProjectBody {
     /// Turn self-registration on or off.
     #[serde(default)]
     pub self_registration: Option<bool>,
+    /// A JSON Merge Patch (RFC 7396) of the project's settings: a field set to `null` goes back
+    /// to the server's configuration.
+    #[serde(default)]
+    pub settings: Option<serde_json::Value>,
 }
 
 /// `DELETE /api/v1/admin/projects/{id}` body: `{confirm}`, the project's name, so a project and

@@ -9,7 +9,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::session::EndSession;
-use crate::domain::{ConversationId, ReceiptKind, TokenId, UserId};
+use crate::domain::{ConversationId, ProjectId, ReceiptKind, TokenId, UserId};
 use crate::protocol::StatusEvent;
 
 /// The Redis channel of one conversation's events: `{prefix}:c:{id}`.
@@ -89,6 +89,13 @@ pub enum Event {
         user_id: UserId,
         /// Each token's id and expiry (Unix seconds).
         tokens: Vec<(TokenId, i64)>,
+    },
+    /// A project's settings changed: every node holds them in memory.
+    ProjectSettings {
+        /// The project.
+        project_id: ProjectId,
+        /// Its settings as stored (a JSON object).
+        settings: String,
     },
     /// A node lost Redis for a while and is back (published once its users are registered
     /// again): every node's rooms read what they missed and tell their sessions to `resync`,

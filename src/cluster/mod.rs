@@ -234,6 +234,7 @@ impl Cluster {
             Event::Presence { .. }
             | Event::EndSessions { .. }
             | Event::TokensRevoked { .. }
+            | Event::ProjectSettings { .. }
             | Event::CatchUp => self.inner.global.clone(),
         };
         let envelope = Envelope {

@@ -7,6 +7,7 @@ diesel::table! {
         created_at -> Timestamp,
         self_registration -> Bool,
         system_user_id -> Nullable<BigInt>,
+        settings -> Text,
     }
 }
 

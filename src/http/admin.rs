@@ -91,8 +91,9 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(row.view()))
 }
 
-/// `PATCH /api/v1/admin/projects/{id}` `{name?, self_registration?}` → [`ProjectView`]; 404;
-/// 409 `name_taken`.
+/// `PATCH /api/v1/admin/projects/{id}` `{name?, self_registration?, settings?}` →
+/// [`ProjectView`]; 404; 409 `name_taken`; `settings` is a JSON Merge Patch (RFC 7396) of the
+/// project's settings ([`crate::project_settings`]).
 pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -101,16 +102,23 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     check_instance(&state, &auth).await?;
     let body = body.into_inner();
+    let id = path.into_inner();
+    let settings = match &body.settings {
+        Some(patch) => Some(super::project_settings::patched(&state, id, patch).await?),
+        None => None,
+    };
     let change = ProjectChange {
-        id: path.into_inner(),
+        id,
         name: body.name.as_deref().map(ProjectName::parse).transpose()?,
         self_registration: body.self_registration,
+        settings: settings.map(|s| s.to_stored()),
     };
     let row = state
         .writer
         .send(UpdateProject { change })
         .await?
         .map_err(AppError::db_naming("project"))?;
+    super::project_settings::publish(&state, &row)?;
     Ok(HttpResponse::Ok().json(row.view()))
 }
 

@@ -91,7 +91,7 @@ impl FromRequest for ApiCaller {
 
 /// Checks that the caller, as their account is now, may manage `project`'s keys, and that the
 /// project exists.
-async fn check_manager(
+pub(super) async fn check_manager(
     state: &AppState,
     auth: &AuthUser,
     project: ProjectId,

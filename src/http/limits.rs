@@ -58,12 +58,19 @@ pub struct ApiLimits {
     /// The cluster-wide quotas: API requests, sign-in attempts per IP, per account.
     quotas: [crate::cluster::rate::Quota; 3],
     api: DefaultKeyedRateLimiter<Caller>,
+    /// Per-user API limiters of projects with their own `api_requests_per_minute`, by quota.
+    project_api: std::sync::Mutex<
+        std::collections::HashMap<u32, std::sync::Arc<DefaultKeyedRateLimiter<Caller>>>,
+    >,
     auth_ip: DefaultKeyedRateLimiter<IpAddr>,
     login_account: DefaultKeyedRateLimiter<LoginKey>,
     uploads: DefaultKeyedRateLimiter<UserId>,
     ws_upgrades: DefaultKeyedRateLimiter<IpAddr>,
     conversations: DefaultKeyedRateLimiter<UserId>,
 }
+
+/// Most distinct per-project API quotas with a limiter of their own.
+pub const MAX_PROJECT_QUOTAS: usize = 1_000;
 
 fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
@@ -99,6 +106,7 @@ impl ApiLimits {
                 ClusterQuota::per(limits.login_attempts_per_account_per_minute, minute),
             ],
             api: RateLimiter::keyed(per_minute(limits.api_requests_per_minute)),
+            project_api: std::sync::Mutex::default(),
             auth_ip: RateLimiter::keyed(per_minute(limits.auth_attempts_per_ip_per_minute)),
             login_account: RateLimiter::keyed(per_minute(
                 limits.login_attempts_per_account_per_minute,
@@ -113,8 +121,18 @@ impl ApiLimits {
     /// per IP, 2: login per account); `None` when this node decides (single node, or Redis not
     /// answering).
     async fn in_cluster(&self, key: String, quota: usize) -> Option<Result<(), AppError>> {
-        let cluster = self.cluster.as_ref().filter(|c| c.redis_up())?;
         let quota = *self.quotas.get(quota)?;
+        self.in_cluster_with(key, quota).await
+    }
+
+    /// Counts one request against `key` with the cluster-wide `quota`; `None` when this node
+    /// decides.
+    async fn in_cluster_with(
+        &self,
+        key: String,
+        quota: crate::cluster::rate::Quota,
+    ) -> Option<Result<(), AppError>> {
+        let cluster = self.cluster.as_ref().filter(|c| c.redis_up())?;
         match cluster.rate(key, quota).await {
             Ok(Ok(())) => Some(Ok(())),
             Ok(Err(retry_after)) => Some(Err(AppError::RateLimited { retry_after })),
@@ -140,19 +158,49 @@ impl ApiLimits {
         refused(self.login_account.check_key(account))
     }
 
-    /// Counts one `/api/v1` request of `caller`.
+    /// Counts one `/api/v1` request of `caller`, against `per_minute` when the caller's project
+    /// sets its own limit.
     ///
     /// # Errors
-    /// `rate_limited` past `limits.api_requests_per_minute`.
-    pub async fn api_request(&self, caller: &Caller) -> Result<(), AppError> {
+    /// `rate_limited` past `limits.api_requests_per_minute` (or the project's).
+    pub async fn api_request(
+        &self,
+        caller: &Caller,
+        per_minute: Option<u32>,
+    ) -> Result<(), AppError> {
         let key = match caller {
             Caller::User(id) => format!("api:u:{id}"),
             Caller::Ip(ip) => format!("api:ip:{ip}"),
         };
-        if let Some(verdict) = self.in_cluster(key, 0).await {
+        let verdict = match per_minute {
+            None => self.in_cluster(key, 0).await,
+            Some(n) => {
+                let quota = crate::cluster::rate::Quota::per(n, std::time::Duration::from_secs(60));
+                self.in_cluster_with(key, quota).await
+            }
+        };
+        if let Some(verdict) = verdict {
             return verdict;
         }
-        refused(self.api.check_key(caller))
+        match per_minute.and_then(|n| self.project_limiter(n)) {
+            Some(limiter) => refused(limiter.check_key(caller)),
+            None => refused(self.api.check_key(caller)),
+        }
+    }
+
+    /// The API limiter of projects allowing `n` requests per minute; `None` once
+    /// [`MAX_PROJECT_QUOTAS`] distinct quotas exist (the server's limit applies then).
+    fn project_limiter(&self, n: u32) -> Option<std::sync::Arc<DefaultKeyedRateLimiter<Caller>>> {
+        let mut limiters = self.project_api.lock().ok()?;
+        if let Some(limiter) = limiters.get(&n) {
+            return Some(limiter.clone());
+        }
+        if limiters.len() >= MAX_PROJECT_QUOTAS {
+            return None;
+        }
+        let limiter = std::sync::Arc::new(RateLimiter::keyed(per_minute(n)));
+        limiters.insert(n, limiter.clone());
+        Some(limiter)
     }
 
     /// Counts one register, login or refresh request from the IP bucket `ip`.
@@ -193,6 +241,11 @@ impl ApiLimits {
     /// Forgets callers whose limits have fully recovered (keeps memory bounded).
     pub fn forget_idle(&self) {
         self.api.retain_recent();
+        if let Ok(limiters) = self.project_api.lock() {
+            for limiter in limiters.values() {
+                limiter.retain_recent();
+            }
+        }
         self.auth_ip.retain_recent();
         self.login_account.retain_recent();
         self.uploads.retain_recent();
@@ -213,7 +266,8 @@ pub async fn enforce(
         let ip = state.proxies.bucket_of(req.request());
         let user = bearer_token(req.request(), true).and_then(|t| state.jwt.verify(&t).ok());
         let caller = user.map_or(Caller::Ip(ip), |user| Caller::User(user.id));
-        state.limits.api_request(&caller).await?;
+        let quota = user.and_then(|u| state.projects.get(u.project_id).api_requests_per_minute);
+        state.limits.api_request(&caller, quota).await?;
         let path = req.path();
         if [
             "/api/v1/auth/login",

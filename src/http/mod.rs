@@ -13,6 +13,7 @@ pub mod extract;
 mod health;
 pub mod limits;
 mod messages;
+mod project_settings;
 mod server;
 mod server_conversations;
 pub mod state;
@@ -57,6 +58,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                     resource("/projects/{id}/api-keys")
                         .route(web::post().to(api_keys::create))
                         .route(web::get().to(api_keys::list)),
+                )
+                .service(
+                    resource("/projects/{id}/settings")
+                        .route(web::get().to(project_settings::get))
+                        .route(web::patch().to(project_settings::update)),
                 )
                 .service(
                     resource("/projects/{id}/api-keys/{key_id}")

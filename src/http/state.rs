@@ -52,4 +52,6 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// The other nodes, in cluster mode.
     pub cluster: Option<crate::cluster::Cluster>,
+    /// Every project's overrides of the configuration.
+    pub projects: Arc<crate::project_settings::ProjectSettingsRegistry>,
 }

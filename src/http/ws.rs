@@ -5,7 +5,8 @@
 //! 2. credentials: a single-use `?ticket=` from `POST /api/v1/ws-ticket`, else an access
 //!    token in `Authorization: Bearer` or, as the fallback for clients that can do neither,
 //!    `?token=` (401, also for a revoked user token);
-//! 3. a browser `Origin` allowed by `server.allowed_origins` (403: cross-site WebSocket
+//! 3. a browser `Origin` allowed by the project's `allowed_origins` setting, else by
+//!    `server.allowed_origins` (403: cross-site WebSocket
 //!    hijacking, OWASP WebSocket Security Cheat Sheet); requests without `Origin` (non-browser
 //!    clients) are allowed;
 //! 4. a valid upgrade request (400);
@@ -62,7 +63,13 @@ pub async fn upgrade(
     if let Some(origin) = req.headers().get(ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
-        if !origin_allowed(origin, host, &state.settings.server.allowed_origins) {
+        // The project's own list, when it has one, replaces the server's.
+        let project = state.projects.get(auth.project_id);
+        let allowed = project
+            .allowed_origins
+            .as_deref()
+            .unwrap_or(&state.settings.server.allowed_origins);
+        if !origin_allowed(origin, host, allowed) {
             return Err(AppError::Forbidden(format!(
                 "origin {origin:?} is not allowed"
             )));

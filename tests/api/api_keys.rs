@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, TestUser, spawn_app};
 use parlor::domain::{ProjectId, Role};
 
 /// Logs in a user made straight in `project` with `role`.
-async fn member(app: &TestApp, project: i64, name: &str, role: Role) -> TestUser {
+pub(crate) async fn member(app: &TestApp, project: i64, name: &str, role: Role) -> TestUser {
     let row = app.create_in(ProjectId(project), name, role);
     let (status, body) = app.call(
         "POST",

@@ -24,6 +24,7 @@ mod isolation;
 mod limits;
 mod messages;
 mod presence;
+mod project_settings;
 mod projects;
 mod receipts;
 mod replay;

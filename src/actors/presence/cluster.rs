@@ -2,7 +2,25 @@
 //! announcements, and recovery after a Redis outage.
 
 use super::*;
-use crate::db::queries::user_tokens;
+use crate::db::queries::{projects, user_tokens};
+use crate::project_settings::{ProjectSettings, ProjectSettingsRegistry};
+
+/// Fills `registry` with every project's settings (at start, and after a Redis outage).
+///
+/// # Errors
+/// A query failure.
+pub async fn load_project_settings(
+    db: &Database,
+    registry: &ProjectSettingsRegistry,
+) -> Result<(), AppError> {
+    let mut conn = db.read().await?;
+    let all = projects::all_settings(&mut conn).await?;
+    registry.replace_all(
+        all.into_iter()
+            .map(|(id, text)| (id, ProjectSettings::from_stored(&text))),
+    );
+    Ok(())
+}
 
 /// Fills `jwt`'s deny list with every revoked, unexpired user token in the database (at start,
 /// and after a Redis outage).
@@ -52,6 +70,15 @@ impl Handler<GlobalEvent> for PresenceRegistry {
                     tracing::error!(error = %err, "revoked tokens not listed");
                 }
                 self.end_sessions(*user_id, EndSession::TOKEN_REVOKED);
+            }
+            Event::ProjectSettings {
+                project_id,
+                settings,
+            } => {
+                let settings = crate::project_settings::ProjectSettings::from_stored(settings);
+                if let Err(err) = self.deps.projects.set(*project_id, settings) {
+                    tracing::error!(error = %err, "project settings not held");
+                }
             }
             Event::CatchUp => {
                 self.reload_revoked(ctx);
@@ -117,14 +144,19 @@ impl Handler<Recovered> for PresenceRegistry {
 }
 
 impl PresenceRegistry {
-    /// Reads the revoked, unexpired user tokens into the deny list: revocations published
-    /// while this node or another was cut off from Redis never arrived.
+    /// Reads the revoked, unexpired user tokens into the deny list, and every project's
+    /// settings into the registry: changes published while this node or another was cut off
+    /// from Redis never arrived.
     fn reload_revoked(&mut self, ctx: &mut Context<Self>) {
         let (db, jwt) = (self.deps.db.clone(), self.deps.jwt.clone());
+        let projects = self.deps.projects.clone();
         ctx.spawn(
             async move {
                 if let Err(err) = load_revoked(&db, &jwt).await {
                     tracing::error!(error = %err, "revoked tokens not reloaded");
+                }
+                if let Err(err) = load_project_settings(&db, &projects).await {
+                    tracing::error!(error = %err, "project settings not reloaded");
                 }
             }
             .into_actor(self),

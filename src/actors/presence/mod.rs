@@ -31,7 +31,7 @@ use actix::prelude::*;
 mod cluster;
 mod sessions;
 
-pub use cluster::load_revoked;
+pub use cluster::{load_project_settings, load_revoked};
 
 use crate::actors::Outbox;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};
@@ -168,6 +168,8 @@ pub struct PresenceDeps {
     /// Whose deny list other nodes' revocations fill, and which is read again from the
     /// database after a Redis outage.
     pub jwt: JwtKeys,
+    /// Every project's settings: other nodes' changes arrive here.
+    pub projects: std::sync::Arc<crate::project_settings::ProjectSettingsRegistry>,
 }
 
 /// What a user's presence transition found.

@@ -33,18 +33,17 @@ use member::{Held, Member};
 mod messages;
 mod order;
 mod post;
+mod rate;
 mod receipts;
 mod typing;
 
 use std::collections::{HashMap, VecDeque};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytestring::ByteString;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
 use crate::actors::commit_queue::{CommitQueue, CommitQueues};
 use crate::actors::db_writer::DbWriter;
@@ -68,6 +67,7 @@ pub use messages::{
 };
 pub use order::Behind;
 use order::Delivery;
+pub use rate::SendWindow;
 
 /// How long a room for an id with no conversation lingers (answering `not_found`).
 const MISSING_ROOM_TTL: Duration = Duration::from_secs(1);
@@ -84,10 +84,8 @@ pub struct RoomConfig {
     /// `realtime.max_replay`.
     pub max_replay: i64,
     /// Sends, edits and deletions per user: `limits.messages_per_window` per
-    /// `limits.message_window_s`.
-    pub send_quota: Quota,
-    /// The same limit, counted in Redis for every node (cluster mode).
-    pub cluster_send_quota: crate::cluster::rate::Quota,
+    /// `limits.message_window_s` (a project's settings may override them).
+    pub send_window: SendWindow,
     /// `cluster.gap_fill_ms`: how long a change waits for its predecessors.
     pub gap_fill: Duration,
 }
@@ -96,21 +94,15 @@ impl RoomConfig {
     /// The room's part of the configuration.
     pub fn new(settings: &Settings) -> Self {
         let limits = &settings.limits;
-        let burst = NonZeroU32::new(limits.messages_per_window).unwrap_or(NonZeroU32::MIN);
-        let period = Duration::from_secs(limits.message_window_s) / burst.get();
-        let send_quota = Quota::with_period(period)
-            .unwrap_or_else(|| Quota::per_second(burst))
-            .allow_burst(burst);
         Self {
             typing_timeout: settings.realtime.typing_timeout(),
             typing_broadcast_interval: settings.realtime.typing_broadcast_interval(),
             room_idle: settings.realtime.room_idle(),
             max_replay: i64::from(settings.realtime.max_replay),
-            send_quota,
-            cluster_send_quota: crate::cluster::rate::Quota::per(
-                limits.messages_per_window,
-                Duration::from_secs(limits.message_window_s),
-            ),
+            send_window: SendWindow {
+                per_window: limits.messages_per_window,
+                window_s: limits.message_window_s,
+            },
             gap_fill: settings.cluster.gap_fill(),
         }
     }
@@ -133,6 +125,8 @@ pub struct RoomDeps {
     pub on_stop: Recipient<RoomStopped>,
     /// The other nodes, in cluster mode.
     pub cluster: Option<Cluster>,
+    /// Every project's settings (the send rate).
+    pub projects: Arc<crate::project_settings::ProjectSettingsRegistry>,
 }
 
 /// A participant's watermarks as the room knows them.
@@ -193,6 +187,8 @@ pub struct RoomActor {
     typing_announced: HashMap<UserId, Instant>,
     /// Sends, edits and deletions per user.
     limiter: DefaultKeyedRateLimiter<UserId>,
+    /// The window `limiter` counts (rebuilt when the project's settings change it).
+    limiter_window: SendWindow,
     /// Writes queued for commit, by token.
     pending: HashMap<u64, Pending>,
     next_token: u64,
@@ -224,7 +220,8 @@ impl RoomActor {
         Self {
             id,
             commit_queue: deps.commit_queues.local(),
-            limiter: RateLimiter::keyed(deps.config.send_quota),
+            limiter: RateLimiter::keyed(deps.config.send_window.quota()),
+            limiter_window: deps.config.send_window,
             deps,
             state: RoomState::Loading,
             members: HashMap::new(),
@@ -275,14 +272,6 @@ impl RoomActor {
     }
 
     /// Counts one send, edit or deletion against `user`'s rate.
-    fn spend(&self, user: UserId) -> Result<(), AppError> {
-        self.limiter
-            .check_key(&user)
-            .map_err(|not_until| AppError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            })
-    }
-
     fn last_seq(&self) -> i64 {
         self.loaded().map_or(0, |l| l.last_seq)
     }

@@ -238,6 +238,7 @@ impl RoomActor {
             Event::Presence { .. }
             | Event::EndSessions { .. }
             | Event::TokensRevoked { .. }
+            | Event::ProjectSettings { .. }
             | Event::CatchUp => {}
         }
     }

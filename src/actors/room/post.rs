@@ -169,7 +169,7 @@ impl RoomActor {
             write,
         });
         let key = format!("send:{}:{}", self.id, user);
-        let quota = self.deps.config.cluster_send_quota;
+        let quota = self.send_window().cluster_quota();
         let check = async move { cluster.rate(key, quota).await };
         ctx.spawn(check.into_actor(self).map(move |answer, room, ctx| {
             let verdict = match answer {

@@ -122,6 +122,9 @@ pub struct ProjectRow {
     pub created_at: NaiveDateTime,
     /// Whether `POST /api/v1/auth/register` may create users in it.
     pub self_registration: bool,
+    /// Its overrides of the server's configuration, a JSON object
+    /// ([`ProjectSettings`](crate::project_settings::ProjectSettings)).
+    pub settings: String,
 }
 
 impl ProjectRow {
@@ -132,6 +135,7 @@ impl ProjectRow {
             name: self.name.clone(),
             self_registration: self.self_registration,
             created_at: utc(self.created_at),
+            settings: crate::project_settings::ProjectSettings::from_stored(&self.settings),
         }
     }
 }

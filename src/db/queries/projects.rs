@@ -60,6 +60,8 @@ pub struct ProjectChange {
     pub name: Option<String>,
     /// Self-registration on or off.
     pub self_registration: Option<bool>,
+    /// The settings to store (a JSON object, already merged and checked).
+    pub settings: Option<String>,
 }
 
 /// Applies `change`; answers the project as it is now.
@@ -76,6 +78,13 @@ pub fn update(conn: &mut DbConnection, change: &ProjectChange) -> Result<Project
             on_conn!(conn, c => {
                 diesel::update(projects::table.find(change.id))
                     .set(projects::name.eq(name))
+                    .execute(c)
+            })?;
+        }
+        if let Some(settings) = &change.settings {
+            on_conn!(conn, c => {
+                diesel::update(projects::table.find(change.id))
+                    .set(projects::settings.eq(settings))
                     .execute(c)
             })?;
         }
@@ -231,6 +240,21 @@ pub async fn page(conn: &mut ReadConn, after: i64, limit: i64) -> Result<Vec<Pro
             .order(projects::id.asc())
             .limit(limit)
             .select(ProjectRow::as_select())
+            .load(c)
+            .await
+    })?)
+}
+
+/// Every project's settings that are not empty (`{}`): for the in-memory registry.
+///
+/// # Errors
+/// A query failure.
+pub async fn all_settings(conn: &mut ReadConn) -> Result<Vec<(ProjectId, String)>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    Ok(on_read!(conn, c => {
+        projects::table
+            .filter(projects::settings.ne("{}"))
+            .select((projects::id, projects::settings))
             .load(c)
             .await
     })?)

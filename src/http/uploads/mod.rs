@@ -173,7 +173,16 @@ pub async fn upload(
     auth: AuthUser,
 ) -> Result<HttpResponse, AppError> {
     state.limits.upload(auth.id)?;
-    let settings = &state.settings.uploads;
+    // The project's overrides of the size and types (docs/PROTOCOL.md §3, *Projects*).
+    let project = state.projects.get(auth.project_id);
+    let mut settings = state.settings.uploads.clone();
+    if let Some(max) = project.upload_max_bytes {
+        settings.max_bytes = max.min(settings.max_bytes);
+    }
+    if let Some(types) = &project.upload_allowed_types {
+        settings.allowed_types = types.clone();
+    }
+    let settings = &settings;
     let boundary = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -1,0 +1,100 @@
+//! `GET/PATCH /api/v1/projects/{id}/settings`: a project's admins (and instance admins) read
+//! and change the project's overrides of the server's configuration
+//! ([`ProjectSettings`]). Changes take effect at once on every node: the registry here is
+//! updated before the answer, the other nodes' through the cluster's global channel.
+
+use actix_web::{HttpResponse, web};
+
+use crate::actors::db_writer::UpdateProject;
+use crate::auth::AuthUser;
+use crate::cluster::envelope::Event;
+use crate::db::models::ProjectRow;
+use crate::db::queries::projects::{self, ProjectChange};
+use crate::domain::ProjectId;
+use crate::error::AppError;
+use crate::http::api_keys::check_manager;
+use crate::http::extract::Json;
+use crate::http::state::AppState;
+use crate::project_settings::ProjectSettings;
+
+/// The settings of `project` after `patch` (RFC 7396), checked: what to store.
+///
+/// # Errors
+/// `not_found` for an unknown project; `validation_failed` for a bad patch.
+pub async fn patched(
+    state: &AppState,
+    project: ProjectId,
+    patch: &serde_json::Value,
+) -> Result<ProjectSettings, AppError> {
+    let row = {
+        let mut conn = state.db.read().await?;
+        projects::find(&mut conn, project)
+            .await?
+            .ok_or_else(|| AppError::not_found("project"))?
+    };
+    Ok(ProjectSettings::from_stored(&row.settings).patched(patch, &state.settings)?)
+}
+
+/// Puts a stored change of `row`'s settings into effect: this node's registry now, the other
+/// nodes' through the cluster.
+///
+/// # Errors
+/// `unavailable` when the registry is full.
+pub fn publish(state: &AppState, row: &ProjectRow) -> Result<(), AppError> {
+    state
+        .projects
+        .set(row.id, ProjectSettings::from_stored(&row.settings))?;
+    if let Some(cluster) = &state.cluster {
+        cluster.publish(
+            Event::ProjectSettings {
+                project_id: row.id,
+                settings: row.settings.clone(),
+            },
+            bytestring::ByteString::new(),
+        );
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/projects/{id}/settings` → the project's overrides (an object; absent fields
+/// take the server's configuration). Project admins and instance admins; 404 for others'.
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<ProjectId>,
+) -> Result<HttpResponse, AppError> {
+    let project = path.into_inner();
+    check_manager(&state, &auth, project).await?;
+    let mut conn = state.db.read().await?;
+    let row = projects::find(&mut conn, project)
+        .await?
+        .ok_or_else(|| AppError::not_found("project"))?;
+    Ok(HttpResponse::Ok().json(ProjectSettings::from_stored(&row.settings)))
+}
+
+/// `PATCH /api/v1/projects/{id}/settings` with a JSON Merge Patch (RFC 7396) of the settings
+/// → 200 the settings as they are now. 400 `validation_failed` names a bad field.
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<ProjectId>,
+    body: Json<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    let project = path.into_inner();
+    let by = check_manager(&state, &auth, project).await?;
+    let settings = patched(&state, project, &body).await?;
+    let change = ProjectChange {
+        id: project,
+        name: None,
+        self_registration: None,
+        settings: Some(settings.to_stored()),
+    };
+    let row = state
+        .writer
+        .send(UpdateProject { change })
+        .await?
+        .map_err(AppError::db_naming("project"))?;
+    publish(&state, &row)?;
+    tracing::info!(project_id = %project, by = %by, "project settings changed");
+    Ok(HttpResponse::Ok().json(ProjectSettings::from_stored(&row.settings)))
+}
