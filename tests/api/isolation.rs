@@ -89,6 +89,18 @@ async fn every_endpoint_and_command_is_not_found_from_another_project() {
             format!("/api/v1/users/{}", ann.id),
             json!({"role": "agent"}),
         ),
+        ("GET", "/api/v1/projects/1/settings".into(), Value::Null),
+        (
+            "PATCH",
+            "/api/v1/projects/1/settings".into(),
+            json!({"messages_per_window": 1}),
+        ),
+        ("GET", "/api/v1/projects/1/api-keys".into(), Value::Null),
+        (
+            "POST",
+            "/api/v1/projects/1/api-keys".into(),
+            json!({"name": "x"}),
+        ),
     ];
     let ws_commands = [
         ("conversation:join", json!({"conversation_id": c})),
