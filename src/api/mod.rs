@@ -12,6 +12,7 @@ mod messages;
 mod projects;
 mod uploads;
 mod users;
+mod webhooks;
 
 pub use api_keys::{ApiKeyCreated, ApiKeyView, CreateApiKeyBody};
 pub use conversations::{
@@ -26,4 +27,7 @@ pub use uploads::UploadView;
 pub use users::{
     CreateUserBody, LoginBody, RefreshBody, RegisterBody, ServerUserView, TokenResponse,
     UpdateUserBody, UpsertUserBody, UserView, WsTicketView,
+};
+pub use webhooks::{
+    CreateWebhookBody, DeliveryView, UpdateWebhookBody, WebhookCreated, WebhookView,
 };

@@ -34,5 +34,6 @@ mod slow;
 mod upload_limits;
 mod uploads;
 mod users;
+mod webhooks;
 mod websocket;
 mod ws_client;

@@ -29,7 +29,10 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 mod cluster;
+mod online;
 mod sessions;
+
+pub use online::OnlineAmong;
 
 use crate::actors::Outbox;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};

@@ -12,3 +12,4 @@ pub mod projects;
 pub mod tokens;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
