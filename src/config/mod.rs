@@ -215,6 +215,9 @@ impl Settings {
         if self.webhooks.max_age_h.is_nan() || self.webhooks.max_age_h < 0.0 {
             return bad("webhooks.max_age_h", "must not be negative");
         }
+        if self.webhooks.log_retention_h.is_nan() || self.webhooks.log_retention_h < 0.0 {
+            return bad("webhooks.log_retention_h", "must not be negative");
+        }
         if !self.webhooks.telegram_api_base.starts_with("http://")
             && !self.webhooks.telegram_api_base.starts_with("https://")
         {

@@ -36,6 +36,9 @@ pub struct WebhookSettings {
     /// addresses. Off by default (OWASP SSRF Prevention Cheat Sheet): a project admin could
     /// otherwise make the server call internal services.
     pub allow_private_targets: bool,
+    /// Delivered and failed deliveries are deleted from the delivery log this many hours after
+    /// their event (fractions allowed); pending ones are kept until they end.
+    pub log_retention_h: f64,
 }
 
 impl WebhookSettings {
@@ -59,6 +62,11 @@ impl WebhookSettings {
         secs(self.max_age_h * 3600.0)
     }
 
+    /// `log_retention_h` as a duration.
+    pub fn log_retention(&self) -> Duration {
+        secs(self.log_retention_h * 3600.0)
+    }
+
     /// `timeout_ms` as a duration (at least 1 ms).
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms.max(1))
@@ -77,6 +85,7 @@ impl Default for WebhookSettings {
             disable_after_failures: 50,
             telegram_api_base: "https://api.telegram.org".into(),
             allow_private_targets: false,
+            log_retention_h: 720.0,
         }
     }
 }

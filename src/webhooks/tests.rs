@@ -150,3 +150,39 @@ fn only_the_head_of_an_endpoints_queue_is_claimed_and_failures_disable_it() {
         "disabled after 2 failures in a row"
     );
 }
+
+#[test]
+fn pruning_removes_finished_deliveries_of_old_events_only() {
+    let mut f = fixture();
+    for n in 0..3 {
+        enqueue(
+            &mut f.conn,
+            DEFAULT_PROJECT,
+            MESSAGE_CREATED,
+            json!({ "n": n }),
+        )
+        .unwrap();
+    }
+    let ids: Vec<i64> = outbox(&mut f.conn).iter().map(|r| r.id).collect();
+    let delivered = Attempt {
+        delivery_id: ids[0],
+        at: crate::db::now(),
+        outcome: Outcome::Delivered {
+            status_code: Some(200),
+        },
+        retry_at: crate::db::now(),
+        max_age: chrono::TimeDelta::hours(24),
+        disable_after: 0,
+    };
+    deliveries::record(&mut f.conn, &delivered).unwrap();
+    let past = crate::db::now() - chrono::TimeDelta::hours(1);
+    assert_eq!(
+        deliveries::prune(&mut f.conn, past, 10).unwrap(),
+        0,
+        "too recent"
+    );
+    let future = crate::db::now() + chrono::TimeDelta::hours(1);
+    assert_eq!(deliveries::prune(&mut f.conn, future, 10).unwrap(), 1);
+    let left: Vec<i64> = outbox(&mut f.conn).iter().map(|r| r.id).collect();
+    assert_eq!(left, ids[1..].to_vec(), "pending deliveries stay");
+}

@@ -13,7 +13,8 @@
 //! a Telegram sink, a Bot API call ([`super::telegram`]). A failed attempt is retried after
 //! `initial_backoff_ms · 2^(attempts-1)`, capped at `max_backoff_s`, with jitter (between
 //! half and all of it); still failing `max_age_h` after it was queued, the delivery is
-//! `failed`.
+//! `failed`. A second task deletes delivered and failed deliveries older than
+//! `webhooks.log_retention_h` from the log, every hour.
 
 use std::time::Duration;
 
@@ -29,10 +30,16 @@ use crate::db::queries::conversations;
 use crate::db::queries::webhooks::deliveries::{self, Attempt, Claimed, Outcome};
 use crate::db::{Database, DbError};
 use crate::domain::UserId;
-use crate::webhooks::writes::{ClaimDeliveries, RecordAttempt};
+use crate::webhooks::writes::{ClaimDeliveries, PruneDeliveries, RecordAttempt};
 
 /// Most deliveries claimed and attempted at once by one node.
 pub const BATCH: usize = 32;
+
+/// How often the delivery log is pruned (`webhooks.log_retention_h`).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Most log rows deleted per transaction while pruning.
+const PRUNE_BATCH: i64 = 1000;
 
 /// What the worker needs.
 pub struct WorkerDeps {
@@ -56,6 +63,32 @@ pub fn spawn(deps: WorkerDeps) -> anyhow::Result<()> {
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Parlor-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()?;
+    let (writer, retention) = (deps.writer.clone(), deps.settings.log_retention());
+    actix::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            every.tick().await;
+            let cutoff = crate::db::now()
+                .checked_sub_signed(TimeDelta::from_std(retention).unwrap_or(TimeDelta::MAX))
+                .unwrap_or(chrono::NaiveDateTime::MIN);
+            loop {
+                let prune = PruneDeliveries {
+                    before: cutoff,
+                    limit: PRUNE_BATCH,
+                };
+                match writer.send(prune).await {
+                    Ok(Ok(n)) if n > 0 => tracing::debug!(deleted = n, "webhook log pruned"),
+                    Ok(Ok(_)) => break,
+                    Ok(Err(err)) => {
+                        tracing::warn!(error = ?err, "webhook log pruning failed");
+                        break;
+                    }
+                    // The writer is gone: the server is stopping.
+                    Err(_) => return,
+                }
+            }
+        }
+    });
     actix::spawn(async move {
         loop {
             match tick(&deps, &client).await {

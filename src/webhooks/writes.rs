@@ -70,6 +70,23 @@ pub struct Redeliver {
     pub id: i64,
 }
 
+/// Delete delivered and failed deliveries of events older than `before` (at most `limit`).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<usize, DbError>")]
+pub struct PruneDeliveries {
+    /// The cutoff.
+    pub before: NaiveDateTime,
+    /// Most rows deleted by one message.
+    pub limit: i64,
+}
+
+impl Handler<PruneDeliveries> for DbWriter {
+    type Result = Result<usize, DbError>;
+    fn handle(&mut self, msg: PruneDeliveries, _: &mut Self::Context) -> Self::Result {
+        self.with_conn(|conn| deliveries::prune(conn, msg.before, msg.limit))
+    }
+}
+
 impl Handler<CreateWebhook> for DbWriter {
     type Result = Result<WebhookRow, DbError>;
     fn handle(&mut self, msg: CreateWebhook, _: &mut Self::Context) -> Self::Result {

@@ -47,3 +47,4 @@ CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, id);
 CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (webhook_id, id) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_project ON webhook_deliveries (project_id);
+CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);

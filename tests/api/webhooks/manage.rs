@@ -169,3 +169,51 @@ async fn endpoints_are_validated_and_internal_targets_refused_by_default() {
         "{reply}"
     );
 }
+
+/// Rows of `table` belonging to `project`.
+fn rows_of(app: &TestApp, table: &str, project: i64) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE project_id = {project}");
+    let counted: Count =
+        parlor::on_conn!(&mut app.db(), c => diesel::sql_query(&sql).get_result(c)).unwrap();
+    counted.n
+}
+
+#[actix_web::test]
+async fn deleting_a_project_deletes_its_webhooks_and_their_deliveries() {
+    let app = app_with(|_| {}).await;
+    let owner = member(&app, 2, "p2-admin", Role::Admin).await;
+    let root = member(&app, 1, "root", Role::Customer).await;
+    {
+        use diesel::prelude::*;
+        use parlor::db::schema::users;
+        parlor::on_conn!(&mut app.db(), c => {
+            diesel::update(users::table.find(root.id))
+                .set(users::instance_admin.eq(true))
+                .execute(c)
+        })
+        .unwrap();
+    }
+    let body = json!({"url": "http://127.0.0.1:9/h", "events": ["user.created"]});
+    let (status, made) = as_user(&app, &owner, "POST", "/api/v1/projects/2/webhooks", &body).await;
+    assert_eq!(status, 201, "{made}");
+    app.create_in(ProjectId(2), "someone", Role::Customer);
+    assert_eq!(rows_of(&app, "webhooks", 2), 1);
+    assert_eq!(rows_of(&app, "webhook_deliveries", 2), 1);
+    let (status, reply) = as_user(
+        &app,
+        &root,
+        "DELETE",
+        "/api/v1/admin/projects/2",
+        &json!({"confirm": "p2"}),
+    )
+    .await;
+    assert_eq!(status, 204, "{reply}");
+    assert_eq!(rows_of(&app, "webhooks", 2), 0);
+    assert_eq!(rows_of(&app, "webhook_deliveries", 2), 0);
+}

@@ -279,6 +279,27 @@ pub fn redeliver(
     })
 }
 
+/// Deletes up to `limit` delivered or failed deliveries whose event is older than `before`;
+/// answers how many.
+///
+/// # Errors
+/// A query failure.
+pub fn prune(conn: &mut DbConnection, before: NaiveDateTime, limit: i64) -> Result<usize, DbError> {
+    use diesel::RunQueryDsl as _;
+    let old = deliveries::table
+        .filter(deliveries::created_at.lt(before))
+        .filter(deliveries::status.ne(PENDING))
+        .select(deliveries::id)
+        .limit(limit);
+    let ids: Vec<i64> = on_conn!(conn, c => old.load(c))?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(on_conn!(conn, c => {
+        diesel::delete(deliveries::table.filter(deliveries::id.eq_any(&ids))).execute(c)
+    })?)
+}
+
 /// Deliveries of endpoint `webhook` of `project` with an id above `after`, ascending, at most
 /// `limit`.
 ///
