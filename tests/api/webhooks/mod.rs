@@ -22,30 +22,30 @@ use crate::helpers::{TestApp, TestUser, spawn_app, spawn_app_with};
 use parlor::domain::{ProjectId, Role};
 /// One request a test server received.
 #[derive(Debug)]
-pub(super) struct Hit {
-    pub(super) path: String,
-    pub(super) headers: HashMap<String, String>,
-    pub(super) body: String,
+pub(crate) struct Hit {
+    pub(crate) path: String,
+    pub(crate) headers: HashMap<String, String>,
+    pub(crate) body: String,
     /// The status it answered.
-    pub(super) answered: u16,
+    pub(crate) answered: u16,
 }
 
 impl Hit {
-    pub(super) fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
     }
 }
 
 /// A local HTTP server that answers 500 while `failures` is above zero (counting it down), 200
 /// after, and reports every request.
-pub(super) struct Receiver {
-    pub(super) url: String,
-    pub(super) failures: Arc<AtomicUsize>,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) failures: Arc<AtomicUsize>,
     hits: mpsc::UnboundedReceiver<Hit>,
 }
 
 impl Receiver {
-    pub(super) async fn start(failures: usize) -> Self {
+    pub(crate) async fn start(failures: usize) -> Self {
         let (tx, hits) = mpsc::unbounded_channel();
         let failures = Arc::new(AtomicUsize::new(failures));
         let left = failures.clone();
@@ -93,7 +93,7 @@ impl Receiver {
     }
 
     /// The next request, within 10 seconds.
-    pub(super) async fn next(&mut self) -> Hit {
+    pub(crate) async fn next(&mut self) -> Hit {
         tokio::time::timeout(Duration::from_secs(10), self.hits.recv())
             .await
             .expect("a delivery arrives in time")
@@ -102,7 +102,7 @@ impl Receiver {
 }
 
 /// A server with fast retries that may deliver to 127.0.0.1.
-pub(super) async fn app_with(customize: impl FnOnce(&mut parlor::config::Settings)) -> TestApp {
+pub(crate) async fn app_with(customize: impl FnOnce(&mut parlor::config::Settings)) -> TestApp {
     spawn_app_with(|s| {
         s.webhooks.allow_private_targets = true;
         s.webhooks.poll_interval_ms = 10;
@@ -113,7 +113,7 @@ pub(super) async fn app_with(customize: impl FnOnce(&mut parlor::config::Setting
     .await
 }
 
-pub(super) async fn as_user(
+pub(crate) async fn as_user(
     app: &TestApp,
     user: &TestUser,
     method: &str,
@@ -126,14 +126,14 @@ pub(super) async fn as_user(
 }
 
 /// Creates an endpoint of project 1 as `admin`; answers the creation reply.
-pub(super) async fn create(app: &TestApp, admin: &TestUser, body: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, admin: &TestUser, body: Value) -> Value {
     let (status, made) = as_user(app, admin, "POST", "/api/v1/projects/1/webhooks", &body).await;
     assert_eq!(status, 201, "{made}");
     made
 }
 
 /// Checks `Parlor-Signature` against an HMAC-SHA256 computed here; answers the timestamp.
-pub(super) fn verify(hit: &Hit, secret: &str) -> i64 {
+pub(crate) fn verify(hit: &Hit, secret: &str) -> i64 {
     let header = &hit.headers["parlor-signature"];
     let (t, v1) = header
         .split_once(',')
@@ -151,7 +151,7 @@ pub(super) fn verify(hit: &Hit, secret: &str) -> i64 {
 }
 
 /// Logs in a user made straight in `project` with `role`.
-pub(super) async fn member(app: &TestApp, project: i64, name: &str, role: Role) -> TestUser {
+pub(crate) async fn member(app: &TestApp, project: i64, name: &str, role: Role) -> TestUser {
     let row = app.create_in(ProjectId(project), name, role);
     let (status, body) = app
         .call(
@@ -173,7 +173,7 @@ pub(super) async fn member(app: &TestApp, project: i64, name: &str, role: Role) 
 }
 
 /// Polls endpoint `id` until `until` holds (the worker records outcomes after answers).
-pub(super) async fn webhook_until(
+pub(crate) async fn webhook_until(
     app: &TestApp,
     admin: &TestUser,
     id: &Value,
@@ -196,7 +196,7 @@ pub(super) async fn webhook_until(
 }
 
 /// Polls the delivery log of endpoint `id` until `until` holds.
-pub(super) async fn log_until(
+pub(crate) async fn log_until(
     app: &TestApp,
     admin: &TestUser,
     id: &Value,

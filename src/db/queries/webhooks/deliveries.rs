@@ -86,6 +86,8 @@ pub fn claim(
                     deliveries::table
                         .inner_join(webhooks::table)
                         .filter(deliveries::id.eq_any(chunk))
+                        // Again: another node may have finished it since the heads were read.
+                        .filter(deliveries::status.eq(PENDING))
                         .filter(deliveries::next_attempt_at.le(now))
                         .filter(
                             deliveries::locked_until
