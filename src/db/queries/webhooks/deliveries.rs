@@ -28,7 +28,8 @@ pub struct Claimed {
     pub webhook: WebhookRow,
 }
 
-/// Whether any delivery may be due now (a cheap read before [`claim`] takes the writer).
+/// Whether any delivery of an enabled endpoint may be due now (a cheap read before [`claim`]
+/// takes the writer).
 ///
 /// # Errors
 /// A query failure.
@@ -36,6 +37,8 @@ pub async fn any_due(conn: &mut ReadConn, now: NaiveDateTime) -> Result<bool, Db
     use diesel_async::RunQueryDsl as _;
     let found: Option<i64> = on_read!(conn, c => {
         deliveries::table
+            .inner_join(webhooks::table)
+            .filter(webhooks::enabled.eq(true))
             .filter(deliveries::status.eq(PENDING))
             .filter(deliveries::next_attempt_at.le(now))
             .filter(
