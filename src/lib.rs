@@ -25,6 +25,8 @@
 //! - [`actors`]: sessions, rooms, presence, the commit queues and database writers.
 //! - [`auth`]: tokens, passwords, the server secret. [`http`]: REST handlers and the WebSocket
 //!   upgrade.
+//! - [`webhooks`]: the transactional outbox of a project's events and the worker that delivers
+//!   them.
 //! - [`cli`], [`config`], [`startup`], [`telemetry`], [`error`]: the process.
 
 pub mod actors;
@@ -43,3 +45,4 @@ pub mod protocol;
 pub mod startup;
 pub mod telemetry;
 pub mod uploads;
+pub mod webhooks;

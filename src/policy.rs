@@ -283,6 +283,21 @@ pub fn check_api_keys(account: &Account, project: ProjectId) -> Result<(), Denie
     Ok(())
 }
 
+/// Decides whether `account` may manage the webhooks of `project` (endpoints, delivery logs,
+/// redelivery): as for API keys, its admins and instance admins.
+///
+/// # Errors
+/// `not_found` (`project not found`) for another project's users, `forbidden` for the
+/// project's non-admins.
+pub fn check_webhooks(account: &Account, project: ProjectId) -> Result<(), Denied> {
+    match check_api_keys(account, project) {
+        Err(Denied::Forbidden(_)) if !account.disabled => Err(Denied::Forbidden(
+            "only the project's admins may manage its webhooks",
+        )),
+        other => other,
+    }
+}
+
 /// An API key as the policy sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyFacts<'a> {

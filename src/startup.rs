@@ -152,6 +152,14 @@ impl Application {
             });
         }
         spawn_housekeeping(&state);
+        if settings.webhooks.enabled {
+            crate::webhooks::worker::spawn(crate::webhooks::worker::WorkerDeps {
+                db: state.db.clone(),
+                writer: writer.clone(),
+                presence: presence.clone(),
+                settings: settings.webhooks.clone(),
+            })?;
+        }
 
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;

@@ -304,7 +304,8 @@ impl DbWriter {
         SyncArbiter::start(threads.max(1), move || Self { pool: pool.clone() })
     }
 
-    fn with_conn<T>(
+    /// Runs `f` with a pooled connection (the handlers of other modules' writes use it too).
+    pub(crate) fn with_conn<T>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, DbError>,
     ) -> Result<T, DbError> {

@@ -13,6 +13,7 @@ mod projects;
 mod server;
 mod uploads;
 mod users;
+mod webhooks;
 
 pub use api_keys::{ApiKeyCreated, ApiKeyView, CreateApiKeyBody};
 pub use conversations::{
@@ -32,4 +33,7 @@ pub use users::{
     CreateUserBody, LoginBody, MintTokenBody, RefreshBody, RegisterBody, RevokedCount,
     ServerUserView, TokenResponse, UpdateUserBody, UpsertUserBody, UserTokenView, UserView,
     WsTicketView,
+};
+pub use webhooks::{
+    CreateWebhookBody, DeliveryView, UpdateWebhookBody, WebhookCreated, WebhookView,
 };

@@ -10,11 +10,13 @@
 //! habit.
 
 mod sections;
+mod webhooks;
 
 pub use sections::{
     AuthSettings, ClusterSettings, DatabaseSettings, LimitSettings, RealtimeSettings,
     ServerSettings, UploadSettings,
 };
+pub use webhooks::WebhookSettings;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,6 +41,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Several nodes over Redis.
     pub cluster: ClusterSettings,
+    /// Delivery of events to project webhooks.
+    pub webhooks: WebhookSettings,
 }
 
 /// Parses an entry of `server.trusted_proxies`: a CIDR block (`10.0.0.0/8`) or a single
@@ -215,6 +219,17 @@ impl Settings {
             if self.cluster.presence_ttl_s.is_nan() || self.cluster.presence_ttl_s < 0.5 {
                 return bad("cluster.presence_ttl_s", "must be at least 0.5");
             }
+        }
+        if self.webhooks.max_age_h.is_nan() || self.webhooks.max_age_h < 0.0 {
+            return bad("webhooks.max_age_h", "must not be negative");
+        }
+        if self.webhooks.log_retention_h.is_nan() || self.webhooks.log_retention_h < 0.0 {
+            return bad("webhooks.log_retention_h", "must not be negative");
+        }
+        if !self.webhooks.telegram_api_base.starts_with("http://")
+            && !self.webhooks.telegram_api_base.starts_with("https://")
+        {
+            return bad("webhooks.telegram_api_base", "must be an http(s) URL");
         }
         if !matches!(
             self.database

@@ -137,11 +137,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        kind -> Text,
+        url -> Nullable<Text>,
+        secret -> Text,
+        chat_id -> Nullable<Text>,
+        events -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        consecutive_failures -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        last_error -> Nullable<Text>,
+        last_status_code -> Nullable<Integer>,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        queued_at -> Timestamp,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> projects (project_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(participants -> conversations (conversation_id));
 diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -153,4 +190,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     uploads,
     user_tokens,
+    webhooks,
+    webhook_deliveries,
 );

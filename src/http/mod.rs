@@ -21,6 +21,7 @@ pub mod tickets;
 mod uploads;
 mod user_tokens;
 mod users;
+mod webhooks;
 pub mod ws;
 
 pub use state::AppState;
@@ -67,6 +68,27 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(
                     resource("/projects/{id}/api-keys/{key_id}")
                         .route(web::delete().to(api_keys::revoke)),
+                )
+                .service(
+                    resource("/projects/{id}/webhooks")
+                        .route(web::post().to(webhooks::create))
+                        .route(web::get().to(webhooks::list)),
+                )
+                .service(
+                    resource("/projects/{id}/webhooks/{webhook_id}")
+                        .route(web::get().to(webhooks::get))
+                        .route(web::patch().to(webhooks::update))
+                        .route(web::delete().to(webhooks::delete)),
+                )
+                .service(
+                    resource("/projects/{id}/webhooks/{webhook_id}/deliveries")
+                        .route(web::get().to(webhooks::deliveries)),
+                )
+                .service(
+                    resource(
+                        "/projects/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+                    )
+                    .route(web::post().to(webhooks::redeliver)),
                 )
                 .service(
                     resource("/server/users/{external_id}")

@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ServerProcess, TestApp, TestDir, WsClient};
 
+mod webhooks;
+
 /// The Redis the nodes share.
 fn redis_url() -> String {
     std::env::var("PARLOR_TEST_REDIS_URL")

@@ -37,5 +37,6 @@ mod upload_limits;
 mod uploads;
 mod user_tokens;
 mod users;
+mod webhooks;
 mod websocket;
 mod ws_client;

@@ -29,9 +29,11 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 mod cluster;
+mod online;
 mod sessions;
 
 pub use cluster::{load_project_settings, load_revoked};
+pub use online::OnlineAmong;
 
 use crate::actors::Outbox;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod chat;
+mod webhooks;
 
 pub use accounts::{
     ApiKeyRow, NewApiKey, NewProject, NewRefreshToken, NewUser, ProjectRow, RefreshTokenRow,
@@ -14,6 +15,7 @@ pub use accounts::{
 pub use chat::{
     ConversationRow, MessageRow, NewConversation, NewMessage, NewParticipant, NewUpload, UploadRow,
 };
+pub use webhooks::{DeliveryRow, NewDelivery, NewWebhook, WebhookRow};
 
 /// A stored (naive UTC) time as clients see it.
 fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {

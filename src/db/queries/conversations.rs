@@ -57,7 +57,10 @@ pub fn create(
         on_conn!(conn, c => diesel::insert_into(participants::table).values(&members).execute(c))?;
         let mut ids = participant_ids.to_vec();
         ids.sort();
-        Ok(row.view(ids))
+        let view = row.view(ids);
+        let data = serde_json::to_value(&view).unwrap_or_default();
+        crate::webhooks::enqueue(conn, project, crate::webhooks::CONVERSATION_CREATED, data)?;
+        Ok(view)
     })
 }
 
@@ -73,7 +76,7 @@ pub fn close(
     use diesel::RunQueryDsl as _;
     write_transaction(conn, |conn| {
         let at = now();
-        on_conn!(conn, c => {
+        let closed = on_conn!(conn, c => {
             diesel::update(
                 conversations::table
                     .filter(conversations::id.eq(id))
@@ -86,14 +89,28 @@ pub fn close(
             ))
             .execute(c)
         })?;
-        on_conn!(conn, c => {
+        let row = on_conn!(conn, c => {
             conversations::table
                 .find(id)
                 .select(ConversationRow::as_select())
                 .first(c)
         })
         .optional()?
-        .ok_or(DbError::NotFound)
+        .ok_or(DbError::NotFound)?;
+        if closed > 0 {
+            let data = serde_json::json!({
+                "id": row.id,
+                "closed_by": row.closed_by,
+                "closed_at": row.closed_at.map(|t| t.and_utc()),
+            });
+            crate::webhooks::enqueue(
+                conn,
+                row.project_id,
+                crate::webhooks::CONVERSATION_CLOSED,
+                data,
+            )?;
+        }
+        Ok(row)
     })
 }
 

@@ -1,5 +1,6 @@
 //! Changing a conversation's participants after its creation (server API): who was added and
-//! who removed, in one transaction with the conversation's participant count.
+//! who removed, in one transaction with the conversation's participant count and the
+//! `participant.added` / `participant.removed` webhook deliveries.
 
 use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 
@@ -105,6 +106,15 @@ pub fn change(
                 )
                 .execute(c)
             })?;
+        }
+        for (users, event) in [
+            (&added, crate::webhooks::PARTICIPANT_ADDED),
+            (&removed, crate::webhooks::PARTICIPANT_REMOVED),
+        ] {
+            for user_id in users {
+                let data = serde_json::json!({"conversation_id": id, "user_id": user_id});
+                crate::webhooks::enqueue(conn, project, event, data)?;
+            }
         }
         let row = on_conn!(conn, c => {
             diesel::update(conversations::table.find(id))

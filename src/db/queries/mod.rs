@@ -16,3 +16,4 @@ pub mod tokens;
 pub mod uploads;
 pub mod user_tokens;
 pub mod users;
+pub mod webhooks;

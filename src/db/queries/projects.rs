@@ -120,7 +120,7 @@ pub struct Removed {
 }
 
 /// Deletes project `id` and every row of its data (messages, participants, conversations,
-/// uploads, refresh tokens, users, API keys), in one transaction, provided `confirm` is its name.
+/// uploads, refresh tokens, users, API keys, webhooks and their deliveries), in one transaction, provided `confirm` is its name.
 ///
 /// # Errors
 /// [`DbError::NotFound`]; [`DbError::Invalid`] for the default project or a `confirm` that is
@@ -187,6 +187,7 @@ pub fn delete(conn: &mut DbConnection, id: ProjectId, confirm: &str) -> Result<R
         on_conn!(conn, c => {
             diesel::delete(api_keys::table.filter(api_keys::project_id.eq(id))).execute(c)
         })?;
+        crate::db::queries::webhooks::delete_project(conn, id)?;
         on_conn!(conn, c => diesel::delete(projects::table.find(id)).execute(c))?;
         let still: std::collections::HashSet<String> = on_conn!(conn, c => {
             uploads::table

@@ -157,5 +157,10 @@ pub(super) fn apply(
             row
         }
     };
+    let event = match draft.change {
+        Change::Edit(_) => crate::webhooks::MESSAGE_UPDATED,
+        Change::Delete => crate::webhooks::MESSAGE_DELETED,
+    };
+    crate::webhooks::enqueue_messages(conn, event, std::slice::from_ref(&row))?;
     Ok(Ok(Changed { row, changed: true }))
 }

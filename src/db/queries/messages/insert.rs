@@ -139,6 +139,8 @@ pub(super) fn insert_all(
             "insert returned an unexpected row count".into(),
         ));
     }
+    // The outbox of webhooks, in this transaction: committed with the messages or not at all.
+    crate::webhooks::enqueue_messages(conn, crate::webhooks::MESSAGE_CREATED, &inserted)?;
     let mut by_seq: HashMap<(ConversationId, i64), MessageRow> = HashMap::new();
     for row in inserted {
         by_seq.insert((row.conversation_id, row.seq), row);

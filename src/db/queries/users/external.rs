@@ -92,6 +92,8 @@ pub fn upsert_external(conn: &mut DbConnection, new: &ExternalUser) -> Result<Up
                     .returning(UserRow::as_returning())
                     .get_result(c)
             })?;
+            let data = crate::webhooks::user_data(&row);
+            crate::webhooks::enqueue(conn, row.project_id, crate::webhooks::USER_CREATED, data)?;
             return Ok(Upserted {
                 row,
                 created: true,

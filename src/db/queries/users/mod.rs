@@ -57,12 +57,15 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser) -> Result<UserRow, DbError
         if let Some(taken) = taken(conn, new)? {
             return Err(taken);
         }
-        Ok(on_conn!(conn, c => {
+        let row = on_conn!(conn, c => {
             diesel::insert_into(users::table)
                 .values(new)
                 .returning(UserRow::as_returning())
                 .get_result(c)
-        })?)
+        })?;
+        let data = crate::webhooks::user_data(&row);
+        crate::webhooks::enqueue(conn, row.project_id, crate::webhooks::USER_CREATED, data)?;
+        Ok(row)
     });
     match inserted {
         // Another writer (the CLI beside the server) won the race between the checks and the
