@@ -19,6 +19,7 @@ use crate::db::models::{
     ApiKeyRow, ConversationRow, NewApiKey, NewProject, NewRefreshToken, NewUser, ProjectRow,
     UploadRow, UserRow,
 };
+use crate::db::queries::conversations::NewRoom;
 use crate::db::queries::membership::{self, Changed};
 use crate::db::queries::messages::{Write, Written};
 use crate::db::queries::participants::{self, Advanced};
@@ -87,18 +88,12 @@ pub struct ChangeAccount {
     pub change: AccountChange,
 }
 
-/// Create a conversation with its participants.
+/// Create a conversation (a direct one whose pair has one answers that one, `false`).
 #[derive(Message, Debug)]
-#[rtype(result = "Result<ConversationView, DbError>")]
+#[rtype(result = "Result<(ConversationView, bool), DbError>")]
 pub struct CreateConversation {
-    /// Tenant.
-    pub project_id: ProjectId,
-    /// Creator (included in `participant_ids`).
-    pub created_by: UserId,
-    /// Deduplicated participants, all existing users of the project.
-    pub participant_ids: Vec<UserId>,
-    /// Optional title.
-    pub title: Option<String>,
+    /// What to create.
+    pub room: NewRoom,
 }
 
 /// Write a group commit (sent by the
@@ -342,7 +337,7 @@ writes! {
     };
     ChangeAccount => |conn, msg| users::change_account(conn, &msg.change);
     CreateConversation => |conn, msg| {
-        conversations::create(conn, msg.project_id, msg.created_by, &msg.participant_ids, msg.title)
+        conversations::create(conn, &msg.room)
     };
     WriteBatch => |conn, msg| messages::write_batch(conn, &msg.writes);
     UpdateWatermark => |conn, msg| {

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::MessageView;
-use crate::domain::{ConversationId, ConversationKind, ConversationStatus, UserId};
+use crate::domain::{
+    ConversationId, ConversationKind, ConversationStatus, MemberRole, UserId, Visibility,
+};
 
 /// A conversation as clients see it (docs/PROTOCOL.md §4.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15,8 +17,16 @@ pub struct ConversationView {
     pub id: ConversationId,
     /// Title, or null.
     pub title: Option<String>,
-    /// `direct` (two participants) or `group`.
+    /// `direct`, `group`, `channel` or `support`.
     pub kind: ConversationKind,
+    /// Description, or null.
+    pub description: Option<String>,
+    /// `public` (in the directory) or `private` (by invitation).
+    pub visibility: Visibility,
+    /// How many participants (members and followers) it has.
+    pub member_count: i64,
+    /// The caller's role in it; null when the caller is not a participant.
+    pub member_role: Option<MemberRole>,
     /// `open` or `closed`.
     pub status: ConversationStatus,
     /// Creator.
@@ -43,14 +53,26 @@ pub struct ConversationView {
     pub last_message: Option<MessageView>,
 }
 
-/// Body of `POST /api/v1/conversations`: `{participant_ids, title?}`.
+/// Body of `POST /api/v1/conversations`: `{participant_ids, kind?, title?, description?,
+/// visibility?}`.
 #[derive(Debug, Deserialize)]
 pub struct CreateConversationBody {
     /// Users to include besides the caller.
+    #[serde(default)]
     pub participant_ids: Vec<UserId>,
+    /// The kind; by default `support` for a customer with only agents and admins (or no one
+    /// else), else `direct` for one other participant and no title, else `group`.
+    #[serde(default)]
+    pub kind: Option<ConversationKind>,
     /// Optional title.
     #[serde(default)]
     pub title: Option<String>,
+    /// Optional description (groups and channels).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `public` or `private` (default; groups and channels only).
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
 }
 
 /// Body of `POST /api/v1/conversations/{id}/read`: `{seq}`.

@@ -21,6 +21,15 @@ pub struct ServerCreateConversationBody {
     /// absent.
     #[serde(default)]
     pub created_by: Option<String>,
+    /// The kind: by default `direct` for two participants and no title, else `group`.
+    #[serde(default)]
+    pub kind: Option<ConversationKind>,
+    /// Optional description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `public` or `private` (default; groups and channels only).
+    #[serde(default)]
+    pub visibility: Option<crate::domain::Visibility>,
 }
 
 /// `POST /api/v1/server/conversations/{id}/participants` body: `{participants}`.

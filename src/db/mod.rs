@@ -17,6 +17,8 @@
 mod connection;
 mod error;
 mod ids;
+#[cfg(test)]
+mod migration_tests;
 pub mod models;
 pub mod postgres;
 pub mod queries;

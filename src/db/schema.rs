@@ -58,6 +58,9 @@ diesel::table! {
         last_activity_at -> Timestamp,
         version -> BigInt,
         participant_count -> BigInt,
+        description -> Nullable<Text>,
+        visibility -> Text,
+        direct_key -> Nullable<Text>,
     }
 }
 
@@ -69,6 +72,7 @@ diesel::table! {
         joined_at -> Timestamp,
         last_delivered_seq -> BigInt,
         last_read_seq -> BigInt,
+        role -> Text,
     }
 }
 

@@ -11,9 +11,10 @@ mod validate;
 
 pub use ids::{ConversationId, MessageId, ProjectId, SessionId, TokenId, UploadId, UserId};
 pub use scope::Scope;
+
 pub use text::{invisible_character, visible_text};
 pub use validate::{
-    Email, ExternalId, MessageContent, Password, ProjectName, Title, Username,
+    Description, Email, ExternalId, MessageContent, Password, ProjectName, Title, Username,
     validate_client_msg_id, validate_display_name,
 };
 
@@ -83,34 +84,108 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// `direct` (exactly two participants) or `group`.
+/// What a conversation is (docs/PROTOCOL.md §4.2): `direct` (two people, one per pair),
+/// `group`, `channel` (broadcast: its owners, admins and moderators post, followers read) or
+/// `support` (a customer with the support team).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationKind {
-    /// Two participants.
+    /// Exactly two participants, unique per pair.
     Direct,
-    /// One, or three or more participants.
+    /// Any number of members, public or private.
     Group,
+    /// Broadcast to followers.
+    Channel,
+    /// A customer's conversation with the support team.
+    Support,
 }
 
 impl ConversationKind {
-    /// `direct` for exactly two participants, else `group`.
-    pub fn for_participant_count(n: usize) -> Self {
-        if n == 2 { Self::Direct } else { Self::Group }
-    }
     /// The stored and wire form.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Direct => "direct",
             Self::Group => "group",
+            Self::Channel => "channel",
+            Self::Support => "support",
         }
     }
-    /// Parses the stored form; anything but `direct` reads as a group.
+    /// Parses the stored form; anything unknown reads as a group.
     pub fn from_stored(s: &str) -> Self {
-        if s == "direct" {
-            Self::Direct
+        match s {
+            "direct" => Self::Direct,
+            "channel" => Self::Channel,
+            "support" => Self::Support,
+            _ => Self::Group,
+        }
+    }
+}
+
+/// Who finds a group or channel: `public` ones are listed in the project's directory and
+/// anyone in the project may join; `private` ones are joined by invitation only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Listed; anyone in the project may join.
+    Public,
+    /// By invitation only.
+    #[default]
+    Private,
+}
+
+impl Visibility {
+    /// The stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+        }
+    }
+    /// Parses the stored form; anything but `public` is private.
+    pub fn from_stored(s: &str) -> Self {
+        if s == "public" {
+            Self::Public
         } else {
-            Self::Group
+            Self::Private
+        }
+    }
+}
+
+/// A participant's role in one conversation, highest first (docs/PROTOCOL.md, *Member roles*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    /// Follows a channel: reads, does not post.
+    Follower,
+    /// A member.
+    Member,
+    /// Moderates.
+    Moderator,
+    /// Administers the conversation.
+    Admin,
+    /// Owns it.
+    Owner,
+}
+
+impl MemberRole {
+    /// The stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Moderator => "moderator",
+            Self::Member => "member",
+            Self::Follower => "follower",
+        }
+    }
+    /// Parses the stored form; anything unknown reads as a member.
+    pub fn from_stored(s: &str) -> Self {
+        match s {
+            "owner" => Self::Owner,
+            "admin" => Self::Admin,
+            "moderator" => Self::Moderator,
+            "follower" => Self::Follower,
+            _ => Self::Member,
         }
     }
 }

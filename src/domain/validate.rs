@@ -118,6 +118,19 @@ impl Title {
     }
 }
 
+/// An optional conversation description: at most 1,000 characters, no control, bidirectional
+/// or invisible characters; blank is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description;
+
+impl Description {
+    /// # Errors
+    /// [`Invalid`] naming `description`.
+    pub fn parse(raw: Option<&str>) -> Result<Option<String>, Invalid> {
+        shown_name("description", raw, 1000)
+    }
+}
+
 /// A project's name: required, at most 100 characters, no control, bidirectional or invisible
 /// characters; trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,8 +13,11 @@ use crate::actors::room_registry::{Evict, send_to_room};
 use crate::api::{ConversationView, CreateConversationBody, ReadBody, UnreadCounts};
 use crate::auth::AuthUser;
 use crate::db::models::ConversationRow;
+use crate::db::queries::conversations::NewRoom;
 use crate::db::queries::{conversations, participants, users};
-use crate::domain::{ConversationId, ReceiptKind, Title, UserId};
+use crate::domain::{
+    ConversationId, ConversationKind, Description, ReceiptKind, Role, Title, UserId, Visibility,
+};
 use crate::error::AppError;
 use crate::http::extract::Json;
 use crate::http::state::AppState;
@@ -43,10 +46,31 @@ pub async fn authorized(
     Ok((row, members))
 }
 
-/// `POST /api/v1/conversations` → 201 [`ConversationView`]. The creator is always a
-/// participant; `kind` is `direct` for exactly two participants. Ids that are not users of the
-/// project → 400 with one message whichever they are. At most `limits.conversations_per_hour`
-/// attempts per user (429), failed ones included, so ids cannot be probed one by one.
+/// The kind a conversation gets when the client names none: `support` for a customer with
+/// only agents and admins (or no one else), else `direct` for one other participant and no
+/// title, else `group`.
+fn default_kind(
+    customer: bool,
+    others: usize,
+    other_customers: usize,
+    titled: bool,
+) -> ConversationKind {
+    if customer && other_customers == 0 {
+        ConversationKind::Support
+    } else if others == 1 && !titled {
+        ConversationKind::Direct
+    } else {
+        ConversationKind::Group
+    }
+}
+
+/// `POST /api/v1/conversations` `{participant_ids, kind?, title?, description?, visibility?}`
+/// → 201 [`ConversationView`], or 200 with the pair's existing `direct` conversation. The
+/// creator is always a participant, and owns a group or channel. `direct` needs exactly one
+/// other participant; `visibility` applies to groups and channels. Ids that are not users of
+/// the project → 400 with one message whichever they are. At most
+/// `limits.conversations_per_hour` attempts per user (429), failed ones included, so ids
+/// cannot be probed one by one.
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -56,6 +80,7 @@ pub async fn create(
     state.limits.conversation(auth.id)?;
     let body = body.into_inner();
     let title = Title::parse(body.title.as_deref())?;
+    let description = Description::parse(body.description.as_deref())?;
     let mut ids: BTreeSet<UserId> = body.participant_ids.into_iter().collect();
     ids.insert(auth.id);
     let max = state.settings.limits.max_participants;
@@ -65,30 +90,55 @@ pub async fn create(
         )));
     }
     let ids: Vec<UserId> = ids.into_iter().collect();
-    let existing = {
+    let others: Vec<UserId> = ids.iter().copied().filter(|id| *id != auth.id).collect();
+    let ((existing, _), (_, other_customers)) = {
         let mut conn = state.db.read().await?;
-        users::count_existing(&mut conn, auth.project_id, &ids).await?
+        (
+            users::count_existing_customers(&mut conn, auth.project_id, &ids).await?,
+            users::count_existing_customers(&mut conn, auth.project_id, &others).await?,
+        )
     };
     if existing != ids.len() {
         return Err(AppError::Validation(
             "participant_ids: one or more of these users cannot be added".into(),
         ));
     }
-    let mut view = state
-        .writer
-        .send(CreateConversation {
-            project_id: auth.project_id,
-            created_by: auth.id,
-            participant_ids: ids,
-            title,
-        })
-        .await??;
-    view.last_read_seq = Some(0);
-    view.unread_count = Some(0);
+    let customer = auth.role == Role::Customer;
+    let kind = body
+        .kind
+        .unwrap_or_else(|| default_kind(customer, others.len(), other_customers, title.is_some()));
+    if kind == ConversationKind::Direct && others.len() != 1 {
+        return Err(AppError::Validation(
+            "participant_ids: a direct conversation has exactly one other participant".into(),
+        ));
+    }
+    let visibility = match (kind, body.visibility) {
+        (ConversationKind::Group | ConversationKind::Channel, v) => v.unwrap_or_default(),
+        (_, Some(Visibility::Public)) => {
+            return Err(AppError::Validation(
+                "visibility: only groups and channels can be public".into(),
+            ));
+        }
+        (_, _) => Visibility::Private,
+    };
+    let room = NewRoom {
+        project_id: auth.project_id,
+        created_by: auth.id,
+        participant_ids: ids,
+        kind,
+        title,
+        description,
+        visibility,
+    };
+    let (view, created) = state.writer.send(CreateConversation { room }).await??;
+    let view = with_receipts(&state, &auth, view).await?;
+    if !created {
+        return Ok(HttpResponse::Ok().json(view));
+    }
     state.rooms.do_send(Evict {
         conversation_id: view.id,
     });
-    tracing::info!(conversation_id = %view.id, by = %auth.id, "conversation created");
+    tracing::info!(conversation_id = %view.id, by = %auth.id, kind = kind.as_str(), "conversation created");
     Ok(super::created(&view))
 }
 

@@ -19,9 +19,11 @@ use crate::api::{
     ServerParticipantsBody, ServerSendBody,
 };
 use crate::db::models::ConversationRow;
+use crate::db::queries::conversations::NewRoom;
 use crate::db::queries::{conversations, server, users};
 use crate::domain::{
-    ConversationId, MessageContent, ProjectId, Role, Scope, Title, UserId, validate_client_msg_id,
+    ConversationId, ConversationKind, Description, MessageContent, ProjectId, Role, Scope, Title,
+    UserId, Visibility, validate_client_msg_id,
 };
 use crate::error::AppError;
 use crate::http::api_keys::ApiCaller;
@@ -160,21 +162,47 @@ pub async fn create(
         )));
     }
     let participant_ids: Vec<UserId> = ids.into_iter().collect();
-    let created = state
-        .writer
-        .send(CreateConversation {
-            project_id: caller.project_id,
-            created_by,
-            participant_ids,
-            title,
-        })
-        .await??;
+    let kind = body
+        .kind
+        .unwrap_or(if participant_ids.len() == 2 && title.is_none() {
+            ConversationKind::Direct
+        } else {
+            ConversationKind::Group
+        });
+    if kind == ConversationKind::Direct && participant_ids.len() != 2 {
+        return Err(AppError::Validation(
+            "participants: a direct conversation has exactly two participants".into(),
+        ));
+    }
+    let visibility = match (kind, body.visibility) {
+        (ConversationKind::Group | ConversationKind::Channel, v) => v.unwrap_or_default(),
+        (_, Some(Visibility::Public)) => {
+            return Err(AppError::Validation(
+                "visibility: only groups and channels can be public".into(),
+            ));
+        }
+        (_, _) => Visibility::Private,
+    };
+    let room = NewRoom {
+        project_id: caller.project_id,
+        created_by,
+        participant_ids,
+        kind,
+        title,
+        description: Description::parse(body.description.as_deref())?,
+        visibility,
+    };
+    let (created, new) = state.writer.send(CreateConversation { room }).await??;
+    let row = conversation_of(&state, &caller, Scope::ConversationsWrite, created.id).await?;
+    let view = view(&state, row).await?;
+    if !new {
+        return Ok(HttpResponse::Ok().json(view));
+    }
     state.rooms.do_send(Evict {
         conversation_id: created.id,
     });
     tracing::info!(conversation_id = %created.id, key_id = caller.key_id, "conversation created by the server API");
-    let row = conversation_of(&state, &caller, Scope::ConversationsWrite, created.id).await?;
-    Ok(HttpResponse::Created().json(view(&state, row).await?))
+    Ok(HttpResponse::Created().json(view))
 }
 
 /// `GET /api/v1/server/conversations/{id}` (scope `read`) → [`ServerConversationView`], or 404.

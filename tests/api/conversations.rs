@@ -3,42 +3,148 @@ use serde_json::{Value, json};
 
 use crate::helpers::{error_code, spawn_app};
 
+/// Creates a conversation as `token` with `body`: the status and the view.
+async fn create(app: &crate::helpers::TestApp, token: &str, body: Value) -> (u16, Value) {
+    let auth = format!("Bearer {token}");
+    app.call(
+        "POST",
+        "/api/v1/conversations",
+        Some(("authorization", &auth)),
+        &body,
+    )
+    .await
+}
+
 #[actix_web::test]
-async fn creating_conversations_sets_kind_by_participant_count_and_includes_the_creator() {
+async fn conversations_get_their_kind_by_default_or_as_asked_and_include_the_creator() {
     let app = spawn_app().await;
     let (ann, bob, cid) = (
         app.register("ann").await,
         app.register("bob").await,
         app.register("cid").await,
     );
-    let direct = app
-        .post(
-            "/api/v1/conversations",
-            Some(&ann.access_token),
-            &json!({"participant_ids": [bob.id], "title": "Hello"}),
-        )
-        .await;
-    assert_eq!(direct.status(), 201);
-    let direct: Value = direct.json().await.unwrap();
+    let agent = app.create_with_role("agent", Role::Agent).await;
+    // One other person and no title: direct, one per pair.
+    let (status, direct) = create(
+        &app,
+        &ann.access_token,
+        json!({"participant_ids": [bob.id]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{direct}");
     assert_eq!(direct["kind"], "direct");
     assert_eq!(direct["status"], "open");
-    assert_eq!(direct["title"], "Hello");
     assert_eq!(direct["created_by"], ann.id);
     assert_eq!(direct["participant_ids"], json!([ann.id, bob.id]));
     assert_eq!(direct["closed_at"], Value::Null);
     assert_eq!(direct["closed_by"], Value::Null);
+    assert_eq!(direct["visibility"], "private");
+    assert_eq!(direct["member_count"], 2);
+    assert_eq!(direct["member_role"], "member");
     assert!(direct["created_at"].as_str().unwrap().ends_with('Z'));
+    for (token, others) in [(&ann.access_token, bob.id), (&bob.access_token, ann.id)] {
+        let (status, again) = create(&app, token, json!({"participant_ids": [others]})).await;
+        assert_eq!(
+            (status, &again["id"]),
+            (200, &direct["id"]),
+            "the pair's conversation"
+        );
+    }
+    let (status, _) = create(
+        &app,
+        &ann.access_token,
+        json!({"participant_ids": [bob.id, cid.id], "kind": "direct"}),
+    )
+    .await;
+    assert_eq!(status, 400, "direct is two people");
 
-    let group = app
-        .post(
-            "/api/v1/conversations",
-            Some(&ann.access_token),
-            &json!({"participant_ids": [bob.id, cid.id, ann.id]}),
+    // A title, or more people: a group, owned by its creator.
+    let (status, group) = create(
+        &app,
+        &ann.access_token,
+        json!({"participant_ids": [bob.id], "title": "Hello", "description": "about hello"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        (
+            &group["kind"],
+            &group["title"],
+            &group["description"],
+            &group["member_role"]
+        ),
+        (
+            &json!("group"),
+            &json!("Hello"),
+            &json!("about hello"),
+            &json!("owner")
         )
-        .await;
-    let group: Value = group.json().await.unwrap();
+    );
+    let (_, group) = create(
+        &app,
+        &ann.access_token,
+        json!({"participant_ids": [bob.id, cid.id, ann.id], "visibility": "public"}),
+    )
+    .await;
     assert_eq!(group["kind"], "group");
+    assert_eq!(group["visibility"], "public");
     assert_eq!(group["participant_ids"], json!([ann.id, bob.id, cid.id]));
+    assert_eq!(group["member_count"], 3);
+
+    // A customer with only agents, or alone: support, not unique per pair.
+    let (_, support) = create(
+        &app,
+        &ann.access_token,
+        json!({"participant_ids": [agent.id]}),
+    )
+    .await;
+    assert_eq!(support["kind"], "support");
+    let (status, second) = create(
+        &app,
+        &ann.access_token,
+        json!({"participant_ids": [agent.id]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_ne!(second["id"], support["id"]);
+    let (_, alone) = create(&app, &ann.access_token, json!({"participant_ids": []})).await;
+    assert_eq!(alone["kind"], "support");
+    // ... unless the client asks for another kind.
+    let (_, direct_with_agent) = create(
+        &app,
+        &ann.access_token,
+        json!({"participant_ids": [agent.id], "kind": "direct"}),
+    )
+    .await;
+    assert_eq!(direct_with_agent["kind"], "direct");
+
+    // Channels: the creator owns it, the others follow.
+    let (status, channel) = create(
+        &app,
+        &ann.access_token,
+        json!({"participant_ids": [bob.id], "kind": "channel", "title": "News"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &channel["kind"], &channel["member_role"]),
+        (201, &json!("channel"), &json!("owner"))
+    );
+    let auth = format!("Bearer {}", bob.access_token);
+    let path = format!("/api/v1/conversations/{}", channel["id"]);
+    let (_, seen_by_bob) = app
+        .call("GET", &path, Some(("authorization", &auth)), &Value::Null)
+        .await;
+    assert_eq!(seen_by_bob["member_role"], "follower");
+
+    for bad in [
+        json!({"participant_ids": [bob.id], "kind": "direct", "visibility": "public"}),
+        json!({"participant_ids": [agent.id], "visibility": "public"}),
+        json!({"participant_ids": [bob.id], "kind": "room"}),
+        json!({"participant_ids": [bob.id], "visibility": "secret"}),
+    ] {
+        let (status, body) = create(&app, &ann.access_token, bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
 }
 
 #[actix_web::test]

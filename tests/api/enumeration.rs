@@ -58,7 +58,7 @@ async fn conversation_creation_is_limited_per_user_failures_included() {
         .post(
             "/api/v1/conversations",
             Some(&bob.access_token),
-            &json!({"participant_ids": [ann.id]}),
+            &json!({"participant_ids": [ann.id], "kind": "group"}),
         )
         .await;
     assert_eq!(response.status(), 201);

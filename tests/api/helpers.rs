@@ -465,14 +465,15 @@ impl TestApp {
         }
     }
 
-    /// Creates a conversation as `creator` with `others`; returns its id.
+    /// Creates a conversation as `creator` with `others` (a new group each time, even for a
+    /// pair that has one already); returns its id.
     pub async fn conversation(&self, creator: &TestUser, others: &[&TestUser]) -> i64 {
         let ids: Vec<i64> = others.iter().map(|u| u.id).collect();
         let response = self
             .post(
                 "/api/v1/conversations",
                 Some(&creator.access_token),
-                &json!({"participant_ids": ids}),
+                &json!({"participant_ids": ids, "kind": "group"}),
             )
             .await;
         assert_eq!(response.status(), 201);

@@ -306,6 +306,29 @@ async fn conversations_are_closed_and_listed_by_page_and_filter() {
         .unwrap();
     let mut ann_ws = ws_of(&app, &key, "ann").await;
     ann_ws.join(third).await;
+    // A pair has one direct conversation: asking again answers it.
+    let body = json!({"participants": ["bob", "ann"]});
+    let (status, again) = call(&app, "POST", "/api/v1/server/conversations", &key, &body).await;
+    assert_eq!(
+        (status, &again["id"], &again["kind"]),
+        (200, &json!(first), &json!("direct"))
+    );
+    let body = json!({"participants": ["ann", "bob"], "kind": "channel", "visibility": "public"});
+    let (status, channel) = call(&app, "POST", "/api/v1/server/conversations", &key, &body).await;
+    assert_eq!(
+        (status, &channel["kind"], &channel["visibility"]),
+        (201, &json!("channel"), &json!("public"))
+    );
+    let (_, channels) = call(
+        &app,
+        "GET",
+        "/api/v1/server/conversations?kind=channel",
+        &key,
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(channels.as_array().map(Vec::len), Some(1));
+    let fourth = channel["id"].as_i64().unwrap();
 
     let close = format!("/api/v1/server/conversations/{third}/close");
     let (status, closed) = call(&app, "POST", &close, &key, &Value::Null).await;
@@ -343,7 +366,10 @@ async fn conversations_are_closed_and_listed_by_page_and_filter() {
     };
     let list = |query: &str| format!("/api/v1/server/conversations{query}");
     let (status, all) = call(&app, "GET", &list(""), &key, &Value::Null).await;
-    assert_eq!((status, ids(&all)), (200, vec![first, second, third]));
+    assert_eq!(
+        (status, ids(&all)),
+        (200, vec![first, second, third, fourth])
+    );
     let (_, page) = call(&app, "GET", &list("?limit=2"), &key, &Value::Null).await;
     assert_eq!(ids(&page), [first, second]);
     let (_, page) = call(
@@ -354,7 +380,7 @@ async fn conversations_are_closed_and_listed_by_page_and_filter() {
         &Value::Null,
     )
     .await;
-    assert_eq!(ids(&page), [third]);
+    assert_eq!(ids(&page), [third, fourth]);
     let (_, page) = call(&app, "GET", &list("?status=closed"), &key, &Value::Null).await;
     assert_eq!(ids(&page), [third]);
     let (_, page) = call(
@@ -365,7 +391,7 @@ async fn conversations_are_closed_and_listed_by_page_and_filter() {
         &Value::Null,
     )
     .await;
-    assert_eq!(ids(&page), [first]);
+    assert_eq!(ids(&page), [first, fourth]);
     let (_, page) = call(
         &app,
         "GET",

@@ -8,6 +8,7 @@ use crate::api::{ConversationView, DownloadLinks, MessageView, StoredAttachment}
 use crate::db::schema::{conversations, messages, participants, uploads};
 use crate::domain::{
     ConversationId, ConversationKind, ConversationStatus, MessageId, ProjectId, UploadId, UserId,
+    Visibility,
 };
 use crate::policy::ConversationFacts;
 
@@ -21,7 +22,7 @@ pub struct ConversationRow {
     pub project_id: ProjectId,
     /// Optional title.
     pub title: Option<String>,
-    /// `direct` or `group`.
+    /// `direct`, `group`, `channel` or `support`.
     pub kind: String,
     /// `open` or `closed`.
     pub status: String,
@@ -42,6 +43,10 @@ pub struct ConversationRow {
     pub version: i64,
     /// How many participants it has.
     pub participant_count: i64,
+    /// Optional description.
+    pub description: Option<String>,
+    /// `public` or `private`.
+    pub visibility: String,
 }
 
 impl ConversationRow {
@@ -66,6 +71,10 @@ impl ConversationRow {
             id: self.id,
             title: self.title.clone(),
             kind: ConversationKind::from_stored(&self.kind),
+            description: self.description.clone(),
+            visibility: Visibility::from_stored(&self.visibility),
+            member_count: self.participant_count,
+            member_role: None,
             status: self.status(),
             created_by: self.created_by,
             participant_ids,
@@ -90,7 +99,7 @@ pub struct NewConversation {
     pub project_id: ProjectId,
     /// Optional title.
     pub title: Option<String>,
-    /// `direct` or `group`.
+    /// `direct`, `group`, `channel` or `support`.
     pub kind: String,
     /// Creator.
     pub created_by: UserId,
@@ -100,6 +109,12 @@ pub struct NewConversation {
     pub last_activity_at: NaiveDateTime,
     /// How many participants it starts with.
     pub participant_count: i64,
+    /// Optional description.
+    pub description: Option<String>,
+    /// `public` or `private`.
+    pub visibility: String,
+    /// A direct conversation's pair, `"<lower id>:<higher id>"`; null for other kinds.
+    pub direct_key: Option<String>,
 }
 
 /// A new `participants` row.
@@ -114,6 +129,8 @@ pub struct NewParticipant {
     pub user_id: UserId,
     /// Now.
     pub joined_at: NaiveDateTime,
+    /// Their role in the conversation.
+    pub role: String,
 }
 
 /// A `messages` row.

@@ -12,32 +12,108 @@ use crate::db::models::{ConversationRow, MessageRow, NewConversation, NewPartici
 use crate::db::queries::participants as receipts;
 use crate::db::schema::{conversations, messages, participants};
 use crate::db::{DbConnection, DbError, ReadConn, now, on_conn, on_read, write_transaction};
-use crate::domain::{ConversationId, ConversationKind, ConversationStatus, ProjectId, UserId};
+use crate::domain::{
+    ConversationId, ConversationKind, ConversationStatus, MemberRole, ProjectId, UserId, Visibility,
+};
 
-/// Creates a conversation with `participant_ids` (deduplicated; must include the creator).
+/// A conversation to create: who, what kind, what it shows.
+#[derive(Debug, Clone)]
+pub struct NewRoom {
+    /// The project.
+    pub project_id: ProjectId,
+    /// The creator (a participant, or the project's system user for the server API).
+    pub created_by: UserId,
+    /// Every participant, deduplicated (the creator included when they take part).
+    pub participant_ids: Vec<UserId>,
+    /// The kind (checked by the caller: `direct` has exactly two participants).
+    pub kind: ConversationKind,
+    /// Optional title (validated).
+    pub title: Option<String>,
+    /// Optional description (validated).
+    pub description: Option<String>,
+    /// `public` or `private` (always private for direct and support).
+    pub visibility: Visibility,
+}
+
+impl NewRoom {
+    /// The role `user` starts with: the creator owns a group or channel; the others of a
+    /// channel follow it; everyone else is a member.
+    fn role_of(&self, user: UserId) -> MemberRole {
+        match self.kind {
+            ConversationKind::Group | ConversationKind::Channel if user == self.created_by => {
+                MemberRole::Owner
+            }
+            ConversationKind::Channel => MemberRole::Follower,
+            _ => MemberRole::Member,
+        }
+    }
+
+    /// A direct conversation's pair: `"<lower id>:<higher id>"`.
+    fn direct_key(&self) -> Option<String> {
+        match (self.kind, self.participant_ids.as_slice()) {
+            (ConversationKind::Direct, [a, b]) => Some(format!("{}:{}", a.min(b), a.max(b))),
+            _ => None,
+        }
+    }
+}
+
+/// The direct conversation of `key` in `project`, with its participants.
+fn find_direct(
+    conn: &mut DbConnection,
+    project: ProjectId,
+    key: &str,
+) -> Result<Option<ConversationView>, DbError> {
+    use diesel::RunQueryDsl as _;
+    let row: Option<ConversationRow> = on_conn!(conn, c => {
+        conversations::table
+            .filter(conversations::project_id.eq(project))
+            .filter(conversations::direct_key.eq(key))
+            .select(ConversationRow::as_select())
+            .first(c)
+    })
+    .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let ids: Vec<UserId> = on_conn!(conn, c => {
+        participants::table
+            .filter(participants::conversation_id.eq(row.id))
+            .order(participants::user_id.asc())
+            .select(participants::user_id)
+            .load(c)
+    })?;
+    Ok(Some(row.view(ids)))
+}
+
+/// Creates a conversation; a direct one whose pair has one already answers that one instead
+/// (`false`: nothing was created).
 ///
 /// # Errors
 /// A query failure (an unknown user id fails the foreign key).
 pub fn create(
     conn: &mut DbConnection,
-    project: ProjectId,
-    created_by: UserId,
-    participant_ids: &[UserId],
-    title: Option<String>,
-) -> Result<ConversationView, DbError> {
+    room: &NewRoom,
+) -> Result<(ConversationView, bool), DbError> {
     use diesel::RunQueryDsl as _;
-    write_transaction(conn, |conn| {
+    let direct_key = room.direct_key();
+    let created: Result<(ConversationView, bool), DbError> = write_transaction(conn, |conn| {
+        if let Some(key) = &direct_key
+            && let Some(existing) = find_direct(conn, room.project_id, key)?
+        {
+            return Ok((existing, false));
+        }
         let at = now();
         let new = NewConversation {
-            project_id: project,
-            title,
-            kind: ConversationKind::for_participant_count(participant_ids.len())
-                .as_str()
-                .to_string(),
-            created_by,
+            project_id: room.project_id,
+            title: room.title.clone(),
+            kind: room.kind.as_str().to_string(),
+            created_by: room.created_by,
             created_at: at,
             last_activity_at: at,
-            participant_count: i64::try_from(participant_ids.len()).unwrap_or(i64::MAX),
+            participant_count: i64::try_from(room.participant_ids.len()).unwrap_or(i64::MAX),
+            description: room.description.clone(),
+            visibility: room.visibility.as_str().to_string(),
+            direct_key: direct_key.clone(),
         };
         let row: ConversationRow = on_conn!(conn, c => {
             diesel::insert_into(conversations::table)
@@ -45,23 +121,39 @@ pub fn create(
                 .returning(ConversationRow::as_returning())
                 .get_result(c)
         })?;
-        let members: Vec<NewParticipant> = participant_ids
+        let members: Vec<NewParticipant> = room
+            .participant_ids
             .iter()
             .map(|&user_id| NewParticipant {
-                project_id: project,
+                project_id: room.project_id,
                 conversation_id: row.id,
                 user_id,
                 joined_at: at,
+                role: room.role_of(user_id).as_str().to_string(),
             })
             .collect();
         on_conn!(conn, c => diesel::insert_into(participants::table).values(&members).execute(c))?;
-        let mut ids = participant_ids.to_vec();
+        let mut ids = room.participant_ids.clone();
         ids.sort();
         let view = row.view(ids);
         let data = serde_json::to_value(&view).unwrap_or_default();
-        crate::webhooks::enqueue(conn, project, crate::webhooks::CONVERSATION_CREATED, data)?;
-        Ok(view)
-    })
+        crate::webhooks::enqueue(
+            conn,
+            room.project_id,
+            crate::webhooks::CONVERSATION_CREATED,
+            data,
+        )?;
+        Ok((view, true))
+    });
+    match (created, &direct_key) {
+        // Another writer created the pair's conversation first: answer that one.
+        (Err(err), Some(key)) if err.is_unique_violation() => {
+            find_direct(conn, room.project_id, key)?
+                .map(|view| (view, false))
+                .ok_or(err)
+        }
+        (other, _) => other,
+    }
 }
 
 /// Closes an open conversation; a closed one is returned unchanged.
@@ -269,11 +361,12 @@ pub async fn with_receipts(
         [view] => Some(view.id),
         _ => None,
     };
-    let unread: BTreeMap<ConversationId, (i64, i64)> = receipts::unread(conn, user, only)
-        .await?
-        .into_iter()
-        .map(|u| (u.conversation_id, (u.last_read_seq, u.unread)))
-        .collect();
+    let unread: BTreeMap<ConversationId, (i64, i64, MemberRole)> =
+        receipts::unread(conn, user, only)
+            .await?
+            .into_iter()
+            .map(|u| (u.conversation_id, (u.last_read_seq, u.unread, u.role)))
+            .collect();
     // Last messages by (conversation_id, seq) through the unique index, 500 conversations at a
     // time (SQLite caps bound variables).
     let mut last: BTreeMap<ConversationId, MessageView> = BTreeMap::new();
@@ -297,9 +390,10 @@ pub async fn with_receipts(
         );
     }
     for view in &mut views {
-        if let Some((read, count)) = unread.get(&view.id) {
+        if let Some((read, count, role)) = unread.get(&view.id) {
             view.last_read_seq = Some(*read);
             view.unread_count = Some(*count);
+            view.member_role = Some(*role);
         }
         view.last_message = last.remove(&view.id);
         // The stored time moves at most once a second (`ACTIVITY_RESOLUTION`); the newest

@@ -7,7 +7,7 @@ use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, Selectable
 use crate::db::models::{ConversationRow, NewParticipant};
 use crate::db::schema::{conversations, participants, users};
 use crate::db::{DbConnection, DbError, now, on_conn, write_transaction};
-use crate::domain::{ConversationId, ProjectId, UserId};
+use crate::domain::{ConversationId, ConversationKind, MemberRole, ProjectId, UserId};
 
 /// What a participant change did.
 #[derive(Debug, Clone)]
@@ -37,16 +37,21 @@ pub fn change(
 ) -> Result<Changed, DbError> {
     use diesel::RunQueryDsl as _;
     write_transaction(conn, |conn| {
-        let found: Option<ProjectId> = on_conn!(conn, c => {
+        let found: Option<(ProjectId, String)> = on_conn!(conn, c => {
             conversations::table
                 .find(id)
-                .select(conversations::project_id)
+                .select((conversations::project_id, conversations::kind))
                 .first(c)
         })
         .optional()?;
-        if found != Some(project) {
+        let Some((_, kind)) = found.filter(|(p, _)| *p == project) else {
             return Err(DbError::NotFound);
-        }
+        };
+        // Channels gain followers; every other kind, members.
+        let role = match ConversationKind::from_stored(&kind) {
+            ConversationKind::Channel => MemberRole::Follower,
+            _ => MemberRole::Member,
+        };
         let active: i64 = on_conn!(conn, c => {
             users::table
                 .filter(users::id.eq_any(add))
@@ -92,6 +97,7 @@ pub fn change(
                 conversation_id: id,
                 user_id,
                 joined_at: at,
+                role: role.as_str().to_string(),
             })
             .collect();
         if !rows.is_empty() {

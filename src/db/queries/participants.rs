@@ -13,7 +13,7 @@ use diesel::prelude::{
 use crate::api::Watermarks;
 use crate::db::schema::{messages, participants};
 use crate::db::{DbConnection, DbError, ReadConn, on_conn, on_read};
-use crate::domain::{ConversationId, ReceiptKind, UserId};
+use crate::domain::{ConversationId, MemberRole, ReceiptKind, UserId};
 
 /// What [`advance`] did.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +111,8 @@ pub struct Unread {
     pub last_read_seq: i64,
     /// Messages from others after it, not deleted.
     pub unread: i64,
+    /// The caller's role there.
+    pub role: MemberRole,
 }
 
 /// The unread count and read watermark of every conversation `user` takes part in, or only of
@@ -137,14 +139,19 @@ pub async fn unread(
                 .and(messages::deleted_at.is_null())),
         )
         .filter(participants::user_id.eq(user))
-        .group_by((participants::conversation_id, participants::last_read_seq))
+        .group_by((
+            participants::conversation_id,
+            participants::last_read_seq,
+            participants::role,
+        ))
         .select((
             participants::conversation_id,
             participants::last_read_seq,
+            participants::role,
             diesel::dsl::count(messages::id.nullable()),
         ))
         .order(participants::conversation_id.asc());
-    let rows: Vec<(ConversationId, i64, i64)> = match only {
+    let rows: Vec<(ConversationId, i64, String, i64)> = match only {
         Some(conversation) => {
             let query = query.filter(participants::conversation_id.eq(conversation));
             on_read!(conn, c => query.load(c).await)?
@@ -153,10 +160,11 @@ pub async fn unread(
     };
     Ok(rows
         .into_iter()
-        .map(|(conversation_id, last_read_seq, unread)| Unread {
+        .map(|(conversation_id, last_read_seq, role, unread)| Unread {
             conversation_id,
             last_read_seq,
             unread,
+            role: MemberRole::from_stored(&role),
         })
         .collect())
 }

@@ -47,9 +47,16 @@ fn database(conversations: usize) -> Fixture {
     let user = users::insert(&mut conn, &row).unwrap();
     let ids = (0..conversations)
         .map(|_| {
-            convs::create(&mut conn, DEFAULT_PROJECT, user.id, &[user.id], None)
-                .unwrap()
-                .id
+            let room = convs::NewRoom {
+                project_id: DEFAULT_PROJECT,
+                created_by: user.id,
+                participant_ids: vec![user.id],
+                kind: crate::domain::ConversationKind::Group,
+                title: None,
+                description: None,
+                visibility: crate::domain::Visibility::Private,
+            };
+            convs::create(&mut conn, &room).unwrap().0.id
         })
         .collect();
     Fixture {

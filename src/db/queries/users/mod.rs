@@ -148,6 +148,33 @@ pub async fn count_existing(
     Ok(found)
 }
 
+/// How many of `ids` are users of `project`, and how many of those are customers.
+///
+/// # Errors
+/// A query failure.
+pub async fn count_existing_customers(
+    conn: &mut ReadConn,
+    project: ProjectId,
+    ids: &[UserId],
+) -> Result<(usize, usize), DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let (mut found, mut customers) = (0, 0);
+    // SQLite caps bound variables per statement.
+    for chunk in ids.chunks(500) {
+        let query = users::table
+            .filter(users::project_id.eq(project))
+            .filter(users::id.eq_any(chunk))
+            .select(users::role);
+        let roles: Vec<String> = on_read!(conn, c => query.load(c).await)?;
+        found += roles.len();
+        customers += roles
+            .iter()
+            .filter(|r| *r == Role::Customer.as_str())
+            .count();
+    }
+    Ok((found, customers))
+}
+
 /// Users who share a conversation of at most `max_participants` participants with `user`
 /// (excluding `user`): whose sessions get that user's presence changes.
 ///

@@ -1,0 +1,98 @@
+//! Data migrations over data written by the schema before them (issue 13's rooms), on the
+//! backend the suite runs on.
+
+use diesel::prelude::*;
+use diesel_migrations::MigrationHarness;
+
+use super::scratch::ScratchDatabase;
+use super::{DbConnection, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+use crate::db::schema::{conversations, participants};
+
+/// Applies the migrations before the first whose name contains `stop`.
+fn migrate_before(conn: &mut DbConnection, stop: &str) {
+    match conn {
+        DbConnection::Sqlite(c) => loop {
+            let pending = c.pending_migrations(SQLITE_MIGRATIONS).unwrap();
+            let Some(next) = pending.first() else { break };
+            if next.name().to_string().contains(stop) {
+                break;
+            }
+            c.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        },
+        DbConnection::Postgres(c) => loop {
+            let pending = c.pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+            let Some(next) = pending.first() else { break };
+            if next.name().to_string().contains(stop) {
+                break;
+            }
+            c.run_next_migration(POSTGRES_MIGRATIONS).unwrap();
+        },
+    }
+}
+
+const BEFORE_ROOMS: &str = "
+INSERT INTO users (id, project_id, email, username, role, created_at) VALUES
+  (101, 1, 'ann@x.test', 'ann', 'customer', '2026-01-01 00:00:00'),
+  (102, 1, 'bob@x.test', 'bob', 'customer', '2026-01-01 00:00:00'),
+  (103, 1, 'sam@x.test', 'sam', 'agent', '2026-01-01 00:00:00'),
+  (104, 1, 'cid@x.test', 'cid', 'customer', '2026-01-01 00:00:00');
+INSERT INTO conversations (id, project_id, kind, created_by, created_at, last_activity_at,
+                           participant_count) VALUES
+  (201, 1, 'direct', 101, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 2),
+  (202, 1, 'direct', 101, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 2),
+  (203, 1, 'direct', 102, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 2),
+  (204, 1, 'group', 101, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 3),
+  (205, 1, 'group', 101, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1);
+INSERT INTO participants (project_id, conversation_id, user_id, joined_at) VALUES
+  (1, 201, 101, '2026-01-01 00:00:00'), (1, 201, 102, '2026-01-01 00:00:00'),
+  (1, 202, 101, '2026-01-01 00:00:00'), (1, 202, 103, '2026-01-01 00:00:00'),
+  (1, 203, 102, '2026-01-01 00:00:00'), (1, 203, 101, '2026-01-01 00:00:00'),
+  (1, 204, 101, '2026-01-01 00:00:00'), (1, 204, 102, '2026-01-01 00:00:00'),
+  (1, 204, 104, '2026-01-01 00:00:00'),
+  (1, 205, 101, '2026-01-01 00:00:00');
+";
+
+#[test]
+fn todays_conversations_become_direct_group_or_support_with_owners_and_one_pair_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ScratchDatabase::new(dir.path(), "parlor.db").unwrap();
+    let mut conn = db.connect().unwrap();
+    migrate_before(&mut conn, "rooms");
+    conn.batch_execute(BEFORE_ROOMS).unwrap();
+    super::run_migrations(&mut conn).unwrap();
+
+    let kinds: Vec<(i64, String, Option<String>)> = crate::on_conn!(&mut conn, c => {
+        conversations::table
+            .order(conversations::id)
+            .select((conversations::id, conversations::kind, conversations::direct_key))
+            .load(c)
+    })
+    .unwrap();
+    assert_eq!(
+        kinds,
+        [
+            (201, "direct".into(), Some("101:102".into())),
+            (202, "support".into(), None),
+            (203, "direct".into(), None),
+            (204, "group".into(), None),
+            (205, "support".into(), None),
+        ],
+        "a customer with only agents, or alone, is support; the pair's oldest keeps the key"
+    );
+    let roles: Vec<(i64, i64, String)> = crate::on_conn!(&mut conn, c => {
+        participants::table
+            .filter(participants::conversation_id.eq(204))
+            .order(participants::user_id)
+            .select((participants::conversation_id, participants::user_id, participants::role))
+            .load(c)
+    })
+    .unwrap();
+    assert_eq!(
+        roles,
+        [
+            (204, 101, "owner".into()),
+            (204, 102, "member".into()),
+            (204, 104, "member".into())
+        ]
+    );
+}
