@@ -25,7 +25,9 @@
 //!
 //! docs/PROTOCOL.md §2 (*Roles*) is the same table for client authors.
 
-use crate::domain::{ConversationStatus, ProjectId, Role, Scope, UserId};
+use crate::domain::{
+    ConversationKind, ConversationStatus, MemberRole, ProjectId, Role, Scope, UserId,
+};
 
 /// Who asks: from an access token (or, later, an API key acting for a user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,11 @@ pub struct ConversationFacts {
     pub status: ConversationStatus,
     /// Whether the actor is one of its participants.
     pub participant: bool,
+    /// Its kind.
+    pub kind: ConversationKind,
+    /// The actor's role in it, where known (the room knows every participant's; `None` counts
+    /// as `member` for a participant).
+    pub member_role: Option<MemberRole>,
 }
 
 /// What the policy needs to know of a message being edited or deleted.
@@ -137,6 +144,15 @@ pub fn check(actor: &Actor, action: Action, facts: &ConversationFacts) -> Result
             Err(Denied::Forbidden(ONLY_PARTICIPANTS))
         }
         Action::Join | Action::Receipt | Action::Typing(false) => Ok(()),
+        // Channels broadcast: their owners, admins and moderators post; followers read.
+        Action::Post | Action::Typing(true)
+            if facts.kind == ConversationKind::Channel
+                && facts.member_role.unwrap_or(MemberRole::Member) < MemberRole::Moderator =>
+        {
+            Err(Denied::Forbidden(
+                "only the channel's owners, admins and moderators post in it",
+            ))
+        }
         Action::Post | Action::Typing(true) if open => Ok(()),
         Action::Post | Action::Typing(true) => Err(Denied::ConversationClosed),
         Action::Edit(message) if message.sender_id != actor.user_id => {

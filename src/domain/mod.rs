@@ -151,13 +151,17 @@ impl Visibility {
     }
 }
 
-/// A participant's role in one conversation, highest first (docs/PROTOCOL.md, *Member roles*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A participant's role in one conversation, lowest first, so roles compare by rank
+/// (docs/PROTOCOL.md, *Member roles*).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberRole {
     /// Follows a channel: reads, does not post.
     Follower,
     /// A member.
+    #[default]
     Member,
     /// Moderates.
     Moderator,

@@ -95,6 +95,8 @@ fn every_conversation_action_matches_the_table_in_the_actors_own_project() {
                 project_id: HOME,
                 status,
                 participant,
+                kind: ConversationKind::Group,
+                member_role: None,
             };
             let got = outcome(check(&actor, action, &facts));
             assert_eq!(
@@ -118,6 +120,8 @@ fn every_action_in_another_project_is_not_found_whatever_the_role_or_membership(
                 project_id: HOME,
                 status,
                 participant,
+                kind: ConversationKind::Group,
+                member_role: None,
             };
             assert_eq!(
                 outcome(check(&actor, action, &facts)),
@@ -135,6 +139,8 @@ fn files_are_readable_by_their_uploader_and_where_they_are_attached() {
             project_id: HOME,
             status: ConversationStatus::Closed,
             participant,
+            kind: ConversationKind::Group,
+            member_role: None,
         })
     };
     // (uploader?, attached_to, same project?) → expected per role: customer, agent, admin.
@@ -277,5 +283,50 @@ fn a_key_acts_only_within_its_scopes_and_its_project() {
             want,
             "{scope:?} on {project}"
         );
+    }
+}
+
+#[test]
+fn in_a_channel_only_owners_admins_and_moderators_post_or_type() {
+    let actor = Actor {
+        user_id: ME,
+        project_id: HOME,
+        role: Role::Customer,
+    };
+    for (member_role, posts) in [
+        (MemberRole::Owner, true),
+        (MemberRole::Admin, true),
+        (MemberRole::Moderator, true),
+        (MemberRole::Member, false),
+        (MemberRole::Follower, false),
+    ] {
+        for kind in [ConversationKind::Channel, ConversationKind::Group] {
+            let facts = ConversationFacts {
+                project_id: HOME,
+                status: ConversationStatus::Open,
+                participant: true,
+                kind,
+                member_role: Some(member_role),
+            };
+            let allowed = posts || kind == ConversationKind::Group;
+            for action in [Action::Post, Action::Typing(true)] {
+                let got = outcome(check(&actor, action, &facts));
+                let want = if allowed { "ok" } else { "403" };
+                assert_eq!(got, want, "{kind:?} {member_role:?} {action:?}");
+            }
+            // Everyone reads, joins, marks receipts and stops typing.
+            for action in [
+                Action::ReadHistory,
+                Action::Join,
+                Action::Receipt,
+                Action::Typing(false),
+            ] {
+                assert_eq!(
+                    outcome(check(&actor, action, &facts)),
+                    "ok",
+                    "{kind:?} {member_role:?} {action:?}"
+                );
+            }
+        }
     }
 }

@@ -327,3 +327,48 @@ async fn an_admin_closes_any_conversation_of_the_project() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "closed");
 }
+
+#[actix_web::test]
+async fn in_a_channel_the_owner_posts_and_followers_read_without_posting_or_typing() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.register("ann").await, app.register("bob").await);
+    let (_, channel) = create(
+        &app,
+        &ann.access_token,
+        json!({"participant_ids": [bob.id], "kind": "channel", "title": "News"}),
+    )
+    .await;
+    let id = channel["id"].as_i64().unwrap();
+    let mut bob_ws = app.ws(&bob).await;
+    bob_ws.join(id).await;
+    let sent = app.send_rest(&ann, id, "Release 2.0 is out").await;
+    assert_eq!(sent.status(), 201);
+    let news = bob_ws.recv_type("message:new").await;
+    assert_eq!(news["data"]["message"]["content"], "Release 2.0 is out");
+    let refused = app.send_rest(&bob, id, "me too").await;
+    assert_eq!(refused.status(), 403);
+    for (kind, data) in [
+        (
+            "message:send",
+            json!({"conversation_id": id, "content": "me too"}),
+        ),
+        ("typing:start", json!({"conversation_id": id})),
+    ] {
+        let reply = bob_ws.call(kind, data).await;
+        assert_eq!(
+            (&reply["type"], &reply["data"]["code"]),
+            (&json!("error"), &json!("forbidden")),
+            "{kind}: {reply}"
+        );
+    }
+    // Followers still read and mark what they read.
+    let read = bob_ws
+        .call("message:read", json!({"conversation_id": id, "seq": 1}))
+        .await;
+    assert_eq!(read["type"], "ack", "{read}");
+    assert_eq!(
+        app.history(&bob, id, "").await.len(),
+        1,
+        "nothing of bob's was stored"
+    );
+}

@@ -54,7 +54,8 @@ use crate::config::Settings;
 use crate::db::queries::{conversations, participants};
 use crate::db::{Database, DbError};
 use crate::domain::{
-    ConversationId, ConversationStatus, ProjectId, ReceiptKind, SessionId, UserId,
+    ConversationId, ConversationKind, ConversationStatus, MemberRole, ProjectId, ReceiptKind,
+    SessionId, UserId,
 };
 use crate::error::AppError;
 use crate::policy::{self, Action, Actor as PolicyActor, ConversationFacts};
@@ -129,16 +130,18 @@ pub struct RoomDeps {
     pub projects: Arc<crate::project_settings::ProjectSettingsRegistry>,
 }
 
-/// A participant's watermarks as the room knows them.
+/// A participant's watermarks and role as the room knows them.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Marks {
     delivered: i64,
     read: i64,
+    role: MemberRole,
 }
 
 /// The conversation, once loaded.
 struct Loaded {
     project_id: ProjectId,
+    kind: ConversationKind,
     status: ConversationStatus,
     last_seq: i64,
     version: i64,
@@ -256,6 +259,8 @@ impl RoomActor {
             project_id: loaded.project_id,
             status: loaded.status,
             participant: false,
+            kind: loaded.kind,
+            member_role: None,
         };
         Ok(policy::check_system_post(project, &facts)?)
     }
@@ -263,10 +268,13 @@ impl RoomActor {
     /// Asks the access policy whether `actor` may do `action` here.
     fn allow(&self, actor: &PolicyActor, action: Action) -> Result<(), AppError> {
         let loaded = self.loaded()?;
+        let marks = loaded.participants.get(&actor.user_id);
         let facts = ConversationFacts {
             project_id: loaded.project_id,
             status: loaded.status,
-            participant: loaded.participants.contains_key(&actor.user_id),
+            participant: marks.is_some(),
+            kind: loaded.kind,
+            member_role: marks.map(|m| m.role),
         };
         Ok(policy::check(actor, action, &facts)?)
     }
@@ -344,7 +352,7 @@ impl Actor for RoomActor {
             let Some(row) = conversations::find(&mut conn, id).await? else {
                 return Ok::<_, DbError>(None);
             };
-            let marks = participants::of_conversation(&mut conn, id).await?;
+            let marks = participants::members_of(&mut conn, id).await?;
             Ok(Some((row, marks)))
         };
         // `wait` holds the mailbox until the state is loaded, so no message sees `Loading`.
@@ -354,15 +362,17 @@ impl Actor for RoomActor {
                 room.known_version = row.version;
                 room.state = RoomState::Ready(Loaded {
                     project_id: row.project_id,
+                    kind: ConversationKind::from_stored(&row.kind),
                     status: row.status(),
                     last_seq: row.last_seq,
                     version: row.version,
                     participants: marks
                         .into_iter()
-                        .map(|m| {
+                        .map(|(m, role)| {
                             let marks = Marks {
                                 delivered: m.last_delivered_seq,
                                 read: m.last_read_seq,
+                                role,
                             };
                             (m.user_id, marks)
                         })

@@ -19,7 +19,9 @@ use super::{Origin, RoomActor, RoomState};
 use crate::cluster::envelope::{Effect, Envelope, Event};
 use crate::cluster::sequencer::{MAX_HELD, Supersede};
 use crate::cluster::{Cluster, RemoteEvent};
-use crate::domain::{ConversationStatus, ReceiptKind, SessionId, UserId};
+use crate::domain::{
+    ConversationKind, ConversationStatus, MemberRole, ReceiptKind, SessionId, UserId,
+};
 
 /// What one event delivers to this node's sessions.
 pub(crate) struct Delivery {
@@ -66,6 +68,14 @@ impl Supersede for Delivery {
             ack_first: true,
             effect: Applied::Nothing,
         })
+    }
+}
+
+/// The role a user added after the conversation's creation starts with: a channel's follow it.
+pub(super) fn joining_role(kind: ConversationKind) -> MemberRole {
+    match kind {
+        ConversationKind::Channel => MemberRole::Follower,
+        _ => MemberRole::Member,
     }
 }
 
@@ -143,7 +153,8 @@ impl RoomActor {
                         loaded.status = ConversationStatus::Closed;
                     }
                     Applied::Participant { user, added: true } => {
-                        loaded.participants.entry(user).or_default();
+                        let role = joining_role(loaded.kind);
+                        loaded.participants.entry(user).or_default().role = role;
                     }
                     Applied::Participant { user, added: false } => {
                         loaded.participants.remove(&user);

@@ -59,6 +59,8 @@ impl ConversationRow {
     /// does not take part.
     pub fn facts(&self, participant: bool) -> ConversationFacts {
         ConversationFacts {
+            kind: ConversationKind::from_stored(&self.kind),
+            member_role: None,
             project_id: self.project_id,
             status: self.status(),
             participant,

@@ -102,6 +102,39 @@ pub async fn of_conversation(
         .collect())
 }
 
+/// Every participant of `conversation` with their watermarks and role, by user id.
+///
+/// # Errors
+/// A query failure.
+pub async fn members_of(
+    conn: &mut ReadConn,
+    conversation: ConversationId,
+) -> Result<Vec<(Watermarks, MemberRole)>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let query = participants::table
+        .filter(participants::conversation_id.eq(conversation))
+        .select((
+            participants::user_id,
+            participants::last_delivered_seq,
+            participants::last_read_seq,
+            participants::role,
+        ))
+        .order(participants::user_id.asc());
+    let rows: Vec<(UserId, i64, i64, String)> = on_read!(conn, c => query.load(c).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, last_delivered_seq, last_read_seq, role)| {
+            let marks = Watermarks {
+                conversation_id: conversation,
+                user_id,
+                last_delivered_seq,
+                last_read_seq,
+            };
+            (marks, MemberRole::from_stored(&role))
+        })
+        .collect())
+}
+
 /// One row of [`unread`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unread {

@@ -107,6 +107,8 @@ pub(super) fn apply(
         project_id: conversation.project_id,
         status: conversation.status(),
         participant: participant > 0,
+        kind: crate::domain::ConversationKind::from_stored(&conversation.kind),
+        member_role: None,
     };
     if let Err(denied) = policy::check(&draft.actor, draft.action(&row), &facts) {
         return Ok(Err(denied.into()));
