@@ -128,9 +128,11 @@ async fn view(state: &AppState, row: ConversationRow) -> Result<ServerConversati
 }
 
 /// `POST /api/v1/server/conversations` (scope `conversations:write`) `{participants, title?,
-/// created_by?}` → 201 [`ServerConversationView`]. Participants are external ids of active
+/// created_by?, kind?, description?, visibility?}` → 201 [`ServerConversationView`], or 200
+/// with the pair's existing `direct` conversation. Participants are external ids of active
 /// users of the project (400 otherwise); `created_by` (an external id) becomes a participant
-/// too; without it the project's system user is the creator, and no participant.
+/// too; without it the project's system user is the creator, and no participant. Without
+/// `kind`, two participants and no title make a `direct` conversation, anything else a `group`.
 pub async fn create(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -152,7 +154,11 @@ pub async fn create(
         ));
     }
     let created_by = match &body.created_by {
-        Some(creator) => resolve(&state, &caller, std::slice::from_ref(creator)).await?[0],
+        Some(creator) => resolve(&state, &caller, std::slice::from_ref(creator))
+            .await?
+            .first()
+            .copied()
+            .ok_or_else(|| AppError::Validation("created_by: no such user".into()))?,
         None => system_actor(&state, caller.project_id).await?.user_id,
     };
     let max = state.settings.limits.max_participants;
