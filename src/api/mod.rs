@@ -31,8 +31,8 @@ pub use server::{
 pub use uploads::UploadView;
 pub use users::{
     CreateUserBody, LoginBody, MintTokenBody, RefreshBody, RegisterBody, RevokedCount,
-    ServerUserView, TokenResponse, UpdateUserBody, UpsertUserBody, UserTokenView, UserView,
-    WsTicketView,
+    ServerUserView, TokenResponse, UpdateUserBody, UpsertUserBody, UserProfile, UserSearchQuery,
+    UserTokenView, UserView, WsTicketView,
 };
 pub use webhooks::{
     CreateWebhookBody, DeliveryView, UpdateWebhookBody, WebhookCreated, WebhookView,

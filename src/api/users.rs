@@ -175,6 +175,36 @@ pub struct RevokedCount {
     pub revoked: usize,
 }
 
+/// `GET /api/v1/users` query: `query` (a prefix of the username or display name, any case),
+/// `after_id`, `limit`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSearchQuery {
+    /// The prefix; every user when absent or empty. At most 64 characters.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Users with a larger id (the last id of the previous page).
+    #[serde(default)]
+    pub after_id: Option<i64>,
+    /// Page size, 1 to 200 (default 50).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// A user as the directory shows them to others of the project: `{id, username, display_name,
+/// role}`, no email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfile {
+    /// User id: what `participant_ids` take.
+    pub id: UserId,
+    /// Username, or null for a user of the server API.
+    pub username: Option<String>,
+    /// Display name, or null.
+    pub display_name: Option<String>,
+    /// `admin`, `agent` or `customer`.
+    pub role: Role,
+}
+
 /// A user as the server API answers it: the user view (§4.1) and `metadata`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerUserView {

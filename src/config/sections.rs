@@ -344,6 +344,8 @@ pub struct LimitSettings {
     pub ws_upgrades_per_ip_per_minute: u32,
     /// Conversations one user may create per hour.
     pub conversations_per_hour: u32,
+    /// User directory searches (`GET /api/v1/users`) one user may make per minute.
+    pub user_searches_per_minute: u32,
 }
 
 impl Default for LimitSettings {
@@ -359,6 +361,7 @@ impl Default for LimitSettings {
             login_attempts_per_account_per_minute: 5,
             ws_upgrades_per_ip_per_minute: 60,
             conversations_per_hour: 60,
+            user_searches_per_minute: 30,
         }
     }
 }

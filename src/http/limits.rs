@@ -6,7 +6,8 @@
 //!   account it names (credential stuffing and brute force: OWASP Authentication Cheat Sheet);
 //! - WebSocket upgrades against `limits.ws_upgrades_per_ip_per_minute` per client IP;
 //! - conversation creation against `limits.conversations_per_hour` per user; uploads against
-//!   `uploads.uploads_per_minute` per user.
+//!   `uploads.uploads_per_minute` per user; user directory searches against
+//!   `limits.user_searches_per_minute` per user.
 //!
 //! Past a limit the answer is 429 `rate_limited` with `Retry-After`. The client IP is the TCP
 //! peer, or the forwarded address from a trusted proxy, IPv6 counted per /64
@@ -67,6 +68,7 @@ pub struct ApiLimits {
     uploads: DefaultKeyedRateLimiter<UserId>,
     ws_upgrades: DefaultKeyedRateLimiter<IpAddr>,
     conversations: DefaultKeyedRateLimiter<UserId>,
+    user_searches: DefaultKeyedRateLimiter<UserId>,
 }
 
 /// Most distinct per-project API quotas with a limiter of their own.
@@ -114,6 +116,7 @@ impl ApiLimits {
             uploads: RateLimiter::keyed(per_minute(uploads.uploads_per_minute)),
             ws_upgrades: RateLimiter::keyed(per_minute(limits.ws_upgrades_per_ip_per_minute)),
             conversations: RateLimiter::keyed(per_hour(limits.conversations_per_hour)),
+            user_searches: RateLimiter::keyed(per_minute(limits.user_searches_per_minute)),
         }
     }
 
@@ -238,6 +241,14 @@ impl ApiLimits {
         refused(self.conversations.check_key(&user))
     }
 
+    /// Counts one user directory search by `user`.
+    ///
+    /// # Errors
+    /// `rate_limited` past `limits.user_searches_per_minute`.
+    pub fn user_search(&self, user: UserId) -> Result<(), AppError> {
+        refused(self.user_searches.check_key(&user))
+    }
+
     /// Forgets callers whose limits have fully recovered (keeps memory bounded).
     pub fn forget_idle(&self) {
         self.api.retain_recent();
@@ -251,6 +262,7 @@ impl ApiLimits {
         self.uploads.retain_recent();
         self.ws_upgrades.retain_recent();
         self.conversations.retain_recent();
+        self.user_searches.retain_recent();
     }
 }
 

@@ -47,7 +47,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(resource("/auth/logout").route(web::post().to(auth::logout)))
                 .service(resource("/auth/logout-all").route(web::post().to(auth::logout_all)))
                 .service(resource("/auth/me").route(web::get().to(auth::me)))
-                .service(resource("/users").route(web::post().to(users::create)))
+                .service(
+                    resource("/users")
+                        .route(web::post().to(users::create))
+                        .route(web::get().to(users::search)),
+                )
                 .service(resource("/users/{id}").route(web::patch().to(users::update)))
                 .service(resource("/ws-ticket").route(web::post().to(auth::ws_ticket)))
                 .service(

@@ -1,5 +1,5 @@
 //! `/api/v1/users`: admins create users of any role (this is how agents are made), change
-//! roles and disable accounts.
+//! roles and disable accounts; everyone finds the project's users by name (the directory).
 //!
 //! These ask the policy with the caller's account as it is now, not with the role in their
 //! token: an admin who was just demoted or disabled must not keep managing accounts for the
@@ -10,14 +10,14 @@ use actix_web::{HttpResponse, web};
 use crate::actors::db_writer::ChangeAccount;
 use crate::actors::presence::EndSessions;
 use crate::actors::session::EndSession;
-use crate::api::{CreateUserBody, UpdateUserBody};
+use crate::api::{CreateUserBody, UpdateUserBody, UserProfile, UserSearchQuery};
 use crate::auth::{AuthUser, Signup};
 use crate::db::queries::users;
 use crate::db::queries::users::AccountChange;
-use crate::domain::{ProjectId, UserId};
+use crate::domain::{ProjectId, Role, UserId};
 use crate::error::AppError;
 use crate::http::auth::{create_user, current_user};
-use crate::http::extract::Json;
+use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
 use crate::policy::{self, Actor};
 
@@ -94,4 +94,45 @@ pub async fn update(
     }
     tracing::info!(user_id = %user_id, by = %auth.id, role = ?body.role, disabled = ?body.disabled, "account changed");
     Ok(HttpResponse::Ok().json(user.view()))
+}
+
+/// Longest directory query, in characters.
+const MAX_QUERY_CHARS: usize = 64;
+
+/// `GET /api/v1/users?query=&after_id=&limit=` (any signed-in user) → the active users of the
+/// caller's project whose username or display name starts with `query` (any case), ascending
+/// by id: pass the last id as `after_id` for the next page. `{id, username, display_name,
+/// role}` each, never an email. At most `limits.user_searches_per_minute` per user (429).
+pub async fn search(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: Query<UserSearchQuery>,
+) -> Result<HttpResponse, AppError> {
+    state.limits.user_search(auth.id)?;
+    let text = query.query.as_deref().unwrap_or("").trim();
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(AppError::Validation(format!(
+            "query: at most {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let limit = super::admin::page_limit(query.limit)?;
+    let mut conn = state.db.read().await?;
+    let rows = users::directory::search(
+        &mut conn,
+        auth.project_id,
+        text,
+        query.after_id.unwrap_or(0),
+        limit,
+    )
+    .await?;
+    let profiles: Vec<UserProfile> = rows
+        .into_iter()
+        .map(|(id, username, display_name, role)| UserProfile {
+            id,
+            username,
+            display_name,
+            role: role.parse().unwrap_or(Role::Customer),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(profiles))
 }

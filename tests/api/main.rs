@@ -35,6 +35,7 @@ mod sessions;
 mod slow;
 mod upload_limits;
 mod uploads;
+mod user_directory;
 mod user_tokens;
 mod users;
 mod webhooks;

@@ -13,6 +13,7 @@ use crate::db::schema::{conversations, participants, users};
 use crate::db::{DbConnection, DbError, ReadConn, on_conn, on_read, write_transaction};
 use crate::domain::{ProjectId, Role, UserId};
 
+pub mod directory;
 mod external;
 
 pub use external::{
