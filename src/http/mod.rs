@@ -16,6 +16,7 @@ mod messages;
 mod project_settings;
 mod server;
 mod server_conversations;
+mod server_messages;
 pub mod state;
 pub mod tickets;
 mod uploads;
@@ -133,7 +134,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(
                     resource("/server/conversations/{id}/messages")
                         .route(web::get().to(server::messages))
-                        .route(web::post().to(server_conversations::post_message)),
+                        .route(web::post().to(server_messages::post_message)),
                 )
                 .service(
                     resource("/admin/projects/{id}")

@@ -12,18 +12,18 @@ use std::collections::BTreeSet;
 use actix_web::{HttpResponse, web};
 
 use crate::actors::db_writer::{CreateConversation, EnsureSystemUser};
-use crate::actors::room::{ChangeParticipants, Close, PostMessage};
+use crate::actors::room::{ChangeParticipants, Close};
 use crate::actors::room_registry::{Evict, send_to_room};
 use crate::api::{
     ParticipantRef, ServerConversationQuery, ServerConversationView, ServerCreateConversationBody,
-    ServerParticipantsBody, ServerSendBody,
+    ServerParticipantsBody,
 };
 use crate::db::models::ConversationRow;
 use crate::db::queries::conversations::NewRoom;
 use crate::db::queries::{conversations, server, users};
 use crate::domain::{
-    ConversationId, ConversationKind, Description, MessageContent, ProjectId, Role, Scope, Title,
-    UserId, Visibility, validate_client_msg_id,
+    ConversationId, ConversationKind, Description, ProjectId, Role, Scope, Title, UserId,
+    Visibility,
 };
 use crate::error::AppError;
 use crate::http::api_keys::ApiCaller;
@@ -32,7 +32,7 @@ use crate::http::state::AppState;
 use crate::policy::Actor;
 
 /// The project's system user, acting with an admin's power.
-async fn system_actor(state: &AppState, project: ProjectId) -> Result<Actor, AppError> {
+pub(super) async fn system_actor(state: &AppState, project: ProjectId) -> Result<Actor, AppError> {
     let user_id = state
         .writer
         .send(EnsureSystemUser {
@@ -48,7 +48,7 @@ async fn system_actor(state: &AppState, project: ProjectId) -> Result<Actor, App
 
 /// Checks the key for `scope` on conversation `id`: its project (404 for another project's
 /// or an unknown conversation).
-async fn conversation_of(
+pub(super) async fn conversation_of(
     state: &AppState,
     caller: &ApiCaller,
     scope: Scope,
@@ -332,76 +332,4 @@ pub async fn close(
     let row = send_to_room(&state.rooms, id, Close { actor }).await??;
     tracing::info!(conversation_id = %id, key_id = caller.key_id, "conversation closed by the server API");
     Ok(HttpResponse::Ok().json(view(&state, row).await?))
-}
-
-/// `POST /api/v1/server/conversations/{id}/messages` (scope `messages:write`) `{as_external_id
-/// | as_system, content, client_msg_id?, attachment_id?}` → 201 message, after commit; joined
-/// sessions get `message:new` at once. As a user: they must be a participant (403) and the
-/// usual rules apply (closed: 409, rate). As the system: a message of kind `system` from the
-/// project's system user, in any open conversation of the project, without attachment.
-/// Exactly-once with `client_msg_id`: a retry answers the original message.
-pub async fn post_message(
-    state: web::Data<AppState>,
-    caller: ApiCaller,
-    path: web::Path<ConversationId>,
-    body: Json<ServerSendBody>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    conversation_of(&state, &caller, Scope::MessagesWrite, id).await?;
-    let body = body.into_inner();
-    let (actor, system) = match (&body.as_external_id, body.as_system) {
-        (Some(external), false) => {
-            let mut conn = state.db.read().await?;
-            let user = users::find_by_external(&mut conn, caller.project_id, external)
-                .await?
-                .filter(|u| !u.disabled)
-                .ok_or_else(|| {
-                    AppError::Validation(format!(
-                        "as_external_id: no active user with external id {external:?}"
-                    ))
-                })?;
-            // The room would answer 404 (the policy hides a conversation from
-            // non-participants); the backend knows it exists, so say what is wrong.
-            if !conversations::participant_ids(&mut conn, id)
-                .await?
-                .contains(&user.id)
-            {
-                return Err(AppError::Forbidden(format!(
-                    "as_external_id: {external:?} is not a participant of this conversation"
-                )));
-            }
-            let actor = Actor {
-                user_id: user.id,
-                project_id: user.project_id,
-                role: user.role(),
-            };
-            (actor, false)
-        }
-        (None, true) if body.attachment_id.is_some() => {
-            return Err(AppError::Validation(
-                "attachment_id: system messages carry no attachment".into(),
-            ));
-        }
-        (None, true) => (system_actor(&state, caller.project_id).await?, true),
-        _ => {
-            return Err(AppError::Validation(
-                "as_external_id: give either as_external_id or as_system: true".into(),
-            ));
-        }
-    };
-    let content = MessageContent::parse_with_attachment(
-        &body.content,
-        state.settings.limits.message_max_chars,
-        body.attachment_id.is_some(),
-    )?;
-    let post = PostMessage {
-        actor,
-        content: content.into_inner(),
-        client_msg_id: validate_client_msg_id(body.client_msg_id)?,
-        attachment_id: body.attachment_id,
-        origin: None,
-        system,
-    };
-    let message = send_to_room(&state.rooms, id, post).await??;
-    Ok(HttpResponse::Created().json(message))
 }

@@ -23,6 +23,7 @@
 //! `message:new` after N. Edits and deletions are written through the same commit queue as
 //! sends, so `message:updated` for seq N always follows N's `message:new`.
 
+mod access;
 mod close;
 mod fill;
 mod join;
@@ -58,7 +59,6 @@ use crate::domain::{
     SessionId, UserId,
 };
 use crate::error::AppError;
-use crate::policy::{self, Action, Actor as PolicyActor, ConversationFacts};
 use crate::protocol::{self, ServerFrame};
 
 pub use close::Close;
@@ -250,33 +250,6 @@ impl RoomActor {
             RoomState::Loading => Err(AppError::Unavailable("conversation is loading".into())),
             RoomState::Missing => Err(AppError::not_found("conversation")),
         }
-    }
-
-    /// Asks the access policy whether the backend of `project` may post a system message here.
-    fn allow_system(&self, project: ProjectId) -> Result<(), AppError> {
-        let loaded = self.loaded()?;
-        let facts = ConversationFacts {
-            project_id: loaded.project_id,
-            status: loaded.status,
-            participant: false,
-            kind: loaded.kind,
-            member_role: None,
-        };
-        Ok(policy::check_system_post(project, &facts)?)
-    }
-
-    /// Asks the access policy whether `actor` may do `action` here.
-    fn allow(&self, actor: &PolicyActor, action: Action) -> Result<(), AppError> {
-        let loaded = self.loaded()?;
-        let marks = loaded.participants.get(&actor.user_id);
-        let facts = ConversationFacts {
-            project_id: loaded.project_id,
-            status: loaded.status,
-            participant: marks.is_some(),
-            kind: loaded.kind,
-            member_role: marks.map(|m| m.role),
-        };
-        Ok(policy::check(actor, action, &facts)?)
     }
 
     /// Counts one send, edit or deletion against `user`'s rate.

@@ -10,6 +10,7 @@ pub mod membership;
 pub mod messages;
 pub mod participants;
 pub mod projects;
+mod rooms;
 pub mod server;
 pub mod system;
 pub mod tokens;

@@ -150,27 +150,7 @@ pub(crate) fn verify(hit: &Hit, secret: &str) -> i64 {
     t
 }
 
-/// Logs in a user made straight in `project` with `role`.
-pub(crate) async fn member(app: &TestApp, project: i64, name: &str, role: Role) -> TestUser {
-    let row = app.create_in(ProjectId(project), name, role);
-    let (status, body) = app
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            &json!({"username": name, "password": format!("password-{name}"), "project_id": project}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    TestUser {
-        id: row.id.0,
-        username: name.into(),
-        email: row.email.unwrap_or_default(),
-        password: format!("password-{name}"),
-        access_token: body["access_token"].as_str().unwrap().into(),
-        refresh_token: body["refresh_token"].as_str().unwrap().into(),
-    }
-}
+pub(crate) use crate::api_keys::member;
 
 /// Polls endpoint `id` until `until` holds (the worker records outcomes after answers).
 pub(crate) async fn webhook_until(

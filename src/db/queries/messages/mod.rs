@@ -12,6 +12,7 @@
 mod batch;
 mod change;
 mod insert;
+mod prepare;
 mod read;
 
 pub use change::{Change, ChangeDraft, Changed};
