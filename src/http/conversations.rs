@@ -91,13 +91,13 @@ pub async fn create(
     }
     let ids: Vec<UserId> = ids.into_iter().collect();
     let others: Vec<UserId> = ids.iter().copied().filter(|id| *id != auth.id).collect();
-    let ((existing, _), (_, other_customers)) = {
+    let (existing, customers) = {
         let mut conn = state.db.read().await?;
-        (
-            users::count_existing_customers(&mut conn, auth.project_id, &ids).await?,
-            users::count_existing_customers(&mut conn, auth.project_id, &others).await?,
-        )
+        users::count_existing_customers(&mut conn, auth.project_id, &ids).await?
     };
+    // One query for everyone: the caller, among `ids`, counts as a customer when they are one.
+    let customer = auth.role == Role::Customer;
+    let other_customers = customers.saturating_sub(usize::from(customer));
     if existing != ids.len() {
         return Err(AppError::Validation(
             "participant_ids: one or more of these users cannot be added".into(),
