@@ -14,20 +14,24 @@
 //! 1. another project: always `not_found`, never `forbidden`, so ids reveal nothing across
 //!    tenants (ARCHITECTURE.md, *Access policy*);
 //! 2. visibility: participants see a conversation; admins see every conversation of their
-//!    project. Invisible: `not_found`. Actions that need participation itself (join, post,
+//!    project; everyone in the project sees its public groups and channels. Invisible: `not_found`. Actions that need participation itself (join, post,
 //!    typing, receipts) answer an admin who is not a participant `forbidden`: the admin can see
 //!    the conversation, so hiding it would be a lie;
 //! 3. role and ownership: closing needs an agent or admin; editing needs the author; deleting
-//!    needs the author or staff (agents only where they participate, since they see nothing
-//!    else); managing participants needs staff;
+//!    needs the author, staff (agents only where they participate, since they see nothing
+//!    else) or a moderator of the group or channel; membership, pins, invites and mentions of
+//!    everyone follow the member roles ([`RoomAction`], `policy/rooms.rs`);
 //! 4. state: a deleted message cannot be edited (`message_deleted`); a closed conversation
 //!    takes no new messages, typing or edits (`conversation_closed`).
 //!
 //! docs/PROTOCOL.md §2 (*Roles*) is the same table for client authors.
 
 use crate::domain::{
-    ConversationKind, ConversationStatus, MemberRole, ProjectId, Role, Scope, UserId,
+    ConversationKind, ConversationStatus, MemberRole, ProjectId, Role, Scope, UserId, Visibility,
 };
+
+mod rooms;
+pub use rooms::RoomAction;
 
 /// Who asks: from an access token (or, later, an API key acting for a user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +58,8 @@ pub struct ConversationFacts {
     /// The actor's role in it, where known (the room knows every participant's; `None` counts
     /// as `member` for a participant).
     pub member_role: Option<MemberRole>,
+    /// Public groups and channels are seen (read, joined) by everyone in their project.
+    pub visibility: Visibility,
 }
 
 /// What the policy needs to know of a message being edited or deleted.
@@ -88,8 +94,8 @@ pub enum Action {
     Download,
     /// Upload a file bound to it (`POST /uploads` with `conversation_id`).
     Upload,
-    /// Add or remove participants.
-    ManageParticipants,
+    /// Membership and content moderation, by member role ([`RoomAction`], `rooms.rs`).
+    Room(RoomAction),
 }
 
 /// Why an action is refused; each becomes an error code (`not_found`, `forbidden`,
@@ -125,7 +131,12 @@ pub fn check(actor: &Actor, action: Action, facts: &ConversationFacts) -> Result
         return Err(missing);
     }
     let admin = actor.role == Role::Admin;
-    let visible = facts.participant || admin;
+    let public = facts.visibility == Visibility::Public
+        && matches!(
+            facts.kind,
+            ConversationKind::Group | ConversationKind::Channel
+        );
+    let visible = facts.participant || admin || public;
     if !visible {
         return Err(missing);
     }
@@ -164,17 +175,25 @@ pub fn check(actor: &Actor, action: Action, facts: &ConversationFacts) -> Result
         Action::Delete(message) if message.sender_id == actor.user_id || actor.role.is_staff() => {
             Ok(())
         }
+        // Moderators of a group or channel delete others' messages too.
+        Action::Delete(_)
+            if facts.participant
+                && matches!(
+                    facts.kind,
+                    ConversationKind::Group | ConversationKind::Channel
+                )
+                && facts.member_role.unwrap_or_default() >= MemberRole::Moderator =>
+        {
+            Ok(())
+        }
         Action::Delete(_) => Err(Denied::Forbidden(
-            "only the sender, an agent or an admin may delete a message",
+            "only the sender, a moderator, an agent or an admin may delete a message",
         )),
         Action::Close if actor.role.is_staff() => Ok(()),
         Action::Close => Err(Denied::Forbidden(
             "only agents and admins can close conversations",
         )),
-        Action::ManageParticipants if actor.role.is_staff() => Ok(()),
-        Action::ManageParticipants => Err(Denied::Forbidden(
-            "only agents and admins can manage participants",
-        )),
+        Action::Room(room) => rooms::decide(actor, room, facts),
     }
 }
 

@@ -67,7 +67,7 @@ fn table() -> Vec<(&'static str, Action, ConversationStatus, [&'static str; 6])>
         ("close closed",        Close,              Closed, ["403", "ok",  "ok",     "404", "404", "ok"]),
         ("download",            Download,           Open,   ["ok",  "ok",  "ok",     "404", "404", "ok"]),
         ("upload into",         Upload,             Closed, ["ok",  "ok",  "ok",     "404", "404", "404"]),
-        ("manage participants", ManageParticipants, Open,   ["403", "ok",  "ok",     "404", "404", "ok"]),
+        ("add members",         Room(RoomAction::AddMembers), Open, ["403", "403", "ok", "404", "404", "ok"]),
     ]
 }
 
@@ -97,6 +97,7 @@ fn every_conversation_action_matches_the_table_in_the_actors_own_project() {
                 participant,
                 kind: ConversationKind::Group,
                 member_role: None,
+                visibility: Visibility::Private,
             };
             let got = outcome(check(&actor, action, &facts));
             assert_eq!(
@@ -122,6 +123,7 @@ fn every_action_in_another_project_is_not_found_whatever_the_role_or_membership(
                 participant,
                 kind: ConversationKind::Group,
                 member_role: None,
+                visibility: Visibility::Private,
             };
             assert_eq!(
                 outcome(check(&actor, action, &facts)),
@@ -141,6 +143,7 @@ fn files_are_readable_by_their_uploader_and_where_they_are_attached() {
             participant,
             kind: ConversationKind::Group,
             member_role: None,
+            visibility: Visibility::Private,
         })
     };
     // (uploader?, attached_to, same project?) → expected per role: customer, agent, admin.
@@ -307,6 +310,7 @@ fn in_a_channel_only_owners_admins_and_moderators_post_or_type() {
                 participant: true,
                 kind,
                 member_role: Some(member_role),
+                visibility: Visibility::Private,
             };
             let allowed = posts || kind == ConversationKind::Group;
             for action in [Action::Post, Action::Typing(true)] {

@@ -16,6 +16,7 @@ impl RoomActor {
             participant: false,
             kind: loaded.kind,
             member_role: None,
+            visibility: loaded.visibility,
         };
         Ok(policy::check_system_post(project, &facts)?)
     }
@@ -30,6 +31,7 @@ impl RoomActor {
             participant: marks.is_some(),
             kind: loaded.kind,
             member_role: marks.map(|m| m.role),
+            visibility: loaded.visibility,
         };
         Ok(policy::check(actor, action, &facts)?)
     }

@@ -56,7 +56,7 @@ use crate::db::queries::{conversations, participants};
 use crate::db::{Database, DbError};
 use crate::domain::{
     ConversationId, ConversationKind, ConversationStatus, MemberRole, ProjectId, ReceiptKind,
-    SessionId, UserId,
+    SessionId, UserId, Visibility,
 };
 use crate::error::AppError;
 use crate::protocol::{self, ServerFrame};
@@ -142,6 +142,7 @@ pub(super) struct Marks {
 struct Loaded {
     project_id: ProjectId,
     kind: ConversationKind,
+    visibility: Visibility,
     status: ConversationStatus,
     last_seq: i64,
     version: i64,
@@ -336,6 +337,7 @@ impl Actor for RoomActor {
                 room.state = RoomState::Ready(Loaded {
                     project_id: row.project_id,
                     kind: ConversationKind::from_stored(&row.kind),
+                    visibility: Visibility::from_stored(&row.visibility),
                     status: row.status(),
                     last_seq: row.last_seq,
                     version: row.version,

@@ -61,6 +61,7 @@ impl ConversationRow {
         ConversationFacts {
             kind: ConversationKind::from_stored(&self.kind),
             member_role: None,
+            visibility: Visibility::from_stored(&self.visibility),
             project_id: self.project_id,
             status: self.status(),
             participant,

@@ -96,19 +96,22 @@ pub(super) fn apply(
     else {
         return Ok(Err(DbError::NotFound));
     };
-    let participant: i64 = on_conn!(conn, c => {
+    let role: Option<String> = on_conn!(conn, c => {
         participants::table
             .filter(participants::conversation_id.eq(draft.conversation_id))
             .filter(participants::user_id.eq(draft.actor.user_id))
-            .count()
-            .get_result(c)
-    })?;
+            .select(participants::role)
+            .first(c)
+    })
+    .optional()?;
+    let member_role = role.as_deref().map(crate::domain::MemberRole::from_stored);
     let facts = ConversationFacts {
         project_id: conversation.project_id,
         status: conversation.status(),
-        participant: participant > 0,
+        participant: member_role.is_some(),
         kind: crate::domain::ConversationKind::from_stored(&conversation.kind),
-        member_role: None,
+        member_role,
+        visibility: crate::domain::Visibility::from_stored(&conversation.visibility),
     };
     if let Err(denied) = policy::check(&draft.actor, draft.action(&row), &facts) {
         return Ok(Err(denied.into()));
