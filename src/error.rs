@@ -57,6 +57,8 @@ pub enum ErrorCode {
     ConversationClosed,
     /// 409: the message was deleted.
     MessageDeleted,
+    /// 409: a per-message or per-conversation cap is full (reactions, pins).
+    LimitReached,
     /// 413: a body or file over its size limit.
     PayloadTooLarge,
     /// 413: an upload past the user's storage quota.
@@ -126,6 +128,10 @@ pub enum AppError {
     /// 409 `message_deleted`: a deleted message cannot be edited.
     #[error("the message was deleted")]
     MessageDeleted,
+    /// 409 `limit_reached`: a cap is full (distinct reactions of a message, pins of a
+    /// conversation); the message names it.
+    #[error("{0}")]
+    LimitReached(String),
     /// 413 `payload_too_large`.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -174,6 +180,7 @@ impl AppError {
             Self::RegistrationClosed => ErrorCode::RegistrationClosed,
             Self::ConversationClosed => ErrorCode::ConversationClosed,
             Self::MessageDeleted => ErrorCode::MessageDeleted,
+            Self::LimitReached(_) => ErrorCode::LimitReached,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
@@ -258,7 +265,8 @@ impl ResponseError for AppError {
             | Self::UsernameTaken
             | Self::NameTaken
             | Self::ConversationClosed
-            | Self::MessageDeleted => StatusCode::CONFLICT,
+            | Self::MessageDeleted
+            | Self::LimitReached(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) | Self::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } | Self::TooManySessions(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -307,6 +315,7 @@ impl From<DbError> for AppError {
             DbError::ConversationClosed => Self::ConversationClosed,
             DbError::Denied(denied) => denied.into(),
             DbError::Invalid(message) => Self::Validation(message),
+            DbError::LimitReached(message) => Self::LimitReached(message),
             DbError::QuotaExceeded { quota_bytes } => Self::QuotaExceeded(format!(
                 "file: over your storage quota of {quota_bytes} bytes (uploads.quota_bytes_per_user)"
             )),

@@ -5,6 +5,7 @@
 //! itself would produce for a malformed JSON body, query string or path.
 
 mod admin;
+mod annotations;
 pub mod api_keys;
 mod auth;
 pub mod client_ip;
@@ -175,7 +176,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(
                     resource("/uploads/{id}/thumbnail").route(web::get().to(uploads::thumbnail)),
                 )
-                .service(resource("/ws").route(web::get().to(ws::upgrade))),
+                .service(resource("/ws").route(web::get().to(ws::upgrade)))
+                .configure(annotations::routes),
         )
         .default_service(web::to(not_found));
 }

@@ -6,6 +6,7 @@
 
 pub mod api_keys;
 pub mod conversations;
+pub mod extras;
 pub mod membership;
 pub mod messages;
 pub mod participants;
