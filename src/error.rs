@@ -57,6 +57,8 @@ pub enum ErrorCode {
     ConversationClosed,
     /// 409: the message was deleted.
     MessageDeleted,
+    /// 410: an invite link that expired, was used up or was revoked.
+    InviteInvalid,
     /// 413: a body or file over its size limit.
     PayloadTooLarge,
     /// 413: an upload past the user's storage quota.
@@ -126,6 +128,9 @@ pub enum AppError {
     /// 409 `message_deleted`: a deleted message cannot be edited.
     #[error("the message was deleted")]
     MessageDeleted,
+    /// 410 `invite_invalid`: the invite expired, was used up or was revoked.
+    #[error("this invite has expired, been used up or been revoked")]
+    InviteInvalid,
     /// 413 `payload_too_large`.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -174,6 +179,7 @@ impl AppError {
             Self::RegistrationClosed => ErrorCode::RegistrationClosed,
             Self::ConversationClosed => ErrorCode::ConversationClosed,
             Self::MessageDeleted => ErrorCode::MessageDeleted,
+            Self::InviteInvalid => ErrorCode::InviteInvalid,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
@@ -259,6 +265,7 @@ impl ResponseError for AppError {
             | Self::NameTaken
             | Self::ConversationClosed
             | Self::MessageDeleted => StatusCode::CONFLICT,
+            Self::InviteInvalid => StatusCode::GONE,
             Self::PayloadTooLarge(_) | Self::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } | Self::TooManySessions(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -305,6 +312,7 @@ impl From<DbError> for AppError {
             DbError::UsernameTaken => Self::UsernameTaken,
             DbError::NameTaken => Self::NameTaken,
             DbError::ConversationClosed => Self::ConversationClosed,
+            DbError::InviteInvalid => Self::InviteInvalid,
             DbError::Denied(denied) => denied.into(),
             DbError::Invalid(message) => Self::Validation(message),
             DbError::QuotaExceeded { quota_bytes } => Self::QuotaExceeded(format!(

@@ -83,7 +83,9 @@ pub async fn create(
     let description = Description::parse(body.description.as_deref())?;
     let mut ids: BTreeSet<UserId> = body.participant_ids.into_iter().collect();
     ids.insert(auth.id);
-    let max = state.settings.limits.max_participants;
+    // The kind's own limit is checked once it is known; this bounds the lookups below.
+    let capacity = super::membership::capacity(&state);
+    let max = capacity.participants.max(capacity.followers);
     if ids.len() > max {
         return Err(AppError::Validation(format!(
             "participant_ids: at most {max} participants"
@@ -107,6 +109,13 @@ pub async fn create(
     let kind = body
         .kind
         .unwrap_or_else(|| default_kind(customer, others.len(), other_customers, title.is_some()));
+    let max = capacity.of(kind);
+    if ids.len() > max {
+        return Err(AppError::Validation(format!(
+            "participant_ids: at most {max} participants in a {}",
+            kind.as_str()
+        )));
+    }
     if kind == ConversationKind::Direct && others.len() != 1 {
         return Err(AppError::Validation(
             "participant_ids: a direct conversation has exactly one other participant".into(),

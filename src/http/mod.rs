@@ -5,15 +5,19 @@
 //! itself would produce for a malformed JSON body, query string or path.
 
 mod admin;
+mod announce;
 pub mod api_keys;
 mod auth;
 pub mod client_ip;
 mod conversations;
 pub mod extract;
 mod health;
+mod invites;
 pub mod limits;
+mod membership;
 mod messages;
 mod project_settings;
+mod rooms;
 mod server;
 mod server_conversations;
 mod server_messages;
@@ -53,7 +57,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::post().to(users::create))
                         .route(web::get().to(users::search)),
                 )
-                .service(resource("/users/{id}").route(web::patch().to(users::update)))
+                .service(
+                    resource("/users/{id}")
+                        .route(web::get().to(users::profile))
+                        .route(web::patch().to(users::update)),
+                )
                 .service(resource("/ws-ticket").route(web::post().to(auth::ws_ticket)))
                 .service(
                     resource("/admin/projects")
@@ -175,7 +183,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(
                     resource("/uploads/{id}/thumbnail").route(web::get().to(uploads::thumbnail)),
                 )
-                .service(resource("/ws").route(web::get().to(ws::upgrade))),
+                .service(resource("/ws").route(web::get().to(ws::upgrade)))
+                .configure(membership::routes),
         )
         .default_service(web::to(not_found));
 }

@@ -20,6 +20,7 @@ use crate::api::{
 };
 use crate::db::models::ConversationRow;
 use crate::db::queries::conversations::NewRoom;
+use crate::db::queries::membership::MemberChange;
 use crate::db::queries::{conversations, server, users};
 use crate::domain::{
     ConversationId, ConversationKind, Description, ProjectId, Role, Scope, Title, UserId,
@@ -265,11 +266,23 @@ async fn change(
     add: Vec<UserId>,
     remove: Vec<UserId>,
 ) -> Result<ServerConversationView, AppError> {
+    let change = if remove.is_empty() {
+        MemberChange::Add {
+            users: add,
+            invite: None,
+        }
+    } else {
+        MemberChange::Remove {
+            users: remove,
+            ban: None,
+        }
+    };
+    // The key was checked for the project: the room asks no member role.
     let change = ChangeParticipants {
         project_id: caller.project_id,
-        add,
-        remove,
-        max_participants: state.settings.limits.max_participants,
+        actor: None,
+        change,
+        capacity: super::membership::capacity(state),
     };
     let changed = send_to_room(&state.rooms, id, change).await??;
     tracing::info!(

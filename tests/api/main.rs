@@ -22,6 +22,7 @@ mod health;
 mod helpers;
 mod isolation;
 mod limits;
+mod membership;
 mod messages;
 mod presence;
 mod project_settings;
