@@ -17,6 +17,7 @@ pub mod limits;
 mod membership;
 mod messages;
 mod project_settings;
+mod room_info;
 mod rooms;
 mod server;
 mod server_conversations;
@@ -158,6 +159,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(
                     resource("/conversations/{id}")
                         .route(web::get().to(conversations::get))
+                        .route(web::patch().to(room_info::update))
                         .route(web::delete().to(conversations::close)),
                 )
                 .service(

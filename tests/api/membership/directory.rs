@@ -154,3 +154,40 @@ async fn user_views_show_whether_a_contact_is_online_and_when_last_seen() {
     let (status, _) = call(&app, &ann, "GET", "/api/v1/users/999999", Value::Null).await;
     assert_eq!(status, 404);
 }
+
+#[actix_web::test]
+async fn the_conversation_list_comes_by_pages_linked_to_the_next() {
+    let app = spawn_app_with(|s| s.limits.conversations_per_hour = 1000).await;
+    let ann = app.register("ann").await;
+    let mut made = Vec::new();
+    for _ in 0..5 {
+        made.push(group(&app, &ann, &[], false).await);
+    }
+    let mut seen = Vec::new();
+    let mut next = Some("/api/v1/conversations?limit=2".to_string());
+    let mut pages = 0;
+    while let Some(path) = next.take() {
+        let response = app.get(&path, Some(&ann.access_token)).await;
+        assert_eq!(response.status(), 200);
+        next = response
+            .headers()
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once('<').and_then(|(_, rest)| rest.split_once('>')))
+            .map(|(target, _)| target.to_string());
+        let page: Vec<Value> = response.json().await.unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().map(|c| c["id"].as_i64().unwrap()));
+        pages += 1;
+        assert!(pages <= 4, "the pages end");
+    }
+    made.reverse();
+    assert_eq!(seen, made, "newest first, each once");
+    let response = app
+        .get(
+            "/api/v1/conversations?cursor=nonsense",
+            Some(&ann.access_token),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+}

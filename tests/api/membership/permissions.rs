@@ -74,6 +74,7 @@ async fn member_roles_decide_who_manages_a_group() {
         ("ban a member",     "POST",   "bans".into(),                      json!({"user_id": target}),      [204, 204, 403, 403, 404, 404]),
         ("list bans",        "GET",    "bans".into(),                      Value::Null,                     [200, 200, 403, 403, 404, 404]),
         ("list participants","GET",    "participants".into(),              Value::Null,                     [200, 200, 200, 200, 404, 404]),
+        ("edit the info",    "PATCH",  String::new(),                      json!({"title": "New", "visibility": "public"}), [200, 200, 403, 403, 404, 404]),
     ];
     for (name, method, path, body, expected) in rows {
         let actors = [
@@ -87,10 +88,16 @@ async fn member_roles_decide_who_manages_a_group() {
         for (actor, want) in actors.into_iter().zip(expected) {
             let id = fresh_group(&app, &c).await;
             let url = format!("/api/v1/conversations/{id}/{path}");
-            let (status, answer) = call(&app, actor, method, &url, body.clone()).await;
+            let url = url.trim_end_matches('/');
+            let (status, answer) = call(&app, actor, method, url, body.clone()).await;
             assert_eq!(status, want, "{name} as {}: {answer}", actor.username);
             if status >= 400 {
                 assert!(answer["error"]["code"].is_string(), "{answer}");
+            } else if name == "edit the info" {
+                assert_eq!(
+                    (answer["title"].as_str(), answer["visibility"].as_str()),
+                    (Some("New"), Some("public"))
+                );
             }
         }
     }
