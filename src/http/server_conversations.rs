@@ -278,13 +278,21 @@ async fn change(
         }
     };
     // The key was checked for the project: the room asks no member role.
-    let change = ChangeParticipants {
+    let message = ChangeParticipants {
         project_id: caller.project_id,
         actor: None,
-        change,
+        change: change.clone(),
         capacity: super::membership::capacity(state),
     };
-    let changed = send_to_room(&state.rooms, id, change).await??;
+    let changed = send_to_room(&state.rooms, id, message).await??;
+    // In the history too, as said by the project's system user.
+    let by = system_actor(state, caller.project_id).await?.user_id;
+    let what = super::announce::Announcement {
+        by,
+        change: &change,
+        changed: &changed,
+    };
+    super::announce::announce(state, caller.project_id, id, what).await;
     tracing::info!(
         conversation_id = %id,
         added = changed.added.len(),

@@ -111,7 +111,6 @@ async fn the_directory_lists_public_rooms_of_the_project_by_page() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(page["items"], json!([]));
-    let _ = room;
 }
 
 #[actix_web::test]
@@ -190,4 +189,27 @@ async fn the_conversation_list_comes_by_pages_linked_to_the_next() {
         )
         .await;
     assert_eq!(response.status(), 400);
+}
+
+#[actix_web::test]
+async fn a_channel_carries_no_presence_and_its_followers_do_not_type() {
+    let app = crate::helpers::spawn_app().await;
+    let ann = app.register("ann").await;
+    let bob = app.register("bob").await;
+    let channel = room(&app, &ann, &[&bob], "channel", false).await;
+    let mut ann_ws = app.ws(&ann).await;
+    ann_ws.join(channel).await;
+    let mut bob_ws = app.ws(&bob).await;
+    bob_ws.join(channel).await;
+    // Bob coming online tells ann nothing: they share only the channel.
+    ann_ws
+        .assert_no("user:status", std::time::Duration::from_millis(300))
+        .await;
+    let reply = bob_ws
+        .call("typing:start", json!({"conversation_id": channel}))
+        .await;
+    assert_eq!(reply["data"]["code"], "forbidden", "{reply}");
+    ann_ws
+        .assert_no("typing:start", std::time::Duration::from_millis(200))
+        .await;
 }
