@@ -42,6 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
     cfg.app_data(web::PayloadConfig::new(json_limit))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .service(resource("/").route(web::get().to(demo_page)))
+        // Browsers ask for it on every page: no icon, and no 404 in their console.
+        .service(resource("/favicon.ico").route(web::get().to(HttpResponse::NoContent)))
         .service(resource("/health").route(web::get().to(health::health)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))
         .service(
