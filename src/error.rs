@@ -59,6 +59,8 @@ pub enum ErrorCode {
     MessageDeleted,
     /// 409: a per-message or per-conversation cap is full (reactions, pins).
     LimitReached,
+    /// 410: an invite link that expired, was used up or was revoked.
+    InviteInvalid,
     /// 413: a body or file over its size limit.
     PayloadTooLarge,
     /// 413: an upload past the user's storage quota.
@@ -132,6 +134,9 @@ pub enum AppError {
     /// conversation); the message names it.
     #[error("{0}")]
     LimitReached(String),
+    /// 410 `invite_invalid`: the invite expired, was used up or was revoked.
+    #[error("this invite has expired, been used up or been revoked")]
+    InviteInvalid,
     /// 413 `payload_too_large`.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -181,6 +186,7 @@ impl AppError {
             Self::ConversationClosed => ErrorCode::ConversationClosed,
             Self::MessageDeleted => ErrorCode::MessageDeleted,
             Self::LimitReached(_) => ErrorCode::LimitReached,
+            Self::InviteInvalid => ErrorCode::InviteInvalid,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
@@ -267,6 +273,7 @@ impl ResponseError for AppError {
             | Self::ConversationClosed
             | Self::MessageDeleted
             | Self::LimitReached(_) => StatusCode::CONFLICT,
+            Self::InviteInvalid => StatusCode::GONE,
             Self::PayloadTooLarge(_) | Self::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } | Self::TooManySessions(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -313,6 +320,7 @@ impl From<DbError> for AppError {
             DbError::UsernameTaken => Self::UsernameTaken,
             DbError::NameTaken => Self::NameTaken,
             DbError::ConversationClosed => Self::ConversationClosed,
+            DbError::InviteInvalid => Self::InviteInvalid,
             DbError::Denied(denied) => denied.into(),
             DbError::Invalid(message) => Self::Validation(message),
             DbError::LimitReached(message) => Self::LimitReached(message),

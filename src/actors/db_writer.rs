@@ -20,7 +20,7 @@ use crate::db::models::{
     UploadRow, UserRow,
 };
 use crate::db::queries::conversations::NewRoom;
-use crate::db::queries::membership::{self, Changed};
+use crate::db::queries::membership::{self, Capacity, Changed, MemberChange};
 use crate::db::queries::messages::{Write, Written};
 use crate::db::queries::participants::{self, Advanced};
 use crate::db::queries::projects::{self, ProjectChange, Removed};
@@ -274,12 +274,10 @@ pub struct WriteParticipants {
     pub project_id: ProjectId,
     /// The conversation.
     pub conversation_id: ConversationId,
-    /// Who to add.
-    pub add: Vec<UserId>,
-    /// Who to remove.
-    pub remove: Vec<UserId>,
-    /// `limits.max_participants`.
-    pub max_participants: usize,
+    /// What to change.
+    pub change: MemberChange,
+    /// `limits.max_participants` and `limits.max_followers`.
+    pub capacity: Capacity,
 }
 
 /// Answers once every write queued before it is done (used at shutdown).
@@ -362,14 +360,7 @@ writes! {
     RevokeUserTokens => |conn, msg| user_tokens::revoke_user(conn, msg.user_id);
     EnsureSystemUser => |conn, msg| system::ensure(conn, msg.project_id);
     WriteParticipants => |conn, msg| {
-        membership::change(
-            conn,
-            msg.project_id,
-            msg.conversation_id,
-            &msg.add,
-            &msg.remove,
-            msg.max_participants,
-        )
+        membership::change(conn, msg.project_id, msg.conversation_id, &msg.change, msg.capacity)
     };
 }
 

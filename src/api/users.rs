@@ -192,7 +192,7 @@ pub struct UserSearchQuery {
 }
 
 /// A user as the directory shows them to others of the project: `{id, username, display_name,
-/// role}`, no email.
+/// role, online, last_seen_at}`, no email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserProfile {
     /// User id: what `participant_ids` take.
@@ -203,6 +203,11 @@ pub struct UserProfile {
     pub display_name: Option<String>,
     /// `admin`, `agent` or `customer`.
     pub role: Role,
+    /// Whether they have an open WebSocket session now, on any device (any node).
+    pub online: bool,
+    /// When their last session ended (RFC 3339 UTC); null if they never connected. While
+    /// `online`, the end of an earlier session.
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// A user as the server API answers it: the user view (§4.1) and `metadata`.

@@ -9,7 +9,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::session::EndSession;
-use crate::domain::{ConversationId, ProjectId, ReceiptKind, TokenId, UserId};
+use crate::domain::{ConversationId, MemberRole, ProjectId, ReceiptKind, TokenId, UserId};
 use crate::protocol::StatusEvent;
 
 /// The Redis channel of one conversation's events: `{prefix}:c:{id}`.
@@ -126,12 +126,13 @@ pub enum Effect {
     },
     /// The conversation closed.
     Closed,
-    /// A user was added to the participants (`added`) or removed from them.
+    /// A user was added to the participants or given a new role (`role`), or removed from
+    /// them (`role: None`).
     Participant {
         /// Who.
         user_id: UserId,
-        /// Added, or removed.
-        added: bool,
+        /// Their role now; `None` when they were removed.
+        role: Option<MemberRole>,
     },
 }
 

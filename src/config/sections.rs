@@ -332,8 +332,10 @@ pub struct LimitSettings {
     pub message_window_s: u64,
     /// Largest accepted JSON request body, in bytes (413 above it).
     pub json_body_max_bytes: usize,
-    /// Most participants in one conversation (the creator included).
+    /// Most participants in one conversation other than a channel (the creator included).
     pub max_participants: usize,
+    /// Most participants (followers and staff) in one channel.
+    pub max_followers: usize,
     /// REST requests per minute per user (per IP when anonymous); 429 past it.
     pub api_requests_per_minute: u32,
     /// Register, login and refresh requests per minute per IP.
@@ -346,6 +348,8 @@ pub struct LimitSettings {
     pub conversations_per_hour: u32,
     /// User directory searches (`GET /api/v1/users`) one user may make per minute.
     pub user_searches_per_minute: u32,
+    /// Invite codes one user may try to accept per minute (codes cannot be guessed by trying).
+    pub invite_accepts_per_minute: u32,
 }
 
 impl Default for LimitSettings {
@@ -356,12 +360,14 @@ impl Default for LimitSettings {
             message_window_s: 10,
             json_body_max_bytes: 65_536,
             max_participants: 1000,
+            max_followers: 100_000,
             api_requests_per_minute: 100,
             auth_attempts_per_ip_per_minute: 20,
             login_attempts_per_account_per_minute: 5,
             ws_upgrades_per_ip_per_minute: 60,
             conversations_per_hour: 60,
             user_searches_per_minute: 30,
+            invite_accepts_per_minute: 10,
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum DbError {
     /// The conversation is closed; nothing more can be posted to it.
     #[error("conversation closed")]
     ConversationClosed,
+    /// The invite expired, was used up or was revoked.
+    #[error("invite invalid")]
+    InviteInvalid,
     /// The row does not exist.
     #[error("not found")]
     NotFound,

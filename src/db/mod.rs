@@ -279,7 +279,8 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Applies every pending embedded migration of the connection's backend. On PostgreSQL the
 /// run holds a session advisory lock, so nodes that start together migrate one at a time
-/// (the second finds nothing left to do).
+/// (the second finds nothing left to do). The lock is per schema: deployments (and test runs)
+/// in other schemas of the same database migrate without waiting for each other.
 ///
 /// # Errors
 /// The first failing migration.
@@ -289,9 +290,10 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     let applied = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
         DbConnection::Postgres(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let key = format!("{MIGRATION_LOCK}::bigint # hashtext(current_schema())::bigint");
+            c.batch_execute(&format!("SELECT pg_advisory_lock({key})"))?;
             let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({key})"))?;
             applied
         }
     };

@@ -212,6 +212,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    conversation_bans (conversation_id, user_id) {
+        conversation_id -> BigInt,
+        user_id -> BigInt,
+        project_id -> BigInt,
+        banned_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invites (code) {
+        code -> Text,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        max_uses -> Nullable<BigInt>,
+        uses -> BigInt,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> projects (project_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(participants -> conversations (conversation_id));
@@ -232,6 +256,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_tokens,
     webhooks,
     webhook_deliveries,
+    conversation_bans,
+    invites,
     mentions,
     reactions,
     pins,

@@ -197,6 +197,15 @@ impl MemberRole {
     }
 }
 
+/// The role a user added after the conversation's creation starts with: a channel's follow
+/// it, everyone else is a member.
+pub fn joining_role(kind: ConversationKind) -> MemberRole {
+    match kind {
+        ConversationKind::Channel => MemberRole::Follower,
+        _ => MemberRole::Member,
+    }
+}
+
 /// `open` or `closed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -13,13 +13,13 @@ use crate::actors::room_registry::{Evict, send_to_room};
 use crate::api::{ConversationView, CreateConversationBody, ReadBody, UnreadCounts};
 use crate::auth::AuthUser;
 use crate::db::models::ConversationRow;
-use crate::db::queries::conversations::NewRoom;
+use crate::db::queries::conversations::{ListCursor, ListPage, NewRoom};
 use crate::db::queries::{conversations, participants, users};
 use crate::domain::{
     ConversationId, ConversationKind, Description, ReceiptKind, Role, Title, UserId, Visibility,
 };
 use crate::error::AppError;
-use crate::http::extract::Json;
+use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
 use crate::policy::{self, Action};
 
@@ -83,7 +83,9 @@ pub async fn create(
     let description = Description::parse(body.description.as_deref())?;
     let mut ids: BTreeSet<UserId> = body.participant_ids.into_iter().collect();
     ids.insert(auth.id);
-    let max = state.settings.limits.max_participants;
+    // The kind's own limit is checked once it is known; this bounds the lookups below.
+    let capacity = super::membership::capacity(&state);
+    let max = capacity.participants.max(capacity.followers);
     if ids.len() > max {
         return Err(AppError::Validation(format!(
             "participant_ids: at most {max} participants"
@@ -107,6 +109,13 @@ pub async fn create(
     let kind = body
         .kind
         .unwrap_or_else(|| default_kind(customer, others.len(), other_customers, title.is_some()));
+    let max = capacity.of(kind);
+    if ids.len() > max {
+        return Err(AppError::Validation(format!(
+            "participant_ids: at most {max} participants in a {}",
+            kind.as_str()
+        )));
+    }
     if kind == ConversationKind::Direct && others.len() != 1 {
         return Err(AppError::Validation(
             "participant_ids: a direct conversation has exactly one other participant".into(),
@@ -142,14 +151,50 @@ pub async fn create(
     Ok(super::created(&view))
 }
 
-/// `GET /api/v1/conversations` → the caller's conversations (admins: all of the project),
-/// newest activity first.
-pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
+/// `GET /api/v1/conversations?limit=&cursor=` → the caller's conversations (admins: all of
+/// the project), newest activity first, at most `limit` (1–200, default 100). When there may be
+/// more, a `Link: <...?cursor=...&limit=N>; rel="next"` header (RFC 8288) gives the next page.
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let limit = match query.limit {
+        None => 100,
+        Some(n) if (1..=200).contains(&n) => n,
+        Some(_) => return Err(AppError::Validation("limit: from 1 to 200".into())),
+    };
+    let before = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(
+            ListCursor::decode(raw)
+                .ok_or_else(|| AppError::Validation("cursor: not a cursor of this list".into()))?,
+        ),
+    };
     let mut conn = state.db.read().await?;
     let all = policy::lists_every_conversation(&auth.actor());
-    let views: Vec<ConversationView> =
-        conversations::list(&mut conn, auth.project_id, auth.id, all, &state.links).await?;
-    Ok(HttpResponse::Ok().json(views))
+    let page = ListPage { limit, before };
+    let (views, next) =
+        conversations::list(&mut conn, auth.project_id, auth.id, all, page, &state.links).await?;
+    let mut response = HttpResponse::Ok();
+    if let Some(next) = next {
+        let link = format!(
+            "</api/v1/conversations?cursor={}&limit={limit}>; rel=\"next\"",
+            next.encode()
+        );
+        response.insert_header(("link", link));
+    }
+    Ok(response.json(views))
+}
+
+/// `GET /api/v1/conversations` parameters.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Page size, 1–200 (default 100).
+    pub limit: Option<i64>,
+    /// The cursor from the previous page's `Link` header.
+    pub cursor: Option<String>,
 }
 
 /// `GET /api/v1/conversations/{id}` → one [`ConversationView`], or 404.

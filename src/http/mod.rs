@@ -6,15 +6,20 @@
 
 mod admin;
 mod annotations;
+mod announce;
 pub mod api_keys;
 mod auth;
 pub mod client_ip;
 mod conversations;
 pub mod extract;
 mod health;
+mod invites;
 pub mod limits;
+mod membership;
 mod messages;
 mod project_settings;
+mod room_info;
+mod rooms;
 mod server;
 mod server_conversations;
 mod server_messages;
@@ -38,6 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
     cfg.app_data(web::PayloadConfig::new(json_limit))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .service(resource("/").route(web::get().to(demo_page)))
+        // Browsers ask for it on every page: no icon, and no 404 in their console.
+        .service(resource("/favicon.ico").route(web::get().to(HttpResponse::NoContent)))
         .service(resource("/health").route(web::get().to(health::health)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))
         .service(
@@ -54,7 +61,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::post().to(users::create))
                         .route(web::get().to(users::search)),
                 )
-                .service(resource("/users/{id}").route(web::patch().to(users::update)))
+                .service(
+                    resource("/users/{id}")
+                        .route(web::get().to(users::profile))
+                        .route(web::patch().to(users::update)),
+                )
                 .service(resource("/ws-ticket").route(web::post().to(auth::ws_ticket)))
                 .service(
                     resource("/admin/projects")
@@ -151,6 +162,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(
                     resource("/conversations/{id}")
                         .route(web::get().to(conversations::get))
+                        .route(web::patch().to(room_info::update))
                         .route(web::delete().to(conversations::close)),
                 )
                 .service(
@@ -177,6 +189,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                     resource("/uploads/{id}/thumbnail").route(web::get().to(uploads::thumbnail)),
                 )
                 .service(resource("/ws").route(web::get().to(ws::upgrade)))
+                .configure(membership::routes)
                 .configure(annotations::routes),
         )
         .default_service(web::to(not_found));

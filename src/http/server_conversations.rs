@@ -20,6 +20,7 @@ use crate::api::{
 };
 use crate::db::models::ConversationRow;
 use crate::db::queries::conversations::NewRoom;
+use crate::db::queries::membership::MemberChange;
 use crate::db::queries::{conversations, server, users};
 use crate::domain::{
     ConversationId, ConversationKind, Description, ProjectId, Role, Scope, Title, UserId,
@@ -265,13 +266,33 @@ async fn change(
     add: Vec<UserId>,
     remove: Vec<UserId>,
 ) -> Result<ServerConversationView, AppError> {
-    let change = ChangeParticipants {
-        project_id: caller.project_id,
-        add,
-        remove,
-        max_participants: state.settings.limits.max_participants,
+    let change = if remove.is_empty() {
+        MemberChange::Add {
+            users: add,
+            invite: None,
+        }
+    } else {
+        MemberChange::Remove {
+            users: remove,
+            ban: None,
+        }
     };
-    let changed = send_to_room(&state.rooms, id, change).await??;
+    // The key was checked for the project: the room asks no member role.
+    let message = ChangeParticipants {
+        project_id: caller.project_id,
+        actor: None,
+        change: change.clone(),
+        capacity: super::membership::capacity(state),
+    };
+    let changed = send_to_room(&state.rooms, id, message).await??;
+    // In the history too, as said by the project's system user.
+    let by = system_actor(state, caller.project_id).await?.user_id;
+    let what = super::announce::Announcement {
+        by,
+        change: &change,
+        changed: &changed,
+    };
+    super::announce::announce(state, caller.project_id, id, what).await;
     tracing::info!(
         conversation_id = %id,
         added = changed.added.len(),

@@ -8,7 +8,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::actors::db_writer::ChangeAccount;
-use crate::actors::presence::EndSessions;
+use crate::actors::presence::{EndSessions, OnlineAmong};
 use crate::actors::session::EndSession;
 use crate::api::{CreateUserBody, UpdateUserBody, UserProfile, UserSearchQuery};
 use crate::auth::{AuthUser, Signup};
@@ -125,14 +125,56 @@ pub async fn search(
         limit,
     )
     .await?;
-    let profiles: Vec<UserProfile> = rows
-        .into_iter()
-        .map(|(id, username, display_name, role)| UserProfile {
-            id,
-            username,
-            display_name,
-            role: role.parse().unwrap_or(Role::Customer),
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(profiles))
+    drop(conn);
+    Ok(HttpResponse::Ok().json(profiles(&state, rows).await))
+}
+
+/// The directory's views of `rows`, with whether each is online now (any session, any node).
+async fn profiles(state: &AppState, rows: Vec<users::directory::Entry>) -> Vec<UserProfile> {
+    let ids: Vec<UserId> = rows.iter().map(|r| r.0).collect();
+    // Presence unreachable (shutting down): everyone shows offline rather than failing.
+    let online = state
+        .presence
+        .send(OnlineAmong { users: ids })
+        .await
+        .unwrap_or_default();
+    rows.into_iter()
+        .map(
+            |(id, username, display_name, role, last_seen)| UserProfile {
+                id,
+                username,
+                display_name,
+                role: role.parse().unwrap_or(Role::Customer),
+                online: online.contains(&id),
+                last_seen_at: last_seen.map(|t| t.and_utc()),
+            },
+        )
+        .collect()
+}
+
+/// `GET /api/v1/users/{id}` → the [`UserProfile`] of an active user of the caller's project
+/// (`online`, `last_seen_at`); 404 for anyone else, disabled users included.
+pub async fn profile(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<UserId>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let row = {
+        let mut conn = state.db.read().await?;
+        users::find(&mut conn, id).await?
+    };
+    let row = row
+        .filter(|u| u.project_id == auth.project_id && !u.disabled)
+        .ok_or_else(|| AppError::not_found("user"))?;
+    let entry = (
+        row.id,
+        row.username,
+        row.display_name,
+        row.role,
+        row.last_seen_at,
+    );
+    let mut views = profiles(&state, vec![entry]).await;
+    let view = views.pop().ok_or_else(|| AppError::not_found("user"))?;
+    Ok(HttpResponse::Ok().json(view))
 }

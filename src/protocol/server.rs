@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{MessageView, UserView, Watermarks};
-use crate::domain::{ConversationId, MessageId, SessionId, UserId};
+use crate::domain::{ConversationId, MemberRole, MessageId, SessionId, UserId};
 use crate::error::ErrorBody;
 
 /// Every frame the server sends, by its `type` (docs/PROTOCOL.md §5.3 and §5.5). Replies
@@ -87,17 +87,24 @@ pub enum ServerFrame<'a> {
         /// By whom and when.
         data: ClosedEvent,
     },
-    /// A user became a participant (server API). docs/PROTOCOL.md §5.
+    /// A user became a participant. docs/PROTOCOL.md §5.
     #[serde(rename = "participant:added")]
     ParticipantAdded {
         /// Who, where.
         data: ParticipantEvent,
     },
-    /// A user stopped being a participant (server API). Their own sessions get this frame as
-    /// the last of the conversation: they are detached from it. docs/PROTOCOL.md §5.
+    /// A user stopped being a participant (removed, banned or left). Their own sessions get
+    /// this frame as the last of the conversation: they are detached from it.
+    /// docs/PROTOCOL.md §5.
     #[serde(rename = "participant:removed")]
     ParticipantRemoved {
         /// Who, where.
+        data: ParticipantEvent,
+    },
+    /// A participant's member role changed (`role`). docs/PROTOCOL.md §5.
+    #[serde(rename = "participant:updated")]
+    ParticipantUpdated {
+        /// Who, where, which role.
         data: ParticipantEvent,
     },
     /// A contact came online or went offline.
@@ -272,13 +279,16 @@ pub struct ClosedEvent {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-/// `data` of `participant:added` and `participant:removed`.
+/// `data` of `participant:added`, `participant:removed` and `participant:updated`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantEvent {
     /// The conversation.
     pub conversation_id: ConversationId,
-    /// The participant added or removed.
+    /// The participant added, removed or re-roled.
     pub user_id: UserId,
+    /// Their member role (added and updated; absent when removed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role: Option<MemberRole>,
     /// The conversation's last seq when it happened: the event follows that message.
     pub seq: i64,
 }

@@ -37,15 +37,17 @@ pub const MESSAGE_DELETED: &str = "message.deleted";
 pub const CONVERSATION_CREATED: &str = "conversation.created";
 /// A conversation was closed (`data`: `{id, closed_by, closed_at}`).
 pub const CONVERSATION_CLOSED: &str = "conversation.closed";
-/// A participant joined a conversation (`data`: `{conversation_id, user_id}`).
+/// A participant joined a conversation (`data`: `{conversation_id, user_id, role}`).
 pub const PARTICIPANT_ADDED: &str = "participant.added";
 /// A participant left or was removed (`data`: `{conversation_id, user_id}`).
 pub const PARTICIPANT_REMOVED: &str = "participant.removed";
+/// A participant's member role changed (`data`: `{conversation_id, user_id, role}`).
+pub const PARTICIPANT_UPDATED: &str = "participant.updated";
 /// A user was created (`data`: the user).
 pub const USER_CREATED: &str = "user.created";
 
 /// Every event type, in the order the docs list them.
-pub const EVENTS: [&str; 8] = [
+pub const EVENTS: [&str; 9] = [
     MESSAGE_CREATED,
     MESSAGE_UPDATED,
     MESSAGE_DELETED,
@@ -53,6 +55,7 @@ pub const EVENTS: [&str; 8] = [
     CONVERSATION_CLOSED,
     PARTICIPANT_ADDED,
     PARTICIPANT_REMOVED,
+    PARTICIPANT_UPDATED,
     USER_CREATED,
 ];
 

@@ -23,6 +23,7 @@ mod health;
 mod helpers;
 mod isolation;
 mod limits;
+mod membership;
 mod mentions;
 mod messages;
 mod pins;

@@ -232,6 +232,11 @@ async fn participants_are_added_and_removed_live() {
     let messages = format!("/api/v1/server/conversations/{id}/messages");
     let body = json!({"as_system": true, "content": "bob left"});
     assert_eq!(call(&app, "POST", &messages, &key, &body).await.0, 201);
+    // The change is in the history first, as said by the system user.
+    assert_eq!(
+        ann_ws.recv_type("message:new").await["data"]["message"]["content"],
+        "System removed bob"
+    );
     assert_eq!(
         ann_ws.recv_type("message:new").await["data"]["message"]["content"],
         "bob left"

@@ -55,7 +55,8 @@ async fn users_are_found_by_name_prefix_in_their_project_only_and_by_page() {
     );
     assert_eq!(
         found[0],
-        json!({"id": ann.id, "username": "ann", "display_name": null, "role": "customer"})
+        json!({"id": ann.id, "username": "ann", "display_name": null, "role": "customer",
+               "online": false, "last_seen_at": null})
     );
     assert!(!found.to_string().contains('@'), "no emails");
     // Wildcards match themselves.

@@ -14,7 +14,9 @@ use crate::api::{Extras, Watermarks};
 use crate::db::models::MessageRow;
 use crate::db::queries::{conversations, extras, messages, participants};
 use crate::db::{Database, DbError};
-use crate::domain::{ConversationId, ConversationStatus, MessageId, ReceiptKind, UserId};
+use crate::domain::{
+    ConversationId, ConversationStatus, MemberRole, MessageId, ReceiptKind, UserId,
+};
 use crate::protocol::{ReceiptEvent, ServerFrame};
 
 /// What a read of missing changes found.
@@ -177,28 +179,14 @@ impl RoomActor {
             .keys()
             .filter(|u| !stored.contains(u))
             .map(|u| (*u, false));
-        let missed: Vec<(UserId, bool)> = added.chain(removed).collect();
-        for (user_id, added) in missed {
-            let data = crate::protocol::ParticipantEvent {
-                conversation_id: self.id,
-                user_id,
-                seq: last_seq,
-            };
-            let frame = event(&if added {
-                ServerFrame::ParticipantAdded { data }
-            } else {
-                ServerFrame::ParticipantRemoved { data }
-            });
-            let delivery = Delivery {
-                frame: Some(frame),
-                except: None,
-                ack: None,
-                ack_first: true,
-                effect: Applied::Participant {
-                    user: user_id,
-                    added,
-                },
-            };
+        // Roles are not among the watermarks: an added user starts with the kind's.
+        let role = crate::domain::joining_role(loaded.kind);
+        let missed: Vec<(UserId, Option<MemberRole>)> = added
+            .map(|(u, _)| (u, Some(role)))
+            .chain(removed.map(|(u, _)| (u, None)))
+            .collect();
+        for (user_id, role) in missed {
+            let delivery = super::membership::delivery(self.id, user_id, role, false, last_seq);
             self.sequence_after(last_seq, delivery, ctx);
         }
     }

@@ -19,9 +19,7 @@ use super::{Origin, RoomActor, RoomState};
 use crate::cluster::envelope::{Effect, Envelope, Event};
 use crate::cluster::sequencer::{MAX_HELD, Supersede};
 use crate::cluster::{Cluster, RemoteEvent};
-use crate::domain::{
-    ConversationKind, ConversationStatus, MemberRole, ReceiptKind, SessionId, UserId,
-};
+use crate::domain::{ConversationStatus, MemberRole, ReceiptKind, SessionId, UserId};
 
 /// What one event delivers to this node's sessions.
 pub(crate) struct Delivery {
@@ -55,8 +53,12 @@ pub(crate) enum Applied {
     },
     /// The conversation closed.
     Closed,
-    /// A user joined the participants, or left them (then their sessions are detached).
-    Participant { user: UserId, added: bool },
+    /// A user joined the participants or got a new role (`Some`), or left them (`None`: then
+    /// their sessions are detached).
+    Participant {
+        user: UserId,
+        role: Option<MemberRole>,
+    },
 }
 
 impl Supersede for Delivery {
@@ -68,14 +70,6 @@ impl Supersede for Delivery {
             ack_first: true,
             effect: Applied::Nothing,
         })
-    }
-}
-
-/// The role a user added after the conversation's creation starts with: a channel's follow it.
-pub(super) fn joining_role(kind: ConversationKind) -> MemberRole {
-    match kind {
-        ConversationKind::Channel => MemberRole::Follower,
-        _ => MemberRole::Member,
     }
 }
 
@@ -152,11 +146,13 @@ impl RoomActor {
                         closed = loaded.status != ConversationStatus::Closed;
                         loaded.status = ConversationStatus::Closed;
                     }
-                    Applied::Participant { user, added: true } => {
-                        let role = joining_role(loaded.kind);
+                    Applied::Participant {
+                        user,
+                        role: Some(role),
+                    } => {
                         loaded.participants.entry(user).or_default().role = role;
                     }
-                    Applied::Participant { user, added: false } => {
+                    Applied::Participant { user, role: None } => {
                         loaded.participants.remove(&user);
                         removed = Some(user);
                     }
@@ -232,9 +228,9 @@ impl RoomActor {
                         seq,
                     },
                     Effect::Closed => Applied::Closed,
-                    Effect::Participant { user_id, added } => Applied::Participant {
+                    Effect::Participant { user_id, role } => Applied::Participant {
                         user: user_id,
-                        added,
+                        role,
                     },
                 };
                 let delivery = Delivery {

@@ -145,19 +145,36 @@ pub async fn list(
     project: ProjectId,
     user: UserId,
     all: bool,
+    page: ListPage,
     links: &DownloadLinks,
-) -> Result<Vec<ConversationView>, DbError> {
+) -> Result<(Vec<ConversationView>, Option<ListCursor>), DbError> {
     use diesel_async::RunQueryDsl as _;
     let order = (
         conversations::last_activity_at.desc(),
         conversations::id.desc(),
     );
+    // Keyset: strictly after the cursor in (last_activity_at, id) descending order.
+    // Without a cursor: before a time no row reaches (SQLite compares stored text, so a
+    // four-digit year, not chrono's MAX).
+    let end = chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .unwrap_or_default()
+        .and_time(chrono::NaiveTime::MIN);
+    let (at, id) = page.before.map_or((end, ConversationId(i64::MAX)), |c| {
+        (c.last_activity_at, c.id)
+    });
+    let older = conversations::last_activity_at
+        .lt(at)
+        .or(conversations::last_activity_at
+            .eq(at)
+            .and(conversations::id.lt(id)));
     let rows: Vec<ConversationRow> = if all {
         on_read!(conn, c => {
             conversations::table
                 .filter(conversations::project_id.eq(project))
+                .filter(older)
                 .select(ConversationRow::as_select())
                 .order(order)
+                .limit(page.limit)
                 .load(c)
                 .await
         })?
@@ -167,29 +184,27 @@ pub async fn list(
                 .inner_join(participants::table)
                 .filter(conversations::project_id.eq(project))
                 .filter(participants::user_id.eq(user))
+                .filter(older)
                 .select(ConversationRow::as_select())
                 .order(order)
+                .limit(page.limit)
                 .load(c)
                 .await
         })?
     };
-    // Participants through a subquery, not an id list: SQLite caps bound variables.
-    let pairs_query = participants::table
+    let next = (i64::try_from(rows.len()).unwrap_or(0) == page.limit)
+        .then(|| rows.last())
+        .flatten()
+        .map(|row| ListCursor {
+            last_activity_at: row.last_activity_at,
+            id: row.id,
+        });
+    let ids: Vec<ConversationId> = rows.iter().map(|row| row.id).collect();
+    let query = participants::table
         .select((participants::conversation_id, participants::user_id))
+        .filter(participants::conversation_id.eq_any(&ids))
         .order((participants::conversation_id, participants::user_id));
-    let pairs: Vec<(ConversationId, UserId)> = if all {
-        let query = pairs_query.filter(participants::project_id.eq(project));
-        on_read!(conn, c => query.load(c).await)?
-    } else {
-        let mine = diesel::alias!(participants as mine);
-        let query = pairs_query.filter(
-            participants::conversation_id.eq_any(
-                mine.filter(mine.field(participants::user_id).eq(user))
-                    .select(mine.field(participants::conversation_id)),
-            ),
-        );
-        on_read!(conn, c => query.load(c).await)?
-    };
+    let pairs: Vec<(ConversationId, UserId)> = on_read!(conn, c => query.load(c).await)?;
     let mut members: BTreeMap<ConversationId, Vec<UserId>> = BTreeMap::new();
     for (conversation, user) in pairs {
         members.entry(conversation).or_default().push(user);
@@ -199,9 +214,49 @@ pub async fn list(
         .map(|row| row.view(members.remove(&row.id).unwrap_or_default()))
         .collect();
     let mut views = with_receipts(conn, user, links, views).await?;
-    // Stored activity times are a second coarse: order by the exact ones.
+    // Stored activity times are a second coarse: order the page by the exact ones.
     views.sort_by_key(|view| std::cmp::Reverse((view.last_activity_at, view.id)));
-    Ok(views)
+    Ok((views, next))
+}
+
+/// Where a page of [`list`] starts: after the previous page's last conversation, in
+/// (stored `last_activity_at`, id) order, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    /// The stored activity time of the previous page's last conversation.
+    pub last_activity_at: chrono::NaiveDateTime,
+    /// Its id.
+    pub id: ConversationId,
+}
+
+impl ListCursor {
+    /// The opaque wire form: `<activity in µs since the epoch>.<id>`.
+    pub fn encode(self) -> String {
+        format!(
+            "{}.{}",
+            self.last_activity_at.and_utc().timestamp_micros(),
+            self.id
+        )
+    }
+
+    /// Parses [`ListCursor::encode`]'s form; `None` for anything else.
+    pub fn decode(raw: &str) -> Option<Self> {
+        let (micros, id) = raw.split_once('.')?;
+        let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        Some(Self {
+            last_activity_at: at,
+            id: ConversationId(id.parse().ok()?),
+        })
+    }
+}
+
+/// One page of [`list`]: at most `limit`, after `before` when given.
+#[derive(Debug, Clone, Copy)]
+pub struct ListPage {
+    /// Page size.
+    pub limit: i64,
+    /// The previous page's cursor.
+    pub before: Option<ListCursor>,
 }
 
 /// Fills `last_read_seq`, `unread_count`, `unread_mentions` (for `user`) and `last_message`

@@ -1,39 +1,109 @@
-//! Changing a conversation's participants after its creation (server API): who was added and
-//! who removed, in one transaction with the conversation's participant count and the
-//! `participant.added` / `participant.removed` webhook deliveries.
+//! Changing a conversation's participants after its creation: adding (by a member, from the
+//! directory, by invite or by the server API), removing and banning, role changes with the
+//! ownership transfer, leaving with the last owner's successor, lifting bans. Each change is
+//! one transaction with the conversation's participant count and the `participant.*` webhook
+//! deliveries. The access policy has been asked before (by the room, which knows the roles).
 
-use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::prelude::{
+    BoolExpressionMethods, ExpressionMethods, NullableExpressionMethods, OptionalExtension,
+    QueryDsl, SelectableHelper,
+};
 
 use crate::db::models::{ConversationRow, NewParticipant};
-use crate::db::schema::{conversations, participants, users};
+use crate::db::schema::{conversation_bans, conversations, invites, participants, users};
 use crate::db::{DbConnection, DbError, now, on_conn, write_transaction};
 use crate::domain::{ConversationId, ConversationKind, MemberRole, ProjectId, UserId};
+
+/// One change to a conversation's participants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Adds `users` (active users of the project) with the kind's joining role (a channel's
+    /// followers, else members); those already in stay as they are. An added user's ban is
+    /// lifted. With `invite`, the invite must be valid ([`DbError::InviteInvalid`]), and one
+    /// of its uses is counted when someone was added.
+    Add {
+        /// Who.
+        users: Vec<UserId>,
+        /// The invite code accepted, if any.
+        invite: Option<String>,
+    },
+    /// Removes `users`; with `ban`, they are banned too (participants or not).
+    Remove {
+        /// Who.
+        users: Vec<UserId>,
+        /// Ban them, recording who did.
+        ban: Option<UserId>,
+    },
+    /// Gives `user` (a participant) `role`. With `transfer_from`, that owner becomes an admin
+    /// in the same transaction (the ownership transfer).
+    SetRole {
+        /// Whose role.
+        user: UserId,
+        /// The new role.
+        role: MemberRole,
+        /// The owner handing over.
+        transfer_from: Option<UserId>,
+    },
+    /// `user` leaves. When they were the last owner of a group or channel, the participant
+    /// with the highest role (admins, then moderators, members, followers) who joined first
+    /// becomes the owner.
+    Leave {
+        /// Who.
+        user: UserId,
+    },
+    /// Lifts `user`'s ban.
+    Unban {
+        /// Who.
+        user: UserId,
+    },
+}
 
 /// What a participant change did.
 #[derive(Debug, Clone)]
 pub struct Changed {
     /// The conversation after it (`last_seq` orders the change after the messages before it).
     pub row: ConversationRow,
-    /// Users who were not participants and now are.
-    pub added: Vec<UserId>,
+    /// Users who were not participants and now are, with their role.
+    pub added: Vec<(UserId, MemberRole)>,
     /// Users who were participants and no longer are.
     pub removed: Vec<UserId>,
+    /// Participants whose role changed, with the new role.
+    pub updated: Vec<(UserId, MemberRole)>,
 }
 
-/// Adds `add` to and removes `remove` from conversation `id` of `project`. Users already in
-/// (or already out) are left as they are, so the call is idempotent.
+/// Most participants of a conversation by kind: `limits.max_participants` for all but
+/// channels, `limits.max_followers` for channels.
+#[derive(Debug, Clone, Copy)]
+pub struct Capacity {
+    /// `limits.max_participants`.
+    pub participants: usize,
+    /// `limits.max_followers`.
+    pub followers: usize,
+}
+
+impl Capacity {
+    /// The limit for `kind`.
+    pub fn of(self, kind: ConversationKind) -> usize {
+        match kind {
+            ConversationKind::Channel => self.followers,
+            _ => self.participants,
+        }
+    }
+}
+
+/// Applies `change` to conversation `id` of `project`.
 ///
 /// # Errors
-/// [`DbError::NotFound`] when the project has no such conversation; [`DbError::Invalid`] when
-/// one of `add` is not an active user of the project; [`DbError::Invalid`] when the result
-/// would exceed `max_participants`; a query failure.
+/// [`DbError::NotFound`] when the project has no such conversation, or the user to re-role is
+/// not a participant; [`DbError::Invalid`] when a user to add is not an active user of the
+/// project, or the result would exceed the kind's [`Capacity`]; [`DbError::InviteInvalid`];
+/// a query failure.
 pub fn change(
     conn: &mut DbConnection,
     project: ProjectId,
     id: ConversationId,
-    add: &[UserId],
-    remove: &[UserId],
-    max_participants: usize,
+    change: &MemberChange,
+    capacity: Capacity,
 ) -> Result<Changed, DbError> {
     use diesel::RunQueryDsl as _;
     write_transaction(conn, |conn| {
@@ -47,91 +117,346 @@ pub fn change(
         let Some((_, kind)) = found.filter(|(p, _)| *p == project) else {
             return Err(DbError::NotFound);
         };
-        // Channels gain followers; every other kind, members.
-        let role = match ConversationKind::from_stored(&kind) {
-            ConversationKind::Channel => MemberRole::Follower,
-            _ => MemberRole::Member,
-        };
-        let active: i64 = on_conn!(conn, c => {
-            users::table
-                .filter(users::id.eq_any(add))
-                .filter(users::project_id.eq(project))
-                .filter(users::disabled.eq(false))
-                .count()
-                .get_result(c)
-        })?;
-        let mut wanted: Vec<UserId> = add.to_vec();
-        wanted.sort();
-        wanted.dedup();
-        if usize::try_from(active).unwrap_or(0) != wanted.len() {
-            return Err(DbError::Invalid(
-                "participants: one or more of these users cannot be added".into(),
-            ));
-        }
-        let current: Vec<UserId> = on_conn!(conn, c => {
+        let kind = ConversationKind::from_stored(&kind);
+        let current: Vec<(UserId, String, chrono::NaiveDateTime)> = on_conn!(conn, c => {
             participants::table
                 .filter(participants::conversation_id.eq(id))
-                .select(participants::user_id)
+                .select((participants::user_id, participants::role, participants::joined_at))
                 .load(c)
         })?;
-        let added: Vec<UserId> = wanted
-            .into_iter()
-            .filter(|u| !current.contains(u) && !remove.contains(u))
-            .collect();
-        let removed: Vec<UserId> = current
-            .iter()
-            .copied()
-            .filter(|u| remove.contains(u))
-            .collect();
-        let count = current.len() + added.len() - removed.len();
-        if count > max_participants {
-            return Err(DbError::Invalid(format!(
-                "participants: at most {max_participants} participants"
-            )));
-        }
-        let at = now();
-        let rows: Vec<NewParticipant> = added
-            .iter()
-            .map(|&user_id| NewParticipant {
-                project_id: project,
-                conversation_id: id,
-                user_id,
-                joined_at: at,
-                role: role.as_str().to_string(),
-            })
-            .collect();
-        if !rows.is_empty() {
-            on_conn!(conn, c => diesel::insert_into(participants::table).values(&rows).execute(c))?;
-        }
-        if !removed.is_empty() {
-            on_conn!(conn, c => {
-                diesel::delete(
-                    participants::table
-                        .filter(participants::conversation_id.eq(id))
-                        .filter(participants::user_id.eq_any(&removed)),
-                )
-                .execute(c)
-            })?;
-        }
-        for (users, event) in [
-            (&added, crate::webhooks::PARTICIPANT_ADDED),
-            (&removed, crate::webhooks::PARTICIPANT_REMOVED),
-        ] {
-            for user_id in users {
-                let data = serde_json::json!({"conversation_id": id, "user_id": user_id});
-                crate::webhooks::enqueue(conn, project, event, data)?;
+        let mut changed = Changed {
+            row: current_row(conn, id)?,
+            added: Vec::new(),
+            removed: Vec::new(),
+            updated: Vec::new(),
+        };
+        let is_in = |u: &UserId| current.iter().any(|(p, _, _)| p == u);
+        match change {
+            MemberChange::Add { users: add, invite } => {
+                if let Some(code) = invite {
+                    use_invite(conn, id, code, add.iter().any(|u| !is_in(u)))?;
+                }
+                check_active(conn, project, add)?;
+                let role = crate::domain::joining_role(kind);
+                let mut wanted = add.clone();
+                wanted.sort();
+                wanted.dedup();
+                changed.added = wanted
+                    .into_iter()
+                    .filter(|u| !is_in(u))
+                    .map(|u| (u, role))
+                    .collect();
+                let max = capacity.of(kind);
+                if current.len() + changed.added.len() > max {
+                    return Err(DbError::Invalid(format!(
+                        "participants: at most {max} participants"
+                    )));
+                }
+                insert(conn, project, id, &changed.added)?;
+                let ids: Vec<UserId> = changed.added.iter().map(|(u, _)| *u).collect();
+                on_conn!(conn, c => {
+                    diesel::delete(
+                        conversation_bans::table
+                            .filter(conversation_bans::conversation_id.eq(id))
+                            .filter(conversation_bans::user_id.eq_any(&ids)),
+                    )
+                    .execute(c)
+                })?;
+            }
+            MemberChange::Remove { users: remove, ban } => {
+                changed.removed = remove.iter().copied().filter(|u| is_in(u)).collect();
+                delete(conn, id, &changed.removed)?;
+                if let Some(by) = ban {
+                    ban_users(conn, project, id, remove, *by)?;
+                }
+            }
+            MemberChange::Leave { user } => {
+                if is_in(user) {
+                    changed.removed = vec![*user];
+                    delete(conn, id, &changed.removed)?;
+                }
+            }
+            MemberChange::SetRole {
+                user,
+                role,
+                transfer_from,
+            } => {
+                if !is_in(user) {
+                    return Err(DbError::NotFound);
+                }
+                set_role(conn, id, *user, *role)?;
+                changed.updated.push((*user, *role));
+                if let Some(owner) = transfer_from.filter(|o| o != user && is_in(o)) {
+                    set_role(conn, id, owner, MemberRole::Admin)?;
+                    changed.updated.push((owner, MemberRole::Admin));
+                }
+            }
+            MemberChange::Unban { user } => {
+                on_conn!(conn, c => {
+                    diesel::delete(
+                        conversation_bans::table
+                            .filter(conversation_bans::conversation_id.eq(id))
+                            .filter(conversation_bans::user_id.eq(user)),
+                    )
+                    .execute(c)
+                })?;
             }
         }
-        let row = on_conn!(conn, c => {
+        if !changed.removed.is_empty()
+            && matches!(kind, ConversationKind::Group | ConversationKind::Channel)
+        {
+            let left: Vec<(UserId, MemberRole, chrono::NaiveDateTime)> = current
+                .iter()
+                .filter(|(u, _, _)| !changed.removed.contains(u))
+                .map(|(u, r, at)| (*u, MemberRole::from_stored(r), *at))
+                .collect();
+            if let Some(heir) = successor(&left) {
+                set_role(conn, id, heir, MemberRole::Owner)?;
+                changed.updated.push((heir, MemberRole::Owner));
+            }
+        }
+        announce(conn, project, id, &changed)?;
+        let count = current.len() + changed.added.len() - changed.removed.len();
+        changed.row = on_conn!(conn, c => {
             diesel::update(conversations::table.find(id))
                 .set(conversations::participant_count.eq(i64::try_from(count).unwrap_or(i64::MAX)))
                 .returning(ConversationRow::as_returning())
                 .get_result(c)
         })?;
-        Ok(Changed {
-            row,
-            added,
-            removed,
-        })
+        Ok(changed)
     })
+}
+
+/// Who inherits a group or channel whose owners are all gone from `left` (the participants
+/// who remain): nobody while an owner remains; else the highest role, the earliest joined.
+pub fn successor(left: &[(UserId, MemberRole, chrono::NaiveDateTime)]) -> Option<UserId> {
+    if left.iter().any(|(_, r, _)| *r == MemberRole::Owner) {
+        return None;
+    }
+    left.iter()
+        .min_by_key(|(u, r, at)| (std::cmp::Reverse(*r), *at, *u))
+        .map(|(u, _, _)| *u)
+}
+
+fn current_row(conn: &mut DbConnection, id: ConversationId) -> Result<ConversationRow, DbError> {
+    use diesel::RunQueryDsl as _;
+    Ok(on_conn!(conn, c => {
+        conversations::table.find(id).select(ConversationRow::as_select()).first(c)
+    })?)
+}
+
+/// Fails unless every one of `users` is an active user of `project`.
+fn check_active(
+    conn: &mut DbConnection,
+    project: ProjectId,
+    add: &[UserId],
+) -> Result<(), DbError> {
+    use diesel::RunQueryDsl as _;
+    let mut wanted = add.to_vec();
+    wanted.sort();
+    wanted.dedup();
+    let active: i64 = on_conn!(conn, c => {
+        users::table
+            .filter(users::id.eq_any(&wanted))
+            .filter(users::project_id.eq(project))
+            .filter(users::disabled.eq(false))
+            .count()
+            .get_result(c)
+    })?;
+    if usize::try_from(active).unwrap_or(0) != wanted.len() {
+        return Err(DbError::Invalid(
+            "participants: one or more of these users cannot be added".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the invite `code` of conversation `id` and, when `consume`, counts one use.
+fn use_invite(
+    conn: &mut DbConnection,
+    id: ConversationId,
+    code: &str,
+    consume: bool,
+) -> Result<(), DbError> {
+    use diesel::RunQueryDsl as _;
+    let at = now();
+    if !consume {
+        return super::invites::valid(conn, id, code, at)
+            .then_some(())
+            .ok_or(DbError::InviteInvalid);
+    }
+    // One statement checks and counts, so two last accepts cannot both pass.
+    let used = on_conn!(conn, c => {
+        diesel::update(
+            invites::table
+                .filter(invites::code.eq(code))
+                .filter(invites::conversation_id.eq(id))
+                .filter(invites::revoked_at.is_null())
+                .filter(invites::expires_at.is_null().or(invites::expires_at.gt(at)))
+                .filter(invites::max_uses.is_null().or(invites::uses.nullable().lt(invites::max_uses))),
+        )
+        .set(invites::uses.eq(invites::uses + 1))
+        .execute(c)
+    })?;
+    if used == 0 {
+        return Err(DbError::InviteInvalid);
+    }
+    Ok(())
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    project: ProjectId,
+    id: ConversationId,
+    added: &[(UserId, MemberRole)],
+) -> Result<(), DbError> {
+    use diesel::RunQueryDsl as _;
+    if added.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    let rows: Vec<NewParticipant> = added
+        .iter()
+        .map(|&(user_id, role)| NewParticipant {
+            project_id: project,
+            conversation_id: id,
+            user_id,
+            joined_at: at,
+            role: role.as_str().to_string(),
+        })
+        .collect();
+    // SQLite binds at most 32,766 values per statement: insert a channel's followers in chunks.
+    for chunk in rows.chunks(4096) {
+        on_conn!(conn, c => diesel::insert_into(participants::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+fn delete(conn: &mut DbConnection, id: ConversationId, removed: &[UserId]) -> Result<(), DbError> {
+    use diesel::RunQueryDsl as _;
+    if removed.is_empty() {
+        return Ok(());
+    }
+    on_conn!(conn, c => {
+        diesel::delete(
+            participants::table
+                .filter(participants::conversation_id.eq(id))
+                .filter(participants::user_id.eq_any(removed)),
+        )
+        .execute(c)
+    })?;
+    Ok(())
+}
+
+fn set_role(
+    conn: &mut DbConnection,
+    id: ConversationId,
+    user: UserId,
+    role: MemberRole,
+) -> Result<(), DbError> {
+    use diesel::RunQueryDsl as _;
+    on_conn!(conn, c => {
+        diesel::update(
+            participants::table
+                .filter(participants::conversation_id.eq(id))
+                .filter(participants::user_id.eq(user)),
+        )
+        .set(participants::role.eq(role.as_str()))
+        .execute(c)
+    })?;
+    Ok(())
+}
+
+/// Bans each of `banned` (users of `project`; others are skipped) from conversation `id`.
+fn ban_users(
+    conn: &mut DbConnection,
+    project: ProjectId,
+    id: ConversationId,
+    banned: &[UserId],
+    by: UserId,
+) -> Result<(), DbError> {
+    use diesel::RunQueryDsl as _;
+    let known: Vec<UserId> = on_conn!(conn, c => {
+        users::table
+            .filter(users::id.eq_any(banned))
+            .filter(users::project_id.eq(project))
+            .select(users::id)
+            .load(c)
+    })?;
+    let at = now();
+    for user in known {
+        let row = (
+            conversation_bans::conversation_id.eq(id),
+            conversation_bans::user_id.eq(user),
+            conversation_bans::project_id.eq(project),
+            conversation_bans::banned_by.eq(Some(by)),
+            conversation_bans::created_at.eq(at),
+        );
+        on_conn!(conn, c => {
+            diesel::insert_into(conversation_bans::table)
+                .values(row)
+                .on_conflict((conversation_bans::conversation_id, conversation_bans::user_id))
+                .do_nothing()
+                .execute(c)
+        })?;
+    }
+    Ok(())
+}
+
+/// Queues the `participant.added` / `participant.removed` / `participant.updated` webhook
+/// deliveries of `changed`, in its transaction.
+fn announce(
+    conn: &mut DbConnection,
+    project: ProjectId,
+    id: ConversationId,
+    changed: &Changed,
+) -> Result<(), DbError> {
+    use crate::webhooks::{PARTICIPANT_ADDED, PARTICIPANT_REMOVED, PARTICIPANT_UPDATED, enqueue};
+    for (user_id, role) in &changed.added {
+        let data = serde_json::json!({"conversation_id": id, "user_id": user_id, "role": role});
+        enqueue(conn, project, PARTICIPANT_ADDED, data)?;
+    }
+    for user_id in &changed.removed {
+        let data = serde_json::json!({"conversation_id": id, "user_id": user_id});
+        enqueue(conn, project, PARTICIPANT_REMOVED, data)?;
+    }
+    for (user_id, role) in &changed.updated {
+        let data = serde_json::json!({"conversation_id": id, "user_id": user_id, "role": role});
+        enqueue(conn, project, PARTICIPANT_UPDATED, data)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u32) -> chrono::NaiveDateTime {
+        chrono::DateTime::from_timestamp(i64::from(s), 0)
+            .map(|d| d.naive_utc())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_oldest_admin_inherits_else_the_oldest_member() {
+        use MemberRole::*;
+        let u = UserId;
+        assert_eq!(
+            successor(&[(u(1), Owner, at(1)), (u(2), Admin, at(2))]),
+            None
+        );
+        let left = [
+            (u(2), Member, at(1)),
+            (u(3), Admin, at(5)),
+            (u(4), Admin, at(3)),
+        ];
+        assert_eq!(successor(&left), Some(u(4)));
+        let left = [
+            (u(2), Member, at(4)),
+            (u(3), Member, at(2)),
+            (u(5), Follower, at(1)),
+        ];
+        assert_eq!(successor(&left), Some(u(3)));
+        assert_eq!(successor(&[]), None);
+    }
 }

@@ -5,12 +5,15 @@
 //! fragment with bound parameters): no raw SQL text with backend-specific placeholders.
 
 pub mod api_keys;
+pub mod bans;
 pub mod conversations;
 pub mod extras;
+pub mod invites;
 pub mod membership;
 pub mod messages;
 pub mod participants;
 pub mod projects;
+pub mod room_directory;
 mod rooms;
 pub mod server;
 pub mod system;

@@ -201,3 +201,52 @@ pub async fn unread(
         })
         .collect())
 }
+
+/// The member role of `user` in conversation `id`; `None` when they do not take part.
+///
+/// # Errors
+/// A query failure.
+pub async fn role_of(
+    conn: &mut ReadConn,
+    id: ConversationId,
+    user: UserId,
+) -> Result<Option<MemberRole>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let role: Option<String> = on_read!(conn, c => {
+        participants::table
+            .find((id, user))
+            .select(participants::role)
+            .first(c)
+            .await
+            .optional()
+    })?;
+    Ok(role.as_deref().map(MemberRole::from_stored))
+}
+
+/// A page of conversation `id`'s participants by user id above `after`, at most `limit`:
+/// `(user, role, joined_at)`.
+///
+/// # Errors
+/// A query failure.
+pub async fn page(
+    conn: &mut ReadConn,
+    id: ConversationId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(UserId, MemberRole, chrono::NaiveDateTime)>, DbError> {
+    use diesel_async::RunQueryDsl as _;
+    let rows: Vec<(UserId, String, chrono::NaiveDateTime)> = on_read!(conn, c => {
+        participants::table
+            .filter(participants::conversation_id.eq(id))
+            .filter(participants::user_id.gt(after))
+            .order(participants::user_id.asc())
+            .limit(limit)
+            .select((participants::user_id, participants::role, participants::joined_at))
+            .load(c)
+            .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(u, r, at)| (u, MemberRole::from_stored(&r), at))
+        .collect())
+}

@@ -335,7 +335,7 @@ async fn participant_changes_of_the_server_api_reach_subscribers() {
         (&added["type"], &added["data"]),
         (
             &json!("participant.added"),
-            &json!({"conversation_id": id, "user_id": ids[1]})
+            &json!({"conversation_id": id, "user_id": ids[1], "role": "member"})
         )
     );
     assert_eq!(

@@ -11,11 +11,17 @@ use crate::db::schema::users;
 use crate::db::{DbError, ReadConn, on_read};
 use crate::domain::{ProjectId, UserId};
 
-/// A directory entry: id, username, display name, role (as stored).
-pub type Entry = (UserId, Option<String>, Option<String>, String);
+/// A directory entry: id, username, display name, role (as stored), last seen.
+pub type Entry = (
+    UserId,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<chrono::NaiveDateTime>,
+);
 
 /// `text` as a LIKE prefix pattern: `%`, `_` and the escape character match themselves.
-fn prefix_pattern(text: &str) -> String {
+pub(crate) fn prefix_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 1);
     for c in text.to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -54,7 +60,13 @@ pub async fn search(
             )
             .order(users::id.asc())
             .limit(limit)
-            .select((users::id, users::username, users::display_name, users::role))
+            .select((
+                users::id,
+                users::username,
+                users::display_name,
+                users::role,
+                users::last_seen_at,
+            ))
             .load(c)
             .await
     })?)

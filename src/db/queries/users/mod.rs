@@ -182,7 +182,8 @@ pub async fn count_existing_customers(
 /// Larger conversations (a company-wide channel, a broadcast) carry no presence, as Discord's
 /// `large_threshold` does: pushing every connect to every member is O(members²) frames and
 /// queries as such a conversation fills up. The size comes from the conversation's
-/// `participant_count`, so a large one is skipped without reading its members.
+/// `participant_count`, so a large one is skipped without reading its members. Channels carry
+/// none at all, whatever their size: their followers only read.
 ///
 /// # Errors
 /// A query failure.
@@ -198,7 +199,8 @@ pub async fn contacts(
             conversations::table.on(mine
                 .field(participants::conversation_id)
                 .eq(conversations::id)
-                .and(conversations::participant_count.le(i64::from(max_participants)))),
+                .and(conversations::participant_count.le(i64::from(max_participants)))
+                .and(conversations::kind.ne(crate::domain::ConversationKind::Channel.as_str()))),
         )
         .filter(mine.field(participants::user_id).eq(user))
         .select(mine.field(participants::conversation_id));

@@ -1,0 +1,104 @@
+//! `GET /api/v1/rooms?query=&kind=&cursor=&limit=`: the directory of the caller's project's
+//! public groups and channels, with member counts and whether the caller is in, by page.
+//! Joining one is `POST /api/v1/conversations/{id}/join`. docs/PROTOCOL.md §3, *Rooms*.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::AuthUser;
+use crate::db::queries::room_directory;
+use crate::domain::{ConversationId, ConversationKind};
+use crate::error::AppError;
+use crate::http::extract::Query;
+use crate::http::state::AppState;
+
+/// Longest `query`, in characters.
+const MAX_QUERY_CHARS: usize = 100;
+
+/// `GET /api/v1/rooms` parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomQuery {
+    /// Title prefix, any case; every public room when absent or empty.
+    pub query: Option<String>,
+    /// `group` or `channel`; both when absent.
+    pub kind: Option<ConversationKind>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1–100 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// A room as the directory shows it.
+#[derive(Debug, Serialize)]
+pub struct RoomView {
+    /// The conversation.
+    pub id: ConversationId,
+    /// `group` or `channel`.
+    pub kind: ConversationKind,
+    /// Its title.
+    pub title: Option<String>,
+    /// Its description.
+    pub description: Option<String>,
+    /// Participants (followers included).
+    pub member_count: i64,
+    /// Whether the caller is one of them.
+    pub joined: bool,
+}
+
+/// `GET /api/v1/rooms` → `{items: [RoomView], next_cursor}` ascending by id; pass
+/// `next_cursor` as `cursor` for the next page (`null` at the end). 400 for a `kind` other
+/// than `group` or `channel`, a bad cursor or a `query` over 100 characters.
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: Query<RoomQuery>,
+) -> Result<HttpResponse, AppError> {
+    let text = query.query.as_deref().unwrap_or("").trim();
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(AppError::Validation(format!(
+            "query: at most {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    if query
+        .kind
+        .is_some_and(|k| !matches!(k, ConversationKind::Group | ConversationKind::Channel))
+    {
+        return Err(AppError::Validation(
+            "kind: the directory lists groups and channels".into(),
+        ));
+    }
+    let after = match query.cursor.as_deref() {
+        None | Some("") => 0,
+        Some(cursor) => cursor
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| AppError::Validation("cursor: not a cursor of this list".into()))?,
+    };
+    let limit = match query.limit {
+        None => 50,
+        Some(n) if (1..=100).contains(&n) => n,
+        Some(_) => return Err(AppError::Validation("limit: from 1 to 100".into())),
+    };
+    let mut conn = state.db.read().await?;
+    let rows =
+        room_directory::search(&mut conn, auth.project_id, text, query.kind, after, limit).await?;
+    let ids: Vec<ConversationId> = rows.iter().map(|r| r.id).collect();
+    let joined = room_directory::joined(&mut conn, auth.id, &ids).await?;
+    let next = (i64::try_from(rows.len()).unwrap_or(0) == limit)
+        .then(|| rows.last().map(|r| r.id.to_string()))
+        .flatten();
+    let items: Vec<RoomView> = rows
+        .into_iter()
+        .map(|r| RoomView {
+            joined: joined.contains(&r.id),
+            id: r.id,
+            kind: ConversationKind::from_stored(&r.kind),
+            title: r.title,
+            description: r.description,
+            member_count: r.participant_count,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": next})))
+}
