@@ -83,7 +83,11 @@ pub async fn post_message(
         origin: None,
         system,
         reply_to: None,
-        online: online_for_here(&state.presence, id, content.as_str()).await?,
+        online: if system {
+            None
+        } else {
+            online_for_here(&state.presence, id, content.as_str()).await?
+        },
         content: content.into_inner(),
     };
     let message = send_to_room(&state.rooms, id, post).await??;

@@ -236,3 +236,25 @@ async fn an_edit_resolves_mentions_again_and_tells_only_the_newly_mentioned() {
         1
     );
 }
+
+#[actix_web::test]
+async fn a_system_message_mentions_no_one_whatever_its_text() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.register("ann").await, app.register("bob").await);
+    let id = app.conversation(&ann, &[&bob]).await;
+    let key = crate::server_users::key(&app, 1, crate::server_users::ALL);
+    let (status, posted) = app
+        .call(
+            "POST",
+            &format!("/api/v1/server/conversations/{id}/messages"),
+            Some(("x-api-key", &key)),
+            &json!({"as_system": true, "content": "@all: @ann and @bob, please rate us"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    assert_eq!(posted["mentions"], json!([]));
+    assert_eq!(posted["group_mention"], Value::Null);
+    let mentions_of = |body: Value| body["unread_mentions"][id.to_string()].clone();
+    assert_eq!(mentions_of(unread(&app, &ann).await), 0);
+    assert_eq!(mentions_of(unread(&app, &bob).await), 0);
+}

@@ -184,7 +184,9 @@ impl MessageRow {
             .as_deref()
             .and_then(|json| serde_json::from_str::<StoredAttachment>(json).ok())
             .map(|stored| stored.view(links));
-        let group_mention = GroupMention::of(&self.content);
+        let group_mention = (self.kind != "system")
+            .then(|| GroupMention::of(&self.content))
+            .flatten();
         MessageView {
             id: self.id,
             conversation_id: self.conversation_id,

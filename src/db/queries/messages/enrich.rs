@@ -89,7 +89,7 @@ pub(super) fn check_replies<'a>(
 }
 
 /// Resolves and stores the mentions of the batch's new `rows` (each with the draft it was
-/// made from) and answers, for each row, its extras (its reply's preview and the users it
+/// made from; system messages mention no one) and answers, for each row, its extras (its reply's preview and the users it
 /// names) and everyone it mentions.
 ///
 /// # Errors
@@ -99,8 +99,10 @@ pub(super) fn new_extras(
     rows: &[(&MessageRow, &MessageDraft)],
     targets: &Targets,
 ) -> Result<HashMap<MessageId, (Extras, Vec<UserId>)>, DbError> {
+    // A system message (the project's backend, or a membership notice) mentions no one.
     let mentioning: Vec<mentions::Mentioning<'_>> = rows
         .iter()
+        .filter(|(_, draft)| !draft.system)
         .map(|(row, draft)| mentions::Mentioning {
             message_id: row.id,
             project_id: row.project_id,
