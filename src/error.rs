@@ -57,6 +57,8 @@ pub enum ErrorCode {
     ConversationClosed,
     /// 409: the message was deleted.
     MessageDeleted,
+    /// 409: a per-message or per-conversation cap is full (reactions, pins).
+    LimitReached,
     /// 410: an invite link that expired, was used up or was revoked.
     InviteInvalid,
     /// 413: a body or file over its size limit.
@@ -128,6 +130,10 @@ pub enum AppError {
     /// 409 `message_deleted`: a deleted message cannot be edited.
     #[error("the message was deleted")]
     MessageDeleted,
+    /// 409 `limit_reached`: a cap is full (distinct reactions of a message, pins of a
+    /// conversation); the message names it.
+    #[error("{0}")]
+    LimitReached(String),
     /// 410 `invite_invalid`: the invite expired, was used up or was revoked.
     #[error("this invite has expired, been used up or been revoked")]
     InviteInvalid,
@@ -179,6 +185,7 @@ impl AppError {
             Self::RegistrationClosed => ErrorCode::RegistrationClosed,
             Self::ConversationClosed => ErrorCode::ConversationClosed,
             Self::MessageDeleted => ErrorCode::MessageDeleted,
+            Self::LimitReached(_) => ErrorCode::LimitReached,
             Self::InviteInvalid => ErrorCode::InviteInvalid,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
@@ -264,7 +271,8 @@ impl ResponseError for AppError {
             | Self::UsernameTaken
             | Self::NameTaken
             | Self::ConversationClosed
-            | Self::MessageDeleted => StatusCode::CONFLICT,
+            | Self::MessageDeleted
+            | Self::LimitReached(_) => StatusCode::CONFLICT,
             Self::InviteInvalid => StatusCode::GONE,
             Self::PayloadTooLarge(_) | Self::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -315,6 +323,7 @@ impl From<DbError> for AppError {
             DbError::InviteInvalid => Self::InviteInvalid,
             DbError::Denied(denied) => denied.into(),
             DbError::Invalid(message) => Self::Validation(message),
+            DbError::LimitReached(message) => Self::LimitReached(message),
             DbError::QuotaExceeded { quota_bytes } => Self::QuotaExceeded(format!(
                 "file: over your storage quota of {quota_bytes} bytes (uploads.quota_bytes_per_user)"
             )),

@@ -101,16 +101,6 @@ impl Application {
             Duration::from_micros(settings.database.group_commit_max_wait_us),
         );
         let room_config = Arc::new(RoomConfig::new(&settings));
-        let rooms = RoomRegistry::start(|on_stop| RoomDeps {
-            cluster: cluster.clone(),
-            db: db.clone(),
-            writer: writer.clone(),
-            commit_queues,
-            config: room_config,
-            links: links.clone(),
-            on_stop,
-            projects: projects.clone(),
-        });
         let presence = start_roomy(PresenceRegistry::new(PresenceDeps {
             cluster: cluster.clone(),
             db: db.clone(),
@@ -120,6 +110,17 @@ impl Application {
             jwt: jwt.clone(),
             projects: projects.clone(),
         }));
+        let rooms = RoomRegistry::start(|on_stop| RoomDeps {
+            cluster: cluster.clone(),
+            db: db.clone(),
+            writer: writer.clone(),
+            commit_queues,
+            config: room_config,
+            links: links.clone(),
+            on_stop,
+            projects: projects.clone(),
+            presence: presence.clone().recipient(),
+        });
         let session = SessionDeps {
             rooms: rooms.clone(),
             presence: presence.clone(),

@@ -84,6 +84,7 @@ impl MessageLocation {
             message: self.facts,
             change,
             origin,
+            online: None,
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct ConversationView {
     pub last_read_seq: Option<i64>,
     /// Messages from others after `last_read_seq`, not deleted; null for non-participants.
     pub unread_count: Option<i64>,
+    /// Messages after `last_read_seq` that mention the caller (`@username`, `@all`, `@here`),
+    /// not deleted; null for non-participants.
+    pub unread_mentions: Option<i64>,
     /// The newest message (a tombstone if it was deleted), or null.
     pub last_message: Option<MessageView>,
 }
@@ -95,11 +98,17 @@ pub struct Watermarks {
     pub last_read_seq: i64,
 }
 
-/// `GET /api/v1/unread`: `{"total": N, "conversations": {"<id>": n}}`.
+/// `GET /api/v1/unread`: `{"total": N, "conversations": {"<id>": n}, "total_mentions": M,
+/// "unread_mentions": {"<id>": m}}`.
 #[derive(Debug, Serialize)]
 pub struct UnreadCounts {
     /// Sum of the counts.
     pub total: i64,
     /// Conversation id (as a string) → unread messages.
     pub conversations: BTreeMap<String, i64>,
+    /// Sum of the unread mentions.
+    pub total_mentions: i64,
+    /// Conversation id (as a string) → unread messages that mention the caller; every
+    /// conversation of `conversations`, zeros included.
+    pub unread_mentions: BTreeMap<String, i64>,
 }

@@ -3,12 +3,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::DownloadLinks;
+use super::{DownloadLinks, GroupMention, ReactionCount, ReplyPreview};
 use crate::domain::{ConversationId, MessageId, UploadId, UserId};
 
 /// A message as clients see it (docs/PROTOCOL.md §4.3):
 /// `{id, conversation_id, seq, version, sender_id, kind, content, client_msg_id, created_at,
-/// edited_at, deleted_at, attachment}`. The one shape of the `message` in REST answers,
+/// edited_at, deleted_at, attachment, reply_to, mentions, group_mention, reactions, pinned}`. The one shape of the `message` in REST answers,
 /// `message:new`, `message:updated` and send acks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageView {
@@ -37,6 +37,21 @@ pub struct MessageView {
     pub deleted_at: Option<DateTime<Utc>>,
     /// The attached file (messages of kind `image` or `file`), or null.
     pub attachment: Option<AttachmentView>,
+    /// The message of the same conversation this one answers, with a preview, or null.
+    #[serde(default)]
+    pub reply_to: Option<ReplyPreview>,
+    /// Participants it names (`@username`), ascending; never the sender.
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
+    /// `all` or `here` when it also mentions `@all` or `@here`; null otherwise.
+    #[serde(default)]
+    pub group_mention: Option<GroupMention>,
+    /// Reactions by emoji, in the order each emoji was first used; empty once deleted.
+    #[serde(default)]
+    pub reactions: Vec<ReactionCount>,
+    /// Whether it is pinned in its conversation (`GET .../pins`).
+    #[serde(default)]
+    pub pinned: bool,
 }
 
 /// The part of an attachment fixed when its message is stored, kept as JSON with the message
@@ -121,7 +136,7 @@ pub struct PageQuery {
 }
 
 /// Body of `POST .../messages`, and `data` of `message:send` minus its `conversation_id`:
-/// `{content, client_msg_id?, attachment_id?}`.
+/// `{content, client_msg_id?, attachment_id?, reply_to?}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SendBody {
     /// Text, 1..=`limits.message_max_chars` characters; may be blank with an attachment.
@@ -133,6 +148,9 @@ pub struct SendBody {
     /// Optional upload to attach (from `POST /api/v1/uploads`).
     #[serde(default)]
     pub attachment_id: Option<UploadId>,
+    /// Optional message of the same conversation this one answers.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
 }
 
 /// Body of `PATCH /api/v1/messages/{id}`: `{content}`.

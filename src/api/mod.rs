@@ -7,6 +7,7 @@
 
 mod api_keys;
 mod conversations;
+mod extras;
 mod links;
 mod messages;
 mod projects;
@@ -18,6 +19,9 @@ mod webhooks;
 pub use api_keys::{ApiKeyCreated, ApiKeyView, CreateApiKeyBody};
 pub use conversations::{
     ConversationView, CreateConversationBody, ReadBody, UnreadCounts, Watermarks,
+};
+pub use extras::{
+    Extras, GroupMention, PREVIEW_CHARS, PinView, PinsQuery, ReactionCount, ReplyPreview,
 };
 pub use links::DownloadLinks;
 pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};

@@ -97,6 +97,12 @@ pub enum Event {
         /// Its settings as stored (a JSON object).
         settings: String,
     },
+    /// An event for every session of `users` (a `mention`), whatever node they are on: the
+    /// envelope's frame goes to each.
+    Notify {
+        /// Whose sessions.
+        users: Vec<UserId>,
+    },
     /// A node lost Redis for a while and is back (published once its users are registered
     /// again): every node's rooms read what they missed and tell their sessions to `resync`,
     /// and every node's sessions get their contacts' current status.

@@ -235,6 +235,7 @@ impl Cluster {
             | Event::EndSessions { .. }
             | Event::TokensRevoked { .. }
             | Event::ProjectSettings { .. }
+            | Event::Notify { .. }
             | Event::CatchUp => self.inner.global.clone(),
         };
         let envelope = Envelope {

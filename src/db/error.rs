@@ -38,6 +38,10 @@ pub enum DbError {
     /// A write refused for a reason the client can fix (the message names the field).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A cap is full (distinct reactions of a message, pins of a conversation); the message
+    /// names it.
+    #[error("limit reached: {0}")]
+    LimitReached(String),
     /// An upload would take its uploader past `uploads.quota_bytes_per_user`.
     #[error("storage quota of {quota_bytes} bytes exceeded")]
     QuotaExceeded {

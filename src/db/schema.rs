@@ -93,6 +93,41 @@ diesel::table! {
         attachment -> Nullable<Text>,
         version -> BigInt,
         created_version -> BigInt,
+        reply_to_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    mentions (message_id, user_id) {
+        message_id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        user_id -> BigInt,
+        seq -> BigInt,
+        named -> Bool,
+    }
+}
+
+diesel::table! {
+    reactions (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        message_id -> BigInt,
+        user_id -> BigInt,
+        emoji -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pins (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        message_id -> BigInt,
+        pinned_by -> BigInt,
+        pinned_at -> Timestamp,
     }
 }
 
@@ -207,6 +242,7 @@ diesel::joinable!(participants -> conversations (conversation_id));
 diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(pins -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -222,4 +258,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     conversation_bans,
     invites,
+    mentions,
+    reactions,
+    pins,
 );

@@ -4,11 +4,14 @@
 //! and WebSocket paths apply the same rules; each constructor returns [`Invalid`] with a message
 //! that starts with the field's name. The storage mapping of the ids lives in `db::ids`.
 
+mod emoji;
 mod ids;
+pub mod mentions;
 mod scope;
 mod text;
 mod validate;
 
+pub use emoji::{Emoji, MAX_EMOJI_BYTES};
 pub use ids::{ConversationId, MessageId, ProjectId, SessionId, TokenId, UploadId, UserId};
 pub use scope::Scope;
 

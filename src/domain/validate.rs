@@ -208,6 +208,10 @@ impl MessageContent {
     pub fn into_inner(self) -> String {
         self.0
     }
+    /// The text, borrowed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Checks a client message id: 1 to 64 characters.

@@ -59,6 +59,8 @@ pub(super) async fn announce(
             attachment_id: None,
             origin: None,
             system: true,
+            reply_to: None,
+            online: None,
         };
         match send_to_room(&state.rooms, id, post).await {
             Ok(Ok(_)) => {}

@@ -266,16 +266,24 @@ pub async fn read(
     Ok(HttpResponse::Ok().json(watermarks))
 }
 
-/// `GET /api/v1/unread` → `{"total": N, "conversations": {"<id>": n}}` over the caller's
-/// conversations, computed from the read watermarks.
+/// `GET /api/v1/unread` → `{"total": N, "conversations": {"<id>": n}, "total_mentions": M,
+/// "unread_mentions": {"<id>": m}}` over the caller's conversations, computed from the read
+/// watermarks.
 pub async fn unread(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
     let mut conn = state.db.read().await?;
     let rows = participants::unread(&mut conn, auth.id, None).await?;
+    let mentions = crate::db::queries::extras::unread_mentions(&mut conn, auth.id, None).await?;
+    let mentions_of = |r: &participants::Unread| mentions.get(&r.conversation_id).map_or(0, |m| *m);
     Ok(HttpResponse::Ok().json(UnreadCounts {
         total: rows.iter().map(|r| r.unread).sum(),
         conversations: rows
             .iter()
             .map(|r| (r.conversation_id.to_string(), r.unread))
+            .collect(),
+        total_mentions: rows.iter().map(mentions_of).sum(),
+        unread_mentions: rows
+            .iter()
+            .map(|r| (r.conversation_id.to_string(), mentions_of(r)))
             .collect(),
     }))
 }

@@ -4,12 +4,14 @@
 
 use actix_web::{HttpResponse, web};
 
+use crate::actors::presence::online_for_here;
 use crate::actors::room::PostMessage;
 use crate::actors::room_registry::{locate, send_to_room};
 use crate::api::{EditBody, MessageView, PageQuery, SendBody};
 use crate::auth::AuthUser;
+use crate::db::queries::extras;
 use crate::db::queries::messages::{self, Change, PageRequest};
-use crate::domain::{ConversationId, MessageContent, MessageId, validate_client_msg_id};
+use crate::domain::{ConversationId, MessageContent, MessageId, UserId, validate_client_msg_id};
 use crate::error::AppError;
 use crate::http::conversations::authorized;
 use crate::http::extract::{Json, Query};
@@ -32,11 +34,12 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     authorized(&state, &auth, id, Action::ReadHistory).await?;
-    Ok(HttpResponse::Ok().json(history_page(&state, id, &query).await?))
+    Ok(HttpResponse::Ok().json(history_page(&state, id, &query, Some(auth.id)).await?))
 }
 
 /// One page of conversation `id`'s history by the seq cursor, for a caller already allowed to
-/// read it (the user endpoint above, and the server API's).
+/// read it (the user endpoint above, and the server API's), reactions' `me` for `viewer`
+/// (`None`: null).
 ///
 /// # Errors
 /// `validation_failed` for a `limit` below 1; the database unavailable.
@@ -44,6 +47,7 @@ pub async fn history_page(
     state: &AppState,
     id: ConversationId,
     query: &PageQuery,
+    viewer: Option<UserId>,
 ) -> Result<Vec<MessageView>, AppError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit < 1 {
@@ -56,10 +60,7 @@ pub async fn history_page(
         limit: limit.min(MAX_LIMIT),
     };
     let rows = messages::page(&mut conn, id, request).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| row.into_view(&state.links))
-        .collect())
+    Ok(extras::views_for(&mut conn, rows, viewer, &state.links).await?)
 }
 
 /// `POST /api/v1/conversations/{id}/messages` → 201 message, answered after it is committed.
@@ -69,7 +70,7 @@ pub async fn send(
     path: web::Path<ConversationId>,
     body: Json<SendBody>,
 ) -> Result<HttpResponse, AppError> {
-    let body = body.into_inner();
+    let (id, body) = (path.into_inner(), body.into_inner());
     let content = MessageContent::parse_with_attachment(
         &body.content,
         state.settings.limits.message_max_chars,
@@ -77,13 +78,15 @@ pub async fn send(
     )?;
     let post = PostMessage {
         actor: auth.actor(),
-        content: content.into_inner(),
         client_msg_id: validate_client_msg_id(body.client_msg_id)?,
         attachment_id: body.attachment_id,
         origin: None,
         system: false,
+        reply_to: body.reply_to,
+        online: online_for_here(&state.presence, id, content.as_str()).await?,
+        content: content.into_inner(),
     };
-    let message = send_to_room(&state.rooms, path.into_inner(), post).await??;
+    let message = send_to_room(&state.rooms, id, post).await??;
     Ok(super::created(&message))
 }
 
@@ -95,7 +98,14 @@ async fn change(
     change: Change,
 ) -> Result<MessageView, AppError> {
     let location = locate(&state.rooms, message_id).await?;
-    let msg = location.change(auth.actor(), message_id, change, None);
+    let online = match &change {
+        Change::Edit(text) => {
+            online_for_here(&state.presence, location.conversation_id, text).await?
+        }
+        Change::Delete => None,
+    };
+    let mut msg = location.change(auth.actor(), message_id, change, None);
+    msg.online = online;
     send_to_room(&state.rooms, location.conversation_id, msg).await?
 }
 

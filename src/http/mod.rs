@@ -5,6 +5,7 @@
 //! itself would produce for a malformed JSON body, query string or path.
 
 mod admin;
+mod annotations;
 mod announce;
 pub mod api_keys;
 mod auth;
@@ -188,7 +189,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                     resource("/uploads/{id}/thumbnail").route(web::get().to(uploads::thumbnail)),
                 )
                 .service(resource("/ws").route(web::get().to(ws::upgrade)))
-                .configure(membership::routes),
+                .configure(membership::routes)
+                .configure(annotations::routes),
         )
         .default_service(web::to(not_found));
 }

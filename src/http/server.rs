@@ -37,7 +37,7 @@ pub async fn messages(
     };
     // An unknown conversation answers as another project's does (after the scope check).
     caller.check(Scope::Read, project.unwrap_or(ProjectId(0)), "conversation")?;
-    Ok(HttpResponse::Ok().json(history_page(&state, id, &query).await?))
+    Ok(HttpResponse::Ok().json(history_page(&state, id, &query, None).await?))
 }
 
 /// Largest `metadata`, serialized, in bytes.

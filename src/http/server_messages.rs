@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::server_conversations::{conversation_of, system_actor};
+use crate::actors::presence::online_for_here;
 use crate::actors::room::PostMessage;
 use crate::actors::room_registry::send_to_room;
 use crate::api::ServerSendBody;
@@ -77,11 +78,17 @@ pub async fn post_message(
     )?;
     let post = PostMessage {
         actor,
-        content: content.into_inner(),
         client_msg_id: validate_client_msg_id(body.client_msg_id)?,
         attachment_id: body.attachment_id,
         origin: None,
         system,
+        reply_to: None,
+        online: if system {
+            None
+        } else {
+            online_for_here(&state.presence, id, content.as_str()).await?
+        },
+        content: content.into_inner(),
     };
     let message = send_to_room(&state.rooms, id, post).await??;
     Ok(HttpResponse::Created().json(message))

@@ -38,6 +38,12 @@ pub enum ClientCommand {
     /// `auth:refresh`: renew the session's access token in band, before it expires.
     #[serde(rename = "auth:refresh")]
     Refresh(RefreshData),
+    /// `reaction:add`: react to a message with an emoji (idempotent).
+    #[serde(rename = "reaction:add")]
+    ReactionAdd(super::ReactionData),
+    /// `reaction:remove`: take a reaction back (idempotent).
+    #[serde(rename = "reaction:remove")]
+    ReactionRemove(super::ReactionData),
 }
 
 /// `data` of commands that name one conversation.
@@ -75,6 +81,9 @@ pub struct SendData {
     /// Optional upload to attach (from `POST /api/v1/uploads`).
     #[serde(default)]
     pub attachment_id: Option<UploadId>,
+    /// Optional message of the same conversation this one answers.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
 }
 
 /// `data` of `message:edit`.

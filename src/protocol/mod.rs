@@ -11,12 +11,14 @@
 //! `validation_failed` naming the path (`data.conversation_id: ...`).
 
 mod client;
+mod extras;
 mod server;
 
 pub use client::{
     ClientCommand, ConversationRef, EditData, JoinData, MessageRef, ReceiptData, RefreshData,
     SendData,
 };
+pub use extras::{MentionEvent, PinnedEvent, ReactionData, ReactionEvent, UnpinnedEvent};
 pub use server::{
     Ack, ClosedEvent, ConversationAck, JoinAck, MessageDeleted, MessagePayload, ParticipantEvent,
     ReceiptEvent, RefreshAck, ResyncEvent, ServerFrame, Status, StatusEvent, TypingEvent, Welcome,

@@ -113,6 +113,36 @@ pub enum ServerFrame<'a> {
         /// Who and how.
         data: StatusEvent,
     },
+    /// A message mentions the user (to every session of theirs). docs/PROTOCOL.md §5.5.
+    #[serde(rename = "mention")]
+    Mention {
+        /// Where, which message, by whom.
+        data: super::MentionEvent,
+    },
+    /// Someone reacted to a message.
+    #[serde(rename = "reaction:added")]
+    ReactionAdded {
+        /// Who, which emoji, the new count.
+        data: super::ReactionEvent,
+    },
+    /// Someone took a reaction back.
+    #[serde(rename = "reaction:removed")]
+    ReactionRemoved {
+        /// Who, which emoji, the new count.
+        data: super::ReactionEvent,
+    },
+    /// A message was pinned.
+    #[serde(rename = "message:pinned")]
+    MessagePinned {
+        /// Which, by whom.
+        data: super::PinnedEvent,
+    },
+    /// A message was unpinned.
+    #[serde(rename = "message:unpinned")]
+    MessageUnpinned {
+        /// Which, by whom.
+        data: super::UnpinnedEvent,
+    },
     /// The server lost touch with its other nodes for a while: what could be read back was
     /// delivered before this frame, the session is no longer joined to the conversation, and
     /// rejoins with `since_seq` (or `since_version`). docs/PROTOCOL.md §5.5.
@@ -159,7 +189,7 @@ pub struct MessagePayload<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Ack<'a> {
-    /// `message:send`, `message:edit`, `message:delete`: the message.
+    /// `message:send`, `message:edit`, `message:delete`, `reaction:*`: the message.
     Message(MessagePayload<'a>),
     /// `message:delivered`, `message:read`: the caller's watermarks.
     Watermarks(Watermarks),

@@ -42,6 +42,7 @@ fn commands_parse_into_their_typed_form_with_defaults() {
                 content: "hi".into(),
                 client_msg_id: None,
                 attachment_id: None,
+                reply_to: None,
             }),
         })
     );
@@ -121,8 +122,8 @@ fn docs_protocol_md_names_every_command_event_and_error_code() {
         .err()
         .map(|e| variant_names(&e.to_string()))
         .unwrap_or_default();
-    assert_eq!(commands.len(), 10, "{commands:?}");
-    assert_eq!(events.len(), 16, "{events:?}");
+    assert_eq!(commands.len(), 12, "{commands:?}");
+    assert_eq!(events.len(), 21, "{events:?}");
     assert!(codes.len() > 15, "{codes:?}");
     for name in commands.iter().chain(&events).chain(&codes) {
         assert!(

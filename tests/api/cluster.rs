@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ServerProcess, TestApp, TestDir, WsClient};
 
+mod extras;
 mod webhooks;
 
 /// The Redis the nodes share.

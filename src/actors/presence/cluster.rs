@@ -84,6 +84,7 @@ impl Handler<GlobalEvent> for PresenceRegistry {
                 self.reload_revoked(ctx);
                 self.catch_up(ctx);
             }
+            Event::Notify { users } => self.notify_here(users, &msg.0.frame),
             _ => {}
         }
     }

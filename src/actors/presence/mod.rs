@@ -1,4 +1,6 @@
 //! `PresenceRegistry`: who is online, and the one place that can reach every session of a user.
+//! Rooms send it [`NotifyUsers`] (a `mention`) for every session of some users, and callers ask
+//! it [`OnlineIn`] (who `@here` mentions).
 //!
 //! State: user → their sessions (admitted and not yet started, or live). Handles [`Admit`]
 //! (from the WebSocket upgrade, which it refuses past `realtime.max_sessions_per_user`),
@@ -29,11 +31,13 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 mod cluster;
+mod notify;
 mod online;
 mod sessions;
 
 pub use cluster::{load_project_settings, load_revoked};
-pub use online::OnlineAmong;
+pub use notify::NotifyUsers;
+pub use online::{OnlineAmong, OnlineIn, online_for_here};
 
 use crate::actors::Outbox;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};

@@ -3,22 +3,28 @@
 //! read as a `since_version` replay would, delivered in order, and, too far behind, replaced
 //! by a `resync`.
 
+use std::collections::HashMap;
+
 use actix::prelude::*;
 
 use super::join::replayed;
 use super::order::{Applied, Delivery};
 use super::{RoomActor, RoomState, event};
-use crate::api::Watermarks;
+use crate::api::{Extras, Watermarks};
 use crate::db::models::MessageRow;
-use crate::db::queries::{conversations, messages, participants};
+use crate::db::queries::{conversations, extras, messages, participants};
 use crate::db::{Database, DbError};
-use crate::domain::{ConversationId, ConversationStatus, MemberRole, ReceiptKind, UserId};
+use crate::domain::{
+    ConversationId, ConversationStatus, MemberRole, MessageId, ReceiptKind, UserId,
+};
 use crate::protocol::{ReceiptEvent, ServerFrame};
 
 /// What a read of missing changes found.
 struct Read {
     /// The changes: `(version, seq of a new message, row)`.
     rows: Vec<(i64, Option<i64>, MessageRow)>,
+    /// Their replies, mentions, reactions (`me` null: every member gets them) and pins.
+    extras: HashMap<MessageId, Extras>,
     /// The version they reach.
     through: i64,
     /// The conversation's last seq and status.
@@ -53,6 +59,7 @@ impl RoomActor {
             match read {
                 Ok(Some(Read {
                     rows,
+                    mut extras,
                     through,
                     last_seq,
                     status,
@@ -62,7 +69,8 @@ impl RoomActor {
                     let items = rows
                         .into_iter()
                         .map(|(version, seq, row)| {
-                            let frame = event(&replayed(row, Some(after), &links));
+                            let more = extras.remove(&row.id).unwrap_or_default();
+                            let frame = event(&replayed(row, more, Some(after), &links));
                             let delivery = Delivery {
                                 frame: Some(frame),
                                 except: None,
@@ -245,6 +253,7 @@ async fn read_changes(
     let Some(conversation) = conversations::find(&mut conn, id).await? else {
         return Ok(Some(Read {
             rows: Vec::new(),
+            extras: HashMap::new(),
             through: after,
             last_seq: 0,
             status: ConversationStatus::Open,
@@ -295,8 +304,14 @@ async fn read_changes(
     } else {
         None
     };
+    let changed: Vec<MessageRow> = rows.iter().map(|(_, _, row)| row.clone()).collect();
+    let mut more = HashMap::new();
+    for chunk in changed.chunks(500) {
+        more.extend(extras::load(&mut conn, chunk, None).await?);
+    }
     Ok(Some(Read {
         rows,
+        extras: more,
         through: until.max(after),
         last_seq: conversation.last_seq,
         status: conversation.status(),

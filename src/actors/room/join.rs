@@ -14,8 +14,9 @@ use actix::prelude::*;
 
 use super::{Held, Join, Leave, Member, RoomActor, Since, event};
 use crate::actors::Outbox;
-use crate::api::DownloadLinks;
+use crate::api::{DownloadLinks, Extras};
 use crate::db::models::MessageRow;
+use crate::db::queries::extras;
 use crate::db::queries::messages::{self, PageRequest};
 use crate::db::{Database, DbError};
 use crate::domain::{ConversationId, SessionId, UserId};
@@ -48,10 +49,11 @@ enum Phase {
     StoredThenChanged,
 }
 
-/// The frame that tells a client of `row`'s current state when it had everything up to
-/// version `since` (`None`: it had nothing of it, since_seq).
+/// The frame that tells a client of `row`'s current state (with its `extras`) when it had
+/// everything up to version `since` (`None`: it had nothing of it, since_seq).
 pub(super) fn replayed<'a>(
     row: MessageRow,
+    extras: Extras,
     since: Option<i64>,
     links: &DownloadLinks,
 ) -> ServerFrame<'a> {
@@ -67,7 +69,7 @@ pub(super) fn replayed<'a>(
         };
     }
     let data = MessagePayload {
-        message: Cow::Owned(row.into_view(links)),
+        message: Cow::Owned(row.into_view(links).with_extras(extras)),
     };
     if known {
         ServerFrame::MessageUpdated { data }
@@ -76,12 +78,13 @@ pub(super) fn replayed<'a>(
     }
 }
 
-/// Streams `replay` into `outbox`; answers the first seq or version sent.
+/// Streams `replay` into `outbox` (reactions' `me` for `viewer`); answers the first seq or
+/// version sent.
 async fn stream(
     db: Database,
     id: ConversationId,
     replay: Replay,
-    outbox: Outbox,
+    (outbox, viewer): (Outbox, UserId),
     links: DownloadLinks,
     cancel: Arc<AtomicBool>,
 ) -> Result<Option<i64>, DbError> {
@@ -96,9 +99,9 @@ async fn stream(
         if cancel.load(Ordering::Relaxed) || !outbox.connected() {
             return Ok(first);
         }
-        let page = {
+        let (page, mut extras) = {
             let mut conn = db.read().await?;
-            match replay {
+            let page = match replay {
                 Replay::Seqs { last, .. } => {
                     let request = PageRequest {
                         before_seq: Some(last + 1),
@@ -115,7 +118,9 @@ async fn stream(
                     messages::stored_then_changed(&mut conn, id, stored, cursor, REPLAY_PAGE)
                         .await?
                 }
-            }
+            };
+            let extras = extras::load(&mut conn, &page, Some(viewer)).await?;
+            (page, extras)
         };
         let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= REPLAY_PAGE;
         let Some(last) = page.last() else {
@@ -134,7 +139,8 @@ async fn stream(
                 Replay::Seqs { .. } => row.seq,
                 Replay::Versions { .. } => row.version,
             });
-            outbox.replay(protocol::encode(&replayed(row, since, &links)));
+            let more = extras.remove(&row.id).unwrap_or_default();
+            outbox.replay(protocol::encode(&replayed(row, more, since, &links)));
         }
         if !full {
             match (replay, phase) {
@@ -239,7 +245,7 @@ impl Handler<Join> for RoomActor {
         self.in_flight += 1;
         let (db, id, links) = (self.deps.db.clone(), self.id, self.deps.links.clone());
         let max_replay = self.deps.config.max_replay;
-        let outbox = origin.outbox.clone();
+        let (outbox, viewer) = (origin.outbox.clone(), msg.actor.user_id);
         let by_version = matches!(msg.since, Since::Version(_));
         let since = msg.since;
         let replay = async move {
@@ -248,7 +254,7 @@ impl Handler<Join> for RoomActor {
             else {
                 return Ok((None, false));
             };
-            let first = stream(db, id, replay, outbox, links, cancel).await?;
+            let first = stream(db, id, replay, (outbox, viewer), links, cancel).await?;
             Ok::<_, DbError>((first, truncated))
         };
         let session_id = origin.session_id;

@@ -6,7 +6,7 @@ use actix::prelude::*;
 use crate::actors::Outbox;
 use crate::api::{MessageView, Watermarks};
 use crate::db::queries::messages::Change;
-use crate::domain::{ConversationId, MessageId, ReceiptKind, SessionId, UploadId};
+use crate::domain::{ConversationId, MessageId, ReceiptKind, SessionId, UploadId, UserId};
 use crate::error::AppError;
 use crate::policy::{Actor as PolicyActor, MessageFacts};
 
@@ -72,6 +72,11 @@ pub struct PostMessage {
     /// system user, the policy's [`check_system_post`](crate::policy::check_system_post)
     /// decides, and no per-user rate applies.
     pub system: bool,
+    /// The message of this conversation it answers (checked when it is written).
+    pub reply_to: Option<MessageId>,
+    /// For `@here` in `content`: the participants online, asked of presence by the caller
+    /// ([`OnlineIn`](crate::actors::presence::OnlineIn)); `None` mentions nobody by it.
+    pub online: Option<Vec<UserId>>,
 }
 
 /// Edit or delete a message of this conversation (WebSocket `message:edit`/`message:delete`
@@ -89,6 +94,8 @@ pub struct ChangeMessage {
     pub change: Change,
     /// The session that asked.
     pub origin: Option<Origin>,
+    /// For `@here` in an edit: the participants online, as for [`PostMessage::online`].
+    pub online: Option<Vec<UserId>>,
 }
 
 /// `typing:start` (`typing: true`) or `typing:stop`.

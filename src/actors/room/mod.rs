@@ -9,7 +9,8 @@
 //! governor rate limiter keyed by user, shared by sends, edits and deletions.
 //!
 //! Handles [`Join`] and [`Leave`] (`join.rs`), [`PostMessage`] and [`ChangeMessage`] with
-//! their [`Committed`] outcomes (`post.rs`), [`SetTyping`] (`typing.rs`), [`MarkReceipt`]
+//! their [`Committed`] outcomes (`post.rs`), [`Annotate`] (reactions and pins, `annotate.rs`,
+//! which also tells mentioned users), [`SetTyping`] (`typing.rs`), [`MarkReceipt`]
 //! (`receipts.rs`), [`Close`] (`close.rs`) and [`ChangeParticipants`] (`membership.rs`), sent
 //! by sessions and HTTP handlers through the
 //! registry. Every one of them asks the access policy ([`crate::policy`]) first. Started by the
@@ -24,6 +25,7 @@
 //! sends, so `message:updated` for seq N always follows N's `message:new`.
 
 mod access;
+mod annotate;
 mod close;
 mod fill;
 mod join;
@@ -61,6 +63,7 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::protocol::{self, ServerFrame};
 
+pub use annotate::Annotate;
 pub use close::Close;
 pub use membership::ChangeParticipants;
 pub use messages::{
@@ -128,6 +131,8 @@ pub struct RoomDeps {
     pub cluster: Option<Cluster>,
     /// Every project's settings (the send rate).
     pub projects: Arc<crate::project_settings::ProjectSettingsRegistry>,
+    /// Where `mention` events go: presence reaches every session of a user, on every node.
+    pub presence: Recipient<crate::actors::presence::NotifyUsers>,
 }
 
 /// A participant's watermarks and role as the room knows them.
@@ -164,6 +169,10 @@ enum Pending {
     },
     Change {
         msg: ChangeMessage,
+        answer: tokio::sync::oneshot::Sender<Result<MessageView, AppError>>,
+    },
+    Annotate {
+        msg: Annotate,
         answer: tokio::sync::oneshot::Sender<Result<MessageView, AppError>>,
     },
 }

@@ -246,6 +246,7 @@ impl RoomActor {
             | Event::EndSessions { .. }
             | Event::TokensRevoked { .. }
             | Event::ProjectSettings { .. }
+            | Event::Notify { .. }
             | Event::CatchUp => {}
         }
     }

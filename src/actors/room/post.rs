@@ -12,16 +12,17 @@ use crate::actors::commit_queue::{Committed, QueueWrite};
 use crate::api::MessageView;
 use crate::cluster::envelope::Event;
 use crate::db::DbError;
-use crate::db::queries::messages::{self, Change, ChangeDraft, MessageDraft, Write, Written};
+use crate::db::queries::extras;
+use crate::db::queries::messages::{Change, ChangeDraft, MessageDraft, Write, Written};
 use crate::domain::ConversationStatus;
 use crate::error::AppError;
 use crate::policy::Action;
 use crate::protocol::{self, Ack, MessageDeleted, MessagePayload, ServerFrame};
 
-type Answer = oneshot::Sender<Result<MessageView, AppError>>;
+pub(super) type Answer = oneshot::Sender<Result<MessageView, AppError>>;
 
 /// The future a handler returns: the answer the room sends once the write is committed.
-fn answer_later() -> (Answer, ResponseFuture<Result<MessageView, AppError>>) {
+pub(super) fn answer_later() -> (Answer, ResponseFuture<Result<MessageView, AppError>>) {
     let (answer, receiver) = oneshot::channel();
     let outcome = async move {
         receiver
@@ -33,7 +34,7 @@ fn answer_later() -> (Answer, ResponseFuture<Result<MessageView, AppError>>) {
 
 impl RoomActor {
     /// Queues `write` for commit; its outcome comes back as [`Committed`] with `pending`.
-    fn queue(&mut self, write: Write, pending: Pending, ctx: &mut Context<Self>) {
+    pub(super) fn queue(&mut self, write: Write, pending: Pending, ctx: &mut Context<Self>) {
         self.next_token += 1;
         let token = self.next_token;
         self.pending.insert(token, pending);
@@ -110,7 +111,7 @@ impl RoomActor {
         let frame = match msg.change {
             Change::Edit(_) => event(&ServerFrame::MessageUpdated {
                 data: MessagePayload {
-                    message: Cow::Borrowed(message),
+                    message: message.for_everyone(),
                 },
             }),
             Change::Delete => event(&ServerFrame::MessageDeleted {
@@ -211,6 +212,8 @@ impl RoomActor {
                     client_msg_id: msg.client_msg_id.take(),
                     attachment_id: msg.attachment_id,
                     system: msg.system,
+                    reply_to: msg.reply_to,
+                    online: msg.online.take(),
                 };
                 self.queue(Write::Insert(draft), Pending::Post { msg, answer }, ctx);
             }
@@ -221,6 +224,7 @@ impl RoomActor {
                     conversation_id: self.id,
                     message_id: msg.message_id,
                     change: msg.change.clone(),
+                    online: msg.online.clone(),
                 };
                 self.queue(Write::Change(draft), Pending::Change { msg, answer }, ctx);
             }
@@ -247,15 +251,15 @@ impl RoomActor {
         };
         self.in_flight += 1;
         let (db, id, sender) = (self.deps.db.clone(), self.id, msg.actor.user_id);
+        let links = self.deps.links.clone();
         let lookup = async move {
             let mut conn = db.read().await?;
-            messages::find_by_client_msg_id(&mut conn, id, sender, &client_msg_id).await
+            extras::retried(&mut conn, id, sender, &client_msg_id, &links).await
         };
         ctx.spawn(lookup.into_actor(self).map(move |found, room, ctx| {
             room.in_flight -= 1;
             let result = match found {
-                Ok(Some(row)) => {
-                    let message = row.into_view(&room.deps.links);
+                Ok(Some(message)) => {
                     room.posted(&msg, &message, false, ctx);
                     Ok(message)
                 }
@@ -278,7 +282,8 @@ impl Handler<PostMessage> for RoomActor {
             }
             return outcome;
         }
-        match self.allow(&msg.actor, Action::Post) {
+        let allowed = self.allow(&msg.actor, Action::Post);
+        match allowed.and_then(|()| self.allow_mentions(&msg.actor, &msg.content)) {
             Ok(()) => self.admit(GatedWrite::Post { msg, answer }, ctx),
             Err(err) => self.refused(msg, err, answer, ctx),
         }
@@ -295,7 +300,12 @@ impl Handler<ChangeMessage> for RoomActor {
             Change::Edit(_) => Action::Edit(msg.message),
             Change::Delete => Action::Delete(msg.message),
         };
-        match self.allow(&msg.actor, action) {
+        let allowed = self.allow(&msg.actor, action);
+        let allowed = match &msg.change {
+            Change::Edit(text) => allowed.and_then(|()| self.allow_mentions(&msg.actor, text)),
+            Change::Delete => allowed,
+        };
+        match allowed {
             Ok(()) => self.admit(GatedWrite::Change { msg, answer }, ctx),
             Err(err) => {
                 let _ = answer.send(Err(err));
@@ -328,7 +338,7 @@ pub(super) struct Gated {
 }
 
 /// The `ack` frame of a send, edit or deletion.
-fn ack_frame(origin: &Origin, message: &MessageView) -> bytestring::ByteString {
+pub(super) fn ack_frame(origin: &Origin, message: &MessageView) -> bytestring::ByteString {
     protocol::ack(
         origin.reference.as_deref(),
         Ack::Message(MessagePayload {
@@ -342,8 +352,12 @@ impl Handler<Committed> for RoomActor {
 
     /// Outcomes arrive in commit order, so acks and events go out in seq (and version) order.
     fn handle(&mut self, committed: Committed, ctx: &mut Self::Context) {
-        let Some(pending) = self.pending.remove(&committed.token) else {
-            return;
+        let pending = match self.pending.remove(&committed.token) {
+            Some(Pending::Annotate { msg, answer }) => {
+                return self.annotated(msg, answer, committed.result, ctx);
+            }
+            Some(pending) => pending,
+            None => return,
         };
         if let Err(DbError::ConversationClosed) = &committed.result
             && let RoomState::Ready(loaded) = &mut self.state
@@ -353,13 +367,15 @@ impl Handler<Committed> for RoomActor {
         let links = self.deps.links.clone();
         match (pending, committed.result) {
             (Pending::Post { msg, answer }, Ok(Written::Inserted(inserted))) => {
-                let message = inserted.row.into_view(&links);
+                let message = inserted.row.into_view(&links).with_extras(inserted.extras);
                 self.posted(&msg, &message, !inserted.duplicate, ctx);
+                self.notify_mentioned(&message, &inserted.mentioned);
                 let _ = answer.send(Ok(message));
             }
             (Pending::Change { msg, answer }, Ok(Written::Changed(changed))) => {
-                let message = changed.row.into_view(&links);
+                let message = changed.row.into_view(&links).with_extras(changed.extras);
                 self.changed(&msg, &message, changed.changed, ctx);
+                self.notify_mentioned(&message, &changed.mentioned);
                 let _ = answer.send(Ok(message));
             }
             (Pending::Post { answer, .. } | Pending::Change { answer, .. }, Ok(_)) => {
@@ -372,6 +388,7 @@ impl Handler<Committed> for RoomActor {
             (Pending::Post { answer, .. } | Pending::Change { answer, .. }, Err(err)) => {
                 let _ = answer.send(Err(AppError::from(err)));
             }
+            (Pending::Annotate { answer, .. }, _) => drop(answer), // routed to `annotated` above
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::actors::room::{Join, Leave, MarkReceipt, PostMessage, SetTyping, Sinc
 use crate::actors::room_registry::locate;
 use crate::db::queries::messages::Change;
 use crate::domain::{
-    ConversationId, MessageContent, MessageId, ReceiptKind, validate_client_msg_id,
+    ConversationId, MessageContent, MessageId, ReceiptKind, mentions, validate_client_msg_id,
 };
 use crate::error::AppError;
 use crate::protocol::{
@@ -131,6 +131,8 @@ impl SessionActor {
                 let result = self.refresh(&data.access_token, ctx);
                 Self::reply(ctx, reference.as_deref(), result);
             }
+            ClientCommand::ReactionAdd(data) => self.react(data, true, reference, ctx),
+            ClientCommand::ReactionRemove(data) => self.react(data, false, reference, ctx),
         }
     }
 
@@ -240,17 +242,22 @@ impl SessionActor {
             Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err.into())),
         };
         let (id, actor) = (data.conversation_id, self.auth.actor());
-        self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
-            let post = PostMessage {
-                actor,
-                content: content.into_inner(),
-                client_msg_id,
-                attachment_id: data.attachment_id,
-                origin: Some(session.origin(reference.clone(), ctx)),
-                system: false,
-            };
-            session.forward(id, room, post, reference, ctx, |_, result| {
-                result.map(|_| Reply::Sent)
+        let here = mentions::parse(content.as_str()).here;
+        self.with_here(id, here, ctx, move |session, online, ctx| {
+            session.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+                let post = PostMessage {
+                    actor,
+                    content: content.into_inner(),
+                    client_msg_id,
+                    attachment_id: data.attachment_id,
+                    origin: Some(session.origin(reference.clone(), ctx)),
+                    system: false,
+                    reply_to: data.reply_to,
+                    online,
+                };
+                session.forward(id, room, post, reference, ctx, |_, result| {
+                    result.map(|_| Reply::Sent)
+                });
             });
         });
     }
@@ -273,11 +280,15 @@ impl SessionActor {
                 Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err)),
             };
             let id = location.conversation_id;
-            session.with_room(id, reference, ctx, move |session, room, reference, ctx| {
-                let origin = Some(session.origin(reference.clone(), ctx));
-                let msg = location.change(actor, message_id, change, origin);
-                session.forward(id, room, msg, reference, ctx, |_, result| {
-                    result.map(|_| Reply::Sent)
+            let here = matches!(&change, Change::Edit(text) if mentions::parse(text).here);
+            session.with_here(id, here, ctx, move |session, online, ctx| {
+                session.with_room(id, reference, ctx, move |session, room, reference, ctx| {
+                    let origin = Some(session.origin(reference.clone(), ctx));
+                    let mut msg = location.change(actor, message_id, change, origin);
+                    msg.online = online;
+                    session.forward(id, room, msg, reference, ctx, |_, result| {
+                        result.map(|_| Reply::Sent)
+                    });
                 });
             });
         }));

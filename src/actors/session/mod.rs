@@ -19,6 +19,7 @@
 //! from presence.
 
 mod commands;
+mod extras;
 mod routing;
 
 use std::collections::{HashMap, HashSet};

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::utc;
-use crate::api::{ConversationView, DownloadLinks, MessageView, StoredAttachment};
+use crate::api::{ConversationView, DownloadLinks, GroupMention, MessageView, StoredAttachment};
 use crate::db::schema::{conversations, messages, participants, uploads};
 use crate::domain::{
     ConversationId, ConversationKind, ConversationStatus, MessageId, ProjectId, UploadId, UserId,
@@ -89,6 +89,7 @@ impl ConversationRow {
             last_activity_at: utc(self.last_activity_at),
             last_read_seq: None,
             unread_count: None,
+            unread_mentions: None,
             last_message: None,
         }
     }
@@ -170,16 +171,22 @@ pub struct MessageRow {
     pub version: i64,
     /// The conversation's version when this message was stored.
     pub created_version: i64,
+    /// The message of the same conversation this one answers.
+    pub reply_to_id: Option<MessageId>,
 }
 
 impl MessageRow {
-    /// The public view, consuming the row (no copies), links signed by `links`.
+    /// The public view, consuming the row (no copies), links signed by `links`; its replies,
+    /// mentions, reactions and pin are empty until [`MessageView::with_extras`] adds them.
     pub fn into_view(self, links: &DownloadLinks) -> MessageView {
         let attachment = self
             .attachment
             .as_deref()
             .and_then(|json| serde_json::from_str::<StoredAttachment>(json).ok())
             .map(|stored| stored.view(links));
+        let group_mention = (self.kind != "system")
+            .then(|| GroupMention::of(&self.content))
+            .flatten();
         MessageView {
             id: self.id,
             conversation_id: self.conversation_id,
@@ -193,6 +200,11 @@ impl MessageRow {
             edited_at: self.edited_at.map(utc),
             deleted_at: self.deleted_at.map(utc),
             attachment,
+            reply_to: None,
+            mentions: Vec::new(),
+            group_mention,
+            reactions: Vec::new(),
+            pinned: false,
         }
     }
 
@@ -230,6 +242,8 @@ pub struct NewMessage {
     pub version: i64,
     /// Equal to `version` at insert.
     pub created_version: i64,
+    /// The message this one answers (of the same conversation).
+    pub reply_to_id: Option<MessageId>,
 }
 
 /// An `uploads` row.

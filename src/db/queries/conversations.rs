@@ -171,7 +171,7 @@ pub async fn list(
         on_read!(conn, c => {
             conversations::table
                 .filter(conversations::project_id.eq(project))
-                .filter(older.clone())
+                .filter(older)
                 .select(ConversationRow::as_select())
                 .order(order)
                 .limit(page.limit)
@@ -184,7 +184,7 @@ pub async fn list(
                 .inner_join(participants::table)
                 .filter(conversations::project_id.eq(project))
                 .filter(participants::user_id.eq(user))
-                .filter(older.clone())
+                .filter(older)
                 .select(ConversationRow::as_select())
                 .order(order)
                 .limit(page.limit)
@@ -259,8 +259,8 @@ pub struct ListPage {
     pub before: Option<ListCursor>,
 }
 
-/// Fills `last_read_seq`, `unread_count` (for `user`) and `last_message` (links signed by
-/// `links`) into `views`.
+/// Fills `last_read_seq`, `unread_count`, `unread_mentions` (for `user`) and `last_message`
+/// (links signed by `links`, reactions' `me` for `user`) into `views`.
 ///
 /// # Errors
 /// A query failure.
@@ -282,6 +282,7 @@ pub async fn with_receipts(
             .into_iter()
             .map(|u| (u.conversation_id, (u.last_read_seq, u.unread, u.role)))
             .collect();
+    let mentions = super::extras::unread_mentions(conn, user, only).await?;
     // Last messages by (conversation_id, seq) through the unique index, 500 conversations at a
     // time (SQLite caps bound variables).
     let mut last: BTreeMap<ConversationId, MessageView> = BTreeMap::new();
@@ -299,15 +300,14 @@ pub async fn with_receipts(
                 .load(c)
                 .await
         })?;
-        last.extend(
-            rows.into_iter()
-                .map(|row| (row.conversation_id, row.into_view(links))),
-        );
+        let views = super::extras::views_for(conn, rows, Some(user), links).await?;
+        last.extend(views.into_iter().map(|view| (view.conversation_id, view)));
     }
     for view in &mut views {
         if let Some((read, count, role)) = unread.get(&view.id) {
             view.last_read_seq = Some(*read);
             view.unread_count = Some(*count);
+            view.unread_mentions = Some(mentions.get(&view.id).copied().unwrap_or(0));
             view.member_role = Some(*role);
         }
         view.last_message = last.remove(&view.id);

@@ -7,6 +7,7 @@
 pub mod api_keys;
 pub mod bans;
 pub mod conversations;
+pub mod extras;
 pub mod invites;
 pub mod membership;
 pub mod messages;

@@ -38,7 +38,7 @@ macro_rules! cached_query {
 /// reads them in), qualified with the alias `m`.
 const MESSAGE_COLUMNS: &str = "m.id, m.project_id, m.conversation_id, m.seq, m.sender_id, \
     m.kind, m.content, m.client_msg_id, m.created_at, m.edited_at, m.deleted_at, \
-    m.attachment_id, m.attachment, m.version, m.created_version";
+    m.attachment_id, m.attachment, m.version, m.created_version, m.reply_to_id";
 
 /// A `client_msg_id` to look up: conversation, key, sender (the unique index
 /// `messages_client_msg_id`, in its column order but for the sender).

@@ -4,10 +4,12 @@
 
 use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 
+use crate::api::Extras;
 use crate::db::models::{ConversationRow, MessageRow};
+use crate::db::queries::extras::{self, mentions};
 use crate::db::schema::{conversations, messages, participants, uploads};
 use crate::db::{DbConnection, DbError, now, on_conn};
-use crate::domain::{ConversationId, MessageId};
+use crate::domain::{ConversationId, MessageId, UserId};
 use crate::policy::{self, Action, Actor, ConversationFacts, MessageFacts};
 
 /// What to do to a message.
@@ -30,6 +32,8 @@ pub struct ChangeDraft {
     pub message_id: MessageId,
     /// What to do.
     pub change: Change,
+    /// For `@here` in an edit: the users online when it was asked (`None`: nobody).
+    pub online: Option<Vec<UserId>>,
 }
 
 /// The outcome of a [`ChangeDraft`].
@@ -39,6 +43,10 @@ pub struct Changed {
     pub row: MessageRow,
     /// False when nothing changed (deleting a deleted message): no version moved, no event.
     pub changed: bool,
+    /// Its replies, mentions, reactions and pin now (reactions' `me` for the actor).
+    pub extras: Extras,
+    /// The users an edit mentions that it did not mention before: they are told.
+    pub mentioned: Vec<UserId>,
 }
 
 impl ChangeDraft {
@@ -55,22 +63,21 @@ impl ChangeDraft {
     }
 }
 
-/// Applies `draft` inside the caller's transaction. The outer error is a query failure (the
-/// transaction must roll back); the inner one a refusal (`not_found`, `forbidden`,
-/// `message_deleted`, `conversation_closed`) that leaves the others of the batch alone.
+/// The access policy's facts of `conversation` for `actor`, read under the transaction: the
+/// conversation row first, locked on PostgreSQL (`FOR UPDATE`), so changes of one conversation
+/// run one at a time on every node and what is read after it is the latest (SQLite has one
+/// writer at a time already). `None` for a missing conversation.
 ///
 /// # Errors
 /// A query failure.
-pub(super) fn apply(
+pub(super) fn locked_facts(
     conn: &mut DbConnection,
-    draft: &ChangeDraft,
-) -> Result<Result<Changed, DbError>, DbError> {
+    conversation: ConversationId,
+    actor: &Actor,
+) -> Result<Option<ConversationFacts>, DbError> {
     use diesel::RunQueryDsl as _;
-    // The conversation first, locked on PostgreSQL (`FOR UPDATE`): changes of one conversation
-    // then run one at a time on every node, and the message read below is the latest. SQLite
-    // has one writer at a time already.
-    let find_conversation = conversations::table.find(draft.conversation_id);
-    let conversation: Option<ConversationRow> = match conn {
+    let find_conversation = conversations::table.find(conversation);
+    let row: Option<ConversationRow> = match conn {
         // `on_conn!` cannot be used here: `FOR UPDATE` exists on PostgreSQL only.
         DbConnection::Sqlite(c) => find_conversation
             .select(ConversationRow::as_select())
@@ -82,7 +89,40 @@ pub(super) fn apply(
             .first(&mut **c)
             .optional()?,
     };
-    let Some(conversation) = conversation else {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let role: Option<String> = on_conn!(conn, c => {
+        participants::table
+            .filter(participants::conversation_id.eq(conversation))
+            .filter(participants::user_id.eq(actor.user_id))
+            .select(participants::role)
+            .first(c)
+    })
+    .optional()?;
+    let member_role = role.as_deref().map(crate::domain::MemberRole::from_stored);
+    Ok(Some(ConversationFacts {
+        project_id: row.project_id,
+        status: row.status(),
+        participant: member_role.is_some(),
+        kind: crate::domain::ConversationKind::from_stored(&row.kind),
+        member_role,
+        visibility: crate::domain::Visibility::from_stored(&row.visibility),
+    }))
+}
+
+/// Applies `draft` inside the caller's transaction. The outer error is a query failure (the
+/// transaction must roll back); the inner one a refusal (`not_found`, `forbidden`,
+/// `message_deleted`, `conversation_closed`) that leaves the others of the batch alone.
+///
+/// # Errors
+/// A query failure.
+pub(super) fn apply(
+    conn: &mut DbConnection,
+    draft: &ChangeDraft,
+) -> Result<Result<Changed, DbError>, DbError> {
+    use diesel::RunQueryDsl as _;
+    let Some(facts) = locked_facts(conn, draft.conversation_id, &draft.actor)? else {
         return Ok(Err(DbError::NotFound));
     };
     let Some(row) = on_conn!(conn, c => {
@@ -96,23 +136,6 @@ pub(super) fn apply(
     else {
         return Ok(Err(DbError::NotFound));
     };
-    let role: Option<String> = on_conn!(conn, c => {
-        participants::table
-            .filter(participants::conversation_id.eq(draft.conversation_id))
-            .filter(participants::user_id.eq(draft.actor.user_id))
-            .select(participants::role)
-            .first(c)
-    })
-    .optional()?;
-    let member_role = role.as_deref().map(crate::domain::MemberRole::from_stored);
-    let facts = ConversationFacts {
-        project_id: conversation.project_id,
-        status: conversation.status(),
-        participant: member_role.is_some(),
-        kind: crate::domain::ConversationKind::from_stored(&conversation.kind),
-        member_role,
-        visibility: crate::domain::Visibility::from_stored(&conversation.visibility),
-    };
     if let Err(denied) = policy::check(&draft.actor, draft.action(&row), &facts) {
         return Ok(Err(denied.into()));
     }
@@ -120,6 +143,8 @@ pub(super) fn apply(
         return Ok(Ok(Changed {
             row,
             changed: false,
+            extras: Extras::default(),
+            mentioned: Vec::new(),
         }));
     }
     let version: i64 = on_conn!(conn, c => {
@@ -162,10 +187,56 @@ pub(super) fn apply(
             row
         }
     };
+    let mentioned = match &draft.change {
+        Change::Edit(_) => remention(conn, &row, draft.online.as_deref())?,
+        Change::Delete => {
+            // A tombstone mentions no one, has no reactions and is not pinned.
+            super::annotate::forget(conn, row.id)?;
+            Vec::new()
+        }
+    };
     let event = match draft.change {
         Change::Edit(_) => crate::webhooks::MESSAGE_UPDATED,
         Change::Delete => crate::webhooks::MESSAGE_DELETED,
     };
     crate::webhooks::enqueue_messages(conn, event, std::slice::from_ref(&row))?;
-    Ok(Ok(Changed { row, changed: true }))
+    let extras =
+        extras::load_blocking(conn, std::slice::from_ref(&row), Some(draft.actor.user_id))?
+            .remove(&row.id)
+            .unwrap_or_default();
+    Ok(Ok(Changed {
+        row,
+        changed: true,
+        extras,
+        mentioned,
+    }))
+}
+
+/// Resolves the mentions of an edited message again; answers those it did not have before.
+fn remention(
+    conn: &mut DbConnection,
+    row: &MessageRow,
+    online: Option<&[UserId]>,
+) -> Result<Vec<UserId>, DbError> {
+    let before = mentions::of(conn, row.id)?;
+    mentions::clear(conn, row.id)?;
+    let now = mentions::store(
+        conn,
+        &[mentions::Mentioning {
+            message_id: row.id,
+            project_id: row.project_id,
+            conversation_id: row.conversation_id,
+            seq: row.seq,
+            sender_id: row.sender_id,
+            content: &row.content,
+            online,
+        }],
+    )?
+    .remove(&row.id)
+    .unwrap_or_default();
+    Ok(now
+        .all
+        .into_iter()
+        .filter(|u| !before.contains(u))
+        .collect())
 }

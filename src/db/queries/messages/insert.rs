@@ -6,11 +6,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use diesel::prelude::{ExpressionMethods, NullableExpressionMethods, QueryDsl, SelectableHelper};
 
+use super::enrich;
 use super::prepare::{RetryKeyOwned, find_retries, find_uploads, reserve};
+use crate::api::Extras;
 use crate::db::models::{MessageRow, NewMessage, UploadRow};
 use crate::db::schema::{conversations, messages, uploads};
 use crate::db::{DbConnection, DbError, now, on_conn};
-use crate::domain::{ConversationId, ProjectId, UploadId, UserId};
+use crate::domain::{ConversationId, MessageId, ProjectId, UploadId, UserId};
 
 /// A message to store.
 #[derive(Debug, Clone)]
@@ -30,6 +32,10 @@ pub struct MessageDraft {
     /// A system message (kind `system`) from the project's backend; the sender is the
     /// project's system user.
     pub system: bool,
+    /// The message of the same conversation it answers.
+    pub reply_to: Option<MessageId>,
+    /// For `@here`: the users online when it was sent (`None`: nobody).
+    pub online: Option<Vec<UserId>>,
 }
 
 /// The outcome of storing a [`MessageDraft`].
@@ -39,6 +45,11 @@ pub struct Inserted {
     pub row: MessageRow,
     /// True when `client_msg_id` matched an earlier message: nothing new was stored.
     pub duplicate: bool,
+    /// Its reply's preview and mentions (and, for a retry, its reactions and pin).
+    pub extras: Extras,
+    /// Everyone a new message mentions (`@all`, `@here` included): they are told. Empty for
+    /// a retry.
+    pub mentioned: Vec<UserId>,
 }
 
 /// Outcomes of [`insert_all`], each with the index of its draft in the batch.
@@ -63,6 +74,9 @@ pub(super) fn insert_all(
     conn: &mut DbConnection,
     drafts: &[(usize, &MessageDraft)],
 ) -> Result<Outcomes, DbError> {
+    let targets = enrich::reply_targets(conn, drafts)?;
+    let (drafts, mut results) = enrich::check_replies(drafts, &targets);
+    let drafts = drafts.as_slice();
     let stored = find_retries(conn, drafts)?;
     let uploads_by_id = find_uploads(conn, drafts)?;
 
@@ -101,6 +115,7 @@ pub(super) fn insert_all(
 
     // Build and insert every new row, conversation by conversation, in seq order.
     let mut new_rows: Vec<NewMessage> = Vec::new();
+    let mut sources: HashMap<(ConversationId, i64), &MessageDraft> = HashMap::new();
     for plan in &plans {
         let Some(&(end_seq, end_version)) = reserved.get(&plan.conversation) else {
             continue;
@@ -113,6 +128,7 @@ pub(super) fn insert_all(
             .zip(end_version - n + 1..)
         {
             let upload = draft.attachment_id.and_then(|id| uploads_by_id.get(&id));
+            sources.insert((plan.conversation, seq), *draft);
             new_rows.push(NewMessage {
                 project_id: draft.project_id,
                 conversation_id: plan.conversation,
@@ -130,6 +146,7 @@ pub(super) fn insert_all(
                 attachment: upload.and_then(|u| serde_json::to_string(&u.stored_attachment()).ok()),
                 version,
                 created_version: version,
+                reply_to_id: draft.reply_to,
             });
         }
     }
@@ -146,9 +163,13 @@ pub(super) fn insert_all(
         by_seq.insert((row.conversation_id, row.seq), row);
     }
     attach_uploads(conn, by_seq.values())?;
+    let made: Vec<_> = by_seq
+        .iter()
+        .filter_map(|(key, row)| sources.get(key).map(|draft| (row, *draft)))
+        .collect();
+    let mut extras = enrich::new_extras(conn, &made, &targets)?;
 
     // Every draft's outcome.
-    let mut results = Vec::with_capacity(drafts.len());
     for plan in plans {
         let refusal = refused.get(&plan.conversation).copied();
         // The seq of the i-th fresh message, when the conversation took them.
@@ -164,24 +185,24 @@ pub(super) fn insert_all(
         };
         for (index, slot) in plan.slots {
             let outcome = match (slot, refusal) {
-                (Slot::Stored(row), _) => Ok(Inserted {
-                    row,
-                    duplicate: true,
-                }),
+                (Slot::Stored(row), _) => Ok(Inserted::retry(row)),
                 (Slot::Invalid(problem), _) => Err(DbError::Invalid(problem)),
                 (Slot::New(_) | Slot::Again(_), Some(refusal)) => Err(refusal.error()),
-                (Slot::New(i), None) => row_of(i).map(|row| Inserted {
-                    row,
-                    duplicate: false,
+                (Slot::New(i), None) => row_of(i).map(|row| {
+                    let (extras, mentioned) = extras.remove(&row.id).unwrap_or_default();
+                    Inserted {
+                        row,
+                        duplicate: false,
+                        extras,
+                        mentioned,
+                    }
                 }),
-                (Slot::Again(i), None) => row_of(i).map(|row| Inserted {
-                    row,
-                    duplicate: true,
-                }),
+                (Slot::Again(i), None) => row_of(i).map(Inserted::retry),
             };
             results.push((index, outcome));
         }
     }
+    enrich::stored_extras(conn, &mut results)?;
     Ok(results)
 }
 

@@ -4,17 +4,21 @@
 //! - [`insert`]: messages with the next seq and version of their conversation, many per
 //!   transaction;
 //! - [`change`]: edits and deletions, decided by the access policy under the transaction;
+//! - [`annotate`]: reactions and pins, sequenced like edits;
 //! - [`read`]: history pages, replays by seq or by version, lookups.
 //!
 //! Writes go through [`write_batch`], which the group-commit queue calls with whatever arrived
 //! together: one transaction for all of it, outcomes in order.
 
+pub mod annotate;
 mod batch;
 mod change;
+mod enrich;
 mod insert;
 mod prepare;
 mod read;
 
+pub use annotate::{Annotated, Annotation, AnnotationDraft};
 pub use change::{Change, ChangeDraft, Changed};
 pub use insert::{Inserted, MessageDraft};
 pub use read::{
@@ -31,6 +35,8 @@ pub enum Write {
     Insert(MessageDraft),
     /// Edit or delete a stored one.
     Change(ChangeDraft),
+    /// React to a stored one, or pin it (or take either back).
+    Annotate(AnnotationDraft),
 }
 
 impl Write {
@@ -39,6 +45,7 @@ impl Write {
         match self {
             Self::Insert(draft) => draft.conversation_id,
             Self::Change(draft) => draft.conversation_id,
+            Self::Annotate(draft) => draft.conversation_id,
         }
     }
 }
@@ -50,6 +57,8 @@ pub enum Written {
     Inserted(Inserted),
     /// An edited or deleted message.
     Changed(Changed),
+    /// A message reacted to or pinned.
+    Annotated(Annotated),
 }
 
 /// Writes a group commit in one transaction; the results are in the order of `writes`.
@@ -98,11 +107,15 @@ fn apply(
     for (index, write) in writes.iter().enumerate() {
         match write {
             Write::Insert(draft) => run.push((index, draft)),
-            Write::Change(draft) => {
+            Write::Change(_) | Write::Annotate(_) => {
                 for (at, result) in insert::insert_all(conn, &std::mem::take(&mut run))? {
                     results[at] = Some(result.map(Written::Inserted));
                 }
-                results[index] = Some(change::apply(conn, draft)?.map(Written::Changed));
+                results[index] = Some(match write {
+                    Write::Change(draft) => change::apply(conn, draft)?.map(Written::Changed),
+                    Write::Annotate(draft) => annotate::apply(conn, draft)?.map(Written::Annotated),
+                    Write::Insert(_) => Err(DbError::Commit("insert out of place".into())),
+                });
             }
         }
     }

@@ -77,6 +77,8 @@ fn draft(conversation: ConversationId, sender: UserId, i: usize, key: Option<Str
         content: format!("m{i}"),
         client_msg_id: key,
         attachment_id: None,
+        reply_to: None,
+        online: None,
     })
 }
 
@@ -130,13 +132,14 @@ proptest! {
         }
     }
 
-    /// Every store, edit and deletion moves the conversation's version by exactly one and
+    /// Every store, edit, deletion, reaction and pin moves the conversation's version by
+    /// exactly one (those that change something) and
     /// stamps the message with it, in the order the writes were queued, however they are
     /// grouped into batches: versions are unique, and replaying everything above a version
     /// gives exactly the messages changed since.
     #[test]
     fn every_change_moves_the_version_once(
-        ops in prop::collection::vec((0u8..3, 0usize..8, any::<bool>()), 1..60),
+        ops in prop::collection::vec((0u8..5, 0usize..8, any::<bool>()), 1..60),
     ) {
         use diesel::RunQueryDsl as _;
         let Fixture { mut conn, user, ids, _db, _dir } = database(1);
@@ -150,9 +153,19 @@ proptest! {
             let write = match (op, stored.get(target % stored.len().max(1))) {
                 (1, Some(id)) => Write::Change(ChangeDraft {
                     actor, conversation_id: ids[0], message_id: *id, change: Change::Edit(format!("e{i}")),
+                    online: None,
                 }),
                 (2, Some(id)) => Write::Change(ChangeDraft {
                     actor, conversation_id: ids[0], message_id: *id, change: Change::Delete,
+                    online: None,
+                }),
+                (3 | 4, Some(id)) => Write::Annotate(AnnotationDraft {
+                    actor, conversation_id: ids[0], message_id: *id,
+                    annotation: if op == 3 {
+                        Annotation::React { emoji: "👍".into(), add: end_batch }
+                    } else {
+                        Annotation::Pin { add: end_batch }
+                    },
                 }),
                 _ => draft(ids[0], user, i, None),
             };
@@ -174,8 +187,14 @@ proptest! {
                     prop_assert_eq!(changed.row.version, expected_version);
                     changed_at.push((changed.row.id, expected_version));
                 }
-                // Deleting a deleted message, or editing one: nothing moves.
-                Ok(Written::Changed(_)) | Err(DbError::Denied(_)) => {}
+                Ok(Written::Annotated(annotated)) if annotated.changed => {
+                    expected_version += 1;
+                    prop_assert_eq!(annotated.row.version, expected_version);
+                    changed_at.push((annotated.row.id, expected_version));
+                }
+                // Deleting a deleted message, or editing one, reacting twice, unpinning what is
+                // not pinned: nothing moves.
+                Ok(Written::Changed(_) | Written::Annotated(_)) | Err(DbError::Denied(_)) => {}
                 Err(err) => panic!("{err:?}"),
             }
             }
