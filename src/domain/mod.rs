@@ -6,11 +6,13 @@
 
 mod ids;
 mod scope;
+mod search;
 mod text;
 mod validate;
 
 pub use ids::{ConversationId, MessageId, ProjectId, SessionId, TokenId, UploadId, UserId};
 pub use scope::Scope;
+pub use search::{Alternative, MAX_SEARCH_CHARS, SearchText};
 
 pub use text::{invisible_character, visible_text};
 pub use validate::{
