@@ -346,6 +346,8 @@ pub struct LimitSettings {
     pub conversations_per_hour: u32,
     /// User directory searches (`GET /api/v1/users`) one user may make per minute.
     pub user_searches_per_minute: u32,
+    /// Message searches (`GET /api/v1/search/messages`) one user may make per minute.
+    pub message_searches_per_minute: u32,
 }
 
 impl Default for LimitSettings {
@@ -362,6 +364,7 @@ impl Default for LimitSettings {
             ws_upgrades_per_ip_per_minute: 60,
             conversations_per_hour: 60,
             user_searches_per_minute: 30,
+            message_searches_per_minute: 30,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - WebSocket upgrades against `limits.ws_upgrades_per_ip_per_minute` per client IP;
 //! - conversation creation against `limits.conversations_per_hour` per user; uploads against
 //!   `uploads.uploads_per_minute` per user; user directory searches against
-//!   `limits.user_searches_per_minute` per user.
+//!   `limits.user_searches_per_minute` per user; message searches against
+//!   `limits.message_searches_per_minute` per user.
 //!
 //! Past a limit the answer is 429 `rate_limited` with `Retry-After`. The client IP is the TCP
 //! peer, or the forwarded address from a trusted proxy, IPv6 counted per /64
@@ -69,6 +70,7 @@ pub struct ApiLimits {
     ws_upgrades: DefaultKeyedRateLimiter<IpAddr>,
     conversations: DefaultKeyedRateLimiter<UserId>,
     user_searches: DefaultKeyedRateLimiter<UserId>,
+    message_searches: DefaultKeyedRateLimiter<UserId>,
 }
 
 /// Most distinct per-project API quotas with a limiter of their own.
@@ -117,6 +119,7 @@ impl ApiLimits {
             ws_upgrades: RateLimiter::keyed(per_minute(limits.ws_upgrades_per_ip_per_minute)),
             conversations: RateLimiter::keyed(per_hour(limits.conversations_per_hour)),
             user_searches: RateLimiter::keyed(per_minute(limits.user_searches_per_minute)),
+            message_searches: RateLimiter::keyed(per_minute(limits.message_searches_per_minute)),
         }
     }
 
@@ -249,6 +252,14 @@ impl ApiLimits {
         refused(self.user_searches.check_key(&user))
     }
 
+    /// Counts one message search by `user`.
+    ///
+    /// # Errors
+    /// `rate_limited` past `limits.message_searches_per_minute`.
+    pub fn message_search(&self, user: UserId) -> Result<(), AppError> {
+        refused(self.message_searches.check_key(&user))
+    }
+
     /// Forgets callers whose limits have fully recovered (keeps memory bounded).
     pub fn forget_idle(&self) {
         self.api.retain_recent();
@@ -263,6 +274,7 @@ impl ApiLimits {
         self.ws_upgrades.retain_recent();
         self.conversations.retain_recent();
         self.user_searches.retain_recent();
+        self.message_searches.retain_recent();
     }
 }
 

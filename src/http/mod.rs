@@ -14,6 +14,7 @@ mod health;
 pub mod limits;
 mod messages;
 mod project_settings;
+mod search;
 mod server;
 mod server_conversations;
 mod server_messages;
@@ -170,6 +171,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::delete().to(messages::delete)),
                 )
                 .service(resource("/unread").route(web::get().to(conversations::unread)))
+                .service(resource("/search/messages").route(web::get().to(search::messages)))
                 .service(resource("/uploads").route(web::post().to(uploads::upload)))
                 .service(resource("/uploads/{id}").route(web::get().to(uploads::download)))
                 .service(

@@ -29,6 +29,7 @@ mod projects;
 mod receipts;
 mod replay;
 mod restart;
+mod search;
 mod server_conversations;
 mod server_users;
 mod sessions;
