@@ -30,6 +30,7 @@ mod receipts;
 mod replay;
 mod restart;
 mod search;
+mod search_queries;
 mod server_conversations;
 mod server_users;
 mod sessions;
