@@ -6,7 +6,7 @@
 //! 2. Straight into the server's database (`search_fill.rs`), through the same migrations
 //!    and triggers (so the full-text index is built as the server builds it): `--messages`
 //!    messages spread over the conversations, written by their members, in transactions of
-//!    50,000 rows of multi-row `INSERT`s (then, on PostgreSQL, `VACUUM ANALYZE messages`, as
+//!    50,000 rows of multi-row `INSERT`s (then, on PostgreSQL, `VACUUM ANALYZE`, as
 //!    autovacuum would soon do). Their words come from a vocabulary of 20,000 made-up words
 //!    (syllables) drawn with Zipf's law (exponent 1), 3 to 17 words each, so a few words are
 //!    in most messages and most words in few, as in a natural language.
