@@ -70,7 +70,8 @@ pub struct SearchRequest<'a> {
     pub until: MessageId,
     /// Hits to skip: the ones on earlier pages.
     pub offset: i64,
-    /// Most hits to answer (1 to 100).
+    /// Most hits to answer (at least 1; the handler asks for one more than a page, to learn
+    /// whether another follows).
     pub limit: i64,
 }
 
@@ -83,7 +84,8 @@ pub struct Hit {
     /// only (`-bm25()` on SQLite, `ts_rank_cd` on PostgreSQL).
     pub rank: f64,
     /// Some of its text around the matching words, raw (not escaped), each match between
-    /// [`MARK_START`] and [`MARK_END`]; `…` where SQLite cut the text.
+    /// [`MARK_START`] and [`MARK_END`]; `…` where the text was cut (SQLite's `snippet()` says
+    /// so; on PostgreSQL it is guessed from the first and last words).
     pub snippet: String,
 }
 
