@@ -1,7 +1,8 @@
 //! `parlor-bench`: a load generator for Parlor over real WebSocket connections.
 //!
 //! Scenarios: `ack` (see `ack.rs`), `fanout` (see `fanout.rs`), `knee` (see `knee.rs`), `idle` (see
-//! `idle.rs`), and `all` (all four in turn, each on a fresh server when spawning). `--short` runs a few seconds each
+//! `idle.rs`), and `all` (all four in turn, each on a fresh server when spawning); `search`
+//! (see `search.rs`) runs on its own, as it fills a database first. `--short` runs a few seconds each
 //! with small sizes: the test command runs it as a smoke test so the harness never rots.
 //!
 //! Scenario `ack`: S senders (one user and one connection each, spread over C conversations)
@@ -19,6 +20,8 @@ mod ack;
 mod fanout;
 mod idle;
 mod knee;
+mod search;
+mod search_fill;
 mod server;
 
 use server::{Server, server_pid, spawn_nodes};
@@ -37,7 +40,7 @@ use serde::Serialize;
     about = "Ack throughput and latency of a Parlor server"
 )]
 struct Args {
-    /// Scenario: `ack`, `fanout`, `knee`, `idle` or `all`.
+    /// Scenario: `ack`, `fanout`, `knee`, `idle`, `all` (those four) or `search`.
     #[arg(default_value = "ack")]
     scenario: String,
     /// A few seconds per scenario, small sizes (smoke test).
@@ -110,6 +113,18 @@ struct Args {
     /// Give every send a `client_msg_id` (as real clients do; costs an idempotency lookup).
     #[arg(long)]
     client_msg_id: bool,
+    /// search: messages to store.
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: usize,
+    /// search: searches per role (member, admin).
+    #[arg(long, default_value_t = 1000)]
+    searches: usize,
+    /// search: conversations the messages are spread over.
+    #[arg(long, default_value_t = 1000)]
+    search_conversations: usize,
+    /// search: users the conversations are made of (each conversation has three).
+    #[arg(long, default_value_t = 20)]
+    search_users: usize,
     /// Write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -142,6 +157,26 @@ pub(crate) struct Latency {
     max: f64,
 }
 
+/// The search scenario against `server`, whose database is `--database-url` or else the
+/// spawned server's SQLite file.
+async fn run_search(args: &Args, server: &Server) -> anyhow::Result<search::SearchReport> {
+    let sqlite = server
+        ._dir
+        .as_ref()
+        .map(|dir| format!("sqlite://{}", dir.path().join("data/parlor.db").display()));
+    let Some(database_url) = args.database_url.clone().or(sqlite) else {
+        bail!("search against --url needs --database-url (it fills the database first)");
+    };
+    let sizes = search::SearchArgs {
+        database_url,
+        messages: args.messages,
+        searches: args.searches,
+        conversations: args.search_conversations,
+        users: args.search_users,
+    };
+    search::run(&server.base, &sizes).await
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     if args.short {
@@ -150,6 +185,8 @@ fn main() -> anyhow::Result<()> {
         (args.rooms, args.members, args.rate) = (4, 4, 5.0);
         (args.connections, args.hold_s) = (50, 2.0);
         (args.knee_steps, args.knee_step_s) = (vec![5, 10], 1.5);
+        (args.messages, args.searches) = (5_000, 40);
+        (args.search_conversations, args.search_users) = (20, 6);
     }
     if args.own_conversations {
         args.conversations = args.senders;
@@ -160,8 +197,8 @@ fn main() -> anyhow::Result<()> {
     }
     let scenarios: Vec<&str> = match args.scenario.as_str() {
         "all" => vec!["fanout", "knee", "idle", "ack"],
-        one @ ("ack" | "fanout" | "idle" | "knee") => vec![one],
-        other => bail!("unknown scenario {other:?}: ack, fanout, knee, idle or all"),
+        one @ ("ack" | "fanout" | "idle" | "knee" | "search") => vec![one],
+        other => bail!("unknown scenario {other:?}: ack, fanout, knee, idle, all or search"),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -231,6 +268,11 @@ fn main() -> anyhow::Result<()> {
                         .map_or("-".into(), |v| format!("{:.0}% cpu", v * 100.0)),
                     report.generator_cpu_utilization * 100.0,
                 );
+                serde_json::to_value(report)?
+            }
+            "search" => {
+                let report = runtime.block_on(run_search(&args, server))?;
+                search::print(&report);
                 serde_json::to_value(report)?
             }
             "knee" => {

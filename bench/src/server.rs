@@ -74,6 +74,7 @@ pub(crate) fn spawn_server(
         // per-session caps that protect a real deployment.
         .env("PARLOR__LIMITS__WS_UPGRADES_PER_IP_PER_MINUTE", "100000000")
         .env("PARLOR__LIMITS__CONVERSATIONS_PER_HOUR", "100000000")
+        .env("PARLOR__LIMITS__MESSAGE_SEARCHES_PER_MINUTE", "100000000")
         .env("PARLOR__REALTIME__COMMANDS_PER_SECOND", "1000000")
         .env("PARLOR__REALTIME__COMMANDS_BURST", "1000000")
         .env("PARLOR__REALTIME__MAX_IN_FLIGHT", "1000000")

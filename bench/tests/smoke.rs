@@ -56,3 +56,41 @@ fn every_scenario_runs_in_short_mode_and_loses_nothing() {
     assert_eq!(idle["stayed_connected"], idle["connections"], "{idle}");
     assert!(idle["server_rss_per_connection_kib"].is_number(), "{idle}");
 }
+
+#[test]
+fn the_search_scenario_fills_a_database_and_searches_it_in_short_mode() {
+    let bench = PathBuf::from(env!("CARGO_BIN_EXE_parlor-bench"));
+    let server = bench.with_file_name("parlor");
+    assert!(
+        server.exists(),
+        "build the server first: {}",
+        server.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("results.json");
+    let output = Command::new(&bench)
+        .args(["search", "--short", "--spawn"])
+        .arg(&server)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let search = &results["search"];
+    assert_eq!(search["messages"], 5_000, "{search}");
+    for role in search["roles"].as_array().unwrap() {
+        assert_eq!(role["searches"], 40, "{role}");
+        assert_eq!(role["errors"], 0, "{role}");
+        assert!(
+            role["mean_hits_on_first_page"].as_f64().unwrap() > 0.0,
+            "{role}"
+        );
+    }
+}

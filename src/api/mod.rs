@@ -11,6 +11,7 @@ mod extras;
 mod links;
 mod messages;
 mod projects;
+mod search;
 mod server;
 mod uploads;
 mod users;
@@ -27,6 +28,9 @@ pub use links::DownloadLinks;
 pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};
 pub use projects::{
     AfterIdQuery, CreateProjectBody, DeleteProjectBody, ProjectView, UpdateProjectBody,
+};
+pub use search::{
+    MessageSearchHit, MessageSearchQuery, MessageSearchResults, SearchCursor, highlight,
 };
 pub use server::{
     ParticipantRef, ServerConversationQuery, ServerConversationView, ServerCreateConversationBody,

@@ -350,6 +350,8 @@ pub struct LimitSettings {
     pub user_searches_per_minute: u32,
     /// Invite codes one user may try to accept per minute (codes cannot be guessed by trying).
     pub invite_accepts_per_minute: u32,
+    /// Message searches (`GET /api/v1/search/messages`) one user may make per minute.
+    pub message_searches_per_minute: u32,
 }
 
 impl Default for LimitSettings {
@@ -368,6 +370,7 @@ impl Default for LimitSettings {
             conversations_per_hour: 60,
             user_searches_per_minute: 30,
             invite_accepts_per_minute: 10,
+            message_searches_per_minute: 30,
         }
     }
 }

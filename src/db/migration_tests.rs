@@ -96,3 +96,41 @@ fn todays_conversations_become_direct_group_or_support_with_owners_and_one_pair_
         ]
     );
 }
+
+#[test]
+fn messages_stored_before_search_are_found_and_deleted_ones_are_not() {
+    use diesel::sql_types::{BigInt, Text};
+
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Found {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = ScratchDatabase::new(dir.path(), "parlor.db").unwrap();
+    let mut conn = db.connect().unwrap();
+    migrate_before(&mut conn, "search");
+    conn.batch_execute(BEFORE_ROOMS).unwrap();
+    conn.batch_execute(
+        "INSERT INTO messages (id, project_id, conversation_id, seq, sender_id, kind, content,
+                               created_at, deleted_at) VALUES
+           (301, 1, 201, 1, 101, 'text', 'the old platypus', '2026-01-01 00:00:00', NULL),
+           (302, 1, 201, 2, 102, 'text', 'platypus again', '2026-01-01 00:00:00', NULL),
+           (303, 1, 201, 3, 102, 'text', 'platypus gone', '2026-01-01 00:00:00',
+            '2026-01-02 00:00:00');",
+    )
+    .unwrap();
+    super::run_migrations(&mut conn).unwrap();
+
+    let sql = if conn.is_postgres() {
+        "SELECT id FROM messages WHERE search @@ websearch_to_tsquery('simple', $1) ORDER BY id"
+    } else {
+        "SELECT rowid AS id FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid"
+    };
+    let found: Vec<Found> = crate::on_conn!(&mut conn, c => {
+        diesel::sql_query(sql).bind::<Text, _>("platypus").load(c)
+    })
+    .unwrap();
+    assert_eq!(found, [Found { id: 301 }, Found { id: 302 }]);
+}

@@ -8,12 +8,14 @@ mod emoji;
 mod ids;
 pub mod mentions;
 mod scope;
+mod search;
 mod text;
 mod validate;
 
 pub use emoji::{Emoji, MAX_EMOJI_BYTES};
 pub use ids::{ConversationId, MessageId, ProjectId, SessionId, TokenId, UploadId, UserId};
 pub use scope::Scope;
+pub use search::{Alternative, MAX_SEARCH_CHARS, SearchText};
 
 pub use text::{invisible_character, visible_text};
 pub use validate::{

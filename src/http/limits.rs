@@ -8,7 +8,7 @@
 //! - conversation creation against `limits.conversations_per_hour` per user; uploads against
 //!   `uploads.uploads_per_minute` per user; user directory searches against
 //!   `limits.user_searches_per_minute` per user; invite accepts, `limits.invite_accepts_per_minute`
-//!   per user.
+//!   per user; message searches, `limits.message_searches_per_minute` per user.
 //!
 //! Past a limit the answer is 429 `rate_limited` with `Retry-After`. The client IP is the TCP
 //! peer, or the forwarded address from a trusted proxy, IPv6 counted per /64
@@ -71,6 +71,7 @@ pub struct ApiLimits {
     conversations: DefaultKeyedRateLimiter<UserId>,
     user_searches: DefaultKeyedRateLimiter<UserId>,
     invite_accepts: DefaultKeyedRateLimiter<UserId>,
+    message_searches: DefaultKeyedRateLimiter<UserId>,
 }
 
 /// Most distinct per-project API quotas with a limiter of their own.
@@ -120,6 +121,7 @@ impl ApiLimits {
             conversations: RateLimiter::keyed(per_hour(limits.conversations_per_hour)),
             user_searches: RateLimiter::keyed(per_minute(limits.user_searches_per_minute)),
             invite_accepts: RateLimiter::keyed(per_minute(limits.invite_accepts_per_minute)),
+            message_searches: RateLimiter::keyed(per_minute(limits.message_searches_per_minute)),
         }
     }
 
@@ -260,6 +262,14 @@ impl ApiLimits {
         refused(self.invite_accepts.check_key(&user))
     }
 
+    /// Counts one message search by `user`.
+    ///
+    /// # Errors
+    /// `rate_limited` past `limits.message_searches_per_minute`.
+    pub fn message_search(&self, user: UserId) -> Result<(), AppError> {
+        refused(self.message_searches.check_key(&user))
+    }
+
     /// Forgets callers whose limits have fully recovered (keeps memory bounded).
     pub fn forget_idle(&self) {
         self.api.retain_recent();
@@ -275,6 +285,7 @@ impl ApiLimits {
         self.conversations.retain_recent();
         self.user_searches.retain_recent();
         self.invite_accepts.retain_recent();
+        self.message_searches.retain_recent();
     }
 }
 

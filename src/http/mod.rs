@@ -20,6 +20,7 @@ mod messages;
 mod project_settings;
 mod room_info;
 mod rooms;
+mod search;
 mod server;
 mod server_conversations;
 mod server_messages;
@@ -183,6 +184,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::delete().to(messages::delete)),
                 )
                 .service(resource("/unread").route(web::get().to(conversations::unread)))
+                .service(resource("/search/messages").route(web::get().to(search::messages)))
                 .service(resource("/uploads").route(web::post().to(uploads::upload)))
                 .service(resource("/uploads/{id}").route(web::get().to(uploads::download)))
                 .service(

@@ -35,6 +35,8 @@ mod receipts;
 mod replay;
 mod replies;
 mod restart;
+mod search;
+mod search_queries;
 mod server_conversations;
 mod server_users;
 mod sessions;

@@ -2,7 +2,8 @@
 //! the DbWriter actors and the CLI, inside [`write_transaction`](crate::db::write_transaction)
 //! where they need more than one statement); functions taking `&mut AsyncConn` are async
 //! reads. Every query is built with diesel's DSL (or, for the one hot statement, a query
-//! fragment with bound parameters): no raw SQL text with backend-specific placeholders.
+//! fragment with bound parameters): no raw SQL text with backend-specific placeholders, but for
+//! full-text search, which each backend spells its own way ([`search`]).
 
 pub mod api_keys;
 pub mod bans;
@@ -15,6 +16,7 @@ pub mod participants;
 pub mod projects;
 pub mod room_directory;
 mod rooms;
+pub mod search;
 pub mod server;
 pub mod system;
 pub mod tokens;
