@@ -83,13 +83,18 @@ pub async fn messages(
         }
         .encode()
     });
+    // The messages as history pages show them: reactions, mentions and replies included.
+    let rows = hits.iter().map(|hit| hit.message.clone()).collect();
+    let views =
+        crate::db::queries::extras::views_for(&mut conn, rows, Some(auth.id), &state.links).await?;
     let results = hits
         .into_iter()
-        .map(|hit| MessageSearchHit {
+        .zip(views)
+        .map(|(hit, message)| MessageSearchHit {
             conversation_id: hit.message.conversation_id,
             snippet: highlight(&hit.snippet, MARK_START, MARK_END),
             rank: hit.rank,
-            message: hit.message.into_view(&state.links),
+            message,
         })
         .collect();
     Ok(HttpResponse::Ok().json(MessageSearchResults {
