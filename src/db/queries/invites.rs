@@ -67,7 +67,7 @@ impl InviteRow {
 }
 
 /// Whether invite `code` of conversation `id` can be accepted at `at`.
-pub(super) fn valid(
+pub(crate) fn valid(
     conn: &mut DbConnection,
     id: ConversationId,
     code: &str,
