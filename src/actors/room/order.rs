@@ -19,7 +19,9 @@ use super::{Origin, RoomActor, RoomState};
 use crate::cluster::envelope::{Effect, Envelope, Event};
 use crate::cluster::sequencer::{MAX_HELD, Supersede};
 use crate::cluster::{Cluster, RemoteEvent};
-use crate::domain::{ConversationStatus, MemberRole, ReceiptKind, SessionId, UserId};
+use crate::domain::{
+    ConversationKind, ConversationStatus, MemberRole, ReceiptKind, SessionId, UserId,
+};
 
 /// What one event delivers to this node's sessions.
 pub(crate) struct Delivery {
@@ -121,6 +123,9 @@ impl RoomActor {
         for item in items {
             let mut closed = false;
             let mut removed = None;
+            // A channel's followers coming and going concern its staff and themselves only:
+            // telling every follower of every other one would be O(followers²) frames.
+            let mut staff_and = None;
             if let RoomState::Ready(loaded) = &mut self.state {
                 match item.effect {
                     Applied::Nothing => {}
@@ -150,10 +155,22 @@ impl RoomActor {
                         user,
                         role: Some(role),
                     } => {
+                        let before = loaded.participants.get(&user).map(|m| m.role);
+                        if loaded.kind == ConversationKind::Channel
+                            && role == MemberRole::Follower
+                            && before.is_none_or(|r| r == MemberRole::Follower)
+                        {
+                            staff_and = Some(user);
+                        }
                         loaded.participants.entry(user).or_default().role = role;
                     }
                     Applied::Participant { user, role: None } => {
-                        loaded.participants.remove(&user);
+                        let before = loaded.participants.remove(&user).map(|m| m.role);
+                        if loaded.kind == ConversationKind::Channel
+                            && before == Some(MemberRole::Follower)
+                        {
+                            staff_and = Some(user);
+                        }
                         removed = Some(user);
                     }
                 }
@@ -165,8 +182,10 @@ impl RoomActor {
             if ack_first && let Some((origin, ack)) = &ack {
                 self.send_to(origin, ack.clone());
             }
-            if let Some(frame) = item.frame {
-                self.broadcast(&frame, item.except);
+            match (item.frame, staff_and) {
+                (Some(frame), Some(user)) => self.tell_staff_and(&frame, user),
+                (Some(frame), None) => self.broadcast(&frame, item.except),
+                (None, _) => {}
             }
             if !ack_first && let Some((origin, ack)) = ack {
                 self.send_to(&origin, ack);
@@ -174,6 +193,23 @@ impl RoomActor {
             // The removed user's sessions got the frame above, their last of this room.
             if let Some(user) = removed {
                 self.detach_user(user, ctx);
+            }
+        }
+    }
+
+    /// Sends `frame` to the joined sessions of `user` and of the participants who moderate
+    /// (owners, admins, moderators).
+    fn tell_staff_and(&mut self, frame: &ByteString, user: UserId) {
+        let RoomState::Ready(loaded) = &self.state else {
+            return;
+        };
+        for member in self.members.values_mut() {
+            let staff = loaded
+                .participants
+                .get(&member.user_id)
+                .is_some_and(|m| m.role >= MemberRole::Moderator);
+            if staff || member.user_id == user {
+                member.send(frame.clone());
             }
         }
     }

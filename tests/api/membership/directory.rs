@@ -213,3 +213,35 @@ async fn a_channel_carries_no_presence_and_its_followers_do_not_type() {
         .assert_no("typing:start", std::time::Duration::from_millis(200))
         .await;
 }
+
+#[actix_web::test]
+async fn followers_coming_and_going_are_told_to_the_channel_staff_only() {
+    let app = crate::helpers::spawn_app().await;
+    let ann = app.register("ann").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let channel = room(&app, &ann, &[&bob], "channel", true).await;
+    let mut ann_ws = app.ws(&ann).await;
+    ann_ws.join(channel).await;
+    let mut bob_ws = app.ws(&bob).await;
+    bob_ws.join(channel).await;
+    let join = format!("/api/v1/conversations/{channel}/join");
+    let (status, _) = call(&app, &carol, "POST", &join, Value::Null).await;
+    assert_eq!(status, 200);
+    let added = ann_ws.recv_type("participant:added").await;
+    assert_eq!(added["data"]["user_id"], carol.id);
+    let leave = format!("/api/v1/conversations/{channel}/leave");
+    let (status, _) = call(&app, &carol, "POST", &leave, Value::Null).await;
+    assert_eq!(status, 204);
+    let removed = ann_ws.recv_type("participant:removed").await;
+    assert_eq!(removed["data"]["user_id"], carol.id);
+    // Bob, a follower, heard of neither; a promotion he does hear of.
+    bob_ws
+        .assert_no("participant:added", std::time::Duration::from_millis(200))
+        .await;
+    let path = format!("/api/v1/conversations/{channel}/participants/{}", bob.id);
+    let (status, _) = call(&app, &ann, "PATCH", &path, json!({"role": "moderator"})).await;
+    assert_eq!(status, 200);
+    let updated = bob_ws.recv_type("participant:updated").await;
+    assert_eq!(updated["data"]["role"], "moderator");
+}
