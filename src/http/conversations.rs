@@ -159,11 +159,7 @@ pub async fn list(
     auth: AuthUser,
     query: Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let limit = match query.limit {
-        None => 100,
-        Some(n) if (1..=200).contains(&n) => n,
-        Some(_) => return Err(AppError::Validation("limit: from 1 to 200".into())),
-    };
+    let limit = super::paging::size(query.limit, 100, 200)?;
     let before = match query.cursor.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(

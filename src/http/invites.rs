@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::membership::apply;
 use crate::actors::db_writer::DbWriter;
 use crate::auth::AuthUser;
+use crate::db::models::ConversationRow;
 use crate::db::queries::invites::{self, InviteRow};
 use crate::db::queries::membership::MemberChange;
 use crate::db::queries::{bans, conversations, participants};
@@ -19,7 +20,7 @@ use crate::domain::{ConversationId, ProjectId, UserId};
 use crate::error::AppError;
 use crate::http::extract::Query;
 use crate::http::state::AppState;
-use crate::policy::{self, Action, RoomAction};
+use crate::policy::{self, Action, ConversationFacts, RoomAction};
 
 /// Longest an invite may last: 30 days.
 pub const MAX_EXPIRES_IN_S: i64 = 30 * 24 * 3600;
@@ -143,8 +144,27 @@ impl Handler<RevokeInvite> for DbWriter {
     }
 }
 
+/// Conversation `id` and what the policy needs to know of it for `auth`: whether they take
+/// part and their member role as stored (one row read, not the participant list).
+///
+/// # Errors
+/// `not_found` for an unknown conversation; a query failure.
+pub(super) async fn facts_of(
+    conn: &mut ReadConn,
+    auth: &AuthUser,
+    id: ConversationId,
+) -> Result<(ConversationRow, ConversationFacts), AppError> {
+    let row = conversations::find(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("conversation"))?;
+    let role = participants::role_of(conn, id, auth.id).await?;
+    let mut facts = row.facts(role.is_some());
+    facts.member_role = role;
+    Ok((row, facts))
+}
+
 /// Asks the policy whether `auth` may do `action` in conversation `id`, with the caller's
-/// member role as stored.
+/// member role as stored; answers the conversation.
 ///
 /// # Errors
 /// `not_found` for a conversation the caller does not see; the policy's refusal.
@@ -153,14 +173,10 @@ pub(super) async fn check_role_action(
     auth: &AuthUser,
     id: ConversationId,
     action: RoomAction,
-) -> Result<(), AppError> {
-    let row = conversations::find(conn, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("conversation"))?;
-    let role = participants::role_of(conn, id, auth.id).await?;
-    let mut facts = row.facts(role.is_some());
-    facts.member_role = role;
-    Ok(policy::check(&auth.actor(), Action::Room(action), &facts)?)
+) -> Result<ConversationRow, AppError> {
+    let (row, facts) = facts_of(conn, auth, id).await?;
+    policy::check(&auth.actor(), Action::Room(action), &facts)?;
+    Ok(row)
 }
 
 /// `POST /api/v1/conversations/{id}/invites` `{max_uses?, expires_in_s?}` → 201 [`InviteView`].
@@ -223,11 +239,7 @@ pub async fn list(
     query: Query<InviteQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let limit = match query.limit {
-        None => 50,
-        Some(n) if (1..=100).contains(&n) => n,
-        Some(_) => return Err(AppError::Validation("limit: from 1 to 100".into())),
-    };
+    let limit = super::paging::size(query.limit, 50, 100)?;
     let mut conn = state.db.read().await?;
     check_role_action(&mut conn, &auth, id, RoomAction::ManageInvites).await?;
     let after = match &query.after {
@@ -242,9 +254,7 @@ pub async fn list(
         },
     };
     let rows = invites::page(&mut conn, id, after, limit).await?;
-    let next = (i64::try_from(rows.len()).unwrap_or(0) == limit)
-        .then(|| rows.last().map(|r| r.code.clone()))
-        .flatten();
+    let next = super::paging::last_of_full(&rows, limit).map(|r| r.code.clone());
     let items: Vec<InviteView> = rows.into_iter().map(|r| view(&req, r)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_after": next})))
 }
@@ -315,10 +325,6 @@ pub async fn accept(
     };
     let id = invite.conversation_id;
     let changed = apply(&state, &auth, id, change, false).await?;
-    let added: Vec<_> = changed
-        .added
-        .iter()
-        .map(|(user_id, role)| serde_json::json!({"user_id": user_id, "role": role}))
-        .collect();
+    let added = super::membership::roles(&changed.added);
     Ok(HttpResponse::Ok().json(serde_json::json!({"conversation_id": id, "added": added})))
 }

@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use super::announce::{Announcement, announce};
 use super::conversations::authorized;
+use super::paging;
 use crate::actors::room::ChangeParticipants;
 use crate::actors::room_registry::send_to_room;
 use crate::auth::AuthUser;
 use crate::db::queries::membership::{Capacity, Changed, MemberChange};
-use crate::db::queries::{bans, conversations, participants};
+use crate::db::queries::{bans, participants};
 use crate::domain::{ConversationId, MemberRole, UserId};
 use crate::error::AppError;
 use crate::http::extract::{Json, Query};
@@ -154,14 +155,6 @@ pub(super) async fn apply(
     Ok(changed)
 }
 
-fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
-    match limit {
-        None => Ok(50),
-        Some(n) if (1..=100).contains(&n) => Ok(n),
-        Some(_) => Err(AppError::Validation("limit: from 1 to 100".into())),
-    }
-}
-
 /// `GET .../participants?after_id=&limit=` → a [`Page`] of [`ParticipantView`] by user id.
 /// Who may read the conversation may list them (404 otherwise).
 pub async fn list(
@@ -171,7 +164,7 @@ pub async fn list(
     query: Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let limit = page_limit(query.limit)?;
+    let limit = paging::size(query.limit, 50, 100)?;
     authorized(&state, &auth, id, Action::ReadHistory).await?;
     let mut conn = state.db.read().await?;
     let rows = participants::page(&mut conn, id, query.after_id.unwrap_or(0), limit).await?;
@@ -183,9 +176,7 @@ pub async fn list(
             joined_at: joined_at.and_utc(),
         })
         .collect();
-    let next = (i64::try_from(items.len()).unwrap_or(0) == limit)
-        .then(|| items.last().map(|p| p.user_id.0))
-        .flatten();
+    let next = paging::last_of_full(&items, limit).map(|p| p.user_id.0);
     Ok(HttpResponse::Ok().json(Page {
         items,
         next_after_id: next,
@@ -217,7 +208,8 @@ pub async fn add(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "added": roles(&changed.added) })))
 }
 
-fn roles(list: &[(UserId, MemberRole)]) -> Vec<serde_json::Value> {
+/// `[{user_id, role}]`: the `added` and `updated` of the membership answers.
+pub(super) fn roles(list: &[(UserId, MemberRole)]) -> Vec<serde_json::Value> {
     list.iter()
         .map(|(user_id, role)| serde_json::json!({"user_id": user_id, "role": role}))
         .collect()
@@ -288,11 +280,8 @@ pub async fn join(
     let id = path.into_inner();
     {
         let mut conn = state.db.read().await?;
-        let (row, members) = conversations::with_participants(&mut conn, id)
-            .await?
-            .ok_or_else(|| AppError::not_found("conversation"))?;
+        let (_, facts) = super::invites::facts_of(&mut conn, &auth, id).await?;
         let banned = bans::is_banned(&mut conn, id, auth.id).await?;
-        let facts = row.facts(members.contains(&auth.id));
         let action = Action::Room(RoomAction::JoinPublic { banned });
         policy::check(&auth.actor(), action, &facts)?;
     }
@@ -345,7 +334,7 @@ pub async fn list_bans(
     query: Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let limit = page_limit(query.limit)?;
+    let limit = paging::size(query.limit, 50, 100)?;
     let mut conn = state.db.read().await?;
     super::invites::check_role_action(&mut conn, &auth, id, RoomAction::Ban { target: None })
         .await?;
@@ -358,9 +347,7 @@ pub async fn list_bans(
             created_at: at.and_utc(),
         })
         .collect();
-    let next = (i64::try_from(items.len()).unwrap_or(0) == limit)
-        .then(|| items.last().map(|b| b.user_id.0))
-        .flatten();
+    let next = paging::last_of_full(&items, limit).map(|b| b.user_id.0);
     Ok(HttpResponse::Ok().json(Page {
         items,
         next_after_id: next,

@@ -17,6 +17,7 @@ mod invites;
 pub mod limits;
 mod membership;
 mod messages;
+mod paging;
 mod project_settings;
 mod room_info;
 mod rooms;

@@ -109,16 +109,11 @@ pub async fn update(
     };
     let kind = {
         let mut conn = state.db.read().await?;
-        check_role_action(&mut conn, &auth, id, RoomAction::EditInfo).await?;
-        crate::db::queries::conversations::find(&mut conn, id)
-            .await?
-            .map(|row| ConversationKind::from_stored(&row.kind))
+        let row = check_role_action(&mut conn, &auth, id, RoomAction::EditInfo).await?;
+        ConversationKind::from_stored(&row.kind)
     };
     if body.visibility.is_some()
-        && !matches!(
-            kind,
-            Some(ConversationKind::Group | ConversationKind::Channel)
-        )
+        && !matches!(kind, ConversationKind::Group | ConversationKind::Channel)
     {
         return Err(AppError::Validation(
             "visibility: only groups and channels can be public".into(),

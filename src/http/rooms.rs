@@ -76,19 +76,13 @@ pub async fn list(
             .filter(|n| *n >= 0)
             .ok_or_else(|| AppError::Validation("cursor: not a cursor of this list".into()))?,
     };
-    let limit = match query.limit {
-        None => 50,
-        Some(n) if (1..=100).contains(&n) => n,
-        Some(_) => return Err(AppError::Validation("limit: from 1 to 100".into())),
-    };
+    let limit = super::paging::size(query.limit, 50, 100)?;
     let mut conn = state.db.read().await?;
     let rows =
         room_directory::search(&mut conn, auth.project_id, text, query.kind, after, limit).await?;
     let ids: Vec<ConversationId> = rows.iter().map(|r| r.id).collect();
     let joined = room_directory::joined(&mut conn, auth.id, &ids).await?;
-    let next = (i64::try_from(rows.len()).unwrap_or(0) == limit)
-        .then(|| rows.last().map(|r| r.id.to_string()))
-        .flatten();
+    let next = super::paging::last_of_full(&rows, limit).map(|r| r.id.to_string());
     let items: Vec<RoomView> = rows
         .into_iter()
         .map(|r| RoomView {

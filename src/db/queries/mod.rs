@@ -5,6 +5,11 @@
 //! fragment with bound parameters): no raw SQL text with backend-specific placeholders, but for
 //! full-text search, which each backend spells its own way ([`search`]).
 
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, available on every backend (NULL stays NULL).
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
 pub mod api_keys;
 pub mod bans;
 pub mod conversations;

@@ -1,21 +1,19 @@
 //! The room directory (`GET /api/v1/rooms`): a project's public groups and channels whose title
 //! starts with a text, any case, by page.
 
+use diesel::IntoSql;
 use diesel::prelude::{
     BoolExpressionMethods, EscapeExpressionMethods, ExpressionMethods, QueryDsl, SelectableHelper,
     TextExpressionMethods,
 };
+use diesel::sql_types::Bool;
 
+use super::lower;
 use super::users::directory::prefix_pattern;
 use crate::db::models::ConversationRow;
 use crate::db::schema::{conversations, participants};
 use crate::db::{DbError, ReadConn, on_read};
 use crate::domain::{ConversationId, ConversationKind, ProjectId, UserId, Visibility};
-
-diesel::define_sql_function! {
-    /// SQL `lower(text)`, available on every backend (NULL stays NULL).
-    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
-}
 
 /// The public groups and channels of `project` (only `kind` when given) whose title starts
 /// with `prefix` (any case; all when empty), with an id above `after`, ascending, at most
@@ -51,9 +49,7 @@ pub async fn search(
                 lower(conversations::title)
                     .like(&pattern)
                     .escape('\\')
-                    .or(conversations::title.is_null().and(diesel::dsl::sql::<diesel::sql_types::Bool>(
-                        if untitled_ok { "1=1" } else { "1=0" },
-                    ))),
+                    .or(conversations::title.is_null().and(untitled_ok.into_sql::<Bool>())),
             )
             .order(conversations::id.asc())
             .limit(limit)

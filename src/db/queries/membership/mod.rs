@@ -125,13 +125,11 @@ pub fn change(
                 .select((participants::user_id, participants::role, participants::joined_at))
                 .load(c)
         })?;
-        let mut changed = Changed {
-            row: current_row(conn, id)?,
-            added: Vec::new(),
-            removed: Vec::new(),
-            updated: Vec::new(),
-        };
-        let is_in = |u: &UserId| current.iter().any(|(p, _, _)| p == u);
+        let mut added: Vec<(UserId, MemberRole)> = Vec::new();
+        let mut removed: Vec<UserId> = Vec::new();
+        let mut updated: Vec<(UserId, MemberRole)> = Vec::new();
+        let ids: std::collections::HashSet<UserId> = current.iter().map(|(u, _, _)| *u).collect();
+        let is_in = |u: &UserId| ids.contains(u);
         match change {
             MemberChange::Add { users: add, invite } => {
                 if let Some(code) = invite {
@@ -142,19 +140,19 @@ pub fn change(
                 let mut wanted = add.clone();
                 wanted.sort();
                 wanted.dedup();
-                changed.added = wanted
+                added = wanted
                     .into_iter()
                     .filter(|u| !is_in(u))
                     .map(|u| (u, role))
                     .collect();
                 let max = capacity.of(kind);
-                if current.len() + changed.added.len() > max {
+                if current.len() + added.len() > max {
                     return Err(DbError::Invalid(format!(
                         "participants: at most {max} participants"
                     )));
                 }
-                insert(conn, project, id, &changed.added)?;
-                let ids: Vec<UserId> = changed.added.iter().map(|(u, _)| *u).collect();
+                insert(conn, project, id, &added)?;
+                let ids: Vec<UserId> = added.iter().map(|(u, _)| *u).collect();
                 on_conn!(conn, c => {
                     diesel::delete(
                         conversation_bans::table
@@ -165,16 +163,16 @@ pub fn change(
                 })?;
             }
             MemberChange::Remove { users: remove, ban } => {
-                changed.removed = remove.iter().copied().filter(|u| is_in(u)).collect();
-                delete(conn, id, &changed.removed)?;
+                removed = remove.iter().copied().filter(|u| is_in(u)).collect();
+                delete(conn, id, &removed)?;
                 if let Some(by) = ban {
                     ban_users(conn, project, id, remove, *by)?;
                 }
             }
             MemberChange::Leave { user } => {
                 if is_in(user) {
-                    changed.removed = vec![*user];
-                    delete(conn, id, &changed.removed)?;
+                    removed = vec![*user];
+                    delete(conn, id, &removed)?;
                 }
             }
             MemberChange::SetRole {
@@ -186,10 +184,10 @@ pub fn change(
                     return Err(DbError::NotFound);
                 }
                 set_role(conn, id, *user, *role)?;
-                changed.updated.push((*user, *role));
+                updated.push((*user, *role));
                 if let Some(owner) = transfer_from.filter(|o| o != user && is_in(o)) {
                     set_role(conn, id, owner, MemberRole::Admin)?;
-                    changed.updated.push((owner, MemberRole::Admin));
+                    updated.push((owner, MemberRole::Admin));
                 }
             }
             MemberChange::Unban { user } => {
@@ -203,27 +201,33 @@ pub fn change(
                 })?;
             }
         }
-        if !changed.removed.is_empty()
+        if !removed.is_empty()
             && matches!(kind, ConversationKind::Group | ConversationKind::Channel)
         {
             let left: Vec<(UserId, MemberRole, chrono::NaiveDateTime)> = current
                 .iter()
-                .filter(|(u, _, _)| !changed.removed.contains(u))
+                .filter(|(u, _, _)| !removed.contains(u))
                 .map(|(u, r, at)| (*u, MemberRole::from_stored(r), *at))
                 .collect();
             if let Some(heir) = successor(&left) {
                 set_role(conn, id, heir, MemberRole::Owner)?;
-                changed.updated.push((heir, MemberRole::Owner));
+                updated.push((heir, MemberRole::Owner));
             }
         }
-        announce(conn, project, id, &changed)?;
-        let count = current.len() + changed.added.len() - changed.removed.len();
-        changed.row = on_conn!(conn, c => {
+        let count = current.len() + added.len() - removed.len();
+        let row = on_conn!(conn, c => {
             diesel::update(conversations::table.find(id))
                 .set(conversations::participant_count.eq(i64::try_from(count).unwrap_or(i64::MAX)))
                 .returning(ConversationRow::as_returning())
                 .get_result(c)
         })?;
+        let changed = Changed {
+            row,
+            added,
+            removed,
+            updated,
+        };
+        announce(conn, project, id, &changed)?;
         Ok(changed)
     })
 }
@@ -237,13 +241,6 @@ pub fn successor(left: &[(UserId, MemberRole, chrono::NaiveDateTime)]) -> Option
     left.iter()
         .min_by_key(|(u, r, at)| (std::cmp::Reverse(*r), *at, *u))
         .map(|(u, _, _)| *u)
-}
-
-fn current_row(conn: &mut DbConnection, id: ConversationId) -> Result<ConversationRow, DbError> {
-    use diesel::RunQueryDsl as _;
-    Ok(on_conn!(conn, c => {
-        conversations::table.find(id).select(ConversationRow::as_select()).first(c)
-    })?)
 }
 
 #[cfg(test)]

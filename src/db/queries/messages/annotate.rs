@@ -8,9 +8,9 @@
 //! [`MAX_PINS`] pinned messages per conversation; past them the write is refused with
 //! `limit_reached`. Adding what is there, or removing what is not, changes nothing.
 
-use diesel::prelude::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::prelude::{ExpressionMethods, QueryDsl, SelectableHelper};
 
-use super::change::locked_facts;
+use super::change::{locked_facts, message_in};
 use crate::api::Extras;
 use crate::db::models::MessageRow;
 use crate::db::queries::extras::{self, mentions};
@@ -92,15 +92,7 @@ pub(super) fn apply(
     let Some(facts) = locked_facts(conn, draft.conversation_id, &draft.actor)? else {
         return Ok(Err(DbError::NotFound));
     };
-    let Some(row) = on_conn!(conn, c => {
-        messages::table
-            .find(draft.message_id)
-            .filter(messages::conversation_id.eq(draft.conversation_id))
-            .select(MessageRow::as_select())
-            .first(c)
-    })
-    .optional()?
-    else {
+    let Some(row) = message_in(conn, draft.conversation_id, draft.message_id)? else {
         return Ok(Err(DbError::NotFound));
     };
     match policy::check(&draft.actor, draft.annotation.action(), &facts) {

@@ -101,14 +101,30 @@ pub(super) fn locked_facts(
     })
     .optional()?;
     let member_role = role.as_deref().map(crate::domain::MemberRole::from_stored);
-    Ok(Some(ConversationFacts {
-        project_id: row.project_id,
-        status: row.status(),
-        participant: member_role.is_some(),
-        kind: crate::domain::ConversationKind::from_stored(&row.kind),
-        member_role,
-        visibility: crate::domain::Visibility::from_stored(&row.visibility),
-    }))
+    let mut facts = row.facts(member_role.is_some());
+    facts.member_role = member_role;
+    Ok(Some(facts))
+}
+
+/// Message `message` of `conversation`, read under the caller's transaction; `None` when that
+/// conversation has no such message.
+///
+/// # Errors
+/// A query failure.
+pub(super) fn message_in(
+    conn: &mut DbConnection,
+    conversation: ConversationId,
+    message: MessageId,
+) -> Result<Option<MessageRow>, DbError> {
+    use diesel::RunQueryDsl as _;
+    Ok(on_conn!(conn, c => {
+        messages::table
+            .find(message)
+            .filter(messages::conversation_id.eq(conversation))
+            .select(MessageRow::as_select())
+            .first(c)
+    })
+    .optional()?)
 }
 
 /// Applies `draft` inside the caller's transaction. The outer error is a query failure (the
@@ -125,15 +141,7 @@ pub(super) fn apply(
     let Some(facts) = locked_facts(conn, draft.conversation_id, &draft.actor)? else {
         return Ok(Err(DbError::NotFound));
     };
-    let Some(row) = on_conn!(conn, c => {
-        messages::table
-            .find(draft.message_id)
-            .filter(messages::conversation_id.eq(draft.conversation_id))
-            .select(MessageRow::as_select())
-            .first(c)
-    })
-    .optional()?
-    else {
+    let Some(row) = message_in(conn, draft.conversation_id, draft.message_id)? else {
         return Ok(Err(DbError::NotFound));
     };
     if let Err(denied) = policy::check(&draft.actor, draft.action(&row), &facts) {

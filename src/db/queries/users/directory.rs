@@ -6,7 +6,7 @@ use diesel::prelude::{
     TextExpressionMethods,
 };
 
-use super::lower;
+use crate::db::queries::lower;
 use crate::db::schema::users;
 use crate::db::{DbError, ReadConn, on_read};
 use crate::domain::{ProjectId, UserId};

@@ -8,7 +8,7 @@ use diesel::prelude::{
 };
 
 use crate::db::models::{NewUser, UserRow};
-use crate::db::queries::tokens;
+use crate::db::queries::{lower, tokens};
 use crate::db::schema::{conversations, participants, users};
 use crate::db::{DbConnection, DbError, ReadConn, on_conn, on_read, write_transaction};
 use crate::domain::{ProjectId, Role, UserId};
@@ -19,11 +19,6 @@ mod external;
 pub use external::{
     ExternalUser, Upserted, deactivate_external, find_by_external, upsert_external,
 };
-
-diesel::define_sql_function! {
-    /// SQL `lower(text)`, available on every backend (NULL stays NULL).
-    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
-}
 
 /// Which of the new user's email or username is taken already, if either (email first).
 fn taken(conn: &mut DbConnection, new: &NewUser) -> Result<Option<DbError>, DbError> {
