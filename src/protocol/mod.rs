@@ -211,4 +211,6 @@ pub fn error(reference: Option<&str>, error: &AppError) -> ByteString {
 }
 
 #[cfg(test)]
+mod documented;
+#[cfg(test)]
 mod tests;
