@@ -23,8 +23,33 @@ use crate::domain::Invalid;
 use crate::policy::Denied;
 
 /// The stable, snake_case code of every error a client can receive (REST `error.code`,
-/// WebSocket `error` frame `data.code`). docs/PROTOCOL.md §1 has the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// WebSocket `error` frame `data.code`). docs/PROTOCOL.md §1 has the table; with its HTTP
+/// status:
+///
+/// - `validation_failed` (400): a field has a bad value; the message names the field.
+/// - `bad_request` (400): the request or frame could not be parsed at all.
+/// - `unknown_event` (WebSocket): a frame `type` the server does not know.
+/// - `unauthorized` (401): missing, invalid, expired or revoked credentials.
+/// - `invalid_credentials` (401): wrong password or unknown user (one answer for both).
+/// - `forbidden` (403): authenticated but not allowed.
+/// - `registration_closed` (403): self-registration is off for the project.
+/// - `not_found` (404): absent or not visible to the caller.
+/// - `method_not_allowed` (405): the path exists, the method does not.
+/// - `conflict` (409): registration with an email or username already registered.
+/// - `email_taken`, `username_taken` (409): user creation with a taken email or username.
+/// - `name_taken` (409): a project with that name exists.
+/// - `conversation_closed` (409): the conversation is closed.
+/// - `message_deleted` (409): the message was deleted.
+/// - `limit_reached` (409): a per-message or per-conversation cap is full (reactions, pins).
+/// - `invite_invalid` (410): an invite that expired, was used up or was revoked.
+/// - `payload_too_large` (413): a body or file over its size limit.
+/// - `quota_exceeded` (413): an upload past the user's storage quota.
+/// - `unsupported_media_type` (415): an uploaded file of a refused type.
+/// - `rate_limited` (429): a rate limit; with `retry_after_ms` and `Retry-After`.
+/// - `too_many_sessions` (429): too many open WebSocket sessions.
+/// - `unavailable` (503): a dependency cannot be reached right now.
+/// - `internal` (500): unexpected failure; logged, never detailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: a field has a bad value.
@@ -240,7 +265,8 @@ impl AppError {
 }
 
 /// `{"code","message","retry_after_ms"?}`: the inside of every error reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"code": "not_found", "message": "conversation not found"}))]
 pub struct ErrorBody {
     /// Stable snake_case code.
     pub code: ErrorCode,
@@ -251,9 +277,12 @@ pub struct ErrorBody {
     pub retry_after_ms: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct ErrorEnvelope {
-    error: ErrorBody,
+/// Every REST error body: `{"error":{"code","message","retry_after_ms"?}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": {"code": "not_found", "message": "conversation not found"}}))]
+pub struct ErrorEnvelope {
+    /// What went wrong.
+    pub error: ErrorBody,
 }
 
 impl ResponseError for AppError {

@@ -18,7 +18,7 @@ use crate::error::AppError;
 pub const MAX_PROJECTS: usize = 100_000;
 
 /// A project's overrides; `None` takes the server's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectSettings {
     /// Sends, edits and deletions one user may make in one conversation per window

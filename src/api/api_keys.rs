@@ -8,7 +8,7 @@ use crate::domain::Scope;
 
 /// A key as its project's admins see it, without the secret:
 /// `{id, name, prefix, scopes, created_at, last_used_at}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyView {
     /// Key id (for revocation).
     pub id: i64,
@@ -26,7 +26,7 @@ pub struct ApiKeyView {
 
 /// The answer to creating a key, the only time the secret is shown:
 /// `{id, name, key, prefix, scopes, created_at}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyCreated {
     /// Key id.
     pub id: i64,
@@ -43,7 +43,7 @@ pub struct ApiKeyCreated {
 }
 
 /// `POST /api/v1/projects/{id}/api-keys` body: `{name, scopes?}` (every scope when absent).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyBody {
     /// A label, 1 to 100 visible characters.

@@ -11,7 +11,8 @@ use crate::domain::{
 };
 
 /// A conversation as clients see it (docs/PROTOCOL.md §4.2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": 1, "title": null, "kind": "direct", "description": null, "visibility": "private", "member_count": 2, "member_role": "member", "status": "open", "created_by": 1, "participant_ids": [1, 2], "created_at": "2026-11-21T11:53:30.118233Z", "closed_at": null, "closed_by": null, "last_seq": 1, "version": 1, "last_activity_at": "2026-11-21T11:53:37.908395Z", "last_read_seq": 1, "unread_count": 0, "unread_mentions": 0, "last_message": {"id": 1, "conversation_id": 1, "seq": 1, "version": 1, "sender_id": 1, "kind": "text", "content": "Hi Bob, did the parcel arrive?", "client_msg_id": "c-7f3a9e", "created_at": "2026-11-21T11:53:37.908395Z", "edited_at": null, "deleted_at": null, "attachment": null, "reply_to": null, "mentions": [], "group_mention": null, "reactions": [], "pinned": false}}))]
 pub struct ConversationView {
     /// Conversation id.
     pub id: ConversationId,
@@ -58,7 +59,8 @@ pub struct ConversationView {
 
 /// Body of `POST /api/v1/conversations`: `{participant_ids, kind?, title?, description?,
 /// visibility?}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"participant_ids": [2]}))]
 pub struct CreateConversationBody {
     /// Users to include besides the caller.
     #[serde(default)]
@@ -79,14 +81,15 @@ pub struct CreateConversationBody {
 }
 
 /// Body of `POST /api/v1/conversations/{id}/read`: `{seq}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"seq": 3}))]
 pub struct ReadBody {
     /// Every message up to this seq has been read.
     pub seq: i64,
 }
 
 /// A participant's watermarks: `{conversation_id, user_id, last_delivered_seq, last_read_seq}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Watermarks {
     /// Conversation.
     pub conversation_id: ConversationId,
@@ -100,7 +103,7 @@ pub struct Watermarks {
 
 /// `GET /api/v1/unread`: `{"total": N, "conversations": {"<id>": n}, "total_mentions": M,
 /// "unread_mentions": {"<id>": m}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UnreadCounts {
     /// Sum of the counts.
     pub total: i64,

@@ -12,7 +12,7 @@ use crate::domain::{MessageId, UserId};
 pub const PREVIEW_CHARS: usize = 100;
 
 /// The message a reply answers: `{id, seq, sender_id, preview, deleted}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReplyPreview {
     /// The replied-to message (of the same conversation).
     pub id: MessageId,
@@ -43,7 +43,7 @@ impl ReplyPreview {
 /// Whom a message mentions besides the users it names (`mentions`): `all` (`@all`: every
 /// participant) or `here` (`@here`: the participants online when it was sent). They are told
 /// and count it unread, without being listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GroupMention {
     /// `@all`.
@@ -67,7 +67,7 @@ impl GroupMention {
 }
 
 /// One emoji's reactions on a message: `{emoji, count, me}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReactionCount {
     /// The emoji or shortcode, as sent.
     pub emoji: String,
@@ -120,7 +120,7 @@ impl MessageView {
 
 /// A pinned message in `GET /api/v1/conversations/{id}/pins`:
 /// `{cursor, pinned_by, pinned_at, message}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PinView {
     /// The pin's place in the list: pass the last one's as `cursor` for the next page.
     pub cursor: i64,
@@ -133,7 +133,8 @@ pub struct PinView {
 }
 
 /// Query of `GET /api/v1/conversations/{id}/pins`: `cursor`, `limit`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PinsQuery {
     /// Only pins older than this one (the `cursor` of the last pin of the previous page).
     #[serde(default)]

@@ -10,7 +10,8 @@ use crate::domain::{ConversationId, MessageId, UploadId, UserId};
 /// `{id, conversation_id, seq, version, sender_id, kind, content, client_msg_id, created_at,
 /// edited_at, deleted_at, attachment, reply_to, mentions, group_mention, reactions, pinned}`. The one shape of the `message` in REST answers,
 /// `message:new`, `message:updated` and send acks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": 1, "conversation_id": 1, "seq": 1, "version": 1, "sender_id": 1, "kind": "text", "content": "Hi Bob, did the parcel arrive?", "client_msg_id": "c-7f3a9e", "created_at": "2026-11-21T11:53:37.908395Z", "edited_at": null, "deleted_at": null, "attachment": null, "reply_to": null, "mentions": [], "group_mention": null, "reactions": [], "pinned": false}))]
 pub struct MessageView {
     /// Message id.
     pub id: MessageId,
@@ -98,7 +99,7 @@ impl StoredAttachment {
 
 /// An attachment as clients see it:
 /// `{id, content_type, size, original_name, url, thumbnail_url?, width?, height?}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AttachmentView {
     /// Upload id.
     pub id: UploadId,
@@ -122,7 +123,8 @@ pub struct AttachmentView {
 }
 
 /// Query of `GET .../messages`: `limit`, `before_seq`, `after_seq`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size (default 50, at most 200).
     #[serde(default)]
@@ -137,7 +139,8 @@ pub struct PageQuery {
 
 /// Body of `POST .../messages`, and `data` of `message:send` minus its `conversation_id`:
 /// `{content, client_msg_id?, attachment_id?, reply_to?}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"content": "Hi Bob, did the parcel arrive?", "client_msg_id": "c-7f3a9e"}))]
 pub struct SendBody {
     /// Text, 1..=`limits.message_max_chars` characters; may be blank with an attachment.
     #[serde(default)]
@@ -154,7 +157,8 @@ pub struct SendBody {
 }
 
 /// Body of `PATCH /api/v1/messages/{id}`: `{content}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"content": "Hi Bob, has the parcel arrived?"}))]
 pub struct EditBody {
     /// The new text.
     pub content: String,

@@ -9,6 +9,7 @@ mod api_keys;
 mod conversations;
 mod extras;
 mod links;
+mod membership;
 mod messages;
 mod projects;
 mod search;
@@ -25,6 +26,11 @@ pub use extras::{
     Extras, GroupMention, PREVIEW_CHARS, PinView, PinsQuery, ReactionCount, ReplyPreview,
 };
 pub use links::DownloadLinks;
+pub use membership::{
+    AddBody, BanBody, BanView, CreateInviteBody, InviteAccepted, InvitePage, InviteQuery,
+    InviteView, MemberPageQuery, MemberRoleView, MembersAdded, MembersUpdated, Page,
+    ParticipantView, RoleBody, RoomPage, RoomQuery, RoomView,
+};
 pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};
 pub use projects::{
     AfterIdQuery, CreateProjectBody, DeleteProjectBody, ProjectView, UpdateProjectBody,
@@ -36,7 +42,7 @@ pub use server::{
     ParticipantRef, ServerConversationQuery, ServerConversationView, ServerCreateConversationBody,
     ServerParticipantsBody, ServerSendBody,
 };
-pub use uploads::UploadView;
+pub use uploads::{UploadForm, UploadView};
 pub use users::{
     CreateUserBody, LoginBody, MintTokenBody, RefreshBody, RegisterBody, RevokedCount,
     ServerUserView, TokenResponse, UpdateUserBody, UpsertUserBody, UserProfile, UserSearchQuery,

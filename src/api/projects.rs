@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::ProjectId;
 
 /// A project as instance admins see it: `{id, name, self_registration, created_at}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProjectView {
     /// Project id; 1 is the default project.
     pub id: ProjectId,
@@ -23,7 +23,7 @@ pub struct ProjectView {
 
 /// `POST /api/v1/admin/projects` body: `{name, self_registration?}` (self-registration is off
 /// unless asked for).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectBody {
     /// Unique name.
@@ -34,7 +34,7 @@ pub struct CreateProjectBody {
 }
 
 /// `PATCH /api/v1/admin/projects/{id}` body: `{name?, self_registration?}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProjectBody {
     /// A new unique name.
@@ -46,12 +46,13 @@ pub struct UpdateProjectBody {
     /// A JSON Merge Patch (RFC 7396) of the project's settings: a field set to `null` goes back
     /// to the server's configuration.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub settings: Option<serde_json::Value>,
 }
 
 /// `DELETE /api/v1/admin/projects/{id}` body: `{confirm}`, the project's name, so a project and
 /// all its data are never removed by a mistyped id.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteProjectBody {
     /// The project's name, exactly.
@@ -60,7 +61,8 @@ pub struct DeleteProjectBody {
 
 /// A page of a list ordered by ascending id: `?after_id=&limit=` (`limit` 1 to 200, default
 /// 50); `GET /api/v1/admin/projects` and `GET /api/v1/projects/{id}/api-keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AfterIdQuery {
     /// Items with a larger id.

@@ -8,7 +8,8 @@ use super::MessageView;
 use crate::domain::{ConversationId, Invalid, MessageId};
 
 /// `GET /api/v1/search/messages` query: `q`, `conversation_id`, `cursor`, `limit`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MessageSearchQuery {
     /// What to look for (required; 1 to 200 characters; syntax in [`crate::domain::SearchText`]).
@@ -26,7 +27,7 @@ pub struct MessageSearchQuery {
 }
 
 /// A page of search results: `{"results": [...], "next_cursor": "..." | null}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageSearchResults {
     /// Hits, best first (equal ranks: newest first).
     pub results: Vec<MessageSearchHit>,
@@ -35,7 +36,7 @@ pub struct MessageSearchResults {
 }
 
 /// One message found: `{message, conversation_id, snippet, rank}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageSearchHit {
     /// The message, as history pages show it.
     pub message: MessageView,

@@ -8,8 +8,9 @@ use crate::api::ConversationView;
 use crate::domain::{ConversationKind, ConversationStatus, UploadId, UserId};
 
 /// `POST /api/v1/server/conversations` body: `{participants, title?, created_by?}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"participants": ["crm-42", "crm-7"], "title": "Order 1234"}))]
 pub struct ServerCreateConversationBody {
     /// External ids of the participants (upserted users of the project), at least one.
     #[serde(alias = "participant_external_ids", alias = "external_ids")]
@@ -33,7 +34,7 @@ pub struct ServerCreateConversationBody {
 }
 
 /// `POST /api/v1/server/conversations/{id}/participants` body: `{participants}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerParticipantsBody {
     /// External ids of the users to add.
@@ -43,7 +44,8 @@ pub struct ServerParticipantsBody {
 
 /// `GET /api/v1/server/conversations` query: `after_id`, `limit`, `status`, `participant` (an
 /// external id), `kind`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConversationQuery {
     /// Conversations with a larger id (the cursor: the last id of the previous page).
@@ -64,7 +66,7 @@ pub struct ServerConversationQuery {
 }
 
 /// A participant as the server API shows it: `{id, external_id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ParticipantRef {
     /// Parlor's user id.
     pub id: UserId,
@@ -73,7 +75,7 @@ pub struct ParticipantRef {
 }
 
 /// A conversation as the server API answers it: the conversation view and `participants`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServerConversationView {
     /// The conversation.
     #[serde(flatten)]
@@ -84,8 +86,9 @@ pub struct ServerConversationView {
 
 /// `POST /api/v1/server/conversations/{id}/messages` body: `{as_external_id | as_system,
 /// content, client_msg_id?, attachment_id?}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"as_system": true, "content": "Your order has shipped"}))]
 pub struct ServerSendBody {
     /// Post as this user (a participant) ...
     #[serde(default)]

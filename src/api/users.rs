@@ -8,7 +8,8 @@ use crate::domain::{ProjectId, Role, UserId};
 /// A user as clients see it:
 /// `{id, email, username, display_name, role, disabled, created_at, project_id, instance_admin,
 /// external_id}` (docs/PROTOCOL.md §4.1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": 1, "email": "ann@example.com", "username": "ann", "display_name": "Ann Lee", "role": "customer", "disabled": false, "created_at": "2026-11-21T11:53:24.698579Z", "project_id": 1, "instance_admin": false, "external_id": null}))]
 pub struct UserView {
     /// User id.
     pub id: UserId,
@@ -34,7 +35,8 @@ pub struct UserView {
 }
 
 /// `POST /auth/register` body. Any `role` field is ignored: self-registration is `customer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"email": "ann@example.com", "username": "ann", "password": "correct horse"}))]
 pub struct RegisterBody {
     /// Email address (validated, lowercased).
     pub email: String,
@@ -51,7 +53,8 @@ pub struct RegisterBody {
 }
 
 /// `POST /auth/login` body: `email` or `username`, and `password`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"email": "ann@example.com", "password": "correct horse"}))]
 pub struct LoginBody {
     /// Email (wins over `username` when both are given).
     #[serde(default)]
@@ -67,7 +70,7 @@ pub struct LoginBody {
 }
 
 /// `POST /auth/refresh` and `/auth/logout` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
     /// The opaque refresh token.
     pub refresh_token: String,
@@ -75,7 +78,8 @@ pub struct RefreshBody {
 
 /// `{user, access_token, refresh_token, token_type: "Bearer", expires_in}` (RFC 6749 §5.1
 /// names; `expires_in` in seconds).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"user": {"id": 1, "email": "ann@example.com", "username": "ann", "display_name": "Ann Lee", "role": "customer", "disabled": false, "created_at": "2026-11-21T11:53:24.698579Z", "project_id": 1, "instance_admin": false, "external_id": null}, "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "refresh_token": "q3R0VZ1mX4dFh8kT2yL9wN6pA0sJ7cE5bG1uH3iK4oM", "token_type": "Bearer", "expires_in": 900}))]
 pub struct TokenResponse {
     /// The user.
     pub user: UserView,
@@ -84,13 +88,14 @@ pub struct TokenResponse {
     /// Opaque, single use (rotated by `/auth/refresh`).
     pub refresh_token: String,
     /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     pub token_type: &'static str,
     /// Access token lifetime in seconds (`auth.access_token_ttl_s`).
     pub expires_in: u64,
 }
 
 /// `POST /api/v1/users` body (admins).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateUserBody {
     /// Email address.
     pub email: String,
@@ -106,7 +111,7 @@ pub struct CreateUserBody {
 }
 
 /// `PATCH /api/v1/users/{id}` body (admins): either field may be left out.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateUserBody {
     /// The new role.
     #[serde(default)]
@@ -117,7 +122,7 @@ pub struct UpdateUserBody {
 }
 
 /// Body of `200` to `POST /api/v1/ws-ticket`: `{ticket, expires_in_s}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WsTicketView {
     /// Opaque, single use: `GET /api/v1/ws?ticket=...`.
     pub ticket: String,
@@ -127,8 +132,9 @@ pub struct WsTicketView {
 
 /// `PUT /api/v1/server/users/{external_id}` body: `{display_name?, email?, role?, metadata?}`.
 /// Absent fields keep their value (or take their default when the user is created).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"display_name": "Ann Lee", "email": "ann@example.com", "role": "customer", "metadata": {"plan": "gold"}}))]
 pub struct UpsertUserBody {
     /// At most 64 visible characters.
     #[serde(default)]
@@ -141,11 +147,12 @@ pub struct UpsertUserBody {
     pub role: Option<Role>,
     /// A JSON object of at most 4 KiB, kept for the project's backend.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
 }
 
 /// `POST /api/v1/server/users/{external_id}/tokens` body: `{ttl_s?}` (or no body at all).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MintTokenBody {
     /// Lifetime in seconds, 1 to `auth.user_token_max_ttl_s`; `auth.user_token_ttl_s` when
@@ -155,7 +162,7 @@ pub struct MintTokenBody {
 }
 
 /// A minted user token: `{access_token, expires_in_s, expires_at, token_id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserTokenView {
     /// The JWT, used exactly as an access token from `/auth/login` (REST bearer, WebSocket
     /// ticket or `?token=`).
@@ -165,11 +172,12 @@ pub struct UserTokenView {
     /// When it expires (RFC 3339).
     pub expires_at: chrono::DateTime<chrono::Utc>,
     /// Its id (`ut_` and 32 hex digits), for `DELETE /api/v1/server/tokens/{token_id}`.
+    #[schema(value_type = String, example = "ut_3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6")]
     pub token_id: crate::domain::TokenId,
 }
 
 /// `DELETE /api/v1/server/users/{external_id}/tokens` answer: `{revoked}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RevokedCount {
     /// How many unexpired tokens were revoked by this call.
     pub revoked: usize,
@@ -177,7 +185,8 @@ pub struct RevokedCount {
 
 /// `GET /api/v1/users` query: `query` (a prefix of the username or display name, any case),
 /// `after_id`, `limit`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserSearchQuery {
     /// The prefix; every user when absent or empty. At most 64 characters.
@@ -193,7 +202,7 @@ pub struct UserSearchQuery {
 
 /// A user as the directory shows them to others of the project: `{id, username, display_name,
 /// role, online, last_seen_at}`, no email.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserProfile {
     /// User id: what `participant_ids` take.
     pub id: UserId,
@@ -211,11 +220,12 @@ pub struct UserProfile {
 }
 
 /// A user as the server API answers it: the user view (§4.1) and `metadata`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServerUserView {
     /// The user.
     #[serde(flatten)]
     pub user: UserView,
     /// What the project's backend stored with the user, or null.
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// An endpoint as its project's admins see it, never its secret:
 /// `{id, type, url, events, enabled, disabled_reason, created_at}`, and for a Telegram sink
 /// `chat_id` and a masked `bot_token`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhookView {
     /// Endpoint id.
     pub id: i64,
@@ -34,7 +34,7 @@ pub struct WebhookView {
 
 /// The answer to creating an endpoint: its view and, for `http`, the signing secret (the only
 /// answer that shows it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhookCreated {
     /// The endpoint.
     #[serde(flatten)]
@@ -46,7 +46,7 @@ pub struct WebhookCreated {
 
 /// `POST /api/v1/projects/{id}/webhooks` body: `{url, events, secret?}` for an `http` endpoint,
 /// `{type: "telegram", bot_token, chat_id, events?}` for a Telegram sink.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookBody {
     /// `http` (the default) or `telegram`.
@@ -67,12 +67,13 @@ pub struct CreateWebhookBody {
     pub bot_token: Option<String>,
     /// `telegram`: the chat id (a number or `@channel`).
     #[serde(default)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub chat_id: Option<serde_json::Value>,
 }
 
 /// `PATCH /api/v1/projects/{id}/webhooks/{webhook_id}` body: each field present is changed.
 /// `enabled: true` re-enables a disabled endpoint and clears its `disabled_reason`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookBody {
     /// `http`: a new URL.
@@ -97,7 +98,7 @@ pub struct UpdateWebhookBody {
 
 /// One delivery of an event to an endpoint: `{id, event_id, type, status, attempts,
 /// last_error, last_status_code, next_attempt_at, created_at, delivered_at}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     /// Delivery id (for redelivery).
     pub id: i64,

@@ -43,7 +43,7 @@ impl Invalid {
 pub const DEFAULT_PROJECT: ProjectId = ProjectId(1);
 
 /// What a user may do in their project. Stored as lowercase text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Sees and manages every conversation of the project, creates and manages users.
@@ -92,7 +92,7 @@ impl std::str::FromStr for Role {
 /// What a conversation is (docs/PROTOCOL.md §4.2): `direct` (two people, one per pair),
 /// `group`, `channel` (broadcast: its owners, admins and moderators post, followers read) or
 /// `support` (a customer with the support team).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationKind {
     /// Exactly two participants, unique per pair.
@@ -128,7 +128,7 @@ impl ConversationKind {
 
 /// Who finds a group or channel: `public` ones are listed in the project's directory and
 /// anyone in the project may join; `private` ones are joined by invitation only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     /// Listed; anyone in the project may join.
@@ -159,7 +159,18 @@ impl Visibility {
 /// A participant's role in one conversation, lowest first, so roles compare by rank
 /// (docs/PROTOCOL.md, *Member roles*).
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum MemberRole {
@@ -209,7 +220,7 @@ pub fn joining_role(kind: ConversationKind) -> MemberRole {
 }
 
 /// `open` or `closed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationStatus {
     /// Accepts messages.

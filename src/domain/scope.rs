@@ -6,7 +6,19 @@ use super::Invalid;
 
 /// One permission of an API key. Stored space-separated; sent as strings such as
 /// `"users:write"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum Scope {
     /// Upsert and deactivate users.
     #[serde(rename = "users:write")]

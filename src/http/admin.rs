@@ -16,7 +16,7 @@ use crate::auth::AuthUser;
 use crate::db::models::NewProject;
 use crate::db::queries::projects::{self, ProjectChange};
 use crate::domain::{ProjectId, ProjectName};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::auth::current_user;
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
@@ -44,8 +44,21 @@ async fn check_instance(state: &AppState, auth: &AuthUser) -> Result<(), AppErro
     Ok(policy::check_instance(&caller.account())?)
 }
 
+/// Create a project
+///
 /// `POST /api/v1/admin/projects` `{name, self_registration?}` → 201 [`ProjectView`]; 409
 /// `name_taken`.
+#[utoipa::path(
+    post, path = "/api/v1/admin/projects", tag = "projects",
+    security(("bearer" = [])),
+    request_body = CreateProjectBody,
+    responses(
+        (status = 201, description = "The new project", body = ProjectView),
+        (status = 400, description = "`validation_failed`: a bad name", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an instance admin", body = ErrorEnvelope),
+        (status = 409, description = "`name_taken`", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -63,7 +76,19 @@ pub async fn create(
     Ok(HttpResponse::Created().json(row.view()))
 }
 
+/// List projects
+///
 /// `GET /api/v1/admin/projects?after_id=&limit=` → `[ProjectView]`, ascending id.
+#[utoipa::path(
+    get, path = "/api/v1/admin/projects", tag = "projects",
+    security(("bearer" = [])),
+    params(AfterIdQuery),
+    responses(
+        (status = 200, description = "Projects, ascending id", body = Vec<ProjectView>),
+        (status = 400, description = "`validation_failed`: a bad `limit`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an instance admin", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -77,7 +102,19 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(views))
 }
 
+/// Get a project
+///
 /// `GET /api/v1/admin/projects/{id}` → [`ProjectView`], or 404.
+#[utoipa::path(
+    get, path = "/api/v1/admin/projects/{id}", tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    responses(
+        (status = 200, description = "The project", body = ProjectView),
+        (status = 403, description = "`forbidden`: not an instance admin", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -91,9 +128,24 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(row.view()))
 }
 
+/// Change a project
+///
 /// `PATCH /api/v1/admin/projects/{id}` `{name?, self_registration?, settings?}` →
 /// [`ProjectView`]; 404; 409 `name_taken`; `settings` is a JSON Merge Patch (RFC 7396) of the
 /// project's settings ([`crate::project_settings`]).
+#[utoipa::path(
+    patch, path = "/api/v1/admin/projects/{id}", tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    request_body = UpdateProjectBody,
+    responses(
+        (status = 200, description = "The project", body = ProjectView),
+        (status = 400, description = "`validation_failed`: a bad name or settings patch", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an instance admin", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+        (status = 409, description = "`name_taken`", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -122,9 +174,23 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(row.view()))
 }
 
+/// Delete a project and all its data
+///
 /// `DELETE /api/v1/admin/projects/{id}` `{confirm}` (the project's name) → 204. Removes the
 /// project and all its data (users, conversations, messages, uploads and their files, tokens)
 /// and closes its users' open sessions (4003). The default project (1) cannot be deleted.
+#[utoipa::path(
+    delete, path = "/api/v1/admin/projects/{id}", tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    request_body = DeleteProjectBody,
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`validation_failed`: `confirm` is not the project's name, or the default project", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an instance admin", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     auth: AuthUser,

@@ -14,7 +14,7 @@ use crate::db::models::MessageRow;
 use crate::db::queries::extras;
 use crate::db::queries::messages::Annotation;
 use crate::domain::{ConversationId, Emoji, MessageId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::conversations::authorized;
 use crate::http::extract::Query;
 use crate::http::state::AppState;
@@ -64,10 +64,24 @@ fn reaction(emoji: &str, add: bool) -> Result<Annotation, AppError> {
     Ok(Annotation::React { emoji, add })
 }
 
+/// React to a message
+///
 /// `POST /api/v1/messages/{id}/reactions/{emoji}` → 200 the message (with `reactions`, `me`
 /// for the caller). Idempotent: reacting again answers the same and announces nothing. 400
 /// for a bad emoji, 404 for a message the caller cannot see, 403 without
 /// `RoomAction::React`, 409 `message_deleted`, `conversation_closed` or `limit_reached`.
+#[utoipa::path(
+    post, path = "/api/v1/messages/{id}/reactions/{emoji}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Message id"), ("emoji" = String, Path, description = "The emoji or shortcode (1 to 32 bytes), percent-encoded")),
+    responses(
+        (status = 200, description = "The message, with `reactions` (`me` for the caller)", body = MessageView),
+        (status = 400, description = "`validation_failed`: not an emoji or shortcode", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such message, or the caller may not see it", body = ErrorEnvelope),
+        (status = 409, description = "`message_deleted`, `conversation_closed`, or `limit_reached` (distinct emoji of a message)", body = ErrorEnvelope),
+    )
+)]
 pub async fn react(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -78,8 +92,22 @@ pub async fn react(
     Ok(HttpResponse::Ok().json(message))
 }
 
+/// Take a reaction back
+///
 /// `DELETE /api/v1/messages/{id}/reactions/{emoji}` → 200 the message. Idempotent: taking back
 /// a reaction that is not there answers the message and announces nothing.
+#[utoipa::path(
+    delete, path = "/api/v1/messages/{id}/reactions/{emoji}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Message id"), ("emoji" = String, Path, description = "The emoji or shortcode (1 to 32 bytes), percent-encoded")),
+    responses(
+        (status = 200, description = "The message", body = MessageView),
+        (status = 400, description = "`validation_failed`: not an emoji or shortcode", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such message, or the caller may not see it", body = ErrorEnvelope),
+        (status = 409, description = "`message_deleted` or `conversation_closed`", body = ErrorEnvelope),
+    )
+)]
 pub async fn unreact(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -90,8 +118,21 @@ pub async fn unreact(
     Ok(HttpResponse::Ok().json(message))
 }
 
+/// Pin a message
+///
 /// `POST /api/v1/messages/{id}/pin` → 200 the message, `pinned: true` (`RoomAction::Pin`;
 /// idempotent). 409 `limit_reached` past the conversation's pins.
+#[utoipa::path(
+    post, path = "/api/v1/messages/{id}/pin", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "The message, `pinned: true`", body = MessageView),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such message, or the caller may not see it", body = ErrorEnvelope),
+        (status = 409, description = "`message_deleted`, `conversation_closed`, or `limit_reached` (the conversation's pins)", body = ErrorEnvelope),
+    )
+)]
 pub async fn pin(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -102,7 +143,20 @@ pub async fn pin(
     Ok(HttpResponse::Ok().json(message))
 }
 
+/// Unpin a message
+///
 /// `DELETE /api/v1/messages/{id}/pin` → 200 the message, `pinned: false` (idempotent).
+#[utoipa::path(
+    delete, path = "/api/v1/messages/{id}/pin", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "The message, `pinned: false`", body = MessageView),
+        (status = 403, description = "`forbidden`: the caller's role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such message, or the caller may not see it", body = ErrorEnvelope),
+        (status = 409, description = "`message_deleted` or `conversation_closed`", body = ErrorEnvelope),
+    )
+)]
 pub async fn unpin(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -113,10 +167,22 @@ pub async fn unpin(
     Ok(HttpResponse::Ok().json(message))
 }
 
+/// List pinned messages
+///
 /// `GET /api/v1/conversations/{id}/pins?cursor=&limit=` → 200 `[{cursor, pinned_by,
 /// pinned_at, message}]`, newest pin first; the next page starts after the last one's
 /// `cursor`. Whoever may read the history may read the pins (`Action::ReadHistory`; 404
 /// otherwise). `limit` 1 to 100, default 50.
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{id}/pins", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), PinsQuery),
+    responses(
+        (status = 200, description = "Pins, newest first", body = Vec<PinView>),
+        (status = 400, description = "`validation_failed`: `limit` outside 1 to 100", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not read it", body = ErrorEnvelope),
+    )
+)]
 pub async fn pins(
     state: web::Data<AppState>,
     auth: AuthUser,

@@ -12,7 +12,7 @@ use crate::auth::{AuthUser, api_key};
 use crate::db::models::NewApiKey;
 use crate::db::queries::{api_keys, projects};
 use crate::domain::{ProjectId, ProjectName, Scope, UserId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::auth::current_user;
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
@@ -147,8 +147,22 @@ pub fn created(row: &crate::db::models::ApiKeyRow, key: String) -> ApiKeyCreated
     }
 }
 
+/// Create an API key
+///
 /// `POST /api/v1/projects/{id}/api-keys` `{name, scopes?}` → 201 [`ApiKeyCreated`], the only
 /// answer that shows the key.
+#[utoipa::path(
+    post, path = "/api/v1/projects/{id}/api-keys", tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    request_body = CreateApiKeyBody,
+    responses(
+        (status = 201, description = "The key, shown only here", body = ApiKeyCreated),
+        (status = 400, description = "`validation_failed`: a bad name or scope", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -164,8 +178,21 @@ pub async fn create(
     Ok(HttpResponse::Created().json(created(&row, key)))
 }
 
+/// List API keys
+///
 /// `GET /api/v1/projects/{id}/api-keys?after_id=&limit=` → `[ApiKeyView]` (unrevoked keys,
 /// ascending id, never the secrets).
+#[utoipa::path(
+    get, path = "/api/v1/projects/{id}/api-keys", tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), AfterIdQuery),
+    responses(
+        (status = 200, description = "Unrevoked keys, ascending id, without secrets", body = Vec<ApiKeyView>),
+        (status = 400, description = "`validation_failed`: a bad `limit`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -181,8 +208,20 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(views))
 }
 
+/// Revoke an API key
+///
 /// `DELETE /api/v1/projects/{id}/api-keys/{key_id}` → 204: the key stops working on the next
 /// request. Idempotent; 404 for a key of another project.
+#[utoipa::path(
+    delete, path = "/api/v1/projects/{id}/api-keys/{key_id}", tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), ("key_id" = i64, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Revoked (or was already)"),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project, or no such key of it", body = ErrorEnvelope),
+    )
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     auth: AuthUser,

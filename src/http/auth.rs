@@ -8,14 +8,14 @@ use crate::actors::db_writer::{
 };
 use crate::actors::presence::EndSessions;
 use crate::actors::session::EndSession;
-use crate::api::{LoginBody, RefreshBody, RegisterBody, TokenResponse, WsTicketView};
+use crate::api::{LoginBody, RefreshBody, RegisterBody, TokenResponse, UserView, WsTicketView};
 use crate::auth::{AuthUser, Signup, password, refresh};
 use crate::db::models::{NewRefreshToken, UserRow};
 use crate::db::now;
 use crate::db::queries::tokens::{Revoked, RotateOutcome};
 use crate::db::queries::{projects, users};
 use crate::domain::{DEFAULT_PROJECT, Role, UserId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::extract::Json;
 use crate::http::limits::LoginKey;
 use crate::http::state::AppState;
@@ -134,10 +134,23 @@ async fn end_everything(state: &AppState, user: UserId, reason: Revoked) -> Resu
     Ok(())
 }
 
+/// Register
+///
 /// `POST /api/v1/auth/register` → 201 [`TokenResponse`], in project `project_id` (default 1).
 /// A taken email or username is one answer, 409 `conflict`, so registration does not tell
 /// which accounts exist; 403 `registration_closed` where the project does not allow
 /// self-registration; 404 for an unknown project.
+#[utoipa::path(
+    post, path = "/api/v1/auth/register", tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The new user and a token pair", body = TokenResponse),
+        (status = 400, description = "`validation_failed`: a bad email, username, password or display name", body = ErrorEnvelope),
+        (status = 403, description = "`registration_closed`: the project does not allow self-registration", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+        (status = 409, description = "`conflict`: the email or username cannot be registered", body = ErrorEnvelope),
+    )
+)]
 pub async fn register(
     state: web::Data<AppState>,
     body: Json<RegisterBody>,
@@ -169,9 +182,21 @@ pub async fn register(
     Ok(HttpResponse::Created().json(issue_tokens(&state, &user).await?))
 }
 
+/// Sign in
+///
 /// `POST /api/v1/auth/login` → 200 [`TokenResponse`]; 401 `invalid_credentials` for an unknown
 /// user or a wrong password alike (a dummy hash is checked for unknown users so both take the
 /// same time); 403 for a disabled account, told only to whoever knows its password.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "The user and a token pair", body = TokenResponse),
+        (status = 400, description = "`validation_failed`: neither `email` nor `username`", body = ErrorEnvelope),
+        (status = 401, description = "`invalid_credentials`: unknown user or wrong password", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the account is disabled", body = ErrorEnvelope),
+    )
+)]
 pub async fn login(
     state: web::Data<AppState>,
     body: Json<LoginBody>,
@@ -208,8 +233,19 @@ pub async fn login(
     }
 }
 
+/// Refresh the token pair
+///
 /// `POST /api/v1/auth/refresh` → 200 [`TokenResponse`] with a new pair. The presented token is
 /// revoked; presenting a revoked one signs its user out everywhere (401), as logout-all does.
+#[utoipa::path(
+    post, path = "/api/v1/auth/refresh", tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "The user and a new token pair", body = TokenResponse),
+        (status = 401, description = "`unauthorized`: an invalid, expired or reused refresh token (a reused one signs the user out everywhere)", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the account is disabled", body = ErrorEnvelope),
+    )
+)]
 pub async fn refresh(
     state: web::Data<AppState>,
     body: Json<RefreshBody>,
@@ -249,7 +285,16 @@ pub async fn refresh(
     Ok(HttpResponse::Ok().json(token_response(&state, &user, access_token, new_token)))
 }
 
+/// Sign out
+///
 /// `POST /api/v1/auth/logout` → 204; the refresh token is revoked (unknown tokens too: 204).
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 204, description = "The refresh token is revoked (unknown tokens too)"),
+    )
+)]
 pub async fn logout(
     state: web::Data<AppState>,
     body: Json<RefreshBody>,
@@ -263,9 +308,18 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Sign out everywhere
+///
 /// `POST /api/v1/auth/logout-all` → 204: every refresh token of the caller is revoked, no
 /// access token issued so far can open a WebSocket again, and every open session of theirs
 /// closes now with 4001.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout-all", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every refresh token and session of the caller is ended"),
+    )
+)]
 pub async fn logout_all(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -275,7 +329,16 @@ pub async fn logout_all(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Get the caller
+///
 /// `GET /api/v1/auth/me` → 200 the caller's user.
+#[utoipa::path(
+    get, path = "/api/v1/auth/me", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's user", body = UserView),
+    )
+)]
 pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
     let mut conn = state.db.read().await?;
     let user = users::find(&mut conn, auth.id)
@@ -284,8 +347,17 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(user.view()))
 }
 
+/// Get a WebSocket ticket
+///
 /// `POST /api/v1/ws-ticket` → 200 `{ticket, expires_in_s: 30}`: a single-use ticket for
 /// `GET /api/v1/ws?ticket=...`, so the access token stays out of the URL.
+#[utoipa::path(
+    post, path = "/api/v1/ws-ticket", tag = "realtime",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A single-use ticket for `GET /api/v1/ws?ticket=...`", body = WsTicketView),
+    )
+)]
 pub async fn ws_ticket(
     state: web::Data<AppState>,
     auth: AuthUser,

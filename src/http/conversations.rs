@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, web};
 use crate::actors::db_writer::CreateConversation;
 use crate::actors::room::{Close, MarkReceipt};
 use crate::actors::room_registry::{Evict, send_to_room};
-use crate::api::{ConversationView, CreateConversationBody, ReadBody, UnreadCounts};
+use crate::api::{ConversationView, CreateConversationBody, ReadBody, UnreadCounts, Watermarks};
 use crate::auth::AuthUser;
 use crate::db::models::ConversationRow;
 use crate::db::queries::conversations::{ListCursor, ListPage, NewRoom};
@@ -18,7 +18,7 @@ use crate::db::queries::{conversations, participants, users};
 use crate::domain::{
     ConversationId, ConversationKind, Description, ReceiptKind, Role, Title, UserId, Visibility,
 };
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
 use crate::policy::{self, Action};
@@ -64,6 +64,8 @@ fn default_kind(
     }
 }
 
+/// Create a conversation
+///
 /// `POST /api/v1/conversations` `{participant_ids, kind?, title?, description?, visibility?}`
 /// → 201 [`ConversationView`], or 200 with the pair's existing `direct` conversation. The
 /// creator is always a participant, and owns a group or channel. `direct` needs exactly one
@@ -71,6 +73,17 @@ fn default_kind(
 /// the project → 400 with one message whichever they are. At most
 /// `limits.conversations_per_hour` attempts per user (429), failed ones included, so ids
 /// cannot be probed one by one.
+#[utoipa::path(
+    post, path = "/api/v1/conversations", tag = "conversations",
+    security(("bearer" = [])),
+    request_body = CreateConversationBody,
+    responses(
+        (status = 201, description = "The new conversation", body = ConversationView),
+        (status = 200, description = "The pair's existing `direct` conversation", body = ConversationView),
+        (status = 400, description = "`validation_failed`: users who cannot be added, too many participants, a bad title, description, kind or visibility", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the caller may not create this kind", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -151,9 +164,21 @@ pub async fn create(
     Ok(super::created(&view))
 }
 
+/// List the caller's conversations
+///
 /// `GET /api/v1/conversations?limit=&cursor=` → the caller's conversations (admins: all of
 /// the project), newest activity first, at most `limit` (1–200, default 100). When there may be
 /// more, a `Link: <...?cursor=...&limit=N>; rel="next"` header (RFC 8288) gives the next page.
+#[utoipa::path(
+    get, path = "/api/v1/conversations", tag = "conversations",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Conversations, newest activity first", body = Vec<ConversationView>,
+            headers(("link" = String, description = "`<...?cursor=...&limit=N>; rel=\"next\"` (RFC 8288) when there may be more"))),
+        (status = 400, description = "`validation_failed`: a bad `limit` or `cursor`", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -184,16 +209,29 @@ pub async fn list(
 }
 
 /// `GET /api/v1/conversations` parameters.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Page size, 1–200 (default 100).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The cursor from the previous page's `Link` header.
     pub cursor: Option<String>,
 }
 
+/// Get a conversation
+///
 /// `GET /api/v1/conversations/{id}` → one [`ConversationView`], or 404.
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{id}", tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationView),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -204,10 +242,22 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(with_receipts(&state, &auth, row.view(members)).await?))
 }
 
+/// Close a conversation
+///
 /// `POST /api/v1/conversations/{id}/close` and `DELETE /api/v1/conversations/{id}`: agents and
 /// admins close a conversation (403 for customers, 404 where the caller sees nothing).
 /// Idempotent: closing a closed conversation returns it unchanged. Joined sessions receive
 /// `conversation:closed`.
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/close", tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation, closed", body = ConversationView),
+        (status = 403, description = "`forbidden`: customers cannot close", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn close(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -230,6 +280,27 @@ pub async fn close(
     Ok(HttpResponse::Ok().json(with_receipts(&state, &auth, row.view(members)).await?))
 }
 
+/// Close a conversation (`DELETE`)
+///
+/// `DELETE /api/v1/conversations/{id}`: the same as [`close`].
+#[utoipa::path(
+    delete, path = "/api/v1/conversations/{id}", tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation, closed", body = ConversationView),
+        (status = 403, description = "`forbidden`: customers cannot close", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    path: web::Path<ConversationId>,
+) -> Result<HttpResponse, AppError> {
+    close(state, auth, path).await
+}
+
 async fn with_receipts(
     state: &AppState,
     auth: &AuthUser,
@@ -243,9 +314,22 @@ async fn with_receipts(
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation view vanished")))
 }
 
+/// Mark messages read
+///
 /// `POST /api/v1/conversations/{id}/read` `{seq}` → 200 the caller's watermarks
 /// `{conversation_id, user_id, last_delivered_seq, last_read_seq}`. Moves the read watermark
 /// forward (never back; clamped to the last seq) and tells the joined sessions `message:read`.
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/read", tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = ReadBody,
+    responses(
+        (status = 200, description = "The caller's watermarks", body = Watermarks),
+        (status = 403, description = "`forbidden`: not a participant", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn read(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -262,9 +346,18 @@ pub async fn read(
     Ok(HttpResponse::Ok().json(watermarks))
 }
 
+/// Count unread messages
+///
 /// `GET /api/v1/unread` → `{"total": N, "conversations": {"<id>": n}, "total_mentions": M,
 /// "unread_mentions": {"<id>": m}}` over the caller's conversations, computed from the read
 /// watermarks.
+#[utoipa::path(
+    get, path = "/api/v1/unread", tag = "conversations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Unread counts over the caller's conversations", body = UnreadCounts),
+    )
+)]
 pub async fn unread(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
     let mut conn = state.db.read().await?;
     let rows = participants::unread(&mut conn, auth.id, None).await?;

@@ -10,11 +10,17 @@ use serde::Serialize;
 
 use crate::http::state::AppState;
 
-#[derive(Serialize)]
-struct Health {
+/// The body of `GET /health` and `GET /health/ready`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"status": "ok", "version": "0.1.0", "uptime_s": 42, "database": "ok"}))]
+pub struct Health {
+    /// `ok`, or `degraded` when the database (or, in cluster mode, Redis) does not answer.
     status: &'static str,
+    /// The server's version.
     version: &'static str,
+    /// Seconds since the server started.
     uptime_s: u64,
+    /// `ok` or `unreachable`.
     database: &'static str,
     /// `ok` or `down` in cluster mode; absent on a single node.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,10 +62,19 @@ async fn check(state: &AppState) -> (bool, Health) {
     (database_ok, body)
 }
 
+/// Liveness and the state of dependencies
+///
 /// 200 `{"status":"ok","version","uptime_s","database":"ok"[,"redis":"ok"]}`; 503 with
 /// `status: "degraded"` and `database: "unreachable"` when the database does not answer within
 /// two seconds. With Redis down (cluster mode) the node still serves its own sessions and
 /// stores every message: 200, `status: "degraded"`, `redis: "down"`.
+#[utoipa::path(
+    get, path = "/health", tag = "health",
+    responses(
+        (status = 200, description = "Serving (`status` may be `degraded` with Redis down)", body = Health),
+        (status = 503, description = "The database does not answer", body = Health),
+    )
+)]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let (database_ok, body) = check(&state).await;
     if database_ok {
@@ -69,9 +84,18 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Readiness for a load balancer
+///
 /// 200 when this node should get traffic: the database answers and, in cluster mode, Redis
 /// does (without it, the node's sessions miss the other nodes' events until it is back). 503
 /// otherwise, with the same body as `/health`.
+#[utoipa::path(
+    get, path = "/health/ready", tag = "health",
+    responses(
+        (status = 200, description = "Send this node traffic", body = Health),
+        (status = 503, description = "Do not: the database or Redis does not answer", body = Health),
+    )
+)]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let (_, body) = check(&state).await;
     if body.status == "ok" {

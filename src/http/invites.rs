@@ -5,11 +5,10 @@
 
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::membership::apply;
 use crate::actors::db_writer::DbWriter;
+use crate::api::{CreateInviteBody, InviteAccepted, InvitePage, InviteQuery, InviteView};
 use crate::auth::AuthUser;
 use crate::db::models::ConversationRow;
 use crate::db::queries::invites::{self, InviteRow};
@@ -17,7 +16,7 @@ use crate::db::queries::membership::MemberChange;
 use crate::db::queries::{bans, conversations, participants};
 use crate::db::{DbError, ReadConn};
 use crate::domain::{ConversationId, ProjectId, UserId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::extract::Query;
 use crate::http::state::AppState;
 use crate::policy::{self, Action, ConversationFacts, RoomAction};
@@ -35,49 +34,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/conversations/{id}/invites/{code}").route(web::delete().to(revoke)))
     .service(resource("/invites/{code}/accept").route(web::post().to(accept)));
-}
-
-/// `POST .../invites` body.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateInviteBody {
-    /// How many users may join with it (1–10,000); unlimited when absent.
-    pub max_uses: Option<i64>,
-    /// Seconds it stays valid (60 s – 30 days); forever (until revoked) when absent.
-    pub expires_in_s: Option<i64>,
-}
-
-/// `?after=&limit=` of the invite list.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InviteQuery {
-    /// The last code of the previous page.
-    pub after: Option<String>,
-    /// Page size, 1–100 (default 50).
-    pub limit: Option<i64>,
-}
-
-/// An invite as its managers see it.
-#[derive(Debug, Serialize)]
-pub struct InviteView {
-    /// The code: 12 characters of `23456789abcdefghjkmnpqrstuvwxyz`.
-    pub code: String,
-    /// A link to the demo page that accepts it: `<scheme>://<host>/?invite=<code>`.
-    pub url: String,
-    /// The conversation it joins.
-    pub conversation_id: ConversationId,
-    /// Who made it.
-    pub created_by: UserId,
-    /// When (RFC 3339, UTC).
-    pub created_at: DateTime<Utc>,
-    /// When it stops working (`null`: never).
-    pub expires_at: Option<DateTime<Utc>>,
-    /// How many may join with it (`null`: unlimited).
-    pub max_uses: Option<i64>,
-    /// How many have.
-    pub uses: i64,
-    /// Whether it was revoked.
-    pub revoked: bool,
 }
 
 fn view(req: &HttpRequest, row: InviteRow) -> InviteView {
@@ -179,9 +135,23 @@ pub(super) async fn check_role_action(
     Ok(row)
 }
 
+/// Create an invite link
+///
 /// `POST /api/v1/conversations/{id}/invites` `{max_uses?, expires_in_s?}` → 201 [`InviteView`].
 /// Owners and admins of groups and channels (403 otherwise; 404 where the caller sees
 /// nothing). At most 100 live invites per conversation.
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/invites", tag = "invites",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body(content = Option<CreateInviteBody>, description = "Limits of the invite; no body (or `null`) for none"),
+    responses(
+        (status = 201, description = "The invite", body = InviteView),
+        (status = 400, description = "`validation_failed`: `max_uses` or `expires_in_s` out of range, or 100 live invites already", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: only owners and admins of groups and channels manage invites", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -229,8 +199,21 @@ pub async fn create(
     Ok(super::created(&view(&req, row)))
 }
 
+/// List invites
+///
 /// `GET /api/v1/conversations/{id}/invites?after=&limit=` → `{items: [InviteView],
 /// next_after}`, newest first; pass `next_after` as `after` for the next page.
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{id}/invites", tag = "invites",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), InviteQuery),
+    responses(
+        (status = 200, description = "A page of invites, newest first", body = InvitePage),
+        (status = 400, description = "`validation_failed`: a bad `limit`, or an `after` that is not an invite of this list", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: only owners and admins of groups and channels manage invites", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -256,11 +239,26 @@ pub async fn list(
     let rows = invites::page(&mut conn, id, after, limit).await?;
     let next = super::paging::last_of_full(&rows, limit).map(|r| r.code.clone());
     let items: Vec<InviteView> = rows.into_iter().map(|r| view(&req, r)).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_after": next})))
+    Ok(HttpResponse::Ok().json(InvitePage {
+        items,
+        next_after: next,
+    }))
 }
 
+/// Revoke an invite
+///
 /// `DELETE /api/v1/conversations/{id}/invites/{code}` → 204; the code then gets 410
 /// `invite_invalid`. Idempotent; 404 for a code of another conversation.
+#[utoipa::path(
+    delete, path = "/api/v1/conversations/{id}/invites/{code}", tag = "invites",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), ("code" = String, Path, description = "The invite code")),
+    responses(
+        (status = 204, description = "Revoked (or was already)"),
+        (status = 403, description = "`forbidden`: only owners and admins of groups and channels manage invites", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or no such invite of it", body = ErrorEnvelope),
+    )
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -282,11 +280,25 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Accept an invite
+///
 /// `POST /api/v1/invites/{code}/accept` → 200 `{conversation_id, added}`: joins the caller as a
 /// member (a follower of a channel). 410 `invite_invalid` for an expired, used-up or revoked
 /// code; 404 for an unknown one or another project's; 403 for a banned user; 429 past
 /// `limits.invite_accepts_per_minute` tries. A participant accepting again changes nothing and
 /// uses nothing.
+#[utoipa::path(
+    post, path = "/api/v1/invites/{code}/accept", tag = "invites",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The invite code")),
+    responses(
+        (status = 200, description = "The conversation joined", body = InviteAccepted),
+        (status = 400, description = "`validation_failed`: past the participant limit", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the caller is banned from the conversation", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such invite in the caller's project", body = ErrorEnvelope),
+        (status = 410, description = "`invite_invalid`: expired, used up or revoked", body = ErrorEnvelope),
+    )
+)]
 pub async fn accept(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -305,9 +317,10 @@ pub async fn accept(
             .await?
             .is_some()
         {
-            return Ok(
-                HttpResponse::Ok().json(serde_json::json!({"conversation_id": id, "added": []}))
-            );
+            return Ok(HttpResponse::Ok().json(InviteAccepted {
+                conversation_id: id,
+                added: Vec::new(),
+            }));
         }
         if !invite.valid_at(crate::db::now()) {
             return Err(AppError::InviteInvalid);
@@ -325,6 +338,8 @@ pub async fn accept(
     };
     let id = invite.conversation_id;
     let changed = apply(&state, &auth, id, change, false).await?;
-    let added = super::membership::roles(&changed.added);
-    Ok(HttpResponse::Ok().json(serde_json::json!({"conversation_id": id, "added": added})))
+    Ok(HttpResponse::Ok().json(InviteAccepted {
+        conversation_id: id,
+        added: super::membership::roles(&changed.added),
+    }))
 }

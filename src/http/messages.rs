@@ -12,7 +12,7 @@ use crate::auth::AuthUser;
 use crate::db::queries::extras;
 use crate::db::queries::messages::{self, Change, PageRequest};
 use crate::domain::{ConversationId, MessageContent, MessageId, UserId, validate_client_msg_id};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::conversations::authorized;
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
@@ -23,9 +23,21 @@ pub const DEFAULT_LIMIT: i64 = 50;
 /// Largest page size; larger requests are clamped.
 pub const MAX_LIMIT: i64 = 200;
 
+/// Read a page of history
+///
 /// `GET /api/v1/conversations/{id}/messages?limit=&before_seq=&after_seq=` → messages
 /// ascending by seq. `limit` defaults to 50 and is clamped to 200; `before_seq=N` gives the
 /// newest `limit` with seq < N, `after_seq=N` the oldest `limit` with seq > N.
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{id}/messages", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), PageQuery),
+    responses(
+        (status = 200, description = "Messages ascending by seq", body = Vec<MessageView>),
+        (status = 400, description = "`validation_failed`: `limit` below 1", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not read it", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -63,7 +75,22 @@ pub async fn history_page(
     Ok(extras::views_for(&mut conn, rows, viewer, &state.links).await?)
 }
 
+/// Send a message
+///
 /// `POST /api/v1/conversations/{id}/messages` → 201 message, answered after it is committed.
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/messages", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = SendBody,
+    responses(
+        (status = 201, description = "The stored message (a retry with the same `client_msg_id` answers the original)", body = MessageView),
+        (status = 400, description = "`validation_failed`: empty or too long `content`, a bad `client_msg_id`, `attachment_id` or `reply_to`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not a participant, or not allowed to post here", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+        (status = 409, description = "`conversation_closed`", body = ErrorEnvelope),
+    )
+)]
 pub async fn send(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -109,8 +136,23 @@ async fn change(
     send_to_room(&state.rooms, location.conversation_id, msg).await?
 }
 
+/// Edit a message
+///
 /// `PATCH /api/v1/messages/{id}` `{content}` → 200 the edited message (sender only; 403 for
 /// others, 409 `message_deleted` for a deleted one). Joined sessions get `message:updated`.
+#[utoipa::path(
+    patch, path = "/api/v1/messages/{id}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Message id")),
+    request_body = EditBody,
+    responses(
+        (status = 200, description = "The edited message", body = MessageView),
+        (status = 400, description = "`validation_failed`: empty or too long `content`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: only the sender edits", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such message, or the caller may not see it", body = ErrorEnvelope),
+        (status = 409, description = "`message_deleted` or `conversation_closed`", body = ErrorEnvelope),
+    )
+)]
 pub async fn edit(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -123,8 +165,21 @@ pub async fn edit(
     Ok(HttpResponse::Ok().json(message))
 }
 
+/// Delete a message
+///
 /// `DELETE /api/v1/messages/{id}` → 200 the tombstone (sender, or an agent or admin; 403 for
 /// others). Joined sessions get `message:deleted`. Deleting twice changes nothing.
+#[utoipa::path(
+    delete, path = "/api/v1/messages/{id}", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "The tombstone", body = MessageView),
+        (status = 403, description = "`forbidden`: neither the sender nor an agent or admin", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such message, or the caller may not see it", body = ErrorEnvelope),
+        (status = 409, description = "`conversation_closed`", body = ErrorEnvelope),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     auth: AuthUser,

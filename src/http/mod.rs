@@ -17,6 +17,7 @@ mod invites;
 pub mod limits;
 mod membership;
 mod messages;
+pub mod openapi;
 mod paging;
 mod project_settings;
 mod room_info;
@@ -49,6 +50,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
         .service(resource("/favicon.ico").route(web::get().to(HttpResponse::NoContent)))
         .service(resource("/health").route(web::get().to(health::health)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))
+        // The OpenAPI document and its docs UI, whose files are compiled in (http/openapi).
+        .service(resource("/api-docs").route(web::get().to(openapi::page)))
+        .service(resource("/api-docs/").route(web::get().to(openapi::page)))
+        .service(resource("/api-docs/openapi.json").route(web::get().to(openapi::spec)))
+        .service(resource("/api-docs/{asset}").route(web::get().to(openapi::asset)))
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(limits::enforce))
@@ -165,7 +171,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                     resource("/conversations/{id}")
                         .route(web::get().to(conversations::get))
                         .route(web::patch().to(room_info::update))
-                        .route(web::delete().to(conversations::close)),
+                        .route(web::delete().to(conversations::delete)),
                 )
                 .service(
                     resource("/conversations/{id}/close")

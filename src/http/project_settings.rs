@@ -11,7 +11,7 @@ use crate::cluster::envelope::Event;
 use crate::db::models::ProjectRow;
 use crate::db::queries::projects::{self, ProjectChange};
 use crate::domain::ProjectId;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::api_keys::check_manager;
 use crate::http::extract::Json;
 use crate::http::state::AppState;
@@ -56,8 +56,20 @@ pub fn publish(state: &AppState, row: &ProjectRow) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Get a project's settings
+///
 /// `GET /api/v1/projects/{id}/settings` → the project's overrides (an object; absent fields
 /// take the server's configuration). Project admins and instance admins; 404 for others'.
+#[utoipa::path(
+    get, path = "/api/v1/projects/{id}/settings", tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    responses(
+        (status = 200, description = "The project's overrides", body = ProjectSettings),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -72,8 +84,23 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(ProjectSettings::from_stored(&row.settings)))
 }
 
+/// Change a project's settings
+///
 /// `PATCH /api/v1/projects/{id}/settings` with a JSON Merge Patch (RFC 7396) of the settings
 /// → 200 the settings as they are now. 400 `validation_failed` names a bad field.
+#[utoipa::path(
+    patch, path = "/api/v1/projects/{id}/settings", tag = "projects",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    request_body(content = Object, description = "A JSON Merge Patch (RFC 7396) of `ProjectSettings`: `null` resets a field", example = json!({"upload_max_bytes": 2097152, "allowed_origins": ["https://shop.example"]})),
+    responses(
+        (status = 200, description = "The settings as they are now", body = ProjectSettings),
+        (status = 400, description = "`validation_failed` names a bad field", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+        (status = 503, description = "`unavailable`: too many projects with settings of their own", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,

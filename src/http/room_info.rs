@@ -14,21 +14,23 @@ use crate::db::models::ConversationRow;
 use crate::db::schema::conversations;
 use crate::db::{DbError, on_conn};
 use crate::domain::{ConversationId, ConversationKind, Description, Title, Visibility};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::extract::Json;
 use crate::http::state::AppState;
 use crate::policy::RoomAction;
 
 /// `PATCH /api/v1/conversations/{id}` body: each field given is set (`null` clears a title or
 /// description); absent fields stay.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InfoBody {
     /// New title (at most 200 characters), or `null`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub title: Option<Option<String>>,
     /// New description (at most 1,000 characters), or `null`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// `public` or `private` (groups and channels only).
     #[serde(default)]
@@ -87,10 +89,24 @@ impl Handler<UpdateInfo> for DbWriter {
     }
 }
 
+/// Edit a room's title, description or visibility
+///
 /// `PATCH /api/v1/conversations/{id}` → 200 the conversation (§4.2). 400 for a bad title or
 /// description, or `visibility` on a direct or support conversation; 403 for roles below
 /// admin; 404 where the caller sees nothing. A public room turned private leaves the
 /// directory; its participants stay.
+#[utoipa::path(
+    patch, path = "/api/v1/conversations/{id}", tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = InfoBody,
+    responses(
+        (status = 200, description = "The conversation", body = crate::api::ConversationView),
+        (status = 400, description = "`validation_failed`: a bad title or description, or `visibility` on a direct or support conversation", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: roles below admin", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,

@@ -3,52 +3,32 @@
 //! Joining one is `POST /api/v1/conversations/{id}/join`. docs/PROTOCOL.md §3, *Rooms*.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
 
+use crate::api::{RoomPage, RoomQuery, RoomView};
 use crate::auth::AuthUser;
 use crate::db::queries::room_directory;
 use crate::domain::{ConversationId, ConversationKind};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::extract::Query;
 use crate::http::state::AppState;
 
 /// Longest `query`, in characters.
 const MAX_QUERY_CHARS: usize = 100;
 
-/// `GET /api/v1/rooms` parameters.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoomQuery {
-    /// Title prefix, any case; every public room when absent or empty.
-    pub query: Option<String>,
-    /// `group` or `channel`; both when absent.
-    pub kind: Option<ConversationKind>,
-    /// The previous page's `next_cursor`.
-    pub cursor: Option<String>,
-    /// Page size, 1–100 (default 50).
-    pub limit: Option<i64>,
-}
-
-/// A room as the directory shows it.
-#[derive(Debug, Serialize)]
-pub struct RoomView {
-    /// The conversation.
-    pub id: ConversationId,
-    /// `group` or `channel`.
-    pub kind: ConversationKind,
-    /// Its title.
-    pub title: Option<String>,
-    /// Its description.
-    pub description: Option<String>,
-    /// Participants (followers included).
-    pub member_count: i64,
-    /// Whether the caller is one of them.
-    pub joined: bool,
-}
-
+/// Browse the room directory
+///
 /// `GET /api/v1/rooms` → `{items: [RoomView], next_cursor}` ascending by id; pass
 /// `next_cursor` as `cursor` for the next page (`null` at the end). 400 for a `kind` other
 /// than `group` or `channel`, a bad cursor or a `query` over 100 characters.
+#[utoipa::path(
+    get, path = "/api/v1/rooms", tag = "membership",
+    security(("bearer" = [])),
+    params(RoomQuery),
+    responses(
+        (status = 200, description = "A page of public groups and channels", body = RoomPage),
+        (status = 400, description = "`validation_failed`: a `kind` other than `group` or `channel`, a bad cursor or `limit`, or a `query` over 100 characters", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -94,5 +74,8 @@ pub async fn list(
             member_count: r.participant_count,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"items": items, "next_cursor": next})))
+    Ok(HttpResponse::Ok().json(RoomPage {
+        items,
+        next_cursor: next,
+    }))
 }

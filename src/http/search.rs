@@ -14,7 +14,7 @@ use crate::api::{
 use crate::auth::AuthUser;
 use crate::db::queries::search::{self, MARK_END, MARK_START, SearchRequest, Within};
 use crate::domain::SearchText;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::conversations::authorized;
 use crate::http::extract::Query;
 use crate::http::state::AppState;
@@ -25,6 +25,8 @@ pub const DEFAULT_LIMIT: i64 = 20;
 /// Largest page; larger `limit`s are clamped.
 pub const MAX_LIMIT: i64 = 100;
 
+/// Search messages
+///
 /// `GET /api/v1/search/messages?q=&conversation_id=&cursor=&limit=` → 200
 /// [`MessageSearchResults`]: the non-deleted messages the caller can read whose text matches
 /// `q`, best first, `limit` (default 20, at most 100) per page; pass `next_cursor` back as
@@ -34,6 +36,16 @@ pub const MAX_LIMIT: i64 = 100;
 /// below 1 or a cursor this server did not give; 404 `not_found` for a `conversation_id` the
 /// caller may not read; 429 `rate_limited` past `limits.message_searches_per_minute` searches
 /// per user (counted before the checks above, so refused searches count too).
+#[utoipa::path(
+    get, path = "/api/v1/search/messages", tag = "search",
+    security(("bearer" = [])),
+    params(MessageSearchQuery),
+    responses(
+        (status = 200, description = "A page of hits, best first", body = MessageSearchResults),
+        (status = 400, description = "`validation_failed`: a missing, blank or over-200-character `q`, a `limit` below 1, or a cursor this server did not give", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: a `conversation_id` the caller may not read", body = ErrorEnvelope),
+    )
+)]
 pub async fn messages(
     state: web::Data<AppState>,
     auth: AuthUser,

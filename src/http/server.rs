@@ -6,22 +6,35 @@ use actix_web::{HttpResponse, web};
 use crate::actors::db_writer::{DeactivateExternalUser, UpsertExternalUser};
 use crate::actors::presence::EndSessions;
 use crate::actors::session::EndSession;
-use crate::api::{PageQuery, UpsertUserBody};
+use crate::api::{MessageView, PageQuery, ServerUserView, UpsertUserBody};
 use crate::db::queries::conversations;
 use crate::db::queries::users::{self, ExternalUser};
 use crate::domain::{
     ConversationId, Email, ExternalId, Invalid, ProjectId, Role, Scope, validate_display_name,
 };
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::api_keys::ApiCaller;
 use crate::http::extract::{Json, Query};
 use crate::http::messages::history_page;
 use crate::http::state::AppState;
 use crate::http::user_tokens::revoke_all_of;
 
+/// Read a conversation's history (server API)
+///
 /// `GET /api/v1/server/conversations/{id}/messages?limit=&before_seq=&after_seq=` (scope
 /// `read`) → messages ascending by seq, paged by the seq cursor exactly as the user endpoint
 /// (docs/PROTOCOL.md §3); 404 for a conversation of another project.
+#[utoipa::path(
+    get, path = "/api/v1/server/conversations/{id}/messages", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), PageQuery),
+    responses(
+        (status = 200, description = "Messages ascending by seq", body = Vec<MessageView>),
+        (status = 400, description = "`validation_failed`: `limit` below 1", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation in the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn messages(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -89,11 +102,26 @@ fn external_user(
     })
 }
 
+/// Create or update a user (server API)
+///
 /// `PUT /api/v1/server/users/{external_id}` (scope `users:write`) `{display_name?, email?,
 /// role?, metadata?}` → 201 (created) or 200 (updated) `{...user, metadata}`. Idempotent. A
 /// role change ends the user's open sessions (4003) and revokes the user tokens minted for
 /// them. 409 `email_taken` when another user of the
 /// project has the email.
+#[utoipa::path(
+    put, path = "/api/v1/server/users/{external_id}", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("external_id" = String, Path, description = "The user's id in the project's backend")),
+    request_body = UpsertUserBody,
+    responses(
+        (status = 201, description = "Created", body = ServerUserView),
+        (status = 200, description = "Updated", body = ServerUserView),
+        (status = 400, description = "`validation_failed`: a bad external id, display name, email, role or metadata", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 409, description = "`email_taken`: another user of the project has the email", body = ErrorEnvelope),
+    )
+)]
 pub async fn upsert_user(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -120,7 +148,19 @@ pub async fn upsert_user(
     }
 }
 
+/// Get a user (server API)
+///
 /// `GET /api/v1/server/users/{external_id}` (scope `read`) → `{...user, metadata}`, or 404.
+#[utoipa::path(
+    get, path = "/api/v1/server/users/{external_id}", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("external_id" = String, Path, description = "The user's id in the project's backend")),
+    responses(
+        (status = 200, description = "The user", body = ServerUserView),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such user in the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn get_user(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -134,10 +174,22 @@ pub async fn get_user(
     Ok(HttpResponse::Ok().json(row.server_view()))
 }
 
+/// Deactivate a user (server API)
+///
 /// `DELETE /api/v1/server/users/{external_id}` (scope `users:write`) → 200 `{...user,
 /// metadata}` with `disabled: true`: the user can no longer connect or use their tokens'
 /// refresh, their user tokens are revoked, and their open sessions close (4003). Idempotent;
 /// 404 for an unknown user.
+#[utoipa::path(
+    delete, path = "/api/v1/server/users/{external_id}", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("external_id" = String, Path, description = "The user's id in the project's backend")),
+    responses(
+        (status = 200, description = "The user, `disabled: true`", body = ServerUserView),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such user in the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn deactivate_user(
     state: web::Data<AppState>,
     caller: ApiCaller,

@@ -7,21 +7,36 @@ use super::server_conversations::{conversation_of, system_actor};
 use crate::actors::presence::online_for_here;
 use crate::actors::room::PostMessage;
 use crate::actors::room_registry::send_to_room;
-use crate::api::ServerSendBody;
+use crate::api::{MessageView, ServerSendBody};
 use crate::db::queries::{conversations, users};
 use crate::domain::{ConversationId, MessageContent, Scope, validate_client_msg_id};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::api_keys::ApiCaller;
 use crate::http::extract::Json;
 use crate::http::state::AppState;
 use crate::policy::Actor;
 
+/// Post a message (server API)
+///
 /// `POST /api/v1/server/conversations/{id}/messages` (scope `messages:write`) `{as_external_id
 /// | as_system, content, client_msg_id?, attachment_id?}` → 201 message, after commit; joined
 /// sessions get `message:new` at once. As a user: they must be a participant (403) and the
 /// usual rules apply (closed: 409, rate). As the system: a message of kind `system` from the
 /// project's system user, in any open conversation of the project, without attachment.
 /// Exactly-once with `client_msg_id`: a retry answers the original message.
+#[utoipa::path(
+    post, path = "/api/v1/server/conversations/{id}/messages", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = ServerSendBody,
+    responses(
+        (status = 201, description = "The stored message", body = MessageView),
+        (status = 400, description = "`validation_failed`: neither or both of `as_external_id` and `as_system`, an unknown user, bad content, or an attachment on a system message", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: outside the key's scopes, or `as_external_id` is not a participant", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation in the key's project", body = ErrorEnvelope),
+        (status = 409, description = "`conversation_closed`", body = ErrorEnvelope),
+    )
+)]
 pub async fn post_message(
     state: web::Data<AppState>,
     caller: ApiCaller,

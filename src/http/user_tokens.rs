@@ -16,7 +16,7 @@ use crate::db::models::UserRow;
 use crate::db::queries::user_tokens::{NewUserToken, Revocation};
 use crate::db::queries::users;
 use crate::domain::{Scope, TokenId, UserId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::api_keys::ApiCaller;
 use crate::http::extract::parse_json;
 use crate::http::state::AppState;
@@ -60,10 +60,24 @@ pub async fn revoke_all_of(state: &AppState, user_id: UserId) -> Result<usize, A
     Ok(count)
 }
 
+/// Mint a user token (server API)
+///
 /// `POST /api/v1/server/users/{external_id}/tokens` (scope `tokens:write`) `{ttl_s?}` (the body
 /// may be empty or `null`) → 201 `{access_token, expires_in_s, expires_at, token_id}`. 404 for an
 /// unknown user, 403 for a deactivated one, 400 for a `ttl_s` outside 1 to
 /// `auth.user_token_max_ttl_s`.
+#[utoipa::path(
+    post, path = "/api/v1/server/users/{external_id}/tokens", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("external_id" = String, Path, description = "The user's id in the project's backend")),
+    request_body(content = Option<MintTokenBody>, description = "`{ttl_s?}`; may be empty or `null`"),
+    responses(
+        (status = 201, description = "The token", body = UserTokenView),
+        (status = 400, description = "`validation_failed`: `ttl_s` outside 1 to `auth.user_token_max_ttl_s`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: outside the key's scopes, or a deactivated user", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such user in the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn mint(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -109,9 +123,21 @@ pub async fn mint(
     }))
 }
 
+/// Revoke a user token (server API)
+///
 /// `DELETE /api/v1/server/tokens/{token_id}` (scope `tokens:write`) → 204: the token is refused
 /// from now on and its sessions close (4003). Idempotent; 404 for an unknown token or one of
 /// another project.
+#[utoipa::path(
+    delete, path = "/api/v1/server/tokens/{token_id}", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("token_id" = String, Path, description = "The token's id (`ut_` and 32 hex digits)")),
+    responses(
+        (status = 204, description = "Revoked (or was already)"),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such token of the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -132,10 +158,22 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Revoke a user's tokens (server API)
+///
 /// `DELETE /api/v1/server/users/{external_id}/tokens` (scope `tokens:write`) → 200
 /// `{revoked}`: every unexpired token minted for the user is refused from now on and their
 /// sessions close (4003). Sessions on tokens from the user's own sign-in go on. 404 for an
 /// unknown user.
+#[utoipa::path(
+    delete, path = "/api/v1/server/users/{external_id}/tokens", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("external_id" = String, Path, description = "The user's id in the project's backend")),
+    responses(
+        (status = 200, description = "How many were revoked", body = RevokedCount),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such user in the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn revoke_user(
     state: web::Data<AppState>,
     caller: ApiCaller,

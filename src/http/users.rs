@@ -10,12 +10,12 @@ use actix_web::{HttpResponse, web};
 use crate::actors::db_writer::ChangeAccount;
 use crate::actors::presence::{EndSessions, OnlineAmong};
 use crate::actors::session::EndSession;
-use crate::api::{CreateUserBody, UpdateUserBody, UserProfile, UserSearchQuery};
+use crate::api::{CreateUserBody, UpdateUserBody, UserProfile, UserSearchQuery, UserView};
 use crate::auth::{AuthUser, Signup};
 use crate::db::queries::users;
 use crate::db::queries::users::AccountChange;
 use crate::domain::{ProjectId, Role, UserId};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::auth::{create_user, current_user};
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
@@ -36,7 +36,20 @@ async fn check_admin(
     Ok(policy::check_users(&actor, project)?)
 }
 
+/// Create a user (admins)
+///
 /// `POST /api/v1/users` (admins) → 201 user; 403 for others.
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateUserBody,
+    responses(
+        (status = 201, description = "The new user", body = UserView),
+        (status = 400, description = "`validation_failed`: a bad email, username, password or display name", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin of the project, or a disabled account", body = ErrorEnvelope),
+        (status = 409, description = "`email_taken` or `username_taken`", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -57,10 +70,24 @@ pub async fn create(
     Ok(super::created(&user.view()))
 }
 
+/// Change a user's role or disable them (admins)
+///
 /// `PATCH /api/v1/users/{id}` `{role?, disabled?}` (admins) → 200 user; 403 for others, 404
 /// for a user of another project or none. A new role or disabling ends the user's open
 /// sessions at once (close code 4003) and stops their earlier access tokens from opening new
 /// ones; disabling also revokes their refresh tokens.
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "User id")),
+    request_body = UpdateUserBody,
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 400, description = "`validation_failed`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin of the user's project", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such user in the caller's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -99,10 +126,21 @@ pub async fn update(
 /// Longest directory query, in characters.
 const MAX_QUERY_CHARS: usize = 64;
 
+/// Find users of the project
+///
 /// `GET /api/v1/users?query=&after_id=&limit=` (any signed-in user) → the active users of the
 /// caller's project whose username or display name starts with `query` (any case), ascending
 /// by id: pass the last id as `after_id` for the next page. `{id, username, display_name,
 /// role}` each, never an email. At most `limits.user_searches_per_minute` per user (429).
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "users",
+    security(("bearer" = [])),
+    params(UserSearchQuery),
+    responses(
+        (status = 200, description = "Users whose username or display name starts with `query`, ascending by id", body = Vec<UserProfile>),
+        (status = 400, description = "`validation_failed`: a `query` over 64 characters or a bad `limit`", body = ErrorEnvelope),
+    )
+)]
 pub async fn search(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -152,8 +190,19 @@ async fn profiles(state: &AppState, rows: Vec<users::directory::Entry>) -> Vec<U
         .collect()
 }
 
+/// Get a user's profile
+///
 /// `GET /api/v1/users/{id}` → the [`UserProfile`] of an active user of the caller's project
 /// (`online`, `last_seen_at`); 404 for anyone else, disabled users included.
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}", tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user as the directory shows them", body = UserProfile),
+        (status = 404, description = "`not_found`: no such active user in the caller's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn profile(
     state: web::Data<AppState>,
     auth: AuthUser,

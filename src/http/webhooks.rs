@@ -13,7 +13,7 @@ use crate::db::models::{NewWebhook, WebhookRow};
 use crate::db::queries::projects;
 use crate::db::queries::webhooks::{self, WebhookChange, deliveries};
 use crate::domain::ProjectId;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::auth::current_user;
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
@@ -65,9 +65,23 @@ fn absent<T>(field: &Option<T>, name: &str, kind: &str) -> Result<(), AppError> 
     }
 }
 
+/// Create a webhook endpoint
+///
 /// `POST /api/v1/projects/{id}/webhooks` `{url, events, secret?}` or `{type: "telegram",
 /// bot_token, chat_id, events?}` → 201 [`WebhookCreated`] (with the signing secret, shown
 /// only here).
+#[utoipa::path(
+    post, path = "/api/v1/projects/{id}/webhooks", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id")),
+    request_body = CreateWebhookBody,
+    responses(
+        (status = 201, description = "The endpoint, with its signing secret (shown only here)", body = WebhookCreated),
+        (status = 400, description = "`validation_failed`: a bad type, URL (or an internal address), event, secret, bot token or chat id", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -142,7 +156,20 @@ pub async fn create(
     Ok(HttpResponse::Created().json(answer))
 }
 
+/// List webhook endpoints
+///
 /// `GET /api/v1/projects/{id}/webhooks?after_id=&limit=` → `[WebhookView]`, ascending id.
+#[utoipa::path(
+    get, path = "/api/v1/projects/{id}/webhooks", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), AfterIdQuery),
+    responses(
+        (status = 200, description = "Endpoints, ascending id", body = Vec<WebhookView>),
+        (status = 400, description = "`validation_failed`: a bad `limit`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -158,7 +185,19 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(views))
 }
 
+/// Get a webhook endpoint
+///
 /// `GET /api/v1/projects/{id}/webhooks/{webhook_id}` → [`WebhookView`].
+#[utoipa::path(
+    get, path = "/api/v1/projects/{id}/webhooks/{webhook_id}", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), ("webhook_id" = i64, Path, description = "Webhook endpoint id")),
+    responses(
+        (status = 200, description = "The endpoint", body = WebhookView),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project, or no such endpoint of it", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -169,9 +208,23 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(endpoint(&state, project, id).await?.view()))
 }
 
+/// Change a webhook endpoint
+///
 /// `PATCH /api/v1/projects/{id}/webhooks/{webhook_id}` `{url?, events?, secret?, enabled?,
 /// bot_token?, chat_id?}` → [`WebhookView`]. `enabled: true` re-enables an endpoint disabled
 /// after failures; its pending deliveries resume.
+#[utoipa::path(
+    patch, path = "/api/v1/projects/{id}/webhooks/{webhook_id}", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), ("webhook_id" = i64, Path, description = "Webhook endpoint id")),
+    request_body = UpdateWebhookBody,
+    responses(
+        (status = 200, description = "The endpoint", body = WebhookView),
+        (status = 400, description = "`validation_failed`: a bad field, or one the endpoint's type does not have", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project, or no such endpoint of it", body = ErrorEnvelope),
+    )
+)]
 pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -228,7 +281,19 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(row.view()))
 }
 
+/// Delete a webhook endpoint
+///
 /// `DELETE /api/v1/projects/{id}/webhooks/{webhook_id}` → 204, with its deliveries.
+#[utoipa::path(
+    delete, path = "/api/v1/projects/{id}/webhooks/{webhook_id}", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), ("webhook_id" = i64, Path, description = "Webhook endpoint id")),
+    responses(
+        (status = 204, description = "Deleted, with its deliveries"),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project, or no such endpoint of it", body = ErrorEnvelope),
+    )
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -248,8 +313,21 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// List an endpoint's deliveries
+///
 /// `GET /api/v1/projects/{id}/webhooks/{webhook_id}/deliveries?after_id=&limit=` →
 /// `[DeliveryView]`, ascending id (the order they are attempted in).
+#[utoipa::path(
+    get, path = "/api/v1/projects/{id}/webhooks/{webhook_id}/deliveries", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), ("webhook_id" = i64, Path, description = "Webhook endpoint id"), AfterIdQuery),
+    responses(
+        (status = 200, description = "Deliveries, ascending id", body = Vec<DeliveryView>),
+        (status = 400, description = "`validation_failed`: a bad `limit`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project, or no such endpoint of it", body = ErrorEnvelope),
+    )
+)]
 pub async fn deliveries(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -267,8 +345,20 @@ pub async fn deliveries(
     Ok(HttpResponse::Ok().json(views))
 }
 
+/// Redeliver an event
+///
 /// `POST /api/v1/projects/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver` →
 /// 202 [`DeliveryView`]: queued again, due now, with the same event id and body.
+#[utoipa::path(
+    post, path = "/api/v1/projects/{id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Project id"), ("webhook_id" = i64, Path, description = "Webhook endpoint id"), ("delivery_id" = i64, Path, description = "Delivery id")),
+    responses(
+        (status = 202, description = "Queued again, due now", body = DeliveryView),
+        (status = 403, description = "`forbidden`: not an admin of the project (nor an instance admin)", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such project, endpoint or delivery", body = ErrorEnvelope),
+    )
+)]
 pub async fn redeliver(
     state: web::Data<AppState>,
     auth: AuthUser,

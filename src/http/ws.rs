@@ -28,7 +28,7 @@ use crate::actors::session::SessionActor;
 use crate::auth::AuthUser;
 use crate::auth::extractors::{authenticate, query_param};
 use crate::domain::SessionId;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::auth::current_user;
 use crate::http::state::AppState;
 
@@ -52,7 +52,24 @@ fn credentials(req: &HttpRequest, state: &AppState) -> Result<AuthUser, AppError
     }
 }
 
-/// Upgrades to a WebSocket session.
+/// Open a WebSocket session
+///
+/// Upgrades to a WebSocket session (RFC 6455): the frames are docs/PROTOCOL.md §5.
+#[utoipa::path(
+    get, path = "/api/v1/ws", tag = "realtime",
+    security((), ("bearer" = [])),
+    params(
+        ("ticket" = Option<String>, Query, description = "A single-use ticket from `POST /api/v1/ws-ticket`"),
+        ("token" = Option<String>, Query, description = "An access token, for clients that can set no header and get no ticket"),
+    ),
+    responses(
+        (status = 101, description = "Switching protocols: the session starts with a `welcome` frame"),
+        (status = 400, description = "`bad_request`: not a valid WebSocket upgrade", body = ErrorEnvelope),
+        (status = 401, description = "`unauthorized`: no valid ticket or token, a revoked token, or a user that no longer exists", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: an `Origin` that is not allowed, or a disabled account", body = ErrorEnvelope),
+        (status = 429, description = "`rate_limited` (upgrades per IP, with `Retry-After`) or `too_many_sessions`", body = ErrorEnvelope),
+    )
+)]
 pub async fn upgrade(
     req: HttpRequest,
     stream: web::Payload,

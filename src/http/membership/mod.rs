@@ -7,18 +7,18 @@
 //! §3, *Membership*.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
 
-use super::announce::{Announcement, announce};
 use super::conversations::authorized;
 use super::paging;
-use crate::actors::room::ChangeParticipants;
-use crate::actors::room_registry::send_to_room;
+use crate::api::{
+    AddBody, BanBody, BanView, MemberPageQuery, MembersAdded, MembersUpdated, Page,
+    ParticipantView, RoleBody,
+};
 use crate::auth::AuthUser;
-use crate::db::queries::membership::{Capacity, Changed, MemberChange};
+use crate::db::queries::membership::MemberChange;
 use crate::db::queries::{bans, participants};
-use crate::domain::{ConversationId, MemberRole, UserId};
-use crate::error::AppError;
+use crate::domain::{ConversationId, UserId};
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
 use crate::policy::{self, Action, RoomAction};
@@ -48,120 +48,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     super::invites::routes(cfg);
 }
 
-/// `POST .../participants` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddBody {
-    /// Users of the caller's project to add (at most 100 per call).
-    pub user_ids: Vec<UserId>,
-}
+mod change;
 
-/// `PATCH .../participants/{user_id}` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoleBody {
-    /// The new member role.
-    pub role: MemberRole,
-}
+pub(super) use change::{apply, capacity, roles};
 
-/// `POST .../bans` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BanBody {
-    /// Who to ban (a participant or not).
-    pub user_id: UserId,
-}
-
-/// `?after_id=&limit=` of the membership lists.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    /// The last user id of the previous page.
-    pub after_id: Option<i64>,
-    /// Page size, 1–100 (default 50).
-    pub limit: Option<i64>,
-}
-
-/// A participant as the list shows it.
-#[derive(Debug, Serialize)]
-pub struct ParticipantView {
-    /// Who.
-    pub user_id: UserId,
-    /// Their member role.
-    pub role: MemberRole,
-    /// When they joined (RFC 3339, UTC).
-    pub joined_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// A page of a membership list: `items`, and the `after_id` of the next page (`null` at the
-/// end).
-#[derive(Debug, Serialize)]
-pub struct Page<T> {
-    /// This page.
-    pub items: Vec<T>,
-    /// Pass as `after_id` for the next page.
-    pub next_after_id: Option<i64>,
-}
-
-/// A ban as the list shows it.
-#[derive(Debug, Serialize)]
-pub struct BanView {
-    /// Who is banned.
-    pub user_id: UserId,
-    /// By whom.
-    pub banned_by: Option<UserId>,
-    /// Since when (RFC 3339, UTC).
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// The participant and follower limits from the configuration.
-pub(super) fn capacity(state: &AppState) -> Capacity {
-    Capacity {
-        participants: state.settings.limits.max_participants,
-        followers: state.settings.limits.max_followers,
-    }
-}
-
-/// Applies `change` through the room (asking the policy as `auth` when `ask` is set) and
-/// leaves its system message in the history.
-pub(super) async fn apply(
-    state: &AppState,
-    auth: &AuthUser,
-    id: ConversationId,
-    change: MemberChange,
-    ask: bool,
-) -> Result<Changed, AppError> {
-    let message = ChangeParticipants {
-        project_id: auth.project_id,
-        actor: ask.then(|| auth.actor()),
-        change: change.clone(),
-        capacity: capacity(state),
-    };
-    let changed = send_to_room(&state.rooms, id, message).await??;
-    tracing::info!(
-        conversation_id = %id,
-        by = %auth.id,
-        added = changed.added.len(),
-        removed = changed.removed.len(),
-        updated = changed.updated.len(),
-        "participants changed"
-    );
-    let what = Announcement {
-        by: auth.id,
-        change: &change,
-        changed: &changed,
-    };
-    announce(state, auth.project_id, id, what).await;
-    Ok(changed)
-}
-
+/// List participants
+///
 /// `GET .../participants?after_id=&limit=` → a [`Page`] of [`ParticipantView`] by user id.
 /// Who may read the conversation may list them (404 otherwise).
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{id}/participants", tag = "membership",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), MemberPageQuery),
+    responses(
+        (status = 200, description = "A page of participants by user id", body = Page<ParticipantView>),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<ConversationId>,
-    query: Query<PageQuery>,
+    query: Query<MemberPageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let limit = paging::size(query.limit, 50, 100)?;
@@ -183,11 +91,25 @@ pub async fn list(
     }))
 }
 
+/// Add participants
+///
 /// `POST .../participants` `{user_ids}` → 200 `{added: [{user_id, role}]}`. Owners and admins
 /// of groups and channels, agents and admins in support conversations (403 otherwise). Users
 /// already in are left as they are; adding a banned user lifts the ban. 400 for users who are
 /// not active users of the project, or past `limits.max_participants` (`max_followers` for a
 /// channel).
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/participants", tag = "membership",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = AddBody,
+    responses(
+        (status = 200, description = "Who was added", body = MembersAdded),
+        (status = 400, description = "`validation_failed`: not 1 to 100 users, a user who is not an active user of the project, or past the participant limit", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the caller's member role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn add(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -205,19 +127,26 @@ pub async fn add(
         invite: None,
     };
     let changed = apply(&state, &auth, path.into_inner(), change, true).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "added": roles(&changed.added) })))
+    Ok(HttpResponse::Ok().json(MembersAdded {
+        added: roles(&changed.added),
+    }))
 }
 
-/// `[{user_id, role}]`: the `added` and `updated` of the membership answers.
-pub(super) fn roles(list: &[(UserId, MemberRole)]) -> Vec<serde_json::Value> {
-    list.iter()
-        .map(|(user_id, role)| serde_json::json!({"user_id": user_id, "role": role}))
-        .collect()
-}
-
+/// Remove a participant
+///
 /// `DELETE .../participants/{user_id}` → 204. Removes a participant of a lower role (owners and
 /// admins; 403 otherwise); their sessions get `participant:removed` and are detached.
 /// Idempotent. Removing yourself is [`leave`].
+#[utoipa::path(
+    delete, path = "/api/v1/conversations/{id}/participants/{user_id}", tag = "membership",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), ("user_id" = i64, Path, description = "The participant's user id")),
+    responses(
+        (status = 204, description = "Removed (or was not a participant)"),
+        (status = 403, description = "`forbidden`: the caller's member role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn remove(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -236,10 +165,24 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Change a participant's member role
+///
 /// `PATCH .../participants/{user_id}` `{role}` → 200 `{updated: [{user_id, role}]}`. Owners and
 /// admins change the role of a participant below them, to a role no higher than their own;
 /// an owner giving `owner` transfers the ownership and becomes an admin. Channels have
 /// `follower`s, other kinds `member`s (400 otherwise). 404 for a non-participant.
+#[utoipa::path(
+    patch, path = "/api/v1/conversations/{id}/participants/{user_id}", tag = "membership",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), ("user_id" = i64, Path, description = "The participant's user id")),
+    request_body = RoleBody,
+    responses(
+        (status = 200, description = "Whose role changed", body = MembersUpdated),
+        (status = 400, description = "`validation_failed`: a role this kind of conversation does not have", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the caller's member role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation or participant", body = ErrorEnvelope),
+    )
+)]
 pub async fn set_role(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -253,12 +196,26 @@ pub async fn set_role(
         transfer_from: None,
     };
     let changed = apply(&state, &auth, id, change, true).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "updated": roles(&changed.updated) })))
+    Ok(HttpResponse::Ok().json(MembersUpdated {
+        updated: roles(&changed.updated),
+    }))
 }
 
+/// Leave a conversation
+///
 /// `POST .../leave` → 204. Any participant leaves anything but a direct conversation; the last
 /// owner of a group or channel leaving hands it to the oldest admin, or else the oldest
 /// member. Their sessions get `participant:removed` and are detached.
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/leave", tag = "membership",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 204, description = "Left"),
+        (status = 403, description = "`forbidden`: a direct conversation, or not a participant", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn leave(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -269,9 +226,22 @@ pub async fn leave(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Join a public room
+///
 /// `POST .../join` → 200 `{added}`: joins a public group, or follows a public channel, of the
 /// caller's project. 403 for the banned and for private ones the caller sees (project
 /// admins), 404 otherwise. Idempotent.
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/join", tag = "membership",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The caller, added (empty when already in)", body = MembersAdded),
+        (status = 400, description = "`validation_failed`: past the participant limit", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: banned, or a private room the caller can see", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such room of the caller's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn join(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -290,11 +260,27 @@ pub async fn join(
         invite: None,
     };
     let changed = apply(&state, &auth, id, change, false).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "added": roles(&changed.added) })))
+    Ok(HttpResponse::Ok().json(MembersAdded {
+        added: roles(&changed.added),
+    }))
 }
 
+/// Ban a user
+///
 /// `POST .../bans` `{user_id}` → 204: removes the user if they take part and keeps them out of
 /// invites and the directory. Owners and admins of groups and channels, over lower roles.
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{id}/bans", tag = "membership",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = BanBody,
+    responses(
+        (status = 204, description = "Banned (and removed if a participant)"),
+        (status = 400, description = "`validation_failed`: banning yourself", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the caller's member role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn ban(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -314,7 +300,19 @@ pub async fn ban(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Lift a ban
+///
 /// `DELETE .../bans/{user_id}` → 204: lifts a ban (owners and admins). Idempotent.
+#[utoipa::path(
+    delete, path = "/api/v1/conversations/{id}/bans/{user_id}", tag = "membership",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), ("user_id" = i64, Path, description = "The banned user")),
+    responses(
+        (status = 204, description = "Not banned (any more)"),
+        (status = 403, description = "`forbidden`: the caller's member role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn unban(
     state: web::Data<AppState>,
     auth: AuthUser,
@@ -325,13 +323,25 @@ pub async fn unban(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// List bans
+///
 /// `GET .../bans?after_id=&limit=` → a [`Page`] of [`BanView`]: owners and admins of groups
 /// and channels (the policy's ban permission).
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{id}/bans", tag = "membership",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), MemberPageQuery),
+    responses(
+        (status = 200, description = "A page of bans by user id", body = Page<BanView>),
+        (status = 403, description = "`forbidden`: the caller's member role does not allow it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation, or the caller may not see it", body = ErrorEnvelope),
+    )
+)]
 pub async fn list_bans(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<ConversationId>,
-    query: Query<PageQuery>,
+    query: Query<MemberPageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let limit = paging::size(query.limit, 50, 100)?;

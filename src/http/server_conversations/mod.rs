@@ -11,129 +11,48 @@ use std::collections::BTreeSet;
 
 use actix_web::{HttpResponse, web};
 
-use crate::actors::db_writer::{CreateConversation, EnsureSystemUser};
+use crate::actors::db_writer::CreateConversation;
 use crate::actors::room::{ChangeParticipants, Close};
 use crate::actors::room_registry::{Evict, send_to_room};
 use crate::api::{
-    ParticipantRef, ServerConversationQuery, ServerConversationView, ServerCreateConversationBody,
+    ServerConversationQuery, ServerConversationView, ServerCreateConversationBody,
     ServerParticipantsBody,
 };
-use crate::db::models::ConversationRow;
 use crate::db::queries::conversations::NewRoom;
 use crate::db::queries::membership::MemberChange;
-use crate::db::queries::{conversations, server, users};
+use crate::db::queries::{server, users};
 use crate::domain::{
-    ConversationId, ConversationKind, Description, ProjectId, Role, Scope, Title, UserId,
-    Visibility,
+    ConversationId, ConversationKind, Description, Scope, Title, UserId, Visibility,
 };
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::api_keys::ApiCaller;
 use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
-use crate::policy::Actor;
 
-/// The project's system user, acting with an admin's power.
-pub(super) async fn system_actor(state: &AppState, project: ProjectId) -> Result<Actor, AppError> {
-    let user_id = state
-        .writer
-        .send(EnsureSystemUser {
-            project_id: project,
-        })
-        .await??;
-    Ok(Actor {
-        user_id,
-        project_id: project,
-        role: Role::Admin,
-    })
-}
+mod lookup;
 
-/// Checks the key for `scope` on conversation `id`: its project (404 for another project's
-/// or an unknown conversation).
-pub(super) async fn conversation_of(
-    state: &AppState,
-    caller: &ApiCaller,
-    scope: Scope,
-    id: ConversationId,
-) -> Result<ConversationRow, AppError> {
-    let row = {
-        let mut conn = state.db.read().await?;
-        conversations::find(&mut conn, id).await?
-    };
-    let project = row.as_ref().map_or(ProjectId(0), |r| r.project_id);
-    caller.check(scope, project, "conversation")?;
-    row.ok_or_else(|| AppError::not_found("conversation"))
-}
+pub(super) use lookup::{conversation_of, system_actor};
+use lookup::{resolve, view, views};
 
-/// The users of the caller's project with these external ids, in order.
+/// Create a conversation (server API)
 ///
-/// # Errors
-/// 400 `validation_failed` naming `participants` when one is unknown or deactivated.
-async fn resolve(
-    state: &AppState,
-    caller: &ApiCaller,
-    external_ids: &[String],
-) -> Result<Vec<UserId>, AppError> {
-    let max = state.settings.limits.max_participants;
-    if external_ids.len() > max {
-        return Err(AppError::Validation(format!(
-            "participants: at most {max} participants"
-        )));
-    }
-    let found = {
-        let mut conn = state.db.read().await?;
-        server::users_by_external(&mut conn, caller.project_id, external_ids).await?
-    };
-    external_ids
-        .iter()
-        .map(|external| {
-            found.get(external).copied().ok_or_else(|| {
-                AppError::Validation(format!(
-                    "participants: no active user with external id {external:?}"
-                ))
-            })
-        })
-        .collect()
-}
-
-/// The server view of each of `rows`.
-async fn views(
-    state: &AppState,
-    rows: Vec<ConversationRow>,
-) -> Result<Vec<ServerConversationView>, AppError> {
-    let ids: Vec<ConversationId> = rows.iter().map(|r| r.id).collect();
-    let mut participants = {
-        let mut conn = state.db.read().await?;
-        server::participants_of(&mut conn, &ids).await?
-    };
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let members = participants.remove(&row.id).unwrap_or_default();
-            let ids = members.iter().map(|(id, _)| *id).collect();
-            ServerConversationView {
-                conversation: row.view(ids),
-                participants: members
-                    .into_iter()
-                    .map(|(id, external_id)| ParticipantRef { id, external_id })
-                    .collect(),
-            }
-        })
-        .collect())
-}
-
-async fn view(state: &AppState, row: ConversationRow) -> Result<ServerConversationView, AppError> {
-    views(state, vec![row])
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation view vanished")))
-}
-
 /// `POST /api/v1/server/conversations` (scope `conversations:write`) `{participants, title?,
 /// created_by?, kind?, description?, visibility?}` → 201 [`ServerConversationView`], or 200
 /// with the pair's existing `direct` conversation. Participants are external ids of active
 /// users of the project (400 otherwise); `created_by` (an external id) becomes a participant
 /// too; without it the project's system user is the creator, and no participant. Without
 /// `kind`, two participants and no title make a `direct` conversation, anything else a `group`.
+#[utoipa::path(
+    post, path = "/api/v1/server/conversations", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    request_body = ServerCreateConversationBody,
+    responses(
+        (status = 201, description = "The new conversation", body = ServerConversationView),
+        (status = 200, description = "The pair's existing `direct` conversation", body = ServerConversationView),
+        (status = 400, description = "`validation_failed`: unknown or deactivated participants, a bad title, description, kind or visibility", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+    )
+)]
 pub async fn create(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -212,7 +131,19 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
+/// Get a conversation (server API)
+///
 /// `GET /api/v1/server/conversations/{id}` (scope `read`) → [`ServerConversationView`], or 404.
+#[utoipa::path(
+    get, path = "/api/v1/server/conversations/{id}", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation", body = ServerConversationView),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation in the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -222,9 +153,21 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view(&state, row).await?))
 }
 
+/// List conversations (server API)
+///
 /// `GET /api/v1/server/conversations?after_id=&limit=&status=&participant=&kind=` (scope
 /// `read`) → a page of the project's conversations, ascending by id: pass the last id as
 /// `after_id` for the next page. An unknown `participant` gives an empty page.
+#[utoipa::path(
+    get, path = "/api/v1/server/conversations", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(ServerConversationQuery),
+    responses(
+        (status = 200, description = "A page of the project's conversations, ascending by id", body = Vec<ServerConversationView>),
+        (status = 400, description = "`validation_failed`: a bad filter or `limit`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+    )
+)]
 pub async fn list(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -303,9 +246,23 @@ async fn change(
     view(state, changed.row).await
 }
 
+/// Add participants (server API)
+///
 /// `POST /api/v1/server/conversations/{id}/participants` (scope `conversations:write`)
 /// `{participants}` (external ids) → 200 [`ServerConversationView`]. Joined sessions get
 /// `participant:added` for each user not already in; the others change nothing.
+#[utoipa::path(
+    post, path = "/api/v1/server/conversations/{id}/participants", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = ServerParticipantsBody,
+    responses(
+        (status = 200, description = "The conversation", body = ServerConversationView),
+        (status = 400, description = "`validation_failed`: unknown or deactivated users, or past the participant limit", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation in the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn add_participants(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -318,11 +275,23 @@ pub async fn add_participants(
     Ok(HttpResponse::Ok().json(change(&state, &caller, id, add, Vec::new()).await?))
 }
 
+/// Remove a participant (server API)
+///
 /// `DELETE /api/v1/server/conversations/{id}/participants/{external_id}` (scope
 /// `conversations:write`) → 200 [`ServerConversationView`]. Joined sessions get
 /// `participant:removed`; the removed user's sessions get it last and are detached: they
 /// receive nothing more of the conversation and cannot send to it. Idempotent; 404 for an
 /// unknown user.
+#[utoipa::path(
+    delete, path = "/api/v1/server/conversations/{id}/participants/{external_id}", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), ("external_id" = String, Path, description = "The user's id in the project's backend")),
+    responses(
+        (status = 200, description = "The conversation", body = ServerConversationView),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation or user in the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn remove_participant(
     state: web::Data<AppState>,
     caller: ApiCaller,
@@ -339,9 +308,21 @@ pub async fn remove_participant(
     Ok(HttpResponse::Ok().json(change(&state, &caller, id, Vec::new(), vec![user.id]).await?))
 }
 
+/// Close a conversation (server API)
+///
 /// `POST /api/v1/server/conversations/{id}/close` (scope `conversations:write`) → 200
 /// [`ServerConversationView`], closed by the project's system user; joined sessions get
 /// `conversation:closed`. Idempotent.
+#[utoipa::path(
+    post, path = "/api/v1/server/conversations/{id}/close", tag = "server",
+    security(("api_key" = []), ("api_key_bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation, closed", body = ServerConversationView),
+        (status = 403, description = "`forbidden`: outside the key's scopes", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such conversation in the key's project", body = ErrorEnvelope),
+    )
+)]
 pub async fn close(
     state: web::Data<AppState>,
     caller: ApiCaller,

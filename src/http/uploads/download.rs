@@ -22,7 +22,7 @@ use crate::auth::extractors::{authenticate, query_param};
 use crate::db::models::UploadRow;
 use crate::db::queries::{conversations, uploads};
 use crate::domain::UploadId;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::state::AppState;
 use crate::policy::{self, UploadFacts};
 use crate::uploads::{blob_path, thumbnail_path};
@@ -88,7 +88,30 @@ async fn readable(
     })
 }
 
+/// Download a file
+///
 /// `GET /api/v1/uploads/{id}` (signed link or Bearer): the file.
+#[utoipa::path(
+    get, path = "/api/v1/uploads/{id}", tag = "uploads",
+    security((), ("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Upload id"),
+        ("exp" = Option<i64>, Query, description = "Signed link: expiry, Unix seconds"),
+        ("sig" = Option<String>, Query, description = "Signed link: signature"),
+        ("range" = Option<String>, Header, description = "A byte range (RFC 9110 §14.2)"),
+        ("if-none-match" = Option<String>, Header, description = "An `ETag` held"),
+    ),
+    responses(
+        (status = 200, description = "The file, with its stored type", content_type = "*/*", body = String,
+            headers(("etag" = String), ("content-disposition" = String), ("cache-control" = String))),
+        (status = 206, description = "The requested range", content_type = "*/*", body = String),
+        (status = 304, description = "Not modified (`If-None-Match` matched)"),
+        (status = 401, description = "`unauthorized`: neither a signed link nor a valid bearer token (`?token=` is refused here)", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: a forged or expired signed link, or one for another file; or a bearer who may not read it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such upload, or the bearer may not read it", body = ErrorEnvelope),
+        (status = 416, description = "Range not satisfiable"),
+    )
+)]
 pub async fn download(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -108,8 +131,31 @@ pub async fn download(
     serve(&req, file)
 }
 
+/// Download a thumbnail
+///
 /// `GET /api/v1/uploads/{id}/thumbnail` (signed link or Bearer): a PNG of at most 320 px on
 /// the long side, for images that have one.
+#[utoipa::path(
+    get, path = "/api/v1/uploads/{id}/thumbnail", tag = "uploads",
+    security((), ("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "Upload id"),
+        ("exp" = Option<i64>, Query, description = "Signed link: expiry, Unix seconds"),
+        ("sig" = Option<String>, Query, description = "Signed link: signature"),
+        ("range" = Option<String>, Header, description = "A byte range (RFC 9110 §14.2)"),
+        ("if-none-match" = Option<String>, Header, description = "An `ETag` held"),
+    ),
+    responses(
+        (status = 200, description = "A PNG of at most 320 px on the long side", content_type = "*/*", body = String,
+            headers(("etag" = String), ("content-disposition" = String), ("cache-control" = String))),
+        (status = 206, description = "The requested range", content_type = "*/*", body = String),
+        (status = 304, description = "Not modified (`If-None-Match` matched)"),
+        (status = 401, description = "`unauthorized`: neither a signed link nor a valid bearer token (`?token=` is refused here)", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: a forged or expired signed link, or one for another file; or a bearer who may not read it", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such upload or thumbnail, or the bearer may not read it", body = ErrorEnvelope),
+        (status = 416, description = "Range not satisfiable"),
+    )
+)]
 pub async fn thumbnail(
     req: HttpRequest,
     state: web::Data<AppState>,

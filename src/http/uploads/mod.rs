@@ -9,7 +9,7 @@
 //! size from the header and a thumbnail when small enough ([`crate::uploads::image`]). The
 //! database writer then moves the file to its content-addressed place and records it.
 
-mod download;
+pub(super) mod download;
 
 pub use download::{download, thumbnail};
 
@@ -23,14 +23,14 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::actors::db_writer::StoreUpload;
-use crate::api::{DownloadLinks, UploadView};
+use crate::api::{DownloadLinks, UploadForm, UploadView};
 use crate::auth::AuthUser;
 use crate::config::UploadSettings;
 use crate::db::models::{NewUpload, UploadRow};
 use crate::db::now;
 use crate::db::queries::uploads;
 use crate::domain::ConversationId;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorEnvelope};
 use crate::http::conversations::authorized;
 use crate::http::state::AppState;
 use crate::policy::Action;
@@ -164,8 +164,23 @@ pub fn view(row: &UploadRow, links: &DownloadLinks) -> UploadView {
     }
 }
 
+/// Upload a file
+///
 /// `POST /api/v1/uploads` (multipart/form-data: `file`, optional `conversation_id`) → 201
 /// [`UploadView`].
+#[utoipa::path(
+    post, path = "/api/v1/uploads", tag = "uploads",
+    security(("bearer" = [])),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The stored upload: pass its `id` as `attachment_id`", body = UploadView),
+        (status = 400, description = "`bad_request` (not multipart, malformed) or `validation_failed` (no `file` part, an empty file, a bad `conversation_id` or file name)", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: may not upload to `conversation_id`", body = ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such `conversation_id`, or the caller may not see it", body = ErrorEnvelope),
+        (status = 413, description = "`payload_too_large` (over `uploads.max_bytes`) or `quota_exceeded`", body = ErrorEnvelope),
+        (status = 415, description = "`unsupported_media_type`: the content is not of an accepted type", body = ErrorEnvelope),
+    )
+)]
 pub async fn upload(
     req: HttpRequest,
     mut payload: web::Payload,

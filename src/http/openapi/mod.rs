@@ -1,0 +1,113 @@
+//! The OpenAPI 3.1 document of the REST API, generated from the code: every handler carries
+//! its `#[utoipa::path]` next to it, the request and response types derive `utoipa::ToSchema`
+//! (`crate::api`), and [`ApiDoc`] collects them. [`common`] adds what every route of a kind
+//! can answer (401, 429, 5xx...) and the security schemes. Served at
+//! `GET /api-docs/openapi.json`, with a docs UI at `GET /api-docs` ([`ui`]) whose assets are
+//! compiled into the binary: it loads nothing from elsewhere.
+//!
+//! The tests here walk the real router and fail when a route is missing from the document, or
+//! the document names a route that does not exist.
+
+mod common;
+mod ui;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use utoipa::OpenApi;
+
+pub use ui::{asset, page};
+
+use super::{
+    admin, annotations, api_keys, auth, conversations, health, invites, membership, messages,
+    project_settings, room_info, rooms, search, server, server_conversations, server_messages,
+    uploads, user_tokens, users, webhooks, ws,
+};
+
+/// The document's paths, tags and metadata; [`document`] adds the shared responses and
+/// security schemes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Parlor",
+        description = "The REST API of Parlor, a realtime chat server. Client routes take a \
+                       user's access token (`Authorization: Bearer <JWT>`); the server API \
+                       (`/api/v1/server/...`, tag `server`) takes a project's API key \
+                       (`X-API-Key: pk_...` or `Authorization: Bearer pk_...`). Every error \
+                       body is `{\"error\":{\"code\",\"message\"}}` (`ErrorEnvelope`). The \
+                       WebSocket protocol (`GET /api/v1/ws`) is docs/PROTOCOL.md §5."
+    ),
+    paths(
+        health::health, health::ready,
+        auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::me,
+        auth::ws_ticket, ws::upgrade,
+        users::create, users::search, users::profile, users::update,
+        admin::create, admin::list, admin::get, admin::update, admin::delete,
+        api_keys::create, api_keys::list, api_keys::revoke,
+        project_settings::get, project_settings::update,
+        webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
+        webhooks::deliveries, webhooks::redeliver,
+        conversations::create, conversations::list, conversations::get, room_info::update,
+        conversations::delete, conversations::close, conversations::read, conversations::unread,
+        membership::list, membership::add, membership::set_role, membership::remove,
+        membership::leave, membership::join, membership::list_bans, membership::ban,
+        membership::unban, rooms::list,
+        invites::list, invites::create, invites::revoke, invites::accept,
+        messages::list, messages::send, messages::edit, messages::delete,
+        annotations::react, annotations::unreact, annotations::pin, annotations::unpin,
+        annotations::pins,
+        search::messages,
+        uploads::upload, uploads::download::download, uploads::download::thumbnail,
+        server::upsert_user, server::get_user, server::deactivate_user,
+        user_tokens::mint, user_tokens::revoke_user, user_tokens::revoke,
+        server_conversations::create, server_conversations::list, server_conversations::get,
+        server_conversations::add_participants, server_conversations::remove_participant,
+        server_conversations::close, server::messages, server_messages::post_message,
+    ),
+    components(schemas(crate::error::ErrorEnvelope, crate::error::ErrorCode)),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Registration, sign-in and tokens (docs/PROTOCOL.md §2)"),
+        (name = "realtime", description = "The WebSocket upgrade and its tickets (docs/PROTOCOL.md §5)"),
+        (name = "users", description = "The user directory; admins manage accounts"),
+        (name = "projects", description = "Projects (tenants), their settings and API keys"),
+        (name = "webhooks", description = "A project's webhook endpoints and deliveries"),
+        (name = "conversations", description = "Conversations, receipts and unread counts"),
+        (name = "membership", description = "Participants, bans and the room directory"),
+        (name = "invites", description = "Invite links"),
+        (name = "messages", description = "History, sends, edits, deletions, reactions and pins"),
+        (name = "search", description = "Message search"),
+        (name = "uploads", description = "Files and thumbnails"),
+        (name = "server", description = "The server API: a project's backend, holding an API key \
+                                          (docs/SERVER_API.md)"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The whole document: [`ApiDoc`] with the shared responses and security schemes.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    common::complete(&mut doc);
+    doc
+}
+
+/// The document as JSON, built once.
+fn document_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        serde_json::to_string(&document()).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "cannot serialize the OpenAPI document");
+            "{}".into()
+        })
+    })
+}
+
+/// `GET /api-docs/openapi.json`: the OpenAPI 3.1 document.
+pub async fn spec() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document_json())
+}
