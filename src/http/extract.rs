@@ -28,11 +28,18 @@ impl<T> std::ops::Deref for Json<T> {
     }
 }
 
-/// Parses `bytes` as JSON into `T`, naming the path of the first bad value.
+/// Parses `bytes` as JSON into `T`, naming the path of the first bad value. A body is an
+/// object (or, where `T` allows it, `null`): an array is refused, though serde would read a
+/// struct from one (`[null, null]` as `{"title": null, "description": null}`).
 ///
 /// # Errors
 /// `bad_request` for malformed JSON, `validation_failed` for a wrong shape.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(AppError::Validation(
+            "body: must be a JSON object, not an array".into(),
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();

@@ -209,12 +209,20 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::MethodNotAllowed(format!(
+/// 405 `method_not_allowed`, with `Allow` listing the resource's methods (RFC 9110 §15.5.6).
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let error = AppError::MethodNotAllowed(format!(
         "{} is not supported on {}",
         req.method(),
         req.path()
-    )))
+    ));
+    let mut response = actix_web::ResponseError::error_response(&error);
+    let allowed = openapi::allowed_methods(req.match_pattern().as_deref().unwrap_or_default());
+    response.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static(allowed),
+    );
+    response
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {

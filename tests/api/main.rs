@@ -26,6 +26,7 @@ mod limits;
 mod membership;
 mod mentions;
 mod messages;
+mod openapi;
 mod pins;
 mod presence;
 mod project_settings;

@@ -14,6 +14,7 @@ mod ui;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
@@ -26,6 +27,17 @@ use super::{
     project_settings, room_info, rooms, search, server, server_conversations, server_messages,
     uploads, user_tokens, users, webhooks, ws,
 };
+
+/// Routes that are not part of the REST API, and so not in the document: the demo page, the
+/// docs UI and its files. All answer GET only.
+pub const NOT_DOCUMENTED: [&str; 6] = [
+    "/",
+    "/favicon.ico",
+    "/api-docs",
+    "/api-docs/",
+    "/api-docs/openapi.json",
+    "/api-docs/{asset}",
+];
 
 /// The document's paths, tags and metadata; [`document`] adds the shared responses and
 /// security schemes.
@@ -110,4 +122,32 @@ pub async fn spec() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(document_json())
+}
+
+/// The methods of the route `pattern` (`GET, POST`), for the `Allow` header of a 405 (RFC 9110
+/// §15.5.6): the document's, which the router matches (the route test), or `GET` for the
+/// routes [`NOT_DOCUMENTED`].
+pub fn allowed_methods(pattern: &str) -> &'static str {
+    static ALLOWED: OnceLock<HashMap<String, String>> = OnceLock::new();
+    let allowed = ALLOWED.get_or_init(|| {
+        let doc = document();
+        doc.paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods: Vec<&str> = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, present)| present.then_some(method))
+                .collect();
+                (path.clone(), methods.join(", "))
+            })
+            .collect()
+    });
+    allowed.get(pattern).map_or("GET", String::as_str)
 }
