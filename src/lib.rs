@@ -18,13 +18,15 @@
 //! writer alike.
 //!
 //! Layout, lowest layer first:
-//! - [`domain`]: ids, roles and validated values (no actix, no diesel).
-//! - [`policy`]: the access policy. [`api`]: REST request and response types.
+//! - [`domain`]: ids, roles and validated values (no actix, no diesel; their OpenAPI schemas
+//!   are derived with utoipa).
+//! - [`policy`]: the access policy. [`api`]: REST request and response types, with their
+//!   OpenAPI schemas.
 //!   [`protocol`]: WebSocket frames.
 //! - [`db`]: pools, migrations, rows and queries. [`uploads`]: file storage.
 //! - [`actors`]: sessions, rooms, presence, the commit queues and database writers.
 //! - [`auth`]: tokens, passwords, the server secret. [`http`]: REST handlers and the WebSocket
-//!   upgrade.
+//!   upgrade; the OpenAPI document and its docs UI ([`http::openapi`]).
 //! - [`webhooks`]: the transactional outbox of a project's events and the worker that delivers
 //!   them.
 //! - [`cli`], [`config`], [`startup`], [`telemetry`], [`error`]: the process.

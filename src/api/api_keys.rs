@@ -47,8 +47,10 @@ pub struct ApiKeyCreated {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyBody {
     /// A label, 1 to 100 visible characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `users:write`, `tokens:write`, `conversations:write`, `messages:write`, `read`.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<Scope>>)]
     pub scopes: Option<Vec<String>>,
 }

@@ -141,5 +141,6 @@ pub struct PinsQuery {
     pub cursor: Option<i64>,
     /// Page size, 1 to 100, default 50.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }

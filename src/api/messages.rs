@@ -126,8 +126,9 @@ pub struct AttachmentView {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Page size (default 50, at most 200).
+    /// Page size (default 50; larger than 200 is clamped).
     #[serde(default)]
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// Only messages with a smaller seq (the newest of them).
     #[serde(default)]

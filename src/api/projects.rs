@@ -26,7 +26,8 @@ pub struct ProjectView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectBody {
-    /// Unique name.
+    /// Unique name, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Default false.
     #[serde(default)]
@@ -68,7 +69,8 @@ pub struct AfterIdQuery {
     /// Items with a larger id.
     #[serde(default)]
     pub after_id: Option<i64>,
-    /// Page size.
+    /// Page size (1 to 200, default 50; larger is clamped).
     #[serde(default)]
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
 }

@@ -14,6 +14,7 @@ use crate::domain::{ConversationId, Invalid, MessageId};
 pub struct MessageSearchQuery {
     /// What to look for (required; 1 to 200 characters; syntax in [`crate::domain::SearchText`]).
     #[serde(default)]
+    #[param(required = true, min_length = 1, max_length = 200)]
     pub q: Option<String>,
     /// Only this conversation (404 when the caller may not read it).
     #[serde(default)]
@@ -23,6 +24,7 @@ pub struct MessageSearchQuery {
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20; larger is clamped).
     #[serde(default)]
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
 }
 

@@ -51,8 +51,9 @@ pub struct ServerConversationQuery {
     /// Conversations with a larger id (the cursor: the last id of the previous page).
     #[serde(default)]
     pub after_id: Option<i64>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size, 1 to 200 (default 50; larger is clamped).
     #[serde(default)]
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// `open` or `closed`.
     #[serde(default)]

@@ -39,10 +39,13 @@ pub struct UserView {
 #[schema(example = json!({"email": "ann@example.com", "username": "ann", "password": "correct horse"}))]
 pub struct RegisterBody {
     /// Email address (validated, lowercased).
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 3 to 32 characters of `[A-Za-z0-9_.-]`.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
     /// 8 characters to 72 bytes.
+    #[schema(min_length = 8, max_length = 72)]
     pub password: String,
     /// Optional display name.
     #[serde(default)]
@@ -98,10 +101,13 @@ pub struct TokenResponse {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateUserBody {
     /// Email address.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
-    /// Username.
+    /// Username: 3 to 32 characters of `[A-Za-z0-9_.-]`.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
-    /// Password.
+    /// Password: 8 characters to 72 bytes.
+    #[schema(min_length = 8, max_length = 72)]
     pub password: String,
     /// Optional display name.
     #[serde(default)]
@@ -158,6 +164,7 @@ pub struct MintTokenBody {
     /// Lifetime in seconds, 1 to `auth.user_token_max_ttl_s`; `auth.user_token_ttl_s` when
     /// absent.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub ttl_s: Option<u64>,
 }
 
@@ -191,12 +198,14 @@ pub struct RevokedCount {
 pub struct UserSearchQuery {
     /// The prefix; every user when absent or empty. At most 64 characters.
     #[serde(default)]
+    #[param(max_length = 64)]
     pub query: Option<String>,
     /// Users with a larger id (the last id of the previous page).
     #[serde(default)]
     pub after_id: Option<i64>,
-    /// Page size, 1 to 200 (default 50).
+    /// Page size, 1 to 200 (default 50; larger is clamped).
     #[serde(default)]
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
 }
 

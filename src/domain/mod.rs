@@ -2,7 +2,8 @@
 //!
 //! The lowest layer: it knows nothing of actix, diesel or HTTP. Validation lives here so REST
 //! and WebSocket paths apply the same rules; each constructor returns [`Invalid`] with a message
-//! that starts with the field's name. The storage mapping of the ids lives in `db::ids`.
+//! that starts with the field's name. The storage mapping of the ids lives in `db::ids`; their
+//! OpenAPI schemas are derived here (`utoipa::ToSchema`, a description only).
 
 mod emoji;
 mod ids;
