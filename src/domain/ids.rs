@@ -45,7 +45,7 @@ id_type!(
 );
 
 /// One WebSocket connection. Random (UUID v4), so it reveals nothing about other sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct SessionId(pub uuid::Uuid);
 

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::domain::{ConversationId, MessageId, UploadId};
 
 /// Every command a client can send, by its `type` (docs/PROTOCOL.md §5.4).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", content = "data")]
 pub enum ClientCommand {
     /// `conversation:join`: replay what was missed, then receive the conversation's events.
@@ -47,14 +47,14 @@ pub enum ClientCommand {
 }
 
 /// `data` of commands that name one conversation.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct ConversationRef {
     /// Target conversation.
     pub conversation_id: ConversationId,
 }
 
 /// `data` of `conversation:join`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct JoinData {
     /// Target conversation.
     pub conversation_id: ConversationId,
@@ -68,7 +68,7 @@ pub struct JoinData {
 }
 
 /// `data` of `message:send`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct SendData {
     /// Target conversation (participation required, join not required).
     pub conversation_id: ConversationId,
@@ -87,7 +87,7 @@ pub struct SendData {
 }
 
 /// `data` of `message:edit`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct EditData {
     /// Which message.
     pub message_id: MessageId,
@@ -96,14 +96,14 @@ pub struct EditData {
 }
 
 /// `data` of `message:delete`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct MessageRef {
     /// Which message.
     pub message_id: MessageId,
 }
 
 /// `data` of `message:delivered` and `message:read`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct ReceiptData {
     /// Target conversation.
     pub conversation_id: ConversationId,
@@ -112,7 +112,7 @@ pub struct ReceiptData {
 }
 
 /// `data` of `auth:refresh`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct RefreshData {
     /// A newer access token of the same user (from `POST /api/v1/auth/refresh`).
     pub access_token: String,

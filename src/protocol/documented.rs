@@ -2,7 +2,7 @@
 //! [`ClientCommand`] (§5.4) and [`ServerFrame`] (§5.3 for `ack` and `error`, §5.5 for events),
 //! and documents no frame type that does not exist. The types are read from the enums' own
 //! serde derives (the variant list serde gives for an unknown tag), so a variant added without
-//! a row fails here.
+//! a row fails here. The OpenAPI document's frame schemas are checked against the same lists.
 
 use std::collections::BTreeSet;
 
@@ -96,4 +96,22 @@ fn protocol_md_documents_every_server_frame_type_and_no_other() {
         server_types(),
         "docs/PROTOCOL.md §5.3 and §5.5 must have one row per ServerFrame type"
     );
+}
+
+#[test]
+fn the_openapi_frame_schemas_carry_every_frame_type() {
+    let doc = serde_json::to_value(crate::http::openapi::document()).unwrap_or_default();
+    for (schema, types) in [
+        ("ClientCommand", client_types()),
+        ("ServerFrame", server_types()),
+    ] {
+        let in_schema: BTreeSet<String> = doc["components"]["schemas"][schema]["oneOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|variant| variant["properties"]["type"]["enum"][0].as_str())
+            .map(str::to_string)
+            .collect();
+        assert_eq!(in_schema, types, "{schema}");
+    }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ConversationId, MessageId, UserId};
 
 /// `data` of `reaction:add` and `reaction:remove`: `{message_id, emoji}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct ReactionData {
     /// Which message.
     pub message_id: MessageId,
@@ -14,7 +14,7 @@ pub struct ReactionData {
 }
 
 /// `data` of `mention`: a message mentions the user (`@username`, `@all`, `@here`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MentionEvent {
     /// Where.
     pub conversation_id: ConversationId,
@@ -28,7 +28,7 @@ pub struct MentionEvent {
 
 /// `data` of `reaction:added` and `reaction:removed`:
 /// `{conversation_id, message_id, emoji, user_id, count, version}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReactionEvent {
     /// Where.
     pub conversation_id: ConversationId,
@@ -45,7 +45,7 @@ pub struct ReactionEvent {
 }
 
 /// `data` of `message:pinned`: `{conversation_id, message_id, pinned_by, version}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PinnedEvent {
     /// Where.
     pub conversation_id: ConversationId,
@@ -58,7 +58,7 @@ pub struct PinnedEvent {
 }
 
 /// `data` of `message:unpinned`: `{conversation_id, message_id, unpinned_by, version}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnpinnedEvent {
     /// Where.
     pub conversation_id: ConversationId,

@@ -12,7 +12,7 @@ use crate::error::ErrorBody;
 
 /// Every frame the server sends, by its `type` (docs/PROTOCOL.md §5.3 and §5.5). Replies
 /// (`ack`, `error`) carry the command's `ref`; events carry none.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type")]
 pub enum ServerFrame<'a> {
     /// The first frame of every session.
@@ -154,7 +154,7 @@ pub enum ServerFrame<'a> {
 }
 
 /// `data` of `resync`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResyncEvent {
     /// The conversation to join again with `since_seq` or `since_version`: this frame is the
     /// last of it the session gets until then.
@@ -162,7 +162,7 @@ pub struct ResyncEvent {
 }
 
 /// `data` of `welcome`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Welcome {
     /// The session's user.
     pub user: UserView,
@@ -175,7 +175,7 @@ pub struct Welcome {
 
 /// The `{message}` payload of `message:new`, `message:updated` and message acks: the one
 /// declaration of that shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessagePayload<'a> {
     /// The message in its current state.
     pub message: Cow<'a, MessageView>,
@@ -186,7 +186,7 @@ pub struct MessagePayload<'a> {
     clippy::large_enum_variant,
     reason = "built to be serialized at once, never stored or moved around"
 )]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Ack<'a> {
     /// `message:send`, `message:edit`, `message:delete`, `reaction:*`: the message.
@@ -202,7 +202,7 @@ pub enum Ack<'a> {
 }
 
 /// `ack` data of `conversation:join`, sent after any replay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JoinAck {
     /// The conversation.
     pub conversation_id: ConversationId,
@@ -222,21 +222,21 @@ pub struct JoinAck {
 }
 
 /// `ack` data of `auth:refresh`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RefreshAck {
     /// The session now ends at this token's expiry (RFC 3339).
     pub token_expires_at: DateTime<Utc>,
 }
 
 /// `ack` data of commands about one conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationAck {
     /// The conversation.
     pub conversation_id: ConversationId,
 }
 
 /// `data` of `message:deleted`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageDeleted {
     /// The conversation.
     pub conversation_id: ConversationId,
@@ -249,7 +249,7 @@ pub struct MessageDeleted {
 }
 
 /// `data` of `message:delivered` and `message:read`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReceiptEvent {
     /// The conversation.
     pub conversation_id: ConversationId,
@@ -260,7 +260,7 @@ pub struct ReceiptEvent {
 }
 
 /// `data` of `typing:start` and `typing:stop`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TypingEvent {
     /// The conversation.
     pub conversation_id: ConversationId,
@@ -269,7 +269,7 @@ pub struct TypingEvent {
 }
 
 /// `data` of `conversation:closed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClosedEvent {
     /// The conversation.
     pub conversation_id: ConversationId,
@@ -280,7 +280,7 @@ pub struct ClosedEvent {
 }
 
 /// `data` of `participant:added`, `participant:removed` and `participant:updated`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ParticipantEvent {
     /// The conversation.
     pub conversation_id: ConversationId,
@@ -294,7 +294,7 @@ pub struct ParticipantEvent {
 }
 
 /// `online` or `offline`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The user's first session opened.
@@ -304,7 +304,7 @@ pub enum Status {
 }
 
 /// `data` of `user:status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusEvent {
     /// Who.
     pub user_id: UserId,

@@ -12,6 +12,7 @@
 //!   non-integer id, is answered as a missing resource).
 
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{AnyOfBuilder, Schema};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder, SecurityRequirement,
@@ -61,6 +62,20 @@ const SHARED: [(&str, &str, &str); 7] = [
 /// (`<method>_<path>`), and lists on each operation the shared responses it can give.
 pub fn complete(doc: &mut OpenApi) {
     let components = doc.components.get_or_insert_with(Default::default);
+    // An `ack`'s data is one of several shapes that overlap (`{conversation_id}` is part of a
+    // join's): "any of", as serde's untagged enum reads it, not "exactly one of".
+    if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get("Ack") {
+        let any_of = one_of
+            .items
+            .iter()
+            .cloned()
+            .fold(AnyOfBuilder::new(), AnyOfBuilder::item)
+            .description(one_of.description.clone())
+            .build();
+        components
+            .schemas
+            .insert("Ack".into(), RefOr::T(Schema::AnyOf(any_of)));
+    }
     components.security_schemes.insert(
         "bearer".into(),
         SecurityScheme::Http(

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document of the REST API, generated from the code: every handler carries
 //! its `#[utoipa::path]` next to it, the request and response types derive `utoipa::ToSchema`
-//! (`crate::api`), and [`ApiDoc`] collects them. [`common`] adds what every route of a kind
+//! (`crate::api`), and [`ApiDoc`] collects them, with the WebSocket frames (`ClientCommand`,
+//! `ServerFrame`, from `crate::protocol`) as schemas of their own. [`common`] adds what every route of a kind
 //! can answer (401, 429, 5xx...) and the security schemes. Served at
 //! `GET /api-docs/openapi.json`, with a docs UI at `GET /api-docs` ([`ui`]) whose assets are
 //! compiled into the binary: it loads nothing from elsewhere.
@@ -50,7 +51,8 @@ pub const NOT_DOCUMENTED: [&str; 6] = [
                        (`/api/v1/server/...`, tag `server`) takes a project's API key \
                        (`X-API-Key: pk_...` or `Authorization: Bearer pk_...`). Every error \
                        body is `{\"error\":{\"code\",\"message\"}}` (`ErrorEnvelope`). The \
-                       WebSocket protocol (`GET /api/v1/ws`) is docs/PROTOCOL.md §5."
+                       WebSocket protocol (`GET /api/v1/ws`) is docs/PROTOCOL.md §5; its frames \
+                       are the schemas `ClientCommand` (client to server) and `ServerFrame`."
     ),
     paths(
         health::health, health::ready,
@@ -79,7 +81,12 @@ pub const NOT_DOCUMENTED: [&str; 6] = [
         server_conversations::add_participants, server_conversations::remove_participant,
         server_conversations::close, server::messages, server_messages::post_message,
     ),
-    components(schemas(crate::error::ErrorEnvelope, crate::error::ErrorCode)),
+    components(schemas(
+        crate::error::ErrorEnvelope,
+        crate::error::ErrorCode,
+        crate::protocol::ClientCommand,
+        crate::protocol::ServerFrame,
+    )),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Registration, sign-in and tokens (docs/PROTOCOL.md §2)"),
