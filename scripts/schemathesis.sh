@@ -15,6 +15,9 @@
 #   scripts/schemathesis.sh                 # 40 examples per operation
 #   EXAMPLES=200 scripts/schemathesis.sh    # more
 #   SEED=1234 scripts/schemathesis.sh       # a reproducible run
+#   POSTGRES=postgres://postgres@127.0.0.1:5432 scripts/schemathesis.sh
+#                                           # on PostgreSQL: a database of its own on that
+#                                           # server (psql creates and drops it)
 #
 # Schemathesis (PyPI) is installed in a virtualenv, `$VENV` (default: a folder under the cargo
 # target directory), on first use. Needs python3 with venv, and curl.
@@ -38,10 +41,14 @@ fi
 
 WORK=$(mktemp -d)
 SERVER_PID=
+DATABASE=
 cleanup() {
     if [ -n "$SERVER_PID" ]; then
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [ -n "${DATABASE:-}" ]; then
+        psql -q "$POSTGRES/postgres" -c "DROP DATABASE IF EXISTS $DATABASE" || true
     fi
     rm -rf "$WORK"
 }
@@ -52,7 +59,13 @@ BASE=http://127.0.0.1:$PORT
 
 # The server's settings: defaults (no config.toml in $WORK) but for these.
 export PARLOR__SERVER__BIND=127.0.0.1:$PORT
-export PARLOR__DATABASE__URL=sqlite://$WORK/parlor.db
+if [ -n "${POSTGRES:-}" ]; then
+    DATABASE=parlor_schemathesis_$$
+    psql -q "$POSTGRES/postgres" -c "CREATE DATABASE $DATABASE"
+    export PARLOR__DATABASE__URL=$POSTGRES/$DATABASE
+else
+    export PARLOR__DATABASE__URL=sqlite://$WORK/parlor.db
+fi
 export PARLOR__UPLOADS__DIR=$WORK/uploads
 export PARLOR__AUTH__BCRYPT_COST=4
 export PARLOR__AUTH__ACCESS_TOKEN_TTL_S=86400

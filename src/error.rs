@@ -359,6 +359,13 @@ impl From<DbError> for AppError {
             DbError::NotFound | DbError::Query(diesel::result::Error::NotFound) => {
                 Self::not_found("resource")
             }
+            // PostgreSQL refuses U+0000 in text. Input is checked for it at the door (JSON
+            // bodies, queries, paths, message text); this is the net for anything missed.
+            DbError::Query(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("0x00") =>
+            {
+                Self::Validation("a value must not contain U+0000 (NUL)".into())
+            }
             DbError::ReadPool(_) | DbError::WritePool(_) | DbError::WriterGone => {
                 Self::Unavailable("the database is unavailable".into())
             }

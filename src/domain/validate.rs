@@ -196,6 +196,10 @@ impl MessageContent {
         if raw.trim().is_empty() {
             return Err(Invalid::field("content", "must not be empty"));
         }
+        // PostgreSQL's text cannot hold it: refused on every backend alike.
+        if raw.contains('\0') {
+            return Err(Invalid::field("content", "must not contain U+0000 (NUL)"));
+        }
         if raw.chars().count() > max_chars {
             return Err(Invalid::field(
                 "content",
@@ -223,6 +227,10 @@ pub fn validate_client_msg_id(raw: Option<String>) -> Result<Option<String>, Inv
         Some(id) if id.is_empty() || id.chars().count() > 64 => {
             Err(Invalid::field("client_msg_id", "1 to 64 characters"))
         }
+        Some(id) if id.contains('\0') => Err(Invalid::field(
+            "client_msg_id",
+            "must not contain U+0000 (NUL)",
+        )),
         other => Ok(other),
     }
 }

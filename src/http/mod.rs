@@ -57,6 +57,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
         .service(resource("/api-docs/{asset}").route(web::get().to(openapi::asset)))
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(extract::refuse_nul_in_path))
                 .wrap(actix_web::middleware::from_fn(limits::enforce))
                 .service(resource("/auth/register").route(web::post().to(auth::register)))
                 .service(resource("/auth/login").route(web::post().to(auth::login)))

@@ -123,3 +123,84 @@ async fn a_method_not_allowed_lists_the_allowed_ones() {
         assert_eq!(error_code(response).await, "method_not_allowed");
     }
 }
+
+#[actix_web::test]
+async fn a_nul_character_is_bad_input_not_a_server_error() {
+    // Found by Schemathesis on PostgreSQL, whose text cannot hold U+0000: a NUL in a login, a
+    // lookup by external id or a message (REST or WebSocket) failed its query and answered 500
+    // `internal`. Now the same answer on every backend.
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let bearer = format!("Bearer {}", ann.access_token);
+    let auth = Some(("authorization", bearer.as_str()));
+    let conversation = app.conversation(&ann, &[]).await;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            &json!({"username": "an\u{0}n", "password": "password-ann"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("validation_failed")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("username:"),
+        "{body}"
+    );
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    let (status, body) = app
+        .call("POST", &path, auth, &json!({"content": "a\u{0}b"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("validation_failed")),
+        "{body}"
+    );
+    let (status, body) = app
+        .call("GET", "/api/v1/users?query=a%00", auth, &Value::Null)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("validation_failed")),
+        "{body}"
+    );
+    let key = crate::server_users::key(&app, 1, "read,users:write");
+    let (status, body) = app
+        .call(
+            "GET",
+            "/api/v1/server/users/crm%0042",
+            Some(("x-api-key", &key)),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
+    let mut ws = app.ws(&ann).await;
+    let reply = ws
+        .call(
+            "message:send",
+            json!({"conversation_id": conversation, "content": "a\u{0}b"}),
+        )
+        .await;
+    assert_eq!(reply["type"], "error", "{reply}");
+    assert_eq!(reply["data"]["code"], "validation_failed", "{reply}");
+    // Nothing was stored, and the conversation still takes messages.
+    let reply = ws
+        .call(
+            "message:send",
+            json!({"conversation_id": conversation, "content": "fine"}),
+        )
+        .await;
+    assert_eq!(reply["type"], "ack", "{reply}");
+    assert_eq!(reply["data"]["message"]["seq"], 1, "{reply}");
+}
