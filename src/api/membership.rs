@@ -13,6 +13,7 @@ use crate::domain::{ConversationId, ConversationKind, MemberRole, UserId};
 #[schema(example = json!({"user_ids": [2, 3]}))]
 pub struct AddBody {
     /// Users of the caller's project to add (1 to 100 per call).
+    #[schema(min_items = 1, max_items = 100)]
     pub user_ids: Vec<UserId>,
 }
 

@@ -113,15 +113,52 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// The document as JSON, built once.
+/// The document as JSON, built once, its descriptions free of rustdoc links.
 fn document_json() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| {
-        serde_json::to_string(&document()).unwrap_or_else(|err| {
+    JSON.get_or_init(|| match serde_json::to_string(&document()) {
+        Ok(json) => without_rustdoc_links(&json),
+        Err(err) => {
             tracing::error!(error = %err, "cannot serialize the OpenAPI document");
             "{}".into()
-        })
+        }
     })
+}
+
+/// `text` with the rustdoc links of the doc comments it was made from (``[`Name`]``,
+/// ``[`Name`](crate::path)``) as plain code spans (`` `Name` ``), which is what a reader of the
+/// document can follow.
+fn without_rustdoc_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("[`") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        // The code span must close at once with "`]" and hold no quote (it is inside a JSON
+        // string).
+        let Some(end) = after[1..].find('`').map(|i| i + 1) else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let span = &after[..=end];
+        let tail = &after[end + 1..];
+        if !tail.starts_with(']') || span.contains('"') {
+            out.push('[');
+            rest = after;
+            continue;
+        }
+        out.push_str(span);
+        rest = &tail[1..];
+        // A link target: `(crate::path)` with no space or quote.
+        if let Some(target) = rest.strip_prefix('(')
+            && let Some(close) = target.find(')')
+            && !target[..close].contains([' ', '"'])
+        {
+            rest = &target[close + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `GET /api-docs/openapi.json`: the OpenAPI 3.1 document.

@@ -260,3 +260,27 @@ async fn the_docs_page_loads_only_files_parlor_serves() {
     .await;
     assert_eq!(spec.status(), StatusCode::OK);
 }
+
+#[test]
+fn rustdoc_links_become_code_spans_and_nothing_else_changes() {
+    let cases = [
+        ("→ [`ProjectView`]; 404", "→ `ProjectView`; 404"),
+        (
+            "1 to 32 bytes, [`Emoji`](crate::domain::Emoji))",
+            "1 to 32 bytes, `Emoji`)",
+        ),
+        (
+            "`{added: [{user_id, role}]}` and `[1, 2]`",
+            "`{added: [{user_id, role}]}` and `[1, 2]`",
+        ),
+        ("a [`b` c] d", "a [`b` c] d"),
+        ("ends with [`", "ends with [`"),
+    ];
+    for (text, plain) in cases {
+        assert_eq!(super::without_rustdoc_links(text), plain, "{text}");
+    }
+    let served = super::document_json();
+    assert!(!served.contains("[`"), "a rustdoc link is left");
+    let parsed: Value = serde_json::from_str(served).unwrap_or_default();
+    assert_eq!(parsed["openapi"], "3.1.0");
+}
