@@ -1,0 +1,384 @@
+// The console's shared state: the client, the signed-in user, the conversation queue with its
+// unread counts, who is typing, who has read what, user names, and desktop notifications.
+// Components re-render on `changed()` through useStore().
+import { useEffect, useState } from "preact/hooks";
+import { ParlorClient } from "/clients/js/parlor.js";
+import { preview } from "./lib.js";
+
+export const client = new ParlorClient({ baseUrl: "", storage: localStorage });
+
+export const state = {
+  me: null, // the signed-in user (§4.1)
+  connection: "idle",
+  convs: new Map(), // id -> conversation view (§4.2) the agent takes part in
+  queueCursor: null, // next page of GET /api/v1/conversations, null on the last
+  queueLoaded: false,
+  typing: new Map(), // conversation id -> Map(user id -> expiry ms)
+  reads: new Map(), // conversation id -> Map(user id -> read seq), from message:read events
+  viewing: null, // id of the conversation on screen, if any
+};
+
+// ---------------------------------------------------------------------------------------------
+// Change notification, batched to one render per frame.
+
+const listeners = new Set();
+let scheduled = false;
+
+export function changed() {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    for (const listener of [...listeners]) listener((n) => n + 1);
+  });
+}
+
+export function useStore() {
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    listeners.add(setTick);
+    return () => listeners.delete(setTick);
+  }, []);
+  return state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// User names: the directory's first page at once, then one user at a time as they turn up.
+
+const names = new Map(); // id -> {username, display_name} or null while asked
+const nameWaiters = [];
+
+export function displayName(id) {
+  if (state.me && id === state.me.id) return "You";
+  const user = names.get(id);
+  if (user) return user.display_name || user.username || `User ${id}`;
+  if (!names.has(id)) askName(id);
+  return `User ${id}`;
+}
+
+export function rememberUser(user) {
+  names.set(user.id, user);
+  changed();
+}
+
+function askName(id) {
+  names.set(id, null);
+  nameWaiters.push(id);
+  if (nameWaiters.length === 1) setTimeout(fetchNames, 50);
+}
+
+async function fetchNames() {
+  while (nameWaiters.length) {
+    const id = nameWaiters.shift();
+    try {
+      names.set(id, await client.api("GET", `/api/v1/users/${id}`));
+    } catch (error) {
+      // Disabled users (the system user among them) are not in the directory.
+      names.set(id, { id, username: error.status === 404 ? `User ${id}` : null, display_name: null });
+    }
+    changed();
+  }
+}
+
+async function loadDirectory() {
+  try {
+    const users = await client.api("GET", "/api/v1/users", undefined, { query: { limit: 200 } });
+    for (const user of users) names.set(user.id, user);
+    changed();
+  } catch {
+    // Names then come one at a time.
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The queue.
+
+export function isStaff() {
+  return state.me && (state.me.role === "agent" || state.me.role === "admin");
+}
+
+export function sortedQueue() {
+  return [...state.convs.values()].sort((a, b) => {
+    if (a.status !== b.status) return a.status === "open" ? -1 : 1;
+    if (a.last_activity_at !== b.last_activity_at) return a.last_activity_at < b.last_activity_at ? 1 : -1;
+    return b.id - a.id;
+  });
+}
+
+export function conversationTitle(conv) {
+  if (conv.title) return conv.title;
+  const others = conv.participant_ids.filter((id) => !state.me || id !== state.me.id);
+  if (!others.length) return `Conversation ${conv.id}`;
+  const shown = others.slice(0, 3).map(displayName).join(", ");
+  return others.length > 3 ? `${shown} +${others.length - 3}` : shown;
+}
+
+// Adds (or refreshes) a conversation the user takes part in, and joins it for live events.
+export function addConversation(conv) {
+  const known = state.convs.get(conv.id);
+  if (conv.member_role === null && !(known && known.member_role)) return; // an admin's view of others'
+  state.convs.set(conv.id, known ? { ...known, ...conv } : conv);
+  if (!known) queueJoin(conv.id);
+  changed();
+}
+
+// Joins are sent one after another (each waits for its ack): the session's frame budget is
+// 20 per second (PROTOCOL.md §5.6).
+const joinQueue = [];
+const joined = new Set();
+let joining = false;
+
+function queueJoin(id) {
+  if (joined.has(id)) return;
+  joined.add(id);
+  joinQueue.push(id);
+  if (!joining) runJoins();
+}
+
+async function runJoins() {
+  joining = true;
+  while (joinQueue.length) {
+    const id = joinQueue.shift();
+    try {
+      await client.join(id);
+    } catch (error) {
+      joined.delete(id);
+      if (error.code === "rate_limited") {
+        joinQueue.unshift(id);
+        joined.add(id);
+        await new Promise((r) => setTimeout(r, error.retryAfterMs || 1000));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  joining = false;
+}
+
+const PAGE = 50;
+
+export async function loadQueue() {
+  const page = await client.conversations({ limit: PAGE });
+  for (const conv of page.items) addConversation(conv);
+  state.queueCursor = page.next_cursor || null;
+  state.queueLoaded = true;
+  changed();
+  await refreshUnread();
+}
+
+export async function loadMoreQueue() {
+  if (!state.queueCursor) return;
+  const page = await client.conversations({ limit: PAGE, cursor: state.queueCursor });
+  for (const conv of page.items) addConversation(conv);
+  state.queueCursor = page.next_cursor || null;
+  changed();
+}
+
+// New conversations reach no session until it joins them, so the newest page is polled.
+async function pollNewest() {
+  try {
+    const page = await client.conversations({ limit: 20 });
+    for (const conv of page.items) {
+      const known = state.convs.get(conv.id);
+      if (!known || known.last_seq !== conv.last_seq || known.status !== conv.status) addConversation(conv);
+    }
+  } catch {
+    // The next poll tries again.
+  }
+}
+
+export async function refreshUnread() {
+  const unread = await client.api("GET", "/api/v1/unread");
+  for (const [id, count] of Object.entries(unread.conversations)) {
+    const conv = state.convs.get(Number(id));
+    if (conv) {
+      conv.unread_count = state.viewing === conv.id ? 0 : count;
+      conv.unread_mentions = unread.unread_mentions ? unread.unread_mentions[id] || 0 : 0;
+    }
+  }
+  changed();
+}
+
+let unreadTimer = null;
+function refreshUnreadSoon() {
+  clearTimeout(unreadTimer);
+  unreadTimer = setTimeout(() => refreshUnread().catch(() => {}), 1500);
+}
+
+// Marks everything up to `seq` read, over the socket.
+export async function markRead(id, seq) {
+  const conv = state.convs.get(id);
+  if (!conv || !conv.member_role || seq <= (conv.last_read_seq || 0)) return;
+  conv.last_read_seq = seq;
+  if (seq >= conv.last_seq) {
+    conv.unread_count = 0;
+    conv.unread_mentions = 0;
+  }
+  changed();
+  try {
+    await client.markRead(id, seq);
+  } catch {
+    refreshUnreadSoon();
+  }
+}
+
+// Applies a message to its conversation's queue entry (from events and our own sends).
+export function applyMessage(message) {
+  const conv = state.convs.get(message.conversation_id);
+  if (!conv) {
+    fetchConversation(message.conversation_id);
+    return;
+  }
+  if (message.seq <= conv.last_seq) {
+    if (conv.last_message && conv.last_message.id === message.id) conv.last_message = message;
+    changed();
+    return;
+  }
+  const fromOther = !state.me || message.sender_id !== state.me.id;
+  conv.last_seq = message.seq;
+  conv.last_message = message;
+  conv.last_activity_at = message.created_at;
+  if (fromOther && message.kind !== "system" && state.viewing !== conv.id) {
+    conv.unread_count = (conv.unread_count || 0) + 1;
+  }
+  changed();
+  if (fromOther) notifyDesktop(conv, message);
+}
+
+async function fetchConversation(id) {
+  try {
+    addConversation(await client.api("GET", `/api/v1/conversations/${id}`));
+  } catch {
+    // Not visible to us.
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Desktop notifications, only once the user asked for them (a click, never on load).
+
+const NOTIFY_KEY = "parlor.console.notifications";
+
+export function notificationsOffer() {
+  if (typeof Notification === "undefined") return "unsupported";
+  if (Notification.permission !== "default") return Notification.permission;
+  return localStorage.getItem(NOTIFY_KEY) === "dismissed" ? "dismissed" : "ask";
+}
+
+export async function enableNotifications() {
+  await Notification.requestPermission();
+  changed();
+}
+
+export function dismissNotifications() {
+  localStorage.setItem(NOTIFY_KEY, "dismissed");
+  changed();
+}
+
+function notifyDesktop(conv, message) {
+  if (!document.hidden || typeof Notification === "undefined" || Notification.permission !== "granted") return;
+  const shown = new Notification(`${displayName(message.sender_id)} · ${conversationTitle(conv)}`, {
+    body: preview(message).slice(0, 200),
+    tag: `parlor-conversation-${conv.id}`,
+  });
+  shown.onclick = () => {
+    window.focus();
+    location.hash = `#/inbox/${conv.id}`;
+    shown.close();
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live events.
+
+function setTyping(conversationId, userId, on) {
+  let users = state.typing.get(conversationId);
+  if (!users) state.typing.set(conversationId, (users = new Map()));
+  if (on) users.set(userId, Date.now() + 8000);
+  else users.delete(userId);
+  changed();
+}
+
+export function typingUsers(conversationId) {
+  const users = state.typing.get(conversationId);
+  if (!users) return [];
+  const now = Date.now();
+  return [...users].filter(([id, until]) => until > now && (!state.me || id !== state.me.id)).map(([id]) => id);
+}
+
+const unsubscribers = [];
+let pollTimer = null;
+let typingTimer = null;
+
+function wire() {
+  const on = (type, handler) => unsubscribers.push(client.on(type, handler));
+  on("message:new", (data) => applyMessage(data.message));
+  on("message:updated", (data) => applyMessage(data.message));
+  on("typing:start", (data) => setTyping(data.conversation_id, data.user_id, true));
+  on("typing:stop", (data) => setTyping(data.conversation_id, data.user_id, false));
+  on("message:read", (data) => {
+    if (state.me && data.user_id === state.me.id) {
+      const conv = state.convs.get(data.conversation_id);
+      if (conv && data.seq > (conv.last_read_seq || 0)) {
+        conv.last_read_seq = data.seq;
+        refreshUnreadSoon();
+      }
+      return;
+    }
+    let reads = state.reads.get(data.conversation_id);
+    if (!reads) state.reads.set(data.conversation_id, (reads = new Map()));
+    reads.set(data.user_id, Math.max(reads.get(data.user_id) || 0, data.seq));
+    changed();
+  });
+  on("conversation:closed", (data) => {
+    const conv = state.convs.get(data.conversation_id);
+    if (conv) Object.assign(conv, { status: "closed", closed_by: data.closed_by, closed_at: data.closed_at });
+    state.typing.delete(data.conversation_id);
+    changed();
+  });
+  on("mention", (data) => {
+    const conv = state.convs.get(data.conversation_id);
+    if (conv) conv.unread_mentions = (conv.unread_mentions || 0) + 1;
+    else fetchConversation(data.conversation_id);
+    changed();
+  });
+  let wasOpen = false;
+  on("state", (value) => {
+    state.connection = typeof value === "string" ? value : value && value.state;
+    if (state.connection === "open") {
+      if (wasOpen) {
+        refreshUnreadSoon();
+        pollNewest();
+      }
+      wasOpen = true;
+    }
+    changed();
+  });
+}
+
+// Starts the live side for the signed-in user: the socket, the queue and the polls.
+export async function start(me) {
+  state.me = me;
+  names.set(me.id, me);
+  wire();
+  loadDirectory();
+  try {
+    await client.connect();
+  } catch {
+    // The client keeps reconnecting; the header shows the state.
+  }
+  if (isStaff()) {
+    await loadQueue();
+    pollTimer = setInterval(pollNewest, 20000);
+    typingTimer = setInterval(() => state.typing.size && changed(), 3000);
+  }
+}
+
+export function stop() {
+  for (const unsubscribe of unsubscribers.splice(0)) unsubscribe();
+  clearInterval(pollTimer);
+  clearInterval(typingTimer);
+  client.disconnect();
+  Object.assign(state, { me: null, connection: "idle", queueCursor: null, queueLoaded: false, viewing: null });
+  for (const map of [state.convs, state.typing, state.reads, joined]) map.clear();
+  joinQueue.length = 0;
+  changed();
+}
