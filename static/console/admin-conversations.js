@@ -39,8 +39,8 @@ export function AdminConversations({ selected }) {
 
   const shown = (items || []).filter((c) => (!status || c.status === status) && (!kind || c.kind === kind));
 
-  return html`<div class=${`split${selected ? " has-selection" : ""}`}>
-    <aside class="split-list" aria-label="All conversations">
+  return html`<main class=${`split${selected ? " has-selection" : ""}`}>
+    <div class="split-list">
       <section class="queue" aria-labelledby="all-conv-title">
         <div class="pane-head"><h1 id="all-conv-title">Conversations</h1>
           <span class="muted small">${items ? `${shown.length} shown${cursor ? ", more to load" : ""}` : ""}</span></div>
@@ -74,11 +74,11 @@ export function AdminConversations({ selected }) {
         ${cursor ? html`<div class="pad"><button type="button" class="btn wide" disabled=${busy} onClick=${() => load(cursor)}
           data-testid="admin-conversations-more">${busy ? "Loading…" : "Load more"}</button></div>` : null}
       </section>
-    </aside>
-    <main class="split-main" aria-label="Conversation">
+    </div>
+    <div class="split-main">
       ${selected
         ? html`<${ConversationView} key=${selected} id=${selected} back="#/admin/conversations" />`
         : html`<div class="empty-state"><p>Pick a conversation to read it.</p></div>`}
-    </main>
-  </div>`;
+    </div>
+  </main>`;
 }

@@ -1,7 +1,7 @@
 // The Parlor console: sign-in, the page frame (header, navigation) and the routes.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { html, useRoute, useTheme, Notices, ConfirmHost, formValues } from "./lib.js";
+import { html, Icon, useRoute, useTheme, Notices, ConfirmHost, formValues } from "./lib.js";
 import { client, state, start, stop, useStore, isStaff } from "./store.js";
 import { Inbox } from "./queue.js";
 import { Search } from "./search.js";
@@ -47,7 +47,7 @@ function ThemeToggle() {
   const next = theme === "dark" ? "light" : "dark";
   return html`<button type="button" class="btn icon" onClick=${toggle} data-testid="theme-toggle"
     aria-label=${`Switch to ${next} theme`} title=${`Switch to ${next} theme`}>
-    <span aria-hidden="true">${theme === "dark" ? "☀" : "☾"}</span>
+    <${Icon} name=${theme === "dark" ? "sun" : "moon"} />
   </button>`;
 }
 
@@ -60,8 +60,13 @@ const CONNECTION_LABELS = {
 };
 
 function Header({ section, onSignOut }) {
-  const { me, connection } = useStore();
+  const { me, connection, convs } = useStore();
   const admin = me.role === "admin";
+  let unread = 0;
+  for (const conv of convs.values()) unread += conv.unread_count || 0;
+  useEffect(() => {
+    document.title = unread ? `(${unread}) Parlor console` : "Parlor console";
+  }, [unread]);
   const link = (href, name, label, testid) =>
     html`<li><a href=${href} aria-current=${section === name ? "page" : undefined} data-testid=${testid}>${label}</a></li>`;
   return html`<header class="topbar">
@@ -116,6 +121,12 @@ function Console({ onSignOut }) {
   return html`<div class="shell">
     <a class="skip" href="#main-content" onClick=${(e) => { e.preventDefault(); document.getElementById("main-content")?.focus(); }}>Skip to content</a>
     <${Header} section=${section} onSignOut=${onSignOut} />
+    ${state.ended
+      ? html`<div class="banner ended" role="alert" data-testid="session-ended">
+          <span>${state.ended} Sign in again to continue.</span>
+          <button type="button" class="btn primary small" onClick=${onSignOut}>Sign in again</button>
+        </div>`
+      : null}
     <div class="content" id="main-content" tabindex="-1">${view}</div>
   </div>`;
 }

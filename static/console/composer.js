@@ -1,7 +1,7 @@
 // The message composer: Enter sends (Shift+Enter for a new line), typing indicators go out while
 // the agent types, and a file can be attached (uploaded with a progress bar, then sent).
 import { useEffect, useRef, useState } from "preact/hooks";
-import { html, formatBytes, showError } from "./lib.js";
+import { html, Icon, formatBytes, showError } from "./lib.js";
 import { client } from "./store.js";
 
 export function Composer({ id, onSent }) {
@@ -66,7 +66,7 @@ export function Composer({ id, onSent }) {
   return html`<form class="composer" onSubmit=${send} data-testid="composer" aria-label="Write a message">
     ${file
       ? html`<div class="attachment-chip" data-testid="attachment-chip">
-          ${previewUrl ? html`<img src=${previewUrl} alt="" class="chip-preview" />` : html`<span aria-hidden="true">📎</span>`}
+          ${previewUrl ? html`<img src=${previewUrl} alt="" class="chip-preview" />` : html`<${Icon} name="clip" />`}
           <span class="chip-name">${file.name}</span> <span class="muted small">${formatBytes(file.size)}</span>
           ${progress !== null
             ? html`<progress max="1" value=${progress} aria-label="Upload progress" data-testid="upload-progress"></progress>
@@ -79,11 +79,12 @@ export function Composer({ id, onSent }) {
       <input type="file" ref=${fileRef} hidden data-testid="file-input"
         onChange=${(e) => setFile(e.currentTarget.files[0] || null)} />
       <button type="button" class="btn icon" onClick=${() => fileRef.current.click()} aria-label="Attach a file"
-        title="Attach a file" data-testid="attach-button" disabled=${sending}><span aria-hidden="true">📎</span></button>
+        title="Attach a file" data-testid="attach-button" disabled=${sending}><${Icon} name="clip" /></button>
       <label class="sr-only" for=${`composer-text-${id}`}>Message</label>
       <textarea id=${`composer-text-${id}`} ref=${textRef} rows="1" value=${text} onInput=${onInput} onKeyDown=${onKeyDown}
-        placeholder=${file ? "Add a caption (optional)" : "Write a message — Enter to send, Shift+Enter for a new line"}
+        placeholder=${file ? "Add a caption (optional)" : "Write a message"} aria-describedby=${`composer-hint-${id}`}
         maxlength="4000" data-testid="composer-input"></textarea>
+      <span id=${`composer-hint-${id}`} class="sr-only">Enter sends; Shift+Enter starts a new line.</span>
       <button class="btn primary" disabled=${sending || (!text.trim() && !file)} data-testid="send-button">
         ${sending ? "Sending…" : "Send"}</button>
     </div>

@@ -1,7 +1,7 @@
 // One conversation: its history (older pages on scroll or button), live messages, typing,
 // read receipts, attachments, the composer and closing.
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { html, formatTime, formatDateTime, formatBytes, askConfirm, showError, notice } from "./lib.js";
+import { html, Icon, formatTime, formatDateTime, formatBytes, askConfirm, showError, notice } from "./lib.js";
 import {
   client, state, useStore, conversationTitle, displayName, addConversation, applyMessage,
   markRead, typingUsers,
@@ -37,7 +37,7 @@ function Attachment({ attachment: a }) {
     </a>`;
   }
   return html`<a class="att-file" href=${a.url} target="_blank" rel="noopener" download=${a.original_name}>
-    <span aria-hidden="true">📎</span> ${a.original_name} <span class="muted small">${formatBytes(a.size)}</span>
+    <${Icon} name="clip" /> ${a.original_name} <span class="muted small">${formatBytes(a.size)}</span>
   </a>`;
 }
 
@@ -164,8 +164,10 @@ export function ConversationView({ id, back }) {
     else el.scrollTop = el.scrollHeight - plan.height + plan.top;
   }, [messages]);
 
+  const olderBusy = useRef(false);
   async function loadOlder() {
-    if (loadingOlder || !hasOlder || !messages.length) return;
+    if (olderBusy.current || !hasOlder || !messages.length) return;
+    olderBusy.current = true;
     setLoadingOlder(true);
     try {
       const page = await client.history(id, { before_seq: messages[0].seq, limit: PAGE });
@@ -176,6 +178,7 @@ export function ConversationView({ id, back }) {
     } catch (error) {
       showError(error, "Loading older messages");
     } finally {
+      olderBusy.current = false;
       setLoadingOlder(false);
     }
   }
@@ -183,11 +186,11 @@ export function ConversationView({ id, back }) {
   // Older pages load as the top of the list comes into view.
   const topRef = useRef(null);
   useEffect(() => {
-    if (!topRef.current || !listRef.current) return undefined;
+    if (!topRef.current || !listRef.current || !hasOlder) return undefined;
     const observer = new IntersectionObserver((entries) => entries[0].isIntersecting && loadOlder(), { root: listRef.current });
     observer.observe(topRef.current);
     return () => observer.disconnect();
-  });
+  }, [hasOlder, messages]);
 
   // Read receipts: what is on screen, while the tab is visible, is read.
   const lastSeq = messages.length ? messages[messages.length - 1].seq : 0;
@@ -235,7 +238,7 @@ export function ConversationView({ id, back }) {
 
   return html`<section class="conversation" aria-labelledby="conv-title" data-testid="conversation" data-status=${conv.status}>
     <div class="conv-head">
-      <a class="btn icon back" href=${back} aria-label="Back to the list" data-testid="back-button"><span aria-hidden="true">←</span></a>
+      <a class="btn icon back" href=${back} aria-label="Back to the list" data-testid="back-button"><${Icon} name="back" /></a>
       <div class="conv-title-wrap">
         <h2 id="conv-title" class="conv-title">${conversationTitle(conv)}</h2>
         <p class="muted small">${conv.kind} · ${conv.member_count} ${conv.member_count === 1 ? "member" : "members"} · #${conv.id}
@@ -245,8 +248,7 @@ export function ConversationView({ id, back }) {
       ${canClose ? html`<button type="button" class="btn danger small" onClick=${close} data-testid="close-conversation">Close</button>` : null}
     </div>
     ${closed
-      ? html`<p class="closed-banner" data-testid="closed-banner">Closed by ${conv.closed_by ? displayName(conv.closed_by) : "someone"}
-          on ${formatDateTime(conv.closed_at)}. The history stays readable.</p>`
+      ? html`<p class="closed-banner" data-testid="closed-banner">${`Closed by ${conv.closed_by ? displayName(conv.closed_by).replace(/^You$/, "you") : "someone"} on ${formatDateTime(conv.closed_at)}. The history stays readable.`}</p>`
       : null}
     <div class="messages" ref=${listRef} onScroll=${onScroll} tabindex="0" role="log" aria-label="Messages"
       aria-busy=${loading ? "true" : "false"} data-testid="message-list">

@@ -135,6 +135,21 @@ export function ConfirmHost() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Icons: inline SVG (no icon font, no emoji that a system may lack).
+
+const ICONS = {
+  clip: "M16.5 6.5l-7.8 7.8a2 2 0 0 0 2.8 2.8l7.8-7.8a4 4 0 0 0-5.6-5.6L5.9 11.5a6 6 0 0 0 8.5 8.5l6.4-6.4",
+  sun: "M12 4V2M12 22v-2M4 12H2M22 12h-2M5.6 5.6L4.2 4.2M19.8 19.8l-1.4-1.4M5.6 18.4l-1.4 1.4M19.8 4.2l-1.4 1.4M12 16a4 4 0 1 0 0-8 4 4 0 0 0 0 8z",
+  moon: "M20 14.5A8 8 0 0 1 9.5 4a8 8 0 1 0 10.5 10.5z",
+  back: "M15 5l-7 7 7 7",
+};
+
+export function Icon({ name }) {
+  return html`<svg class="icon" width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" focusable="false"
+    fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d=${ICONS[name]} /></svg>`;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Formatting.
 
 export function formatTime(iso) {
@@ -172,8 +187,8 @@ export function preview(message) {
   if (!message) return "No messages yet";
   if (message.deleted_at) return "Message deleted";
   if (message.attachment) {
-    const name = message.attachment.original_name;
-    return message.content ? `📎 ${name}: ${message.content}` : `📎 ${name}`;
+    const what = `${message.kind === "image" ? "Image" : "File"} ${message.attachment.original_name}`;
+    return message.content ? `${what}: ${message.content}` : what;
   }
   return message.content;
 }

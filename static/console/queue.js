@@ -84,12 +84,12 @@ export function Queue({ selected }) {
 }
 
 export function Inbox({ selected }) {
-  return html`<div class=${`split${selected ? " has-selection" : ""}`}>
-    <aside class="split-list" aria-label="Conversation queue"><${Queue} selected=${selected} /></aside>
-    <main class="split-main" aria-label="Conversation">
+  return html`<main class=${`split${selected ? " has-selection" : ""}`}>
+    <div class="split-list"><${Queue} selected=${selected} /></div>
+    <div class="split-main">
       ${selected
         ? html`<${ConversationView} key=${selected} id=${selected} back="#/inbox" />`
         : html`<div class="empty-state"><p>Select a conversation from the queue.</p></div>`}
-    </main>
-  </div>`;
+    </div>
+  </main>`;
 }

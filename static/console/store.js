@@ -16,6 +16,7 @@ export const state = {
   typing: new Map(), // conversation id -> Map(user id -> expiry ms)
   reads: new Map(), // conversation id -> Map(user id -> read seq), from message:read events
   viewing: null, // id of the conversation on screen, if any
+  ended: null, // why the session ended (sign in again), if it did
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -341,8 +342,15 @@ function wire() {
     changed();
   });
   let wasOpen = false;
-  on("state", (value) => {
-    state.connection = typeof value === "string" ? value : value && value.state;
+  on("tokens", (tokens) => {
+    if (!tokens && state.me) state.ended = "You were signed out.";
+    changed();
+  });
+  on("state", (value, info) => {
+    state.connection = value;
+    if (value === "closed" && info && info.error && info.error.code !== "closed") {
+      state.ended = `The live connection ended: ${info.error.message}.`;
+    }
     if (state.connection === "open") {
       if (wasOpen) {
         refreshUnreadSoon();
@@ -377,7 +385,7 @@ export function stop() {
   clearInterval(pollTimer);
   clearInterval(typingTimer);
   client.disconnect();
-  Object.assign(state, { me: null, connection: "idle", queueCursor: null, queueLoaded: false, viewing: null });
+  Object.assign(state, { me: null, connection: "idle", queueCursor: null, queueLoaded: false, viewing: null, ended: null });
   for (const map of [state.convs, state.typing, state.reads, joined]) map.clear();
   joinQueue.length = 0;
   changed();
