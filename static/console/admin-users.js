@@ -76,7 +76,7 @@ function UserRow({ user, onChanged }) {
     patch({ disabled: !user.disabled }, user.disabled ? "Enabling" : "Disabling");
   };
   return html`<tr data-testid="user-row" data-user-id=${user.id}>
-    <td>${user.id}</td>
+    <td class="col-id">${user.id}</td>
     <td><span class="strong">${user.username}</span>${user.display_name ? html`<br /><span class="muted small">${user.display_name}</span>` : null}</td>
     <td>
       <label class="sr-only" for=${`role-${user.id}`}>Role of ${user.username}</label>
@@ -160,7 +160,7 @@ export function Users() {
         </div>
         <div class="table-wrap">
           <table class="table" data-testid="user-table">
-            <thead><tr><th scope="col">Id</th><th scope="col">User</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+            <thead><tr><th scope="col" class="col-id">Id</th><th scope="col">User</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
             <tbody>${(users || []).map((u) => html`<${UserRow} key=${u.id} user=${u} onChanged=${changed} />`)}</tbody>
           </table>
         </div>

@@ -7,26 +7,32 @@ import { client } from "./store.js";
 const EVERY_MS = 5000;
 const KEEP = 60; // samples: five minutes
 
+// Each figure: the keys it may come under (first present wins), its title and a hint.
 const FIGURES = [
-  ["connections", "Connections", "open WebSocket sessions"],
-  ["sessions", "Sessions", "signed-in sessions"],
-  ["rooms", "Live rooms", "conversations with joined sessions"],
-  ["messages_per_minute", "Messages / min", "messages stored in the last minute"],
+  [["connections"], "Connections", "open WebSocket sessions on this node"],
+  [["users_online", "sessions"], "Users online", "people with at least one session"],
+  [["rooms"], "Live rooms", "conversations with joined sessions"],
+  [["messages_per_minute"], "Messages / min", "stored in the last 60 seconds"],
+  [["messages_stored"], "Messages stored", "by this node since it started"],
 ];
+
+function figure(sample, keys) {
+  const key = keys.find((k) => sample && typeof sample[k] === "number");
+  return key === undefined ? null : sample[key];
+}
 
 export function Sparkline({ values, label }) {
   const width = 160;
   const height = 40;
   if (values.length < 2) return html`<svg class="spark" width=${width} height=${height} role="img" aria-label=${`${label}: not enough samples yet`}></svg>`;
-  const max = Math.max(1, ...values);
-  const step = width / (KEEP - 1);
-  const start = width - step * (values.length - 1);
-  const points = values.map((v, i) => `${(start + i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`);
-  const area = `${start.toFixed(1)},${height} ${points.join(" ")} ${width},${height}`;
-  return html`<svg class="spark" width=${width} height=${height} viewBox=${`0 0 ${width} ${height}`} role="img"
+  const max = Math.max(1, ...values) * 1.25; // headroom: a steady figure is a line, not a block
+  const step = width / (values.length - 1);
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`);
+  const area = `0,${height} ${points.join(" ")} ${width},${height}`;
+  return html`<svg class="spark" width=${width} height=${height} viewBox=${`0 0 ${width} ${height}`} role="img" preserveAspectRatio="none"
     aria-label=${`${label}, last ${values.length} samples, from ${Math.min(...values)} to ${Math.max(...values)}`}>
     <polygon points=${area} class="spark-area" />
-    <polyline points=${points.join(" ")} class="spark-line" fill="none" />
+    <polyline points=${points.join(" ")} class="spark-line" fill="none" vector-effect="non-scaling-stroke" />
   </svg>`;
 }
 
@@ -46,7 +52,7 @@ export function Dashboard() {
         setSamples((list) => [...list.slice(-(KEEP - 1)), stats]);
       } catch (e) {
         if (!live) return;
-        setError(e.status === 404 ? "missing" : e.message);
+        setError(e.status === 404 ? "missing" : e.status === 403 ? "forbidden" : e.message);
       }
       if (live) timer = setTimeout(tick, EVERY_MS);
     };
@@ -68,13 +74,16 @@ export function Dashboard() {
     </div>
     ${error === "missing"
       ? html`<p class="banner" role="status">This server has no <code>GET /api/v1/admin/stats</code> yet; the figures appear once it does.</p>`
-      : error ? html`<p class="error" role="alert">${error}</p>` : null}
+      : error === "forbidden"
+        ? html`<p class="banner" role="status">The server shows these figures to instance admins only.</p>`
+        : error ? html`<p class="error" role="alert">${error}</p>` : null}
     <div class="stats" data-testid="dashboard">
-      ${FIGURES.map(([key, title, hint]) => {
-        const values = samples.map((s) => Number(s[key]) || 0);
+      ${FIGURES.filter(([keys]) => !last || figure(last, keys) !== null).map(([keys, title, hint]) => {
+        const key = keys[0];
+        const values = samples.map((s) => figure(s, keys) || 0);
         return html`<section class="card stat" aria-labelledby=${`stat-${key}`} data-testid=${`stat-${key}`}>
           <h2 id=${`stat-${key}`} class="stat-title">${title}</h2>
-          <p class="stat-value">${last ? last[key] : "–"}</p>
+          <p class="stat-value">${last ? figure(last, keys) : "–"}</p>
           <${Sparkline} values=${values} label=${title} />
           <p class="muted small">${hint}</p>
         </section>`;
