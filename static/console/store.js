@@ -276,7 +276,9 @@ export function dismissNotifications() {
 
 function notifyDesktop(conv, message) {
   if (!document.hidden || typeof Notification === "undefined" || Notification.permission !== "granted") return;
-  const shown = new Notification(`${displayName(message.sender_id)} · ${conversationTitle(conv)}`, {
+  const sender = displayName(message.sender_id);
+  const where = conversationTitle(conv);
+  const shown = new Notification(where === sender ? sender : `${sender} · ${where}`, {
     body: preview(message).slice(0, 200),
     tag: `parlor-conversation-${conv.id}`,
   });
