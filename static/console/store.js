@@ -1,95 +1,12 @@
 // The console's shared state: the client, the signed-in user, the conversation queue with its
-// unread counts, who is typing, who has read what, user names, and desktop notifications.
-// Components re-render on `changed()` through useStore().
-import { useEffect, useState } from "preact/hooks";
-import { ParlorClient } from "/clients/js/parlor.js";
+// unread counts, who is typing, who has read what, and desktop notifications (user names are in
+// names.js, the state object and re-rendering in state.js).
 import { preview } from "./lib.js";
+import { client, state, changed } from "./state.js";
+import { displayName, forgetNames, loadDirectory, rememberUser } from "./names.js";
 
-export const client = new ParlorClient({ baseUrl: "", storage: localStorage });
-
-export const state = {
-  me: null, // the signed-in user (§4.1)
-  connection: "idle",
-  convs: new Map(), // id -> conversation view (§4.2) the agent takes part in
-  queueCursor: null, // next page of GET /api/v1/conversations, null on the last
-  queueLoaded: false,
-  typing: new Map(), // conversation id -> Map(user id -> expiry ms)
-  reads: new Map(), // conversation id -> Map(user id -> read seq), from message:read events
-  viewing: null, // id of the conversation on screen, if any
-  ended: null, // why the session ended (sign in again), if it did
-};
-
-// ---------------------------------------------------------------------------------------------
-// Change notification, batched to one render per frame.
-
-const listeners = new Set();
-let scheduled = false;
-
-export function changed() {
-  if (scheduled) return;
-  scheduled = true;
-  requestAnimationFrame(() => {
-    scheduled = false;
-    for (const listener of [...listeners]) listener((n) => n + 1);
-  });
-}
-
-export function useStore() {
-  const [, setTick] = useState(0);
-  useEffect(() => {
-    listeners.add(setTick);
-    return () => listeners.delete(setTick);
-  }, []);
-  return state;
-}
-
-// ---------------------------------------------------------------------------------------------
-// User names: the directory's first page at once, then one user at a time as they turn up.
-
-const names = new Map(); // id -> {username, display_name} or null while asked
-const nameWaiters = [];
-
-export function displayName(id) {
-  if (state.me && id === state.me.id) return "You";
-  const user = names.get(id);
-  if (user) return user.display_name || user.username || `User ${id}`;
-  if (!names.has(id)) askName(id);
-  return `User ${id}`;
-}
-
-export function rememberUser(user) {
-  names.set(user.id, user);
-  changed();
-}
-
-function askName(id) {
-  names.set(id, null);
-  nameWaiters.push(id);
-  if (nameWaiters.length === 1) setTimeout(fetchNames, 50);
-}
-
-async function fetchNames() {
-  while (nameWaiters.length) {
-    const id = nameWaiters.shift();
-    try {
-      names.set(id, await client.api("GET", `/api/v1/users/${id}`));
-    } catch (error) {
-      // Disabled users (the system user among them) are not in the directory.
-      names.set(id, { id, username: error.status === 404 ? `User ${id}` : null, display_name: null });
-    }
-    changed();
-  }
-}
-
-async function loadDirectory() {
-  try {
-    const users = await client.api("GET", "/api/v1/users", undefined, { query: { limit: 200 } });
-    for (const user of users) names.set(user.id, user);
-    changed();
-  } catch {
-    // Names then come one at a time.
-  }
-}
+export { client, state, changed, useStore } from "./state.js";
+export { displayName, rememberUser } from "./names.js";
 
 // ---------------------------------------------------------------------------------------------
 // The queue.
@@ -238,7 +155,7 @@ export function applyMessage(message) {
   conv.last_seq = message.seq;
   conv.last_message = message;
   conv.last_activity_at = message.created_at;
-  if (fromOther && message.kind !== "system" && state.viewing !== conv.id) {
+  if (fromOther && message.kind !== "system" && (state.viewing !== conv.id || document.hidden)) {
     conv.unread_count = (conv.unread_count || 0) + 1;
   }
   changed();
@@ -315,6 +232,14 @@ function wire() {
   const on = (type, handler) => unsubscribers.push(client.on(type, handler));
   on("message:new", (data) => applyMessage(data.message));
   on("message:updated", (data) => applyMessage(data.message));
+  on("message:deleted", (data) => {
+    const conv = state.convs.get(data.conversation_id);
+    if (conv && conv.last_message && conv.last_message.id === data.message_id) {
+      conv.last_message = { ...conv.last_message, content: "", attachment: null, deleted_at: new Date().toISOString() };
+      changed();
+    }
+    refreshUnreadSoon(); // a deleted unread message no longer counts
+  });
   on("typing:start", (data) => setTyping(data.conversation_id, data.user_id, true));
   on("typing:stop", (data) => setTyping(data.conversation_id, data.user_id, false));
   on("message:read", (data) => {
@@ -367,7 +292,7 @@ function wire() {
 // Starts the live side for the signed-in user: the socket, the queue and the polls.
 export async function start(me) {
   state.me = me;
-  names.set(me.id, me);
+  rememberUser(me);
   wire();
   loadDirectory();
   try {
@@ -389,6 +314,7 @@ export function stop() {
   client.disconnect();
   Object.assign(state, { me: null, connection: "idle", queueCursor: null, queueLoaded: false, viewing: null, ended: null });
   for (const map of [state.convs, state.typing, state.reads, joined]) map.clear();
+  forgetNames();
   joinQueue.length = 0;
   changed();
 }
