@@ -2,7 +2,7 @@
 // figure with a sparkline of its recent values (inline SVG).
 import { useEffect, useState } from "preact/hooks";
 import { html, formatDuration } from "./lib.js";
-import { client } from "./store.js";
+import { client, state } from "./store.js";
 
 const EVERY_MS = 5000;
 const KEEP = 60; // samples: five minutes
@@ -44,6 +44,10 @@ export function Dashboard() {
   useEffect(() => {
     let live = true;
     let timer = null;
+    if (!state.me.instance_admin) {
+      setError("forbidden"); // the server answers 403 to anyone else: no request, no console error
+      return undefined;
+    }
     const tick = async () => {
       try {
         const stats = await client.api("GET", "/api/v1/admin/stats");
@@ -53,6 +57,7 @@ export function Dashboard() {
       } catch (e) {
         if (!live) return;
         setError(e.status === 404 ? "missing" : e.status === 403 ? "forbidden" : e.message);
+        if (e.status === 404 || e.status === 403) return; // asking again would not help
       }
       if (live) timer = setTimeout(tick, EVERY_MS);
     };

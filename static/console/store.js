@@ -293,6 +293,7 @@ function wire() {
 export async function start(me) {
   state.me = me;
   rememberUser(me);
+  if (!isStaff()) return; // customers are shown the door, not connected
   wire();
   loadDirectory();
   try {
@@ -300,11 +301,9 @@ export async function start(me) {
   } catch {
     // The client keeps reconnecting; the header shows the state.
   }
-  if (isStaff()) {
-    await loadQueue();
-    pollTimer = setInterval(pollNewest, 20000);
-    typingTimer = setInterval(() => state.typing.size && changed(), 3000);
-  }
+  await loadQueue();
+  pollTimer = setInterval(pollNewest, 20000);
+  typingTimer = setInterval(() => state.typing.size && changed(), 3000);
 }
 
 export function stop() {

@@ -70,7 +70,7 @@ export function Webhooks({ projectId }) {
       <h3>New endpoint</h3>
       <label for="hook-url">URL</label>
       <input id="hook-url" name="url" type="url" required placeholder="https://backend.example.com/parlor" data-testid="webhook-url" />
-      <fieldset><legend>Events</legend>
+      <fieldset class="check-grid"><legend>Events</legend>
         ${EVENTS.map((e) => html`<label class="check"><input type="checkbox" name="events" value=${e}
           checked=${e === "message.created"} /> ${e}</label>`)}
       </fieldset>
