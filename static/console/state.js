@@ -9,7 +9,7 @@ export const state = {
   me: null, // the signed-in user (§4.1)
   connection: "idle",
   convs: new Map(), // id -> conversation view (§4.2) the agent takes part in
-  queueCursor: null, // next page of GET /api/v1/conversations, null on the last
+  queueCursor: null, // the queue's next page ({status, cursor}, store.js), null after the last
   queueLoaded: false,
   typing: new Map(), // conversation id -> Map(user id -> expiry ms)
   reads: new Map(), // conversation id -> Map(user id -> read seq), from message:read events

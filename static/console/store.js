@@ -74,10 +74,30 @@ async function runJoins() {
 
 const PAGE = 50;
 
+// The queue pages through the open conversations first, then the closed ones (the status
+// filter of GET /api/v1/conversations); `queueCursor` is {status, cursor} of the next page.
+// A server without the filter answers 400: then one unfiltered list, sorted as it comes.
+let filtered = true;
+
+async function fetchQueuePage(status, cursor) {
+  try {
+    const page = await client.conversations({ limit: PAGE, cursor: cursor || undefined, status: filtered ? status : undefined });
+    for (const conv of page.items) addConversation(conv);
+    if (page.next_cursor) return { status, cursor: page.next_cursor };
+    return filtered && status === "open" ? { status: "closed", cursor: null } : null;
+  } catch (error) {
+    if (!filtered || error.code !== "validation_failed") throw error;
+    filtered = false;
+    return fetchQueuePage(null, null);
+  }
+}
+
 export async function loadQueue() {
-  const page = await client.conversations({ limit: PAGE });
-  for (const conv of page.items) addConversation(conv);
-  state.queueCursor = page.next_cursor || null;
+  state.queueCursor = await fetchQueuePage("open", null);
+  // Fewer open conversations than a page: the newest closed ones follow at once.
+  if (state.queueCursor && state.queueCursor.status === "closed" && state.convs.size < PAGE) {
+    state.queueCursor = await fetchQueuePage("closed", null);
+  }
   state.queueLoaded = true;
   changed();
   await refreshUnread();
@@ -85,16 +105,15 @@ export async function loadQueue() {
 
 export async function loadMoreQueue() {
   if (!state.queueCursor) return;
-  const page = await client.conversations({ limit: PAGE, cursor: state.queueCursor });
-  for (const conv of page.items) addConversation(conv);
-  state.queueCursor = page.next_cursor || null;
+  state.queueCursor = await fetchQueuePage(state.queueCursor.status, state.queueCursor.cursor);
   changed();
+  refreshUnreadSoon();
 }
 
 // New conversations reach no session until it joins them, so the newest page is polled.
 async function pollNewest() {
   try {
-    const page = await client.conversations({ limit: 20 });
+    const page = await client.conversations({ limit: 20, status: filtered ? "open" : undefined });
     for (const conv of page.items) {
       const known = state.convs.get(conv.id);
       if (!known || known.last_seq !== conv.last_seq || known.status !== conv.status) addConversation(conv);
