@@ -4,7 +4,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { html, Icon, formatTime, formatDateTime, formatBytes, askConfirm, showError, notice } from "./lib.js";
 import {
   client, state, useStore, conversationTitle, displayName, addConversation, applyMessage,
-  markRead, typingUsers,
+  markRead, typingUsers, waiting, takeConversation,
 } from "./store.js";
 import { Composer } from "./composer.js";
 
@@ -203,6 +203,22 @@ export function ConversationView({ id, back }) {
     setAtBottom(el.scrollHeight - el.scrollTop - el.clientHeight < 60);
   };
 
+  const [taking, setTaking] = useState(false);
+  async function take() {
+    setTaking(true);
+    try {
+      setFetched(await takeConversation(id));
+      // What came since the page was loaded, the notice that we joined among it.
+      const after = messages.length ? messages[messages.length - 1].seq : 0;
+      incoming(await client.history(id, { after_seq: after, limit: PAGE }));
+      notice("You joined the conversation.");
+    } catch (error) {
+      showError(error, "Joining the conversation");
+    } finally {
+      setTaking(false);
+    }
+  }
+
   async function close() {
     const ok = await askConfirm("Close this conversation?", {
       body: "Nobody can send messages to a closed conversation. Its history stays readable.", confirm: "Close conversation", danger: true,
@@ -275,6 +291,10 @@ export function ConversationView({ id, back }) {
       ? html`<p class="composer-note muted">This conversation is closed.</p>`
       : participant
         ? html`<${Composer} id=${id} onSent=${sent} />`
-        : html`<p class="composer-note muted">You are not a participant of this conversation: you can read it, not write to it.</p>`}
+        : waiting(conv)
+          ? html`<div class="composer-note row between"><span>Nobody of the team has taken this conversation yet.</span>
+              <button type="button" class="btn primary" onClick=${take} disabled=${taking} data-testid="join-conversation">
+                ${taking ? "Joining…" : "Join to reply"}</button></div>`
+          : html`<p class="composer-note muted">You are not a participant of this conversation: you can read it, not write to it.</p>`}
   </section>`;
 }

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { html, formatTime, preview, useBusy } from "./lib.js";
 import {
-  useStore, sortedQueue, conversationTitle, displayName, loadMoreQueue, typingUsers,
+  useStore, sortedQueue, conversationTitle, displayName, loadMoreQueue, typingUsers, waiting,
   notificationsOffer, enableNotifications, dismissNotifications,
 } from "./store.js";
 import { ConversationView } from "./conversation.js";
@@ -46,6 +46,7 @@ function QueueItem({ conv, selected }) {
       </span>
       <span class="qi-tags">
         <span class="tag">${conv.kind}</span>
+        ${waiting(conv) && conv.status === "open" ? html`<span class="tag waiting" data-testid="waiting-tag">waiting</span>` : null}
         ${conv.status === "closed" ? html`<span class="tag closed">closed</span>` : null}
       </span>
     </a>
@@ -57,7 +58,8 @@ export function Queue({ selected }) {
   const [filter, setFilter] = useState("all");
   const [busy, run] = useBusy();
   const all = sortedQueue();
-  const shown = all.filter((c) => filter === "all" || c.status === filter || (filter === "unread" && c.unread_count));
+  const shown = all.filter((c) => filter === "all" || c.status === filter || (filter === "unread" && c.unread_count)
+    || (filter === "waiting" && waiting(c) && c.status === "open"));
   const open = all.filter((c) => c.status === "open").length;
   const unread = all.reduce((n, c) => n + (c.unread_count || 0), 0);
   return html`<section class="queue" aria-labelledby="queue-title">
@@ -67,7 +69,7 @@ export function Queue({ selected }) {
     </div>
     <${NotificationBanner} />
     <div class="segmented" role="group" aria-label="Show">
-      ${["all", "open", "unread", "closed"].map((f) => html`<button type="button" aria-pressed=${filter === f}
+      ${["all", "open", "unread", "waiting", "closed"].map((f) => html`<button type="button" aria-pressed=${filter === f}
         class="seg" onClick=${() => setFilter(f)} data-testid=${`queue-filter-${f}`}>${f[0].toUpperCase() + f.slice(1)}</button>`)}
     </div>
     ${!store.queueLoaded

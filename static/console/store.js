@@ -31,13 +31,40 @@ export function conversationTitle(conv) {
   return others.length > 3 ? `${shown} +${others.length - 3}` : shown;
 }
 
-// Adds (or refreshes) a conversation the user takes part in, and joins it for live events.
+// Whether a conversation waits for the team: a support conversation with its customer alone
+// (a support conversation holds one customer and the staff who joined it), which the support
+// team sees without taking part in it. The inbox holds these and the user's own.
+export function waiting(conv) {
+  return !conv.member_role && conv.kind === "support" && conv.participant_ids.length <= 1 && isStaff();
+}
+
+// Adds (or refreshes) a conversation of the inbox, and joins it for live events when the user
+// takes part in it (waiting ones are refreshed by the poll).
 export function addConversation(conv) {
   const known = state.convs.get(conv.id);
-  if (conv.member_role === null && !(known && known.member_role)) return; // an admin's view of others'
-  state.convs.set(conv.id, known ? { ...known, ...conv } : conv);
-  if (!known) queueJoin(conv.id);
+  const merged = known ? { ...known, ...conv } : conv;
+  if (!merged.member_role && !waiting(merged)) {
+    // Not ours (an admin sees every room), or taken by someone else meanwhile.
+    if (known && state.convs.delete(conv.id)) changed();
+    return;
+  }
+  state.convs.set(conv.id, merged);
+  if (merged.member_role) queueJoin(conv.id);
   changed();
+}
+
+// Takes a waiting support conversation: joins it as a participant (POST .../join; a server
+// that only lets groups and channels be joined that way is asked to add the user instead).
+export async function takeConversation(id) {
+  try {
+    await client.api("POST", `/api/v1/conversations/${id}/join`);
+  } catch (error) {
+    if (error.status !== 403) throw error;
+    await client.api("POST", `/api/v1/conversations/${id}/participants`, { user_ids: [state.me.id] });
+  }
+  const view = await client.api("GET", `/api/v1/conversations/${id}`);
+  addConversation(view);
+  return view;
 }
 
 // Joins are sent one after another (each waits for its ack): the session's frame budget is
@@ -116,7 +143,12 @@ async function pollNewest() {
     const page = await client.conversations({ limit: 20, status: filtered ? "open" : undefined });
     for (const conv of page.items) {
       const known = state.convs.get(conv.id);
-      if (!known || known.last_seq !== conv.last_seq || known.status !== conv.status) addConversation(conv);
+      if (known && known.last_seq === conv.last_seq && known.status === conv.status) continue;
+      addConversation(conv);
+      // A waiting conversation has no live events: the poll is what tells of it.
+      if (waiting(conv) && conv.last_message && (!known || conv.last_seq > known.last_seq)) {
+        notifyDesktop(state.convs.get(conv.id), conv.last_message);
+      }
     }
   } catch {
     // The next poll tries again.
