@@ -103,7 +103,7 @@ export function ConversationView({ id, back }) {
         const page = await client.history(id, { limit: PAGE });
         if (!live) return;
         scrollPlan.current = "bottom";
-        setMessages(page);
+        setMessages((live) => mergeMessages(live, page)); // keep what arrived meanwhile
         setHasOlder(page.length > 0 && page[0].seq > 1);
       } catch (error) {
         if (live) showError(error, "Loading the conversation");
@@ -119,7 +119,9 @@ export function ConversationView({ id, back }) {
     const mine = (data) => data.conversation_id === id || (data.message && data.message.conversation_id === id);
     const offs = [
       client.on("message:new", (d) => mine(d) && incoming([d.message])),
-      client.on("message:updated", (d) => mine(d) && incoming([d.message])),
+      // An edit of a message older than the pages loaded is not shown out of its place.
+      client.on("message:updated", (d) => mine(d) && setMessages((list) =>
+        (list.some((m) => m.id === d.message.id) ? mergeMessages(list, [d.message]) : list))),
       client.on("message:deleted", (d) => mine(d) && setMessages((list) => list.map((m) => m.id === d.message_id
         ? { ...m, content: "", attachment: null, deleted_at: m.deleted_at || new Date().toISOString(), version: d.version, reactions: [], mentions: [] }
         : m))),

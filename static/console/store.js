@@ -18,8 +18,8 @@ export function isStaff() {
 export function sortedQueue() {
   return [...state.convs.values()].sort((a, b) => {
     if (a.status !== b.status) return a.status === "open" ? -1 : 1;
-    if (a.last_activity_at !== b.last_activity_at) return a.last_activity_at < b.last_activity_at ? 1 : -1;
-    return b.id - a.id;
+    // Parsed: the number of fraction digits varies (PROTOCOL.md §1).
+    return Date.parse(b.last_activity_at) - Date.parse(a.last_activity_at) || b.id - a.id;
   });
 }
 
