@@ -252,7 +252,8 @@ export function ConversationView({ id, back }) {
   const seenBy = lastMine && reads ? [...reads].filter(([, seq]) => seq >= lastMine.seq).map(([user]) => user) : [];
   const typing = typingUsers(id);
   const closed = conv.status === "closed";
-  const canClose = !closed && (me.role === "admin" || (me.role === "agent" && participant));
+  // Agents close what they take part in and any support conversation (PROTOCOL.md §2).
+  const canClose = !closed && (me.role === "admin" || (me.role === "agent" && (participant || conv.kind === "support")));
 
   return html`<section class="conversation" aria-labelledby="conv-title" data-testid="conversation" data-status=${conv.status}>
     <div class="conv-head">
