@@ -213,7 +213,11 @@ impl Database {
     pub async fn read(&self) -> Result<ReadConn, DbError> {
         let failed = |e: &dyn std::fmt::Display| DbError::ReadPool(e.to_string());
         match &self.read_pool {
-            ReadPool::Sqlite(pool) => pool.get().await.map(ReadConn::Sqlite).map_err(|e| failed(&e)),
+            ReadPool::Sqlite(pool) => pool
+                .get()
+                .await
+                .map(ReadConn::Sqlite)
+                .map_err(|e| failed(&e)),
             ReadPool::Postgres(pool) => pool
                 .get()
                 .await

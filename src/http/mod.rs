@@ -70,6 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::patch().to(users::update)),
                 )
                 .service(resource("/ws-ticket").route(web::post().to(auth::ws_ticket)))
+                .service(resource("/admin/stats").route(web::get().to(admin::stats)))
                 .service(
                     resource("/admin/projects")
                         .route(web::post().to(admin::create))
