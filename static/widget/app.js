@@ -6,21 +6,14 @@
  * @module
  */
 import { MessageList } from "./messages.js";
+import { Outbox } from "./outbox.js";
+import { People } from "./people.js";
 import { SessionError, WidgetSession } from "./session.js";
 import { View } from "./view.js";
-
-/** An agent's typing indicator is dropped after this long without news (the server ends it sooner). */
-const TYPING_MAX_MS = 10_000;
-const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
-const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 /** @param {any} config from widget.js */
 export function mount(config) {
   return new WidgetApp(config);
-}
-
-function newId() {
-  return globalThis.crypto?.randomUUID?.() ?? `w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
 class WidgetApp {
@@ -30,8 +23,14 @@ class WidgetApp {
     this.session = new WidgetSession(config);
     this.view = new View(config);
     this.messages = new MessageList(this.view, {
-      baseUrl: config.origin, nameOf: (id) => this.nameOf(id), onRetry: (id) => this.deliver(id),
+      baseUrl: config.origin, nameOf: (id) => this.people.nameOf(id), onRetry: (id) => this.outbox.deliver(id),
     });
+    this.people = new People({
+      client: () => this.client,
+      named: (id, name) => this.messages.named(id, name),
+      typing: (text) => this.view.setTyping(text),
+    });
+    this.outbox = new Outbox(this);
     /** @type {any} */
     this.client = null;
     this.me = null;
@@ -40,12 +39,7 @@ class WidgetApp {
     this.lastRead = 0;
     this.unread = 0;
     this.ready = false;
-    /** @type {Map<number, string | null>} */
-    this.names = new Map();
-    /** @type {Map<number, ReturnType<typeof setTimeout>>} */
-    this.typists = new Map();
-    /** Sends and uploads until their message is stored. @type {Map<string, any>} */
-    this.outbox = new Map();
+    this.refused = false;
     this.starting = null;
     this.creating = null;
     /** Moves on every identity change: answers for an older one are dropped. */
@@ -82,7 +76,8 @@ class WidgetApp {
     });
     v.attach.addEventListener("click", () => v.file.click());
     v.file.addEventListener("change", () => {
-      for (const file of v.file.files ?? []) this.upload(file);
+      for (const file of v.file.files ?? []) this.outbox.file(file);
+      this.refreshIntro();
       v.file.value = "";
     });
     v.newButton.addEventListener("click", () => this.startNew());
@@ -167,7 +162,6 @@ class WidgetApp {
     this.ready = true;
     this.view.setStatus(null);
     this.composerState();
-    if (this.view.isOpen && !this.view.hasFocus()) this.focusComposer();
   }
 
   /** @param {unknown} error @param {number} generation */
@@ -178,6 +172,8 @@ class WidgetApp {
     const kind = error instanceof SessionError ? error.kind : "unavailable";
     const message = error instanceof SessionError ? error.message : "The chat is unavailable right now.";
     this.view.setError(message, kind === "unavailable");
+    // Refused for good (identity, origin, project): no composer. Otherwise a send tries again.
+    this.refused = kind !== "unavailable";
     this.refreshIntro();
     this.composerState();
   }
@@ -190,15 +186,14 @@ class WidgetApp {
     this.me = null;
     this.conversation = null;
     this.ready = false;
+    this.refused = false;
     this.starting = null;
     this.creating = null;
     this.unread = 0;
     this.lastRead = 0;
-    for (const timer of this.typists.values()) clearTimeout(timer);
-    this.typists.clear();
+    this.people.stopped(null);
     this.outbox.clear();
     this.messages.clear();
-    this.view.setTyping(null);
     this.view.setClosed(false);
     this.view.setError(null);
     this.view.setStatus(null);
@@ -263,7 +258,7 @@ class WidgetApp {
     if (old) this.client?.leave(old.id).catch(() => {});
     this.messages.clear();
     this.session.remember("seen", null);
-    this.typingStopped(null);
+    this.people.stopped(null);
     this.view.setClosed(false);
     this.view.earlier.hidden = true;
     this.refreshIntro();
@@ -291,14 +286,15 @@ class WidgetApp {
     client.on("message", (message) => { if (here(message)) this.received(message); });
     client.on("message:updated", (data) => { if (here(data.message)) this.messages.upsert(data.message); });
     client.on("message:deleted", (data) => { if (here(data)) this.messages.deleted(data); });
-    client.on("typing:start", (data) => { if (others(data)) this.typingStarted(data.user_id); });
-    client.on("typing:stop", (data) => { if (others(data)) this.typingStopped(data.user_id); });
+    client.on("typing:start", (data) => { if (others(data)) this.people.started(data.user_id); });
+    client.on("typing:stop", (data) => { if (others(data)) this.people.stopped(data.user_id); });
     client.on("message:read", (data) => {
       if (!others(data)) return;
       this.messages.read(data.seq);
       this.session.remember("seen", { conversation: data.conversation_id, seq: this.messages.readSeq });
     });
     client.on("conversation:closed", (data) => { if (here(data)) this.closed(); });
+    client.on("participant:added", (data) => { if (others(data)) this.people.nameOf(data.user_id); });
     client.on("state", (state, info) => { if (client === this.client) this.connection(state, info); });
   }
 
@@ -308,7 +304,7 @@ class WidgetApp {
     const fresh = this.messages.upsert(message);
     this.refreshIntro();
     if (message.sender_id !== this.me?.id) {
-      this.typingStopped(message.sender_id);
+      this.people.stopped(message.sender_id);
       if (fresh && message.kind !== "system" && !message.deleted_at && message.seq > this.lastRead) {
         this.unread++;
         this.updateBadge();
@@ -321,7 +317,7 @@ class WidgetApp {
   closed() {
     if (!this.conversation) return;
     this.conversation = { ...this.conversation, status: "closed" };
-    this.typingStopped(null);
+    this.people.stopped(null);
     const focused = this.view.shadow.activeElement === this.view.input;
     this.view.setClosed(true);
     this.composerState();
@@ -346,30 +342,6 @@ class WidgetApp {
 
   // Typing, receipts, badge
 
-  /** @param {number} userId */
-  typingStarted(userId) {
-    clearTimeout(this.typists.get(userId));
-    this.typists.set(userId, setTimeout(() => this.typingStopped(userId), TYPING_MAX_MS));
-    this.showTyping();
-  }
-
-  /** @param {number | null} userId null: everyone */
-  typingStopped(userId) {
-    for (const [id, timer] of this.typists) {
-      if (userId !== null && id !== userId) continue;
-      clearTimeout(timer);
-      this.typists.delete(id);
-    }
-    this.showTyping();
-  }
-
-  showTyping() {
-    const names = [...this.typists.keys()].map((id) => this.nameOf(id) ?? "Support");
-    if (!names.length) this.view.setTyping(null);
-    else if (names.length === 1) this.view.setTyping(`${names[0]} is typing…`);
-    else this.view.setTyping(`${names.slice(0, -1).join(", ")} and ${names[names.length - 1]} are typing…`);
-  }
-
   /** Whether the visitor can see the messages now. */
   visible() {
     return this.view.isOpen && document.visibilityState === "visible";
@@ -390,27 +362,11 @@ class WidgetApp {
     this.view.setBadge(this.view.isOpen ? 0 : this.unread);
   }
 
-  /** A sender's name (display name, else username), fetched once; null until known. */
-  nameOf(userId) {
-    if (this.names.has(userId)) return this.names.get(userId);
-    this.names.set(userId, null);
-    const client = this.client;
-    client?.api("GET", `/users/${userId}`).then((user) => {
-      const name = user?.display_name || user?.username || null;
-      this.names.set(userId, name);
-      if (name && client === this.client) {
-        this.messages.named(userId, name);
-        this.showTyping();
-      }
-    }, () => {});
-    return null;
-  }
-
   // Sending
 
+  /** The composer works while connecting too (sends wait for the session), not once refused. */
   composerState() {
-    const usable = this.ready && this.conversation?.status !== "closed";
-    this.view.setComposer(usable);
+    this.view.setComposer(!this.refused && this.conversation?.status !== "closed");
   }
 
   refreshIntro() {
@@ -429,59 +385,7 @@ class WidgetApp {
     if (!text.trim() || this.view.input.disabled) return;
     this.view.input.value = "";
     this.view.grow();
-    const id = newId();
-    const handle = this.messages.addPending(id, { text });
-    this.outbox.set(id, { body: { content: text, client_msg_id: id }, handle });
+    this.outbox.text(text);
     this.refreshIntro();
-    this.deliver(id);
-  }
-
-  /** @param {File} file */
-  upload(file) {
-    const id = newId();
-    const handle = this.messages.addPending(id, { file });
-    this.refreshIntro();
-    if (!IMAGE_TYPES.includes(file.type)) return handle.failed("Only images (PNG, JPEG, GIF, WebP) can be sent.", false);
-    if (file.size > MAX_UPLOAD_BYTES) return handle.failed("This image is too large (10 MB at most).", false);
-    this.outbox.set(id, { file, handle });
-    this.deliver(id);
-  }
-
-  /** Sends (after uploading its file, if any) the outbox entry `id`; tried again by Retry. */
-  async deliver(id) {
-    const entry = this.outbox.get(id);
-    if (!entry) return;
-    const generation = this.generation;
-    try {
-      const conversation = await this.ensureConversation();
-      if (!entry.body) {
-        const upload = await this.client.upload(entry.file, {
-          conversationId: conversation.id,
-          onProgress: (sent, total) => entry.handle.progress(total ? sent / total : 0),
-        });
-        entry.body = { attachment_id: upload.id, client_msg_id: id };
-        entry.handle.uploaded();
-      }
-      const message = await this.client.send(conversation.id, entry.body);
-      if (generation !== this.generation) return;
-      this.outbox.delete(id);
-      if (this.messages.pending.has(id) && message?.conversation_id === this.conversation?.id) this.received(message);
-    } catch (error) {
-      if (generation !== this.generation) return;
-      const code = error?.code;
-      if (code === "conversation_closed") {
-        this.outbox.delete(id);
-        entry.handle.failed("Not sent: this conversation was closed.", false);
-        this.closed();
-      } else if (code === "payload_too_large" || code === "quota_exceeded") {
-        this.outbox.delete(id);
-        entry.handle.failed("This image is too large to send.", false);
-      } else if (code === "unsupported_media_type") {
-        this.outbox.delete(id);
-        entry.handle.failed("This type of file can't be sent.", false);
-      } else {
-        entry.handle.failed("Not sent.", true);
-      }
-    }
   }
 }

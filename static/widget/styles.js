@@ -112,11 +112,15 @@ button { cursor: pointer; }
 .mine .bubble a { color: inherit; }
 .bubble a { color: inherit; text-decoration: underline; }
 .bubble.deleted { font-style: italic; background: transparent; border: 1px dashed var(--line); color: var(--muted); }
-.bubble.media { padding: 4px; }
-.bubble.media .caption { padding: 4px 8px 2px; }
+.bubble.media { padding: 0; background: transparent; border-radius: 12px; }
+.bubble.media .caption { margin-top: 4px; padding: 8px 12px; border-radius: 16px; background: var(--bubble); }
+.mine .bubble.media { background: transparent; }
+.mine .bubble.media .caption { background: var(--accent); color: var(--on-accent); }
+.pending .bubble.media { padding: 4px; background: var(--bubble); }
 .bubble img { display: block; max-width: 100%; max-height: 240px; border-radius: 12px; background: #e5e7eb; }
 .image-link { display: block; border-radius: 12px; }
-.file { display: inline-flex; align-items: center; gap: 6px; padding: 4px 8px; }
+.file { display: inline-flex; align-items: center; gap: 6px; padding: 8px 12px; border-radius: 16px; background: var(--bubble); color: var(--text); }
+.mine .file { background: var(--accent); color: var(--on-accent); }
 .meta { font-size: 11px; color: var(--muted); margin: 2px 6px 0; }
 .msg.pending .bubble { opacity: .75; }
 .msg.failed .meta { color: var(--danger); }

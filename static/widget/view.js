@@ -10,6 +10,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const ICONS = {
   chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
   close: "M6 6l12 12M18 6L6 18",
+  down: "M6 9l6 6 6-6",
   attach: "M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9",
   send: "M4 12l16-8-6 16-2.5-6.5L4 12z",
 };
@@ -82,7 +83,8 @@ export class View {
     this.launcher = h("button", {
       type: "button", class: "launcher", "data-testid": "launcher", "aria-label": "Open chat",
       "aria-expanded": "false", "aria-controls": "parlor-panel", "aria-haspopup": "dialog",
-    }, icon("chat"), this.badge);
+    }, icon("chat"), icon("down"), this.badge);
+    this.launcher.lastElementChild.previousElementSibling.setAttribute("hidden", "");
 
     this.closeButton = h("button", { type: "button", class: "icon-button", "aria-label": "Close chat", "data-testid": "close" }, icon("close"));
     this.status = h("div", { class: "status", role: "status", "data-testid": "status", hidden: true });
@@ -146,6 +148,9 @@ export class View {
     this.panel.hidden = !open;
     this.root.classList.toggle("open", open);
     this.launcher.setAttribute("aria-expanded", String(open));
+    const [chat, down] = this.launcher.querySelectorAll("svg");
+    chat.toggleAttribute("hidden", open);
+    down.toggleAttribute("hidden", !open);
     this.launcher.setAttribute("aria-label", open ? "Close chat" : this.launcherLabel());
   }
 
