@@ -91,7 +91,7 @@ class WidgetApp {
   open() {
     this.view.setOpen(true);
     this.updateBadge();
-    this.start();
+    if (!this.refused) this.start(); // refused for good: identify() or reset() starts again
     this.focusComposer();
     this.view.scrollToBottom();
     this.markRead();
@@ -366,11 +366,13 @@ class WidgetApp {
 
   /** The composer works while connecting too (sends wait for the session), not once refused. */
   composerState() {
-    this.view.setComposer(!this.refused && this.conversation?.status !== "closed");
+    const closed = this.conversation?.status === "closed";
+    this.view.setComposer(!this.refused && !closed);
+    this.view.composer.hidden = this.refused || closed;
   }
 
   refreshIntro() {
-    this.view.intro.hidden = this.messages.items.size + this.messages.pending.size > 0;
+    this.view.intro.hidden = this.messages.items.size + this.messages.pending.size > 0 || !this.view.errorNotice.hidden;
   }
 
   focusComposer() {

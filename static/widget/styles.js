@@ -59,9 +59,9 @@ button { cursor: pointer; }
   background: var(--accent); color: var(--on-accent);
   display: flex; align-items: center; justify-content: center;
   box-shadow: 0 4px 14px rgba(0, 0, 0, .25);
-  transition: transform .15s ease;
+  transition: box-shadow .15s ease;
 }
-.launcher:hover { transform: scale(1.05); }
+.launcher:hover { box-shadow: 0 6px 20px rgba(0, 0, 0, .35); }
 .launcher:focus-visible { outline: 3px solid var(--focus); outline-offset: 3px; box-shadow: 0 0 0 3px #fff, 0 4px 14px rgba(0, 0, 0, .25); }
 .launcher svg { width: 28px; height: 28px; }
 .badge {
