@@ -84,10 +84,11 @@ export class WidgetSession {
    */
   async open(identity) {
     const body = { project_id: this.projectId };
-    for (const field of ["external_id", "user_hash", "name", "email"]) {
+    const identified = Boolean(identity?.external_id);
+    // An anonymous visitor may bring a name; an email only comes with a verified identity.
+    for (const field of identified ? ["external_id", "user_hash", "name", "email"] : ["name"]) {
       if (identity?.[field]) body[field] = identity[field];
     }
-    const identified = Boolean(body.external_id);
     const stored = identified ? null : this.visitorToken;
     if (stored) body.visitor_token = stored;
     let answer = await this.post(body);
