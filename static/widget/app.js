@@ -289,6 +289,7 @@ class WidgetApp {
     client.on("typing:start", (data) => { if (others(data)) this.people.started(data.user_id); });
     client.on("typing:stop", (data) => { if (others(data)) this.people.stopped(data.user_id); });
     client.on("message:read", (data) => {
+      if (here(data) && data.user_id === this.me?.id) return this.readElsewhere(data.seq);
       if (!others(data)) return;
       this.messages.read(data.seq);
       this.session.remember("seen", { conversation: data.conversation_id, seq: this.messages.readSeq });
@@ -356,6 +357,16 @@ class WidgetApp {
     if (last <= this.lastRead) return;
     this.lastRead = last;
     this.client.markRead(this.conversation.id, last).catch(() => {});
+  }
+
+  /** The visitor read up to `seq` in another tab: no unread badge here either. @param {number} seq */
+  readElsewhere(seq) {
+    if (seq <= this.lastRead) return;
+    this.lastRead = seq;
+    if (seq >= this.messages.lastSeq) {
+      this.unread = 0;
+      this.updateBadge();
+    }
   }
 
   updateBadge() {
