@@ -8,6 +8,8 @@ import { h } from "./view.js";
 
 /** Messages of one sender less than this far apart form a group (one name, one time). */
 const GROUP_MS = 5 * 60_000;
+/** The largest an image is shown in the list (CSS pixels). */
+const MAX_IMAGE = { width: 260, height: 240 };
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
 
 /** Text with its http(s) links made clickable; nothing else is interpreted. */
@@ -137,7 +139,15 @@ export class MessageList {
         src: url(attachment.thumbnail_url ?? attachment.url), alt: attachment.original_name || "Image",
         "data-testid": "image", loading: "lazy", decoding: "async",
       });
-      img.addEventListener("load", () => { if (this.stickToBottom) this.view.scrollToBottom(); }, { once: true });
+      const { width, height } = attachment;
+      if (width > 0 && height > 0) {
+        // Its room is kept before it loads, so the list does not jump.
+        img.style.width = `${Math.round(width * Math.min(1, MAX_IMAGE.width / width, MAX_IMAGE.height / height))}px`;
+        img.style.aspectRatio = `${width} / ${height}`;
+      } else {
+        const stick = this.view.nearBottom();
+        img.addEventListener("load", () => { if (stick) this.view.scrollToBottom(); }, { once: true });
+      }
       bubble.append(h("a", { class: "image-link", href: url(attachment.url), target: "_blank", rel: "noopener noreferrer",
         "aria-label": `Open image ${attachment.original_name || ""}`.trim() }, img));
     } else {
@@ -174,11 +184,6 @@ export class MessageList {
   /** Puts the sender's name on their messages once it is known. */
   named(userId, name) {
     for (const author of this.list.querySelectorAll(`[data-author="${userId}"]`)) author.textContent = name;
-  }
-
-  /** Whether new content should keep the list scrolled to the bottom. */
-  get stickToBottom() {
-    return this.view.nearBottom();
   }
 
   /**

@@ -117,7 +117,7 @@ button { cursor: pointer; }
 .mine .bubble.media { background: transparent; }
 .mine .bubble.media .caption { background: var(--accent); color: var(--on-accent); }
 .pending .bubble.media { padding: 4px; background: var(--bubble); }
-.bubble img { display: block; max-width: 100%; max-height: 240px; border-radius: 12px; background: #e5e7eb; }
+.bubble img { display: block; max-width: 100%; max-height: 240px; height: auto; border-radius: 12px; background: #e5e7eb; object-fit: cover; }
 .image-link { display: block; border-radius: 12px; }
 .file { display: inline-flex; align-items: center; gap: 6px; padding: 8px 12px; border-radius: 16px; background: var(--bubble); color: var(--text); }
 .mine .file { background: var(--accent); color: var(--on-accent); }
