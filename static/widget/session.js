@@ -104,7 +104,13 @@ export class WidgetSession {
       return json;
     }
     if (status === 401) throw new SessionError("identity", "We couldn't confirm who you are, so the chat can't open. Please reload the page or sign in again.");
-    if (status === 403) throw new SessionError("forbidden", "Chat isn't available on this page.");
+    // validation_failed (an identity the project cannot check) or email_taken: asking again won't help.
+    if (status === 400 || status === 409) throw new SessionError("identity", "The chat can't be opened for this account.");
+    if (status === 403) {
+      // The project takes verified users only (the server's message says so), or not this site.
+      const signIn = !identified && /identity/.test(json?.error?.message ?? "");
+      throw new SessionError("forbidden", signIn ? "Please sign in to chat with us." : "Chat isn't available on this page.");
+    }
     if (status === 404) throw new SessionError("not_found", "This chat isn't set up yet.");
     throw new SessionError("unavailable", "The chat is unavailable right now.");
   }
