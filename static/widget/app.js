@@ -168,6 +168,10 @@ class WidgetApp {
   failed(error, generation) {
     if (generation !== this.generation) return;
     this.starting = null;
+    // A half-made session goes: the next start() makes a whole one.
+    this.client?.disconnect();
+    this.client = null;
+    this.conversation = null;
     this.view.setStatus(null);
     const kind = error instanceof SessionError ? error.kind : "unavailable";
     const message = error instanceof SessionError ? error.message : "The chat is unavailable right now.";
@@ -210,7 +214,7 @@ class WidgetApp {
 
   /** Shows a conversation from its newest page of history, then follows it live. */
   async show(conversation) {
-    this.messages.clear();
+    this.messages.clear({ keepPending: true });
     const page = await this.client.history(conversation.id, { limit: 50 });
     for (const message of page) this.messages.upsert(message);
     this.view.earlier.hidden = !(page.length && page[0].seq > 1);

@@ -50,12 +50,15 @@ export class MessageList {
     this.seen = h("div", { class: "seen", "data-testid": "seen" }, "Seen");
   }
 
-  clear() {
-    for (const entry of this.pending.values()) if (entry.preview) URL.revokeObjectURL(entry.preview);
+  /** Empties the list; with `keepPending`, the sends on their way stay. */
+  clear({ keepPending = false } = {}) {
+    if (!keepPending) {
+      for (const entry of this.pending.values()) if (entry.preview) URL.revokeObjectURL(entry.preview);
+      this.pending.clear();
+    }
     this.items.clear();
-    this.pending.clear();
     this.readSeq = 0;
-    this.list.replaceChildren();
+    this.list.replaceChildren(...[...this.pending.values()].map((entry) => entry.element));
   }
 
   get firstSeq() {
