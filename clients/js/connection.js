@@ -72,6 +72,7 @@ export class Connection {
     if (this.state === "open") this.settleWaiters(null);
     else if (this.state === "idle" || this.state === "closed") {
       this.attempt = 0;
+      this.welcomed = false;
       if (typeof window !== "undefined") window.addEventListener("online", this.onOnline);
       this.open();
     }
@@ -280,8 +281,9 @@ export class Connection {
 
   /**
    * Sends queued frames while the budget allows: `perSecond` frames a second in bursts of
-   * `burst` (realtime.commands_per_second and commands_burst), and at most `maxInFlight`
-   * awaiting their replies (realtime.max_in_flight).
+   * `burst` (under realtime.commands_per_second and commands_burst, so that frames bunched up
+   * on the way still fit), and at most `maxInFlight` awaiting their replies (under
+   * realtime.max_in_flight).
    */
   drain() {
     const now = Date.now();
@@ -311,7 +313,7 @@ export class Connection {
       if (this.pending.size && Date.now() - this.lastReceived > SILENCE_MS && this.socket) {
         const socket = this.socket;
         this.socket = null;
-        socket.onclose = null;
+        socket.onclose = socket.onmessage = null;
         try { socket.close(4000, "no reply"); } catch { /* gone */ }
         this.socketGone(new ParlorError("disconnected", "the server stopped answering"));
         this.closed(1006, "no reply", true);

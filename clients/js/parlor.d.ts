@@ -22,9 +22,9 @@ export interface ParlorClientOptions {
   typingIdleMs?: number;
   /** Sends waiting for their acks at once; one more is refused with `queue_full` (100). */
   maxPendingSends?: number;
-  /** Outgoing frame pacing: the server's realtime.commands_per_second (20) and
-   *  commands_burst (40); replies awaited at once (100, under realtime.max_in_flight) and
-   *  frames queued (1000, past it `queue_full`). */
+  /** Outgoing frame pacing, a little under the server's realtime.commands_per_second (20)
+   *  and commands_burst (40): 16 a second in bursts of 32; replies awaited at once (100, under
+   *  realtime.max_in_flight, 128) and frames queued (1000, past it `queue_full`). */
   frames?: { perSecond?: number; burst?: number; maxInFlight?: number; maxQueued?: number };
 }
 

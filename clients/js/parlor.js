@@ -44,7 +44,7 @@ export class ParlorClient extends ParlorRestClient {
       http: this.http,
       backoff: { minDelayMs: options.reconnect?.minDelayMs ?? 500, maxDelayMs: options.reconnect?.maxDelayMs ?? 30_000 },
       limits: {
-        perSecond: options.frames?.perSecond ?? 20, burst: options.frames?.burst ?? 40,
+        perSecond: options.frames?.perSecond ?? 16, burst: options.frames?.burst ?? 32,
         maxInFlight: options.frames?.maxInFlight ?? 100, maxQueued: options.frames?.maxQueued ?? 1000,
       },
       onState: (state, info) => this.stateChanged(state, info),
