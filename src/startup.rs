@@ -94,11 +94,13 @@ impl Application {
             password::blocking(move || password::hash("not-a-real-password", cost)).await??;
 
         let writer = DbWriter::start(db.write_pool.clone(), db.writers);
+        let stats = Arc::new(crate::stats::NodeStats::new());
         let commit_queues = CommitQueues::new(
             writer.clone(),
             db.writers,
             settings.database.group_commit_max_batch,
             Duration::from_micros(settings.database.group_commit_max_wait_us),
+            stats.clone(),
         );
         let room_config = Arc::new(RoomConfig::new(&settings));
         let presence = start_roomy(PresenceRegistry::new(PresenceDeps {
@@ -145,6 +147,7 @@ impl Application {
             proxies: TrustedProxies::new(&settings.server.trusted_proxies),
             cluster: cluster.clone(),
             projects: projects.clone(),
+            stats,
         });
         if let Some(cluster) = &cluster {
             cluster.listen(Listeners {

@@ -27,7 +27,8 @@ pub use extras::{
 pub use links::DownloadLinks;
 pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};
 pub use projects::{
-    AfterIdQuery, CreateProjectBody, DeleteProjectBody, ProjectView, UpdateProjectBody,
+    AfterIdQuery, CreateProjectBody, DeleteProjectBody, NodeStatsView, ProjectView,
+    UpdateProjectBody,
 };
 pub use search::{
     MessageSearchHit, MessageSearchQuery, MessageSearchResults, SearchCursor, highlight,

@@ -54,4 +54,6 @@ pub struct AppState {
     pub cluster: Option<crate::cluster::Cluster>,
     /// Every project's overrides of the configuration.
     pub projects: Arc<crate::project_settings::ProjectSettingsRegistry>,
+    /// What this node has done lately (the admin dashboard).
+    pub stats: Arc<crate::stats::NodeStats>,
 }
