@@ -61,9 +61,11 @@ export class Connection {
     this.watchdog = undefined;
     this.forceRefresh = false;
     this.lastForced = false;
+    /** Whether open() is buying a ticket (no second socket meanwhile). */
+    this.opening = false;
     /** @type {{resolve: Function, reject: Function}[]} */
     this.openWaiters = [];
-    this.onOnline = () => { if (this.state === "reconnecting" && !this.socket) this.retryNow(); };
+    this.onOnline = () => { if (this.state === "reconnecting") this.retryNow(); };
   }
 
   /** Starts connecting (if not already); resolves on the next `welcome`. */
@@ -133,13 +135,17 @@ export class Connection {
   }
 
   async open() {
+    if (this.opening || this.socket) return; // one socket at a time
+    clearTimeout(this.retryTimer);
     this.setState(this.welcomed ? "reconnecting" : "connecting");
     let url;
+    this.opening = true;
     try {
       const token = await this.http.accessToken({ force: this.forceRefresh });
       this.forceRefresh = false;
       url = await this.socketUrl(token);
     } catch (error) {
+      this.opening = false;
       if (this.state === "closed") return;
       if (error instanceof ParlorError && (error.status === 401 || error.status === 403)) {
         this.stop(error); // the user has to sign in again: no loop
@@ -148,6 +154,7 @@ export class Connection {
       this.retryLater({ error });
       return;
     }
+    this.opening = false;
     if (this.state === "closed") return;
     let socket;
     try {
@@ -251,6 +258,24 @@ export class Connection {
   }
 
   /**
+   * Gives up the current socket (it answers nothing, or its owner lost track of a replay) and
+   * reconnects soon; without a socket, reconnects now.
+   * @param {string} reason
+   */
+  drop(reason) {
+    const socket = this.socket;
+    if (!socket) {
+      if (this.state === "reconnecting") this.retryNow();
+      return;
+    }
+    this.socket = null;
+    socket.onclose = socket.onmessage = null;
+    try { socket.close(4000, reason); } catch { /* gone */ }
+    this.socketGone(new ParlorError("disconnected", reason));
+    this.closed(4008, reason, true);
+  }
+
+  /**
    * The socket is gone: every awaited reply fails with `error`, queued frames are dropped.
    * @param {ParlorError} error
    */
@@ -310,14 +335,7 @@ export class Connection {
     clearInterval(this.watchdog);
     this.lastReceived = Date.now();
     this.watchdog = setInterval(() => {
-      if (this.pending.size && Date.now() - this.lastReceived > SILENCE_MS && this.socket) {
-        const socket = this.socket;
-        this.socket = null;
-        socket.onclose = socket.onmessage = null;
-        try { socket.close(4000, "no reply"); } catch { /* gone */ }
-        this.socketGone(new ParlorError("disconnected", "the server stopped answering"));
-        this.closed(1006, "no reply", true);
-      }
+      if (this.pending.size && Date.now() - this.lastReceived > SILENCE_MS) this.drop("no reply");
     }, 5_000);
   }
 }

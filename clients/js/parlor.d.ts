@@ -187,7 +187,7 @@ export class ParlorRestClient {
   logout(): Promise<void>;
   me(): Promise<User>;
   api(method: string, path: string, body?: unknown, init?: { query?: Record<string, unknown>; signal?: AbortSignal }): Promise<any>;
-  conversations(page?: { limit?: number; cursor?: string }): Promise<{ items: Conversation[]; next_cursor: string | null }>;
+  conversations(page?: { limit?: number; cursor?: string; status?: "open" | "closed"; kind?: Conversation["kind"] }): Promise<{ items: Conversation[]; next_cursor: string | null }>;
   history(conversationId: number, range?: { before_seq?: number; after_seq?: number; limit?: number }): Promise<Message[]>;
   users(search?: { query?: string; after_id?: number; limit?: number }): Promise<DirectoryUser[]>;
   upload(file: Blob, options?: {

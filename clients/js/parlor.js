@@ -280,7 +280,7 @@ export class ParlorClient extends ParlorRestClient {
       try {
         filled = await this.fill(state.id, gap);
       } catch {
-        if (state.attempt === attempt) this.connection.retryNow(); // resume again from scratch
+        if (state.attempt === attempt) this.connection.drop("could not complete a truncated replay");
         return;
       }
       if (state.attempt !== attempt || state.status !== "joining") return;
@@ -322,7 +322,7 @@ export class ParlorClient extends ParlorRestClient {
     if (state?.status === "joining" && (state.held || REPLAYED.has(frame.type))) {
       const queue = state.held ?? state.replay;
       queue.push(frame);
-      if (state.replay.length + (state.held?.length ?? 0) > MAX_HELD) this.connection.retryNow();
+      if (state.replay.length + (state.held?.length ?? 0) > MAX_HELD) this.connection.drop("replay too long to hold");
       return;
     }
     if (state?.status === "joined") {

@@ -87,9 +87,10 @@ export class ParlorRestClient {
   // Conversations, history, people and files
 
   /**
-   * One page of the caller's conversations, most recent first; `next_cursor` (from the `Link`
-   * header) asks for the next page, null on the last.
-   * @param {{limit?: number, cursor?: string}} [page]
+   * One page of the caller's conversations, most recent first, optionally only those of one
+   * `status` or `kind`; `next_cursor` (from the `Link` header) asks for the next page (with
+   * the same filters), null on the last.
+   * @param {{limit?: number, cursor?: string, status?: "open" | "closed", kind?: string}} [page]
    */
   async conversations(page = {}) {
     const { body, headers } = await this.http.request("GET", "/conversations", undefined, { query: page });
