@@ -89,9 +89,10 @@ test("two people chat through the demo page, live on both sides", { timeout: 60_
   await bob.page.locator("#messages .msg", { hasText: "bob: great, thanks" })
     .locator("button[data-emoji='👍']", { hasText: "👍 1" }).waitFor();
 
-  // Ann sends a file; Bob gets a link to it.
+  // Ann sends a file; Bob gets a link to it (and reads it).
   await ann.page.setInputFiles("#file", { name: "receipt.txt", mimeType: "text/plain", buffer: Buffer.from("paid in full\n") });
   await bob.page.locator("#messages .msg a", { hasText: "[receipt.txt, 13 bytes]" }).waitFor();
+  await ann.page.locator("#messages .msg.me", { hasText: "receipt.txt" }).locator(".seen").waitFor();
 
   // Each message once on each side.
   for (const { page } of [ann, bob]) {
