@@ -1,6 +1,7 @@
 // The demo page (static/index.html) in two browsers: two people register, one finds the other
 // by name and opens a conversation, and they chat live: typing, messages, read receipts,
-// reactions and a file. Both pages pass axe-core's serious and critical checks.
+// reactions and a file. Public rooms, invite links, search, leaving and signing in again work.
+// The pages pass axe-core's serious and critical checks.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -103,4 +104,51 @@ test("two people chat through the demo page, live on both sides", { timeout: 60_
   assert.deepEqual(await accessibilityViolations(ann.page), []);
   await screenshot(ann.page, "demo-ann");
   await screenshot(bob.page, "demo-bob");
+});
+
+test("rooms, invite links, search and leaving work through the demo page", { timeout: 60_000 }, async () => {
+  const cara = await demoPage();
+  await register(cara.page, "cara");
+  await cara.page.fill("#group-title", "Book club");
+  await cara.page.check("#public");
+  await cara.page.click("#btn-new");
+  await cara.page.locator("#title", { hasText: "Book club (group, open, you: owner)" }).waitFor();
+  await cara.page.fill("#text", "welcome to the book club");
+  await cara.page.press("#text", "Enter");
+  await cara.page.locator("#messages .msg", { hasText: "cara: welcome to the book club" }).waitFor();
+  await cara.page.click("#btn-invite");
+  const invite = await cara.page.locator("#invite-url", { hasText: "?invite=" }).textContent();
+
+  // Dave finds the room in the directory, joins it and reads its history.
+  const dave = await demoPage();
+  await register(dave.page, "dave");
+  await dave.page.locator("#rooms button", { hasText: "Book club (group, 1) — join" }).click();
+  await dave.page.locator("#title", { hasText: "Book club (group, open, you: member)" }).waitFor();
+  await dave.page.locator("#messages .msg", { hasText: "cara: welcome to the book club" }).waitFor();
+  await cara.page.locator("#messages .sys", { hasText: "dave" }).waitFor(); // the membership notice, live
+
+  // He finds the message by searching, then leaves; Cara sees him go.
+  await dave.page.fill("#q", "book");
+  await dave.page.press("#q", "Enter");
+  await dave.page.locator("#hits button mark", { hasText: "book" }).first().waitFor();
+  await dave.page.click("#btn-leave");
+  await dave.page.locator("#title", { hasText: "No conversation selected" }).waitFor();
+  await cara.page.locator("#messages .sys", { hasText: "dave left" }).waitFor();
+
+  // Eve comes in by the invite link: signed up, she is in the room.
+  const eve = await demoPage();
+  await eve.page.goto(invite.replace(/^https?:\/\/[^/]+/, server.base));
+  await register(eve.page, "eve");
+  await eve.page.locator("#title", { hasText: "Book club (group, open, you: member)" }).waitFor();
+  await eve.page.locator("#messages .msg", { hasText: "cara: welcome to the book club" }).waitFor();
+
+  // She signs out, and back in with her username: the room is in her list.
+  await eve.page.click("#btn-logout");
+  await eve.page.locator("#auth-form").waitFor();
+  await eve.page.fill("#login", "eve");
+  await eve.page.fill("#password", "password eve");
+  await eve.page.click("#btn-login");
+  await eve.page.locator("#connection", { hasText: "Connected" }).waitFor();
+  await eve.page.locator("#conversations button", { hasText: "Book club (group)" }).waitFor();
+  assert.deepEqual([...cara.errors, ...dave.errors, ...eve.errors], []);
 });

@@ -14,7 +14,7 @@ if ! cmp -s "$here/package-lock.json" "$stamp" 2>/dev/null; then
   cp "$here/package-lock.json" "$stamp"
 fi
 if [ -z "${PARLOR_BIN:-}" ]; then
-  (cd "$repo" && cargo build --quiet --bin parlor)
+  (cd "$repo" && cargo build --quiet --locked --bin parlor)
 fi
 
 cd "$here"
