@@ -63,6 +63,8 @@ export class Connection {
     this.lastForced = false;
     /** Whether open() is buying a ticket (no second socket meanwhile). */
     this.opening = false;
+    /** When the server last closed a socket as a slow consumer (4008). */
+    this.lastSlowClose = 0;
     /** @type {{resolve: Function, reject: Function}[]} */
     this.openWaiters = [];
     this.onOnline = () => { if (this.state === "reconnecting") this.retryNow(); };
@@ -233,17 +235,20 @@ export class Connection {
       this.forceRefresh = !this.lastForced;
     }
     this.lastForced = this.forceRefresh;
-    this.retryLater({ code, reason }, code === 4008);
+    // A slow consumer reconnects at once to resume, unless it was closed so a minute ago too.
+    const soon = code === 4008 && Date.now() - this.lastSlowClose > 60_000;
+    if (code === 4008) this.lastSlowClose = Date.now();
+    this.retryLater({ code, reason }, soon);
   }
 
   /**
-   * Reopens after a jittered exponential delay (a short one when `soon`).
+   * Reopens after a jittered exponential delay (at most 250 ms when `soon`).
    * @param {object} info
    * @param {boolean} [soon]
    */
   retryLater(info, soon = false) {
     const { minDelayMs, maxDelayMs } = this.backoff;
-    const ceiling = soon ? minDelayMs : Math.min(maxDelayMs, minDelayMs * 2 ** this.attempt);
+    const ceiling = soon ? Math.min(minDelayMs, 250) : Math.min(maxDelayMs, minDelayMs * 2 ** this.attempt);
     const delayMs = Math.round(ceiling / 2 + Math.random() * ceiling / 2);
     this.attempt++;
     this.state = "reconnecting";

@@ -10,24 +10,35 @@ import { ParlorError } from "./errors.js";
 
 /**
  * @typedef {{access_token: string, refresh_token?: string | null, expires_in?: number}} Tokens
- * @typedef {{access_token: string, refresh_token: string | null, expires_at: number | null}} TokenState
- *   expires_at: the access token's expiry, in milliseconds since the epoch (null: unknown)
+ * @typedef {{access_token: string, refresh_token: string | null, expires_at: number | null,
+ *   refresh_at: number | null}} TokenState
+ *   expires_at: the access token's expiry, in milliseconds since the epoch (null: unknown);
+ *   refresh_at: when to refresh it (a minute before, or a quarter of its lifetime if shorter)
  */
 
-/** Refresh an access token this long before it expires (milliseconds). */
+/** Refresh an access token this long before it expires (milliseconds)... */
 export const REFRESH_MARGIN_MS = 60_000;
 
 /**
- * The `exp` claim of a JWT, in milliseconds, or null if the token is not a readable JWT.
- * @param {string} token
+ * ...or a quarter of its remaining lifetime when that is shorter (short-lived tokens).
+ * @param {number} remainingMs
  */
-function jwtExpiry(token) {
+export function refreshMargin(remainingMs) {
+  return Math.min(REFRESH_MARGIN_MS, Math.max(0, remainingMs) / 4);
+}
+
+/**
+ * The `iat` and `exp` claims of a JWT, in milliseconds, or null if it is not a readable JWT.
+ * @param {string} token
+ * @returns {{iat: number | null, exp: number} | null}
+ */
+function jwtTimes(token) {
   const part = token.split(".")[1];
   if (!part) return null;
   try {
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
-    const exp = JSON.parse(json).exp;
-    return typeof exp === "number" ? exp * 1000 : null;
+    const claims = JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
+    if (typeof claims.exp !== "number") return null;
+    return { iat: typeof claims.iat === "number" ? claims.iat * 1000 : null, exp: claims.exp * 1000 };
   } catch {
     return null;
   }
@@ -39,9 +50,16 @@ function jwtExpiry(token) {
  */
 function tokenState(tokens) {
   if (!tokens || typeof tokens.access_token !== "string") throw new TypeError("tokens need an access_token");
-  let expiresAt = jwtExpiry(tokens.access_token);
-  if (expiresAt === null && typeof tokens.expires_in === "number") expiresAt = Date.now() + tokens.expires_in * 1000;
-  return { access_token: tokens.access_token, refresh_token: tokens.refresh_token ?? null, expires_at: expiresAt };
+  const now = Date.now();
+  const times = jwtTimes(tokens.access_token);
+  let expiresAt = times ? times.exp : null;
+  let issuedAt = times ? times.iat : null;
+  if (expiresAt === null && typeof tokens.expires_in === "number") {
+    expiresAt = now + tokens.expires_in * 1000;
+    issuedAt = now;
+  }
+  const refreshAt = expiresAt === null ? null : expiresAt - refreshMargin(expiresAt - (issuedAt ?? now));
+  return { access_token: tokens.access_token, refresh_token: tokens.refresh_token ?? null, expires_at: expiresAt, refresh_at: refreshAt };
 }
 
 export class Http {
@@ -98,10 +116,12 @@ export class Http {
     return this.baseUrl + full + (search ? (full.includes("?") ? "&" : "?") + search : "");
   }
 
-  /** Whether the access token expires within the refresh margin. */
+  /** Whether the access token is due for a refresh (its `refresh_at` has come). */
   expiresSoon() {
-    const at = this.tokens?.expires_at;
-    return typeof at === "number" && at - Date.now() < REFRESH_MARGIN_MS;
+    const tokens = this.tokens;
+    if (!tokens || typeof tokens.expires_at !== "number") return false;
+    const at = tokens.refresh_at ?? tokens.expires_at - REFRESH_MARGIN_MS; // stored by an older version
+    return Date.now() >= at;
   }
 
   /**

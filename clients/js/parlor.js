@@ -18,7 +18,7 @@
 import { Connection } from "./connection.js";
 import { ConversationState, MAX_HELD } from "./conversations.js";
 import { ParlorError } from "./errors.js";
-import { REFRESH_MARGIN_MS } from "./http.js";
+import { refreshMargin } from "./http.js";
 import { ParlorRestClient } from "./rest.js";
 import { SendQueue } from "./sends.js";
 
@@ -364,25 +364,36 @@ export class ParlorClient extends ParlorRestClient {
   }
 
   /**
-   * Renews the session in band a minute before its token expires (§5.4 `auth:refresh`).
+   * Renews the session in band a minute before its token expires, or a quarter of its time
+   * left before when that is shorter (§5.4 `auth:refresh`).
    * @param {string} expiresAt
    */
   scheduleRenewal(expiresAt) {
     clearTimeout(this.renewTimer);
     const at = Date.parse(expiresAt);
     if (Number.isNaN(at)) return;
-    const wait = Math.min(2 ** 31 - 1, Math.max(0, at - Date.now() - REFRESH_MARGIN_MS));
-    this.renewTimer = setTimeout(async () => {
-      try {
-        const token = await this.http.accessToken();
-        const ack = await this.connection.request("auth:refresh", { access_token: token });
-        this.scheduleRenewal(ack.token_expires_at);
-      } catch (error) {
-        // A refused refresh ends the session at its expiry (4001), and the reconnect finds out.
-        if (error instanceof ParlorError && error.status !== 401 && Date.now() < at - 15_000) {
-          this.renewTimer = setTimeout(() => this.scheduleRenewal(expiresAt), 10_000);
-        }
+    const left = at - Date.now();
+    const wait = Math.min(2 ** 31 - 1, Math.max(0, left - refreshMargin(left)));
+    this.renewTimer = setTimeout(() => this.renew(at), wait);
+  }
+
+  /**
+   * Hands the socket a newer access token than the one that expires at `at` (refreshing the
+   * pair over REST unless a newer one is already held); retried while there is time.
+   * @param {number} at
+   */
+  async renew(at) {
+    try {
+      const held = this.http.tokens;
+      const token = held && (held.expires_at ?? 0) > at ? held.access_token : await this.http.accessToken({ force: true });
+      const ack = await this.connection.request("auth:refresh", { access_token: token });
+      this.scheduleRenewal(ack.token_expires_at);
+    } catch (error) {
+      // A refused refresh ends the session at its expiry (4001), and the reconnect finds out.
+      const retryIn = Math.min(10_000, (at - Date.now()) / 4);
+      if (error instanceof ParlorError && error.status !== 401 && retryIn > 100) {
+        this.renewTimer = setTimeout(() => this.renew(at), retryIn);
       }
-    }, wait);
+    }
   }
 }

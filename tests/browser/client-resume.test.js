@@ -30,9 +30,9 @@ after(async () => {
  * Starts a client in `page` with `tokens`, joins `conversationId` and records what it sees in
  * `window.seen`: the messages told by message:new, the states, the errors.
  */
-async function startClient(page, tokens, conversationId) {
-  await page.evaluate(async ({ tokens, conversationId }) => {
-    const client = new window.parlor.ParlorClient({ tokens, reconnect: { minDelayMs: 50, maxDelayMs: 500 } });
+async function startClient(page, tokens, conversationId, reconnect = { minDelayMs: 50, maxDelayMs: 500 }) {
+  await page.evaluate(async ({ tokens, conversationId, reconnect }) => {
+    const client = new window.parlor.ParlorClient({ tokens, reconnect });
     window.client = client;
     window.seen = { messages: [], states: [], welcomes: 0, errors: [] };
     client.on("message", (message) => window.seen.messages.push({ seq: message.seq, content: message.content }));
@@ -40,7 +40,7 @@ async function startClient(page, tokens, conversationId) {
     client.on("welcome", () => { window.seen.welcomes++; });
     await client.connect();
     await client.join(conversationId);
-  }, { tokens, conversationId });
+  }, { tokens, conversationId, reconnect });
 }
 
 test("a server killed mid-conversation loses nothing and duplicates nothing", { timeout: 60_000 }, async () => {
@@ -156,4 +156,30 @@ test("sends whose acks were lost are resent, answered with the originals and tol
   const history = await server.api("GET", `/conversations/${conversation.id}/messages`, undefined, dan.access_token);
   assert.deepEqual(history.map((m) => m.content), ["a1", "a2", "a3", "b1", "b2", "b3"]);
   assert.deepEqual(await page.evaluate(() => window.seen.messages.map((m) => m.content)), ["a1", "a2", "a3", "b1", "b2", "b3"]);
+});
+
+test("closed as a slow consumer (4008), the client reconnects at once and catches up", { timeout: 60_000 }, async () => {
+  const eli = await server.register("eli");
+  const fay = await server.register("fay");
+  const conversation = await server.api("POST", "/conversations", { participant_ids: [fay.user.id] }, eli.access_token);
+  const page = await clientPage(await browser.newContext(), server);
+  const routes = [];
+  await page.routeWebSocket(/\/api\/v1\/ws/, (route) => { route.connectToServer(); routes.push(route); });
+  // Backoff from 10 s: only a slow consumer's reconnect comes sooner.
+  await startClient(page, fay, conversation.id, { minDelayMs: 10_000, maxDelayMs: 30_000 });
+  await page.evaluate(() => {
+    window.reconnects = [];
+    window.client.on("state", (state, info) => { if (state === "reconnecting" && info.code) window.reconnects.push(info); });
+  });
+
+  // Messages the server could not queue for Fay any more: she has to resume to see them.
+  await routes[0].close({ code: 4008, reason: "slow consumer" });
+  for (const content of ["one", "two", "three"]) {
+    await server.api("POST", `/conversations/${conversation.id}/messages`, { content }, eli.access_token);
+  }
+  await page.waitForFunction(() => window.seen.messages.length === 3);
+  assert.deepEqual(await page.evaluate(() => window.seen.messages.map((m) => m.content)), ["one", "two", "three"]);
+  const [reconnect] = await page.evaluate(() => window.reconnects);
+  assert.equal(reconnect.code, 4008);
+  assert.ok(reconnect.delayMs <= 250, `waited ${reconnect.delayMs} ms before reconnecting after 4008`);
 });
