@@ -41,7 +41,7 @@ pub use uploads::UploadView;
 pub use users::{
     CreateUserBody, LoginBody, MintTokenBody, RefreshBody, RegisterBody, RevokedCount,
     ServerUserView, TokenResponse, UpdateUserBody, UpsertUserBody, UserProfile, UserSearchQuery,
-    UserTokenView, UserView, WsTicketView,
+    UserTokenView, UserView, WidgetSession, WidgetSessionBody, WsTicketView,
 };
 pub use webhooks::{
     CreateWebhookBody, DeliveryView, UpdateWebhookBody, WebhookCreated, WebhookView,

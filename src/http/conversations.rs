@@ -13,7 +13,7 @@ use crate::actors::room_registry::{Evict, send_to_room};
 use crate::api::{ConversationView, CreateConversationBody, ReadBody, UnreadCounts};
 use crate::auth::AuthUser;
 use crate::db::models::ConversationRow;
-use crate::db::queries::conversations::{ListCursor, ListPage, NewRoom};
+use crate::db::queries::conversations::{ListCursor, ListPage, NewRoom, Reach};
 use crate::db::queries::{conversations, participants, users};
 use crate::domain::{
     ConversationId, ConversationKind, ConversationStatus, Description, ReceiptKind, Role, Title,
@@ -171,15 +171,29 @@ pub async fn list(
         ),
     };
     let mut conn = state.db.read().await?;
-    let all = policy::lists_every_conversation(&auth.actor());
+    let actor = auth.actor();
+    let reach = if policy::lists_every_conversation(&actor) {
+        Reach::All
+    } else if policy::lists_support_conversations(&actor) {
+        Reach::MineAndSupport
+    } else {
+        Reach::Mine
+    };
     let page = ListPage {
         limit,
         before,
         status: query.status,
         kind: query.kind,
     };
-    let (views, next) =
-        conversations::list(&mut conn, auth.project_id, auth.id, all, page, &state.links).await?;
+    let (views, next) = conversations::list(
+        &mut conn,
+        auth.project_id,
+        auth.id,
+        reach,
+        page,
+        &state.links,
+    )
+    .await?;
     let mut response = HttpResponse::Ok();
     if let Some(next) = next {
         let mut filters = String::new();

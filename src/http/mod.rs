@@ -32,6 +32,7 @@ mod uploads;
 mod user_tokens;
 mod users;
 mod webhooks;
+mod widget;
 pub mod ws;
 
 pub use state::AppState;
@@ -70,6 +71,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::patch().to(users::update)),
                 )
                 .service(resource("/ws-ticket").route(web::post().to(auth::ws_ticket)))
+                .service(resource("/widget/session").route(web::post().to(widget::session)))
                 .service(resource("/admin/stats").route(web::get().to(admin::stats)))
                 .service(
                     resource("/admin/projects")

@@ -50,4 +50,5 @@ mod users;
 mod web;
 mod webhooks;
 mod websocket;
+mod widget;
 mod ws_client;

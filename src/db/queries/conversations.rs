@@ -137,7 +137,7 @@ pub async fn with_participants(
     Ok(Some((row, members)))
 }
 
-/// The conversations `user` takes part in, or (when `all`) every conversation of the project;
+/// The conversations of the project within `reach` of `user`, filtered by `page`;
 /// newest activity first, with the caller's receipts and each `last_message`.
 ///
 /// # Errors
@@ -146,7 +146,7 @@ pub async fn list(
     conn: &mut ReadConn,
     project: ProjectId,
     user: UserId,
-    all: bool,
+    reach: Reach,
     page: ListPage,
     links: &DownloadLinks,
 ) -> Result<(Vec<ConversationView>, Option<ListCursor>), DbError> {
@@ -182,8 +182,16 @@ pub async fn list(
             .order(order)
             .limit(page.limit)
             .into_boxed();
-        if !all {
-            query = query.filter(conversations::id.eq_any(mine));
+        match reach {
+            Reach::All => {}
+            Reach::MineAndSupport => {
+                query = query.filter(
+                    conversations::id
+                        .eq_any(mine)
+                        .or(conversations::kind.eq(ConversationKind::Support.as_str())),
+                );
+            }
+            Reach::Mine => query = query.filter(conversations::id.eq_any(mine)),
         }
         if let Some(status) = status {
             query = query.filter(conversations::status.eq(status));
@@ -249,6 +257,17 @@ impl ListCursor {
             id: ConversationId(id.parse().ok()?),
         })
     }
+}
+
+/// Which conversations of the project [`list`] holds for its user (`policy` decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Every one (admins).
+    All,
+    /// Those the user takes part in, and every support conversation (agents).
+    MineAndSupport,
+    /// Those the user takes part in.
+    Mine,
 }
 
 /// One page of [`list`]: at most `limit`, after `before` when given.
