@@ -183,10 +183,12 @@ export class ParlorRestClient {
   readonly tokens: TokenState | null;
   register(body: { email: string; username: string; password: string; display_name?: string | null; project_id?: number }): Promise<TokenResponse>;
   login(body: { email?: string; username?: string; password: string; project_id?: number }): Promise<TokenResponse>;
-  useTokens(tokens: Tokens): void;
+  /** A pair, or a token response (its user is kept), e.g. from POST /api/v1/widget/session. */
+  useTokens(tokens: Tokens & { user?: User }): void;
   logout(): Promise<void>;
   me(): Promise<User>;
-  api(method: string, path: string, body?: unknown, init?: { query?: Record<string, unknown>; signal?: AbortSignal }): Promise<any>;
+  /** Any REST call under /api/v1 (or from /api/), with the access token unless `auth` is false. */
+  api(method: string, path: string, body?: unknown, init?: { query?: Record<string, unknown>; signal?: AbortSignal; auth?: boolean }): Promise<any>;
   conversations(page?: { limit?: number; cursor?: string; status?: "open" | "closed"; kind?: Conversation["kind"] }): Promise<{ items: Conversation[]; next_cursor: string | null }>;
   history(conversationId: number, range?: { before_seq?: number; after_seq?: number; limit?: number }): Promise<Message[]>;
   users(search?: { query?: string; after_id?: number; limit?: number }): Promise<DirectoryUser[]>;

@@ -54,9 +54,14 @@ export class ParlorRestClient {
     return response;
   }
 
-  /** @param {{access_token: string, refresh_token?: string | null, expires_in?: number}} tokens */
+  /**
+   * Signs in with a token pair, or any token response (§4.4: its `user` is kept too), such as
+   * the widget's `POST /api/v1/widget/session` or tokens a project's backend minted.
+   * @param {{access_token: string, refresh_token?: string | null, expires_in?: number, user?: any}} tokens
+   */
   useTokens(tokens) {
     this.http.setTokens(tokens);
+    if (tokens.user) this.user = tokens.user;
   }
 
   /** Revokes the refresh token (`POST /auth/logout`) and forgets the tokens. */
@@ -74,11 +79,12 @@ export class ParlorRestClient {
 
   /**
    * Any REST call: `path` under `/api/v1` (or absolute from `/api/`), with the access token,
-   * refreshed once on 401. Resolves with the parsed body (null for 204); throws ParlorError.
+   * refreshed once on 401 (`auth: false`: without one). Resolves with the parsed body (null
+   * for 204); throws ParlorError.
    * @param {string} method
    * @param {string} path
    * @param {unknown} [body]
-   * @param {{query?: Record<string, unknown>, signal?: AbortSignal}} [init]
+   * @param {{query?: Record<string, unknown>, signal?: AbortSignal, auth?: boolean}} [init]
    */
   api(method, path, body, init = {}) {
     return this.http.json(method, path, body, init);
