@@ -3,7 +3,8 @@
 // database, and afterwards every message is stored exactly once and the other page (offline
 // until the sender is done, so it has to catch up) shows each exactly once, in seq order, with
 // no gap. And when acks are lost on the way, the resends are answered with the originals and
-// the app sees each message once.
+// the app sees each message once; a slow consumer's close (4008) is resumed at once; a resume
+// longer than the server replays is completed over REST.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -182,4 +183,40 @@ test("closed as a slow consumer (4008), the client reconnects at once and catche
   const [reconnect] = await page.evaluate(() => window.reconnects);
   assert.equal(reconnect.code, 4008);
   assert.ok(reconnect.delayMs <= 250, `waited ${reconnect.delayMs} ms before reconnecting after 4008`);
+});
+
+test("a resume past realtime.max_replay is completed over REST, in order, once each", { timeout: 60_000 }, async () => {
+  const small = await ParlorServer.start({ PARLOR__REALTIME__MAX_REPLAY: "5" });
+  try {
+    const ivy = await small.register("ivy");
+    const jon = await small.register("jon");
+    const conversation = await small.api("POST", "/conversations", { participant_ids: [jon.user.id] }, ivy.access_token);
+    const post = (content) => small.api("POST", `/conversations/${conversation.id}/messages`, { content }, ivy.access_token);
+    const page = await clientPage(await browser.newContext(), small);
+    const routes = [];
+    await page.routeWebSocket(/\/api\/v1\/ws/, (route) => { route.connectToServer(); routes.push(route); });
+    await startClient(page, jon, conversation.id);
+    await page.evaluate(() => {
+      window.truncated = [];
+      window.client.on("conversation:truncated", (ack) => window.truncated.push(ack));
+    });
+    for (const content of ["x0", "x1"]) await post(content);
+    await page.waitForFunction(() => window.seen.messages.length === 2);
+
+    // Jon drops off; twenty messages later he is back: the join replays only the newest five.
+    await page.context().setOffline(true);
+    await routes[0].close({ code: 1001, reason: "test" });
+    const later = Array.from({ length: 20 }, (_, i) => `y${i}`);
+    for (const content of later) await post(content);
+    await page.context().setOffline(false);
+    await page.waitForFunction(() => window.seen.messages.length >= 22);
+
+    const seen = await page.evaluate(() => window.seen.messages);
+    assert.deepEqual(seen.map((m) => m.seq), Array.from({ length: 22 }, (_, i) => i + 1));
+    assert.deepEqual(seen.map((m) => m.content), ["x0", "x1", ...later]);
+    const [ack] = await page.evaluate(() => window.truncated);
+    assert.equal(ack.truncated, true);
+  } finally {
+    await small.stop();
+  }
 });
