@@ -222,7 +222,7 @@ export class Connection {
     this.handlers.onSocketClosed();
     if (this.state === "closed") return;
     if (AUTH_CLOSES.has(code)) {
-      if (!this.http.tokens?.refresh_token && !this.http.getTokens) {
+      if (!this.http.canRefresh()) {
         const error = new ParlorError(code === 4001 ? "unauthorized" : "forbidden",
           `the session ended: ${reason || code}; sign in again`);
         this.stop(error);
@@ -232,7 +232,7 @@ export class Connection {
     } else if (!welcomed && code !== 1001) {
       // Refused at the handshake although the ticket was sold (or the server is restarting):
       // every other attempt tries a fresh token, which finds out a revoked or disabled account.
-      this.forceRefresh = !this.lastForced;
+      this.forceRefresh = this.http.canRefresh() && !this.lastForced;
     }
     this.lastForced = this.forceRefresh;
     // A slow consumer reconnects at once to resume, unless it was closed so a minute ago too.

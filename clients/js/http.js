@@ -116,6 +116,11 @@ export class Http {
     return this.baseUrl + full + (search ? (full.includes("?") ? "&" : "?") + search : "");
   }
 
+  /** Whether a new token can be had: with the refresh token, or from `getTokens`. */
+  canRefresh() {
+    return Boolean(this.tokens?.refresh_token || this.getTokens);
+  }
+
   /** Whether the access token is due for a refresh (its `refresh_at` has come). */
   expiresSoon() {
     const tokens = this.tokens;
@@ -134,7 +139,8 @@ export class Http {
       if (!this.getTokens) throw new ParlorError("unauthorized", "not signed in", { status: 401 });
       await this.refresh();
     } else if (options.force || this.expiresSoon()) {
-      await this.refresh(this.tokens.access_token);
+      // Without a way to refresh, a token still valid is used to the end (the server decides).
+      if (this.canRefresh() || options.force) await this.refresh(this.tokens.access_token);
     }
     if (!this.tokens) throw new ParlorError("unauthorized", "not signed in", { status: 401 });
     return this.tokens.access_token;
