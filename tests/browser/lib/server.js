@@ -82,6 +82,10 @@ export class ParlorServer {
     await once(log, "open");
     const child = spawn(binary, [], { cwd: this.dir, env: this.env, stdio: ["ignore", log, log] });
     this.child = child;
+    // A test process that ends without its after() hook leaves no server behind.
+    const orphan = () => child.kill("SIGKILL");
+    process.once("exit", orphan);
+    child.once("exit", () => process.removeListener("exit", orphan));
     const exited = once(child, "exit").then(([code, signal]) => { throw new Error(
       `parlor exited (${code ?? signal}) before answering /health; see ${this.logFile()}`); });
     exited.catch(() => {});
