@@ -27,7 +27,8 @@ pub use extras::{
 pub use links::DownloadLinks;
 pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};
 pub use projects::{
-    AfterIdQuery, CreateProjectBody, DeleteProjectBody, ProjectView, UpdateProjectBody,
+    AfterIdQuery, CreateProjectBody, DeleteProjectBody, NodeStatsView, ProjectView,
+    UpdateProjectBody,
 };
 pub use search::{
     MessageSearchHit, MessageSearchQuery, MessageSearchResults, SearchCursor, highlight,
@@ -40,7 +41,7 @@ pub use uploads::UploadView;
 pub use users::{
     CreateUserBody, LoginBody, MintTokenBody, RefreshBody, RegisterBody, RevokedCount,
     ServerUserView, TokenResponse, UpdateUserBody, UpsertUserBody, UserProfile, UserSearchQuery,
-    UserTokenView, UserView, WsTicketView,
+    UserTokenView, UserView, WidgetSession, WidgetSessionBody, WsTicketView,
 };
 pub use webhooks::{
     CreateWebhookBody, DeliveryView, UpdateWebhookBody, WebhookCreated, WebhookView,
