@@ -168,4 +168,27 @@ export class ParlorServer {
     });
     return { ...tokens, password };
   }
+
+  /**
+   * Creates a user with the CLI (`parlor user create`), as an operator would, on this
+   * server's database while it runs; answers its password too.
+   * @param {string} name username; email name@example.com, password "password <name>"
+   * @param {"customer" | "agent" | "admin"} role
+   * @param {{ instanceAdmin?: boolean, displayName?: string }} [options]
+   */
+  async createUser(name, role, options = {}) {
+    const password = `password ${name}`;
+    const args = ["user", "create", "--email", `${name}@example.com`, "--username", name,
+      "--password", password, "--role", role];
+    if (options.displayName) args.push("--display-name", options.displayName);
+    if (options.instanceAdmin) args.push("--instance-admin");
+    const child = spawn(binary, args, { cwd: this.dir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => { out += chunk; });
+    child.stderr.on("data", (chunk) => { err += chunk; });
+    const [code] = await once(child, "exit");
+    if (code !== 0) throw new Error(`parlor ${args.join(" ")}: exit ${code}: ${err}`);
+    return { ...JSON.parse(out), password };
+  }
 }
