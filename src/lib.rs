@@ -45,6 +45,7 @@ pub mod policy;
 pub mod project_settings;
 pub mod protocol;
 pub mod startup;
+pub mod stats;
 pub mod telemetry;
 pub mod uploads;
 pub mod webhooks;

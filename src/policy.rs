@@ -136,7 +136,10 @@ pub fn check(actor: &Actor, action: Action, facts: &ConversationFacts) -> Result
             facts.kind,
             ConversationKind::Group | ConversationKind::Channel
         );
-    let visible = facts.participant || admin || public;
+    // The support team sees every support conversation of its project (the queue), and
+    // joins one to reply.
+    let desk = actor.role.is_staff() && facts.kind == ConversationKind::Support;
+    let visible = facts.participant || admin || public || desk;
     if !visible {
         return Err(missing);
     }
@@ -217,6 +220,12 @@ pub fn check_system_post(project: ProjectId, facts: &ConversationFacts) -> Resul
 /// only those they take part in: the list form of [`Action::ReadHistory`].
 pub fn lists_every_conversation(actor: &Actor) -> bool {
     actor.role == Role::Admin
+}
+
+/// Whether `actor`'s conversation list also holds every support conversation of their project
+/// that they do not take part in: the support team's (agents', and admins' anyway).
+pub fn lists_support_conversations(actor: &Actor) -> bool {
+    actor.role.is_staff()
 }
 
 /// What the policy needs to know of an uploaded file.

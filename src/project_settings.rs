@@ -41,6 +41,15 @@ pub struct ProjectSettings {
     /// server's `server.allowed_origins`: `scheme://host[:port]`, `scheme://host:*` or `self`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_origins: Option<Vec<String>>,
+    /// The key of widget identity verification: the project's backend sends the widget an
+    /// `external_id` and its `user_hash`, the hex HMAC-SHA256 of the id under this key
+    /// (docs/PROTOCOL.md, *Widget sessions*). 32 to 256 characters; shown to the project's
+    /// admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widget_identity_secret: Option<String>,
+    /// Refuse anonymous widget visitors: only verified identities get a widget session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widget_identity_required: Option<bool>,
 }
 
 fn within<T: PartialOrd + std::fmt::Display + Copy>(
@@ -144,6 +153,21 @@ impl ProjectSettings {
                 ));
             }
         }
+        if let Some(secret) = &self.widget_identity_secret {
+            let length = secret.chars().count();
+            if !(32..=256).contains(&length) || secret.chars().any(char::is_control) {
+                return Err(Invalid::field(
+                    "widget_identity_secret",
+                    "must be 32 to 256 characters, none of them control characters",
+                ));
+            }
+        }
+        if self.widget_identity_required == Some(true) && self.widget_identity_secret.is_none() {
+            return Err(Invalid::field(
+                "widget_identity_required",
+                "needs a widget_identity_secret",
+            ));
+        }
         Ok(())
     }
 
@@ -195,6 +219,13 @@ impl ProjectSettingsRegistry {
         }
         projects.insert(project, Arc::new(settings));
         Ok(())
+    }
+
+    /// Whether `test` holds for the settings of any project that has some of its own.
+    pub fn any(&self, test: impl Fn(&ProjectSettings) -> bool) -> bool {
+        self.projects
+            .read()
+            .is_ok_and(|projects| projects.values().any(|settings| test(settings)))
     }
 
     /// Replaces every entry with `all`.

@@ -26,21 +26,31 @@ use crate::http::client_ip::TrustedProxies;
 use crate::http::limits::ApiLimits;
 use crate::http::tickets::WsTickets;
 use crate::http::{self, AppState};
+use crate::project_settings::ProjectSettingsRegistry;
 use crate::uploads::image::DecodeSlots;
 
 /// CORS for browser clients served from another origin (a front-end dev server, a widget):
-/// the origins of `server.allowed_origins`, bearer tokens (no cookies), preflight cached for an
-/// hour.
-fn cors(origins: Vec<String>) -> actix_cors::Cors {
+/// the origins of `server.allowed_origins` and of every project's `allowed_origins`, bearer
+/// tokens (no cookies), preflight cached for an hour.
+fn cors(origins: Vec<String>, projects: Arc<ProjectSettingsRegistry>) -> actix_cors::Cors {
     actix_cors::Cors::default()
         .allowed_origin_fn(move |origin, head| {
             let host = head
                 .headers()
                 .get(actix_web::http::header::HOST)
                 .and_then(|h| h.to_str().ok());
-            origin
-                .to_str()
-                .is_ok_and(|origin| http::ws::origin_allowed(origin, host, &origins))
+            let Ok(origin) = origin.to_str() else {
+                return false;
+            };
+            // A project's own origins (its website's widget) are let through here; each
+            // endpoint then holds the caller to their own project's list.
+            http::ws::origin_allowed(origin, host, &origins)
+                || projects.any(|settings| {
+                    settings
+                        .allowed_origins
+                        .as_deref()
+                        .is_some_and(|own| http::ws::origin_allowed(origin, host, own))
+                })
         })
         .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
         .allowed_headers([
@@ -94,11 +104,13 @@ impl Application {
             password::blocking(move || password::hash("not-a-real-password", cost)).await??;
 
         let writer = DbWriter::start(db.write_pool.clone(), db.writers);
+        let stats = Arc::new(crate::stats::NodeStats::new());
         let commit_queues = CommitQueues::new(
             writer.clone(),
             db.writers,
             settings.database.group_commit_max_batch,
             Duration::from_micros(settings.database.group_commit_max_wait_us),
+            stats.clone(),
         );
         let room_config = Arc::new(RoomConfig::new(&settings));
         let presence = start_roomy(PresenceRegistry::new(PresenceDeps {
@@ -145,6 +157,8 @@ impl Application {
             proxies: TrustedProxies::new(&settings.server.trusted_proxies),
             cluster: cluster.clone(),
             projects: projects.clone(),
+            visitors: crate::auth::visitor::VisitorTokens::new(&secret),
+            stats,
         });
         if let Some(cluster) = &cluster {
             cluster.listen(Listeners {
@@ -173,11 +187,12 @@ impl Application {
         let json_limit = settings.limits.json_body_max_bytes;
         let origins = settings.server.allowed_origins.clone();
         let keys = web::Data::new(jwt);
+        let cors_projects = projects.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(keys.clone())
-                .wrap(cors(origins.clone()))
+                .wrap(cors(origins.clone(), cors_projects.clone()))
                 .wrap(tracing_actix_web::TracingLogger::<
                     crate::telemetry::RedactedRootSpan,
                 >::new())

@@ -20,6 +20,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -28,6 +29,7 @@ use crate::actors::db_writer::{DbWriter, WriteBatch};
 use crate::db::DbError;
 use crate::db::queries::messages::{Write, Written};
 use crate::domain::ConversationId;
+use crate::stats::NodeStats;
 
 /// Store a message with the next seq of its conversation, or edit or delete one. The outcome
 /// comes back as a [`Committed`] message to `reply_to` after the commit; outcomes reach each
@@ -74,6 +76,8 @@ pub struct CommitQueue {
     max_batch: usize,
     /// `database.group_commit_max_wait_us`.
     max_wait: Duration,
+    /// Counts the messages stored.
+    stats: Arc<NodeStats>,
 }
 
 impl CommitQueue {
@@ -84,9 +88,11 @@ impl CommitQueue {
         max_in_flight: usize,
         max_batch: usize,
         max_wait: Duration,
+        stats: Arc<NodeStats>,
     ) -> Self {
         Self {
             writer,
+            stats,
             pending: Vec::new(),
             in_flight: 0,
             max_in_flight: max_in_flight.max(1),
@@ -142,6 +148,8 @@ impl CommitQueue {
             }
             match result {
                 Ok(Ok(results)) => {
+                    let stored = results.iter().filter(|r| is_new_message(r)).count();
+                    queue.stats.messages_stored(stored as u64);
                     for ((token, reply_to), result) in answers.into_iter().zip(results) {
                         reply_to.do_send(Committed { token, result });
                     }
@@ -167,6 +175,11 @@ impl CommitQueue {
     }
 }
 
+/// Whether `result` stored a new message (not an edit, an annotation or a retry's duplicate).
+fn is_new_message(result: &Result<Written, DbError>) -> bool {
+    matches!(result, Ok(Written::Inserted(inserted)) if !inserted.duplicate)
+}
+
 /// Where rooms find their thread's [`CommitQueue`]: the writer and the batching settings every
 /// queue is started with.
 #[derive(Clone)]
@@ -175,6 +188,7 @@ pub struct CommitQueues {
     max_in_flight: usize,
     max_batch: usize,
     max_wait: Duration,
+    stats: Arc<NodeStats>,
 }
 
 thread_local! {
@@ -184,18 +198,21 @@ thread_local! {
 
 impl CommitQueues {
     /// Queues in front of `writer`, each with at most `max_in_flight` batches at the writers
-    /// (the number of writer threads); `max_batch` 1 disables batching.
+    /// (the number of writer threads); `max_batch` 1 disables batching. Stored messages are
+    /// counted in `stats`.
     pub fn new(
         writer: Addr<DbWriter>,
         max_in_flight: usize,
         max_batch: usize,
         max_wait: Duration,
+        stats: Arc<NodeStats>,
     ) -> Self {
         Self {
             writer,
             max_in_flight,
             max_batch,
             max_wait,
+            stats,
         }
     }
 
@@ -212,6 +229,7 @@ impl CommitQueues {
                 self.max_in_flight,
                 self.max_batch,
                 self.max_wait,
+                self.stats.clone(),
             ));
             queues.push((self.writer.clone(), queue.clone()));
             queue

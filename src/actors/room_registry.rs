@@ -112,6 +112,11 @@ pub struct LocateMessage {
     pub message_id: MessageId,
 }
 
+/// How many rooms are live on this node.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "usize")]
+pub struct CountRooms;
+
 /// The registry actor.
 pub struct RoomRegistry {
     /// Live rooms.
@@ -185,6 +190,14 @@ impl Actor for RoomRegistry {
         if self.deps.cluster.is_some() {
             ctx.run_interval(SWEEP_INTERVAL, |registry, ctx| registry.sweep(ctx));
         }
+    }
+}
+
+impl Handler<CountRooms> for RoomRegistry {
+    type Result = usize;
+
+    fn handle(&mut self, _: CountRooms, _: &mut Self::Context) -> usize {
+        self.rooms.len()
     }
 }
 

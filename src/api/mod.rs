@@ -33,7 +33,8 @@ pub use membership::{
 };
 pub use messages::{AttachmentView, EditBody, MessageView, PageQuery, SendBody, StoredAttachment};
 pub use projects::{
-    AfterIdQuery, CreateProjectBody, DeleteProjectBody, ProjectView, UpdateProjectBody,
+    AfterIdQuery, CreateProjectBody, DeleteProjectBody, NodeStatsView, ProjectView,
+    UpdateProjectBody,
 };
 pub use search::{
     MessageSearchHit, MessageSearchQuery, MessageSearchResults, SearchCursor, highlight,
@@ -46,7 +47,7 @@ pub use uploads::{UploadForm, UploadView};
 pub use users::{
     CreateUserBody, LoginBody, MintTokenBody, RefreshBody, RegisterBody, RevokedCount,
     ServerUserView, TokenResponse, UpdateUserBody, UpsertUserBody, UserProfile, UserSearchQuery,
-    UserTokenView, UserView, WsTicketView,
+    UserTokenView, UserView, WidgetSession, WidgetSessionBody, WsTicketView,
 };
 pub use webhooks::{
     CreateWebhookBody, DeliveryView, UpdateWebhookBody, WebhookCreated, WebhookView,

@@ -74,3 +74,21 @@ pub struct AfterIdQuery {
     #[param(minimum = 1)]
     pub limit: Option<i64>,
 }
+
+/// `GET /api/v1/admin/stats`: this node's live counts, for the console's dashboard. Each node
+/// answers for itself; the counts start at zero with the process.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NodeStatsView {
+    /// Open WebSocket sessions on this node.
+    pub connections: usize,
+    /// Users with at least one session open on this node.
+    pub users_online: usize,
+    /// Conversations with a live room actor on this node.
+    pub rooms: usize,
+    /// Messages this node stored in the last 60 seconds.
+    pub messages_per_minute: u64,
+    /// Messages this node stored since it started (retries of a `client_msg_id` not counted).
+    pub messages_stored: u64,
+    /// Seconds since this node started.
+    pub uptime_s: u64,
+}

@@ -238,3 +238,40 @@ pub struct ServerUserView {
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
 }
+
+/// `POST /api/v1/widget/session` body: a widget's visitor, anonymous or identified by the
+/// host site (docs/PROTOCOL.md, *Widget sessions*).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetSessionBody {
+    /// The project whose widget this is.
+    pub project_id: ProjectId,
+    /// An anonymous visitor's token from an earlier answer: the same visitor again.
+    #[serde(default)]
+    pub visitor_token: Option<String>,
+    /// The host site's id for a signed-in user (with `user_hash`).
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Hex HMAC-SHA256 of `external_id` under the project's `widget_identity_secret`.
+    #[serde(default)]
+    pub user_hash: Option<String>,
+    /// A display name to set.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// An email to set (identified users only).
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// The answer to `POST /api/v1/widget/session`: tokens as from login, and an anonymous
+/// visitor's `visitor_token` to keep.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WidgetSession {
+    /// Tokens and the user.
+    #[serde(flatten)]
+    pub tokens: TokenResponse,
+    /// The visitor's token (anonymous visitors only): send it next time to be the same
+    /// visitor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor_token: Option<String>,
+}

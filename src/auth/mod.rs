@@ -9,6 +9,7 @@ pub mod password;
 pub mod refresh;
 pub mod revoked;
 pub mod secret;
+pub mod visitor;
 
 pub use extractors::AuthUser;
 pub use jwt::JwtKeys;

@@ -35,6 +35,11 @@ pub struct ServerSettings {
     /// of its `X-Forwarded-For` that is not itself a trusted proxy. Empty (the default): the
     /// header is ignored and the TCP peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// A folder to read the web side's files from on every request (`{dir}/static/...`,
+    /// `{dir}/clients/js/...`) instead of the copies built into the binary: for working on
+    /// the console, the widget or the client without rebuilding. Unset (the default): the
+    /// built-in files.
+    pub assets_dir: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -50,6 +55,7 @@ impl Default for ServerSettings {
             shutdown_timeout_s: 10,
             stall_timeout_s: 30,
             trusted_proxies: Vec::new(),
+            assets_dir: None,
         }
     }
 }

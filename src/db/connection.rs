@@ -12,7 +12,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::Object;
 
 use super::postgres::{self, AsyncPgConnection, PgConnection};
-use super::sqlite::{Pragmas, SqliteReader};
+use super::sqlite::{Pragmas, SqliteReaders};
 
 /// A synchronous connection, for the writers and the CLI.
 pub enum DbConnection {
@@ -25,7 +25,7 @@ pub enum DbConnection {
 /// A connection checked out of the read pool.
 pub enum ReadConn {
     /// SQLite, each query on tokio's blocking pool.
-    Sqlite(Object<SqliteReader>),
+    Sqlite(deadpool::managed::Object<SqliteReaders>),
     /// PostgreSQL, natively async (boxed, as in [`DbConnection`]).
     Postgres(Box<Object<AsyncPgConnection>>),
 }
@@ -57,7 +57,7 @@ macro_rules! on_read {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
             $crate::db::ReadConn::Sqlite(object) => {
-                let $c = &mut **object;
+                let $c = &mut ***object;
                 $body
             }
             $crate::db::ReadConn::Postgres(object) => {

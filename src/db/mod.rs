@@ -40,7 +40,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::DatabaseSettings;
 use postgres::AsyncPgConnection;
-use sqlite::{Checkpointer, Pragmas, SqliteReader};
+use sqlite::{Checkpointer, Pragmas, SqliteReaders};
 
 /// The write pool owned by the DbWriter actors.
 pub type WritePool = r2d2::Pool<WriteManager>;
@@ -49,7 +49,7 @@ pub type WritePool = r2d2::Pool<WriteManager>;
 #[derive(Clone)]
 pub enum ReadPool {
     /// SQLite readers.
-    Sqlite(Pool<SqliteReader>),
+    Sqlite(deadpool::managed::Pool<SqliteReaders>),
     /// PostgreSQL connections.
     Postgres(Pool<AsyncPgConnection>),
 }
@@ -152,11 +152,8 @@ impl Database {
                 }
                 let path = sqlite_path(path)?;
                 let pragmas = Pragmas::from_settings(settings);
-                let mut config = ManagerConfig::<SqliteReader>::default();
-                let setup = pragmas.clone();
-                config.custom_setup = Box::new(move |url| setup.clone().open_reader(url.into()));
-                let readers = AsyncDieselConnectionManager::new_with_config(path.clone(), config);
-                let read_pool = Pool::builder(readers)
+                let readers = SqliteReaders::new(path.clone(), pragmas.clone());
+                let read_pool = deadpool::managed::Pool::builder(readers)
                     .max_size(settings.read_pool_size)
                     .build()?;
                 let checkpointer = Checkpointer::start(path.clone(), pragmas.clone())?;
@@ -214,11 +211,19 @@ impl Database {
     /// # Errors
     /// [`DbError::ReadPool`] when no connection can be had.
     pub async fn read(&self) -> Result<ReadConn, DbError> {
-        let conn = match &self.read_pool {
-            ReadPool::Sqlite(pool) => pool.get().await.map(ReadConn::Sqlite),
-            ReadPool::Postgres(pool) => pool.get().await.map(|c| ReadConn::Postgres(Box::new(c))),
-        };
-        conn.map_err(|e| DbError::ReadPool(e.to_string()))
+        let failed = |e: &dyn std::fmt::Display| DbError::ReadPool(e.to_string());
+        match &self.read_pool {
+            ReadPool::Sqlite(pool) => pool
+                .get()
+                .await
+                .map(ReadConn::Sqlite)
+                .map_err(|e| failed(&e)),
+            ReadPool::Postgres(pool) => pool
+                .get()
+                .await
+                .map(|c| ReadConn::Postgres(Box::new(c)))
+                .map_err(|e| failed(&e)),
+        }
     }
 }
 

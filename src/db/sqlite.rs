@@ -2,24 +2,65 @@
 //! pool through diesel-async's [`SyncConnectionWrapper`].
 
 use std::error::Error;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::sqlite::SqliteConnection;
+use diesel_async::pooled_connection::PoolableConnection;
 use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-/// An async SQLite connection for reads.
-pub type SqliteReader = SyncConnectionWrapper<SqliteConnection, ActixBlocking>;
+/// An async SQLite connection for reads: diesel-async's [`SyncConnectionWrapper`], which runs
+/// each query on tokio's blocking pool, and the count of its queries still running there.
+///
+/// Dereferences to the wrapper, so diesel-async's query methods take `&mut **reader`.
+pub struct SqliteReader {
+    conn: SyncConnectionWrapper<SqliteConnection, ActixBlocking>,
+    running: Arc<AtomicUsize>,
+}
 
-/// Runs blocking SQLite calls on tokio's blocking pool without ever blocking the caller.
+impl Deref for SqliteReader {
+    type Target = SyncConnectionWrapper<SqliteConnection, ActixBlocking>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl DerefMut for SqliteReader {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+/// Runs blocking SQLite calls on tokio's blocking pool without ever blocking the caller, and
+/// counts those still running.
 ///
 /// diesel-async's default runtime adapter waits for an unfinished query with `block_in_place`
 /// when its future is dropped, and `block_in_place` panics on the current-thread runtimes actix
-/// uses for every worker. Here a dropped future simply lets the query finish in the background;
-/// the connection's mutex keeps the next user waiting until it has.
-pub struct ActixBlocking;
+/// uses for every worker. Here a dropped future (a request whose client went away) lets the
+/// query finish in the background, and [`SqliteReaders::recycle`] retires the connection
+/// instead of handing it out again while that query still holds it: diesel-async panics
+/// ("Cannot access shared transaction state") when a connection whose query was cancelled is
+/// checked for breakage (diesel-rs/diesel_async#281, open).
+pub struct ActixBlocking {
+    running: Arc<AtomicUsize>,
+}
+
+/// Lowers the running count when the blocking task ends, after the task has dropped its hold
+/// on the connection (or panicked).
+struct Running(Arc<AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Release);
+    }
+}
 
 impl SpawnBlocking for ActixBlocking {
     fn spawn_blocking<'a, R>(
@@ -29,13 +70,60 @@ impl SpawnBlocking for ActixBlocking {
     where
         R: Send + 'static,
     {
-        tokio::task::spawn_blocking(task)
-            .map(|joined| joined.map_err(|e| Box::new(e) as Box<dyn Error + Send + Sync>))
-            .boxed()
+        self.running.fetch_add(1, Ordering::AcqRel);
+        let running = Running(self.running.clone());
+        tokio::task::spawn_blocking(move || {
+            let _running = running;
+            task()
+        })
+        .map(|joined| joined.map_err(|e| Box::new(e) as Box<dyn Error + Send + Sync>))
+        .boxed()
     }
 
     fn get_runtime() -> Self {
-        Self
+        Self {
+            running: Arc::default(),
+        }
+    }
+}
+
+/// The read pool's manager: opens [`SqliteReader`]s with the [`Pragmas`], and recycles one
+/// only when no cancelled query still runs on it and its transaction state is sound.
+///
+/// Unlike diesel-async's own manager it sends no `SELECT 1` before each checkout: the file is
+/// local and a failing connection reports its error on its next query.
+pub struct SqliteReaders {
+    path: String,
+    pragmas: Pragmas,
+}
+
+impl SqliteReaders {
+    /// Readers of the database file at `path`.
+    pub fn new(path: String, pragmas: Pragmas) -> Self {
+        Self { path, pragmas }
+    }
+}
+
+impl Manager for SqliteReaders {
+    type Type = SqliteReader;
+    type Error = diesel::ConnectionError;
+
+    async fn create(&self) -> Result<SqliteReader, diesel::ConnectionError> {
+        self.pragmas.clone().open_reader(self.path.clone()).await
+    }
+
+    async fn recycle(
+        &self,
+        reader: &mut SqliteReader,
+        _: &Metrics,
+    ) -> RecycleResult<diesel::ConnectionError> {
+        if reader.running.load(Ordering::Acquire) != 0 {
+            return Err(RecycleError::message("a cancelled query still runs on it"));
+        }
+        if std::thread::panicking() || reader.conn.is_broken() {
+            return Err(RecycleError::message("broken connection"));
+        }
+        Ok(())
     }
 }
 
@@ -80,11 +168,12 @@ impl Pragmas {
         Ok(())
     }
 
-    /// Opens a reader: the connection, these pragmas, and the blocking-pool wrapper.
+    /// Opens a reader: the connection, these pragmas, and the blocking-pool wrapper (for
+    /// [`SqliteReaders`]).
     ///
     /// # Errors
     /// The file cannot be opened or a pragma failed.
-    pub fn open_reader(
+    fn open_reader(
         self,
         path: String,
     ) -> BoxFuture<'static, Result<SqliteReader, diesel::ConnectionError>> {
@@ -93,7 +182,14 @@ impl Pragmas {
                 let mut conn = SqliteConnection::establish(&path)?;
                 self.apply(&mut conn)
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                Ok(SyncConnectionWrapper::with_runtime(conn, ActixBlocking))
+                let running = Arc::new(AtomicUsize::new(0));
+                let runtime = ActixBlocking {
+                    running: running.clone(),
+                };
+                Ok(SqliteReader {
+                    conn: SyncConnectionWrapper::with_runtime(conn, runtime),
+                    running,
+                })
             })
             .await
             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
@@ -163,3 +259,6 @@ impl Checkpointer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

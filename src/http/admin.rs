@@ -7,10 +7,13 @@
 use actix_web::{HttpResponse, web};
 
 use crate::actors::db_writer::{CreateProject, DeleteProject, UpdateProject};
+use crate::actors::presence::CountOnline;
 use crate::actors::presence::EndSessions;
+use crate::actors::room_registry::CountRooms;
 use crate::actors::session::EndSession;
 use crate::api::{
-    AfterIdQuery, CreateProjectBody, DeleteProjectBody, ProjectView, UpdateProjectBody,
+    AfterIdQuery, CreateProjectBody, DeleteProjectBody, NodeStatsView, ProjectView,
+    UpdateProjectBody,
 };
 use crate::auth::AuthUser;
 use crate::db::models::NewProject;
@@ -220,4 +223,30 @@ pub async fn delete(
         .map_err(AppError::internal)?;
     tracing::info!(project_id = %id, users = removed.users.len(), by = %auth.id, "project deleted");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// This node's live counts
+///
+/// `GET /api/v1/admin/stats` (instance admins) → [`NodeStatsView`]: this node's open
+/// sessions, users online, live rooms and messages stored, for the console's dashboard.
+#[utoipa::path(
+    get, path = "/api/v1/admin/stats", tag = "projects",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "This node's counts", body = NodeStatsView),
+        (status = 403, description = "`forbidden`: not an instance admin", body = ErrorEnvelope),
+    )
+)]
+pub async fn stats(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
+    check_instance(&state, &auth).await?;
+    let online = state.presence.send(CountOnline).await?;
+    let rooms = state.rooms.send(CountRooms).await?;
+    Ok(HttpResponse::Ok().json(NodeStatsView {
+        connections: online.sessions,
+        users_online: online.users,
+        rooms,
+        messages_per_minute: state.stats.messages_per_minute(),
+        messages_stored: state.stats.stored_total(),
+        uptime_s: state.stats.uptime_s(),
+    }))
 }

@@ -76,7 +76,14 @@ pub async fn create_user(state: &AppState, signup: Signup<'_>) -> Result<UserRow
     Ok(state.writer.send(CreateUser { user }).await??)
 }
 
-async fn issue_tokens(state: &AppState, user: &UserRow) -> Result<TokenResponse, AppError> {
+/// Signs `user` in: a new access token and refresh token (login's answer).
+///
+/// # Errors
+/// Signing or storing the refresh token failed.
+pub(super) async fn issue_tokens(
+    state: &AppState,
+    user: &UserRow,
+) -> Result<TokenResponse, AppError> {
     let access_token = state.jwt.issue(user)?;
     let refresh_token = refresh::generate();
     let at = now();

@@ -13,10 +13,11 @@ use crate::actors::room_registry::{Evict, send_to_room};
 use crate::api::{ConversationView, CreateConversationBody, ReadBody, UnreadCounts, Watermarks};
 use crate::auth::AuthUser;
 use crate::db::models::ConversationRow;
-use crate::db::queries::conversations::{ListCursor, ListPage, NewRoom};
+use crate::db::queries::conversations::{ListCursor, ListPage, NewRoom, Reach};
 use crate::db::queries::{conversations, participants, users};
 use crate::domain::{
-    ConversationId, ConversationKind, Description, ReceiptKind, Role, Title, UserId, Visibility,
+    ConversationId, ConversationKind, ConversationStatus, Description, ReceiptKind, Role, Title,
+    UserId, Visibility,
 };
 use crate::error::{AppError, ErrorEnvelope};
 use crate::http::extract::{Json, Query};
@@ -166,9 +167,11 @@ pub async fn create(
 
 /// List the caller's conversations
 ///
-/// `GET /api/v1/conversations?limit=&cursor=` → the caller's conversations (admins: all of
-/// the project), newest activity first, at most `limit` (1–200, default 100). When there may be
-/// more, a `Link: <...?cursor=...&limit=N>; rel="next"` header (RFC 8288) gives the next page.
+/// `GET /api/v1/conversations?status=&kind=&limit=&cursor=` → the caller's conversations
+/// (admins: all of the project), newest activity first, at most `limit` (1–200, default 100),
+/// only those with `status` (`open`, `closed`) and of `kind` when given. When there may be
+/// more, a `Link: <...?cursor=...&limit=N>; rel="next"` header (RFC 8288) gives the next page,
+/// with the same filters.
 #[utoipa::path(
     get, path = "/api/v1/conversations", tag = "conversations",
     security(("bearer" = [])),
@@ -193,14 +196,40 @@ pub async fn list(
         ),
     };
     let mut conn = state.db.read().await?;
-    let all = policy::lists_every_conversation(&auth.actor());
-    let page = ListPage { limit, before };
-    let (views, next) =
-        conversations::list(&mut conn, auth.project_id, auth.id, all, page, &state.links).await?;
+    let actor = auth.actor();
+    let reach = if policy::lists_every_conversation(&actor) {
+        Reach::All
+    } else if policy::lists_support_conversations(&actor) {
+        Reach::MineAndSupport
+    } else {
+        Reach::Mine
+    };
+    let page = ListPage {
+        limit,
+        before,
+        status: query.status,
+        kind: query.kind,
+    };
+    let (views, next) = conversations::list(
+        &mut conn,
+        auth.project_id,
+        auth.id,
+        reach,
+        page,
+        &state.links,
+    )
+    .await?;
     let mut response = HttpResponse::Ok();
     if let Some(next) = next {
+        let mut filters = String::new();
+        if let Some(status) = query.status {
+            filters.push_str(&format!("&status={}", status.as_str()));
+        }
+        if let Some(kind) = query.kind {
+            filters.push_str(&format!("&kind={}", kind.as_str()));
+        }
         let link = format!(
-            "</api/v1/conversations?cursor={}&limit={limit}>; rel=\"next\"",
+            "</api/v1/conversations?cursor={}&limit={limit}{filters}>; rel=\"next\"",
             next.encode()
         );
         response.insert_header(("link", link));
@@ -218,6 +247,10 @@ pub struct ListQuery {
     pub limit: Option<i64>,
     /// The cursor from the previous page's `Link` header.
     pub cursor: Option<String>,
+    /// Only conversations with this status.
+    pub status: Option<ConversationStatus>,
+    /// Only conversations of this kind.
+    pub kind: Option<ConversationKind>,
 }
 
 /// Get a conversation

@@ -1,7 +1,7 @@
 //! REST and upgrade rate limits (governor, in memory):
 //! - every `/api/v1` request counts against `limits.api_requests_per_minute`, keyed by the
 //!   caller's user id when it carries a valid access token, else by client IP;
-//! - `register`, `login` and `refresh` also count against `limits.auth_attempts_per_ip_per_minute`
+//! - `register`, `login`, `refresh` and widget sessions also count against `limits.auth_attempts_per_ip_per_minute`
 //!   per client IP, and each login against `limits.login_attempts_per_account_per_minute` for the
 //!   account it names (credential stuffing and brute force: OWASP Authentication Cheat Sheet);
 //! - WebSocket upgrades against `limits.ws_upgrades_per_ip_per_minute` per client IP;
@@ -308,6 +308,7 @@ pub async fn enforce(
             "/api/v1/auth/login",
             "/api/v1/auth/register",
             "/api/v1/auth/refresh",
+            "/api/v1/widget/session",
         ]
         .contains(&path)
         {

@@ -8,6 +8,7 @@ mod admin;
 mod annotations;
 mod announce;
 pub mod api_keys;
+mod assets;
 mod auth;
 pub mod client_ip;
 mod conversations;
@@ -32,6 +33,7 @@ mod uploads;
 mod user_tokens;
 mod users;
 mod webhooks;
+mod widget;
 pub mod ws;
 
 pub use state::AppState;
@@ -45,7 +47,7 @@ use crate::error::AppError;
 pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
     cfg.app_data(web::PayloadConfig::new(json_limit))
         .app_data(web::PathConfig::default().error_handler(path_error))
-        .service(resource("/").route(web::get().to(demo_page)))
+        .configure(assets::routes)
         // Browsers ask for it on every page: no icon, and no 404 in their console.
         .service(resource("/favicon.ico").route(web::get().to(HttpResponse::NoContent)))
         .service(resource("/health").route(web::get().to(health::health)))
@@ -76,6 +78,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::patch().to(users::update)),
                 )
                 .service(resource("/ws-ticket").route(web::post().to(auth::ws_ticket)))
+                .service(resource("/widget/session").route(web::post().to(widget::session)))
+                .service(resource("/admin/stats").route(web::get().to(admin::stats)))
                 .service(
                     resource("/admin/projects")
                         .route(web::post().to(admin::create))
@@ -232,18 +236,6 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
         req.method(),
         req.path()
     )))
-}
-
-/// `GET /`: a one-file demo client (static/index.html) to chat from a browser.
-async fn demo_page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
-            "content-security-policy",
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             connect-src 'self'; img-src 'self'",
-        ))
-        .body(include_str!("../../static/index.html"))
 }
 
 fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {

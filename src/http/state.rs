@@ -54,4 +54,8 @@ pub struct AppState {
     pub cluster: Option<crate::cluster::Cluster>,
     /// Every project's overrides of the configuration.
     pub projects: Arc<crate::project_settings::ProjectSettingsRegistry>,
+    /// Signs and checks anonymous widget visitors' tokens.
+    pub visitors: crate::auth::visitor::VisitorTokens,
+    /// What this node has done lately (the admin dashboard).
+    pub stats: Arc<crate::stats::NodeStats>,
 }

@@ -121,6 +121,8 @@ pub(super) fn decide(
         {
             Ok(())
         }
+        // Agents and admins join a support conversation of their project to reply.
+        (ConversationKind::Support, JoinPublic { .. }) if actor.role.is_staff() => Ok(()),
         (_, JoinPublic { .. }) => Err(Denied::Forbidden(
             "only public groups and channels can be joined; others by invitation",
         )),

@@ -334,3 +334,63 @@ fn in_a_channel_only_owners_admins_and_moderators_post_or_type() {
         }
     }
 }
+
+#[test]
+fn the_support_team_sees_every_support_conversation_and_joins_to_take_part() {
+    // Role, then what a non-participant gets on a support conversation of their project:
+    // read history, join the room (live), post, close, join as a participant (REST).
+    #[rustfmt::skip]
+    let cases = [
+        (Role::Customer, "404", "404", "404", "404", "404"),
+        (Role::Agent,    "ok",  "403", "403", "ok",  "ok"),
+        (Role::Admin,    "ok",  "403", "403", "ok",  "ok"),
+    ];
+    for (role, read, join_live, post, close, join) in cases {
+        let actor = Actor {
+            user_id: ME,
+            project_id: HOME,
+            role,
+        };
+        let facts = ConversationFacts {
+            project_id: HOME,
+            status: ConversationStatus::Open,
+            participant: false,
+            kind: ConversationKind::Support,
+            member_role: None,
+            visibility: Visibility::Private,
+        };
+        let got = |action| outcome(check(&actor, action, &facts));
+        assert_eq!(got(Action::ReadHistory), read, "{role} read");
+        assert_eq!(got(Action::Join), join_live, "{role} join live");
+        assert_eq!(got(Action::Post), post, "{role} post");
+        assert_eq!(got(Action::Close), close, "{role} close");
+        let join_room = Action::Room(RoomAction::JoinPublic { banned: false });
+        assert_eq!(got(join_room), join, "{role} join");
+        assert_eq!(
+            lists_support_conversations(&actor),
+            role != Role::Customer,
+            "{role} lists support"
+        );
+        // Another project's support conversation stays out of reach.
+        let elsewhere = ConversationFacts {
+            project_id: ELSEWHERE,
+            ..facts
+        };
+        assert_eq!(
+            outcome(check(&actor, Action::ReadHistory, &elsewhere)),
+            "404",
+            "{role} elsewhere"
+        );
+        // Not a support conversation: the desk sees nothing more than before.
+        let group = ConversationFacts {
+            kind: ConversationKind::Group,
+            ..facts
+        };
+        let want = if role == Role::Admin { "ok" } else { "404" };
+        assert_eq!(
+            outcome(check(&actor, Action::ReadHistory, &group)),
+            want,
+            "{role} group"
+        );
+    }
+}

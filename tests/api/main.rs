@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse;
+mod admin_stats;
 mod api_keys;
 mod auth;
 mod cli;
@@ -47,6 +48,8 @@ mod uploads;
 mod user_directory;
 mod user_tokens;
 mod users;
+mod web;
 mod webhooks;
 mod websocket;
+mod widget;
 mod ws_client;

@@ -21,7 +21,7 @@ pub(crate) fn cli(app: &TestApp, args: &[&str]) -> Value {
 }
 
 /// An instance admin made with the CLI (in project 1, as a customer: the flag is what counts).
-async fn instance_admin(app: &TestApp) -> TestUser {
+pub(crate) async fn instance_admin(app: &TestApp) -> TestUser {
     let user = cli(
         app,
         &[

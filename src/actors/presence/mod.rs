@@ -115,6 +115,20 @@ pub struct ShutdownAll;
 #[rtype(result = "usize")]
 pub struct CountSessions;
 
+/// How many users have a session open on this node, and how many sessions.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "OnlineCounts")]
+pub struct CountOnline;
+
+/// The answer to [`CountOnline`].
+#[derive(Debug, Clone, Copy, MessageResponse)]
+pub struct OnlineCounts {
+    /// Users with at least one live session.
+    pub users: usize,
+    /// Live sessions.
+    pub sessions: usize,
+}
+
 /// A live session's addresses.
 struct Live {
     outbox: Outbox,

@@ -172,6 +172,23 @@ impl Handler<CountSessions> for PresenceRegistry {
     }
 }
 
+impl Handler<CountOnline> for PresenceRegistry {
+    type Result = OnlineCounts;
+
+    fn handle(&mut self, _: CountOnline, _: &mut Self::Context) -> OnlineCounts {
+        let mut counts = OnlineCounts {
+            users: 0,
+            sessions: 0,
+        };
+        for places in self.online.values() {
+            let live = places.values().filter_map(Place::live).count();
+            counts.users += usize::from(live > 0);
+            counts.sessions += live;
+        }
+        counts
+    }
+}
+
 impl Handler<Disconnect> for PresenceRegistry {
     type Result = ();
 

@@ -12,7 +12,9 @@ use crate::db::models::{ConversationRow, MessageRow};
 use crate::db::queries::participants as receipts;
 use crate::db::schema::{conversations, messages, participants};
 use crate::db::{DbConnection, DbError, ReadConn, now, on_conn, on_read, write_transaction};
-use crate::domain::{ConversationId, ConversationStatus, MemberRole, ProjectId, UserId};
+use crate::domain::{
+    ConversationId, ConversationKind, ConversationStatus, MemberRole, ProjectId, UserId,
+};
 
 pub use super::rooms::{NewRoom, create};
 
@@ -135,7 +137,7 @@ pub async fn with_participants(
     Ok(Some((row, members)))
 }
 
-/// The conversations `user` takes part in, or (when `all`) every conversation of the project;
+/// The conversations of the project within `reach` of `user`, filtered by `page`;
 /// newest activity first, with the caller's receipts and each `last_message`.
 ///
 /// # Errors
@@ -144,7 +146,7 @@ pub async fn list(
     conn: &mut ReadConn,
     project: ProjectId,
     user: UserId,
-    all: bool,
+    reach: Reach,
     page: ListPage,
     links: &DownloadLinks,
 ) -> Result<(Vec<ConversationView>, Option<ListCursor>), DbError> {
@@ -167,31 +169,38 @@ pub async fn list(
         .or(conversations::last_activity_at
             .eq(at)
             .and(conversations::id.lt(id)));
-    let rows: Vec<ConversationRow> = if all {
-        on_read!(conn, c => {
-            conversations::table
-                .filter(conversations::project_id.eq(project))
-                .filter(older)
-                .select(ConversationRow::as_select())
-                .order(order)
-                .limit(page.limit)
-                .load(c)
-                .await
-        })?
-    } else {
-        on_read!(conn, c => {
-            conversations::table
-                .inner_join(participants::table)
-                .filter(conversations::project_id.eq(project))
-                .filter(participants::user_id.eq(user))
-                .filter(older)
-                .select(ConversationRow::as_select())
-                .order(order)
-                .limit(page.limit)
-                .load(c)
-                .await
-        })?
-    };
+    let mine = participants::table
+        .filter(participants::user_id.eq(user))
+        .select(participants::conversation_id);
+    let status = page.status.map(ConversationStatus::as_str);
+    let kind = page.kind.map(ConversationKind::as_str);
+    let rows: Vec<ConversationRow> = on_read!(conn, c => {
+        let mut query = conversations::table
+            .filter(conversations::project_id.eq(project))
+            .filter(older)
+            .select(ConversationRow::as_select())
+            .order(order)
+            .limit(page.limit)
+            .into_boxed();
+        match reach {
+            Reach::All => {}
+            Reach::MineAndSupport => {
+                query = query.filter(
+                    conversations::id
+                        .eq_any(mine)
+                        .or(conversations::kind.eq(ConversationKind::Support.as_str())),
+                );
+            }
+            Reach::Mine => query = query.filter(conversations::id.eq_any(mine)),
+        }
+        if let Some(status) = status {
+            query = query.filter(conversations::status.eq(status));
+        }
+        if let Some(kind) = kind {
+            query = query.filter(conversations::kind.eq(kind));
+        }
+        query.load(c).await
+    })?;
     let next = (i64::try_from(rows.len()).unwrap_or(0) == page.limit)
         .then(|| rows.last())
         .flatten()
@@ -250,6 +259,17 @@ impl ListCursor {
     }
 }
 
+/// Which conversations of the project [`list`] holds for its user (`policy` decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Every one (admins).
+    All,
+    /// Those the user takes part in, and every support conversation (agents).
+    MineAndSupport,
+    /// Those the user takes part in.
+    Mine,
+}
+
 /// One page of [`list`]: at most `limit`, after `before` when given.
 #[derive(Debug, Clone, Copy)]
 pub struct ListPage {
@@ -257,6 +277,10 @@ pub struct ListPage {
     pub limit: i64,
     /// The previous page's cursor.
     pub before: Option<ListCursor>,
+    /// Only conversations with this status.
+    pub status: Option<ConversationStatus>,
+    /// Only conversations of this kind.
+    pub kind: Option<ConversationKind>,
 }
 
 /// Fills `last_read_seq`, `unread_count`, `unread_mentions` (for `user`) and `last_message`

@@ -26,18 +26,25 @@ pub use ui::{asset, page};
 use super::{
     admin, annotations, api_keys, auth, conversations, health, invites, membership, messages,
     project_settings, room_info, rooms, search, server, server_conversations, server_messages,
-    uploads, user_tokens, users, webhooks, ws,
+    uploads, user_tokens, users, webhooks, widget, ws,
 };
 
 /// Routes that are not part of the REST API, and so not in the document: the demo page, the
-/// docs UI and its files. All answer GET only.
-pub const NOT_DOCUMENTED: [&str; 6] = [
+/// docs UI, the console, the widget and their files. All answer GET only.
+pub const NOT_DOCUMENTED: [&str; 13] = [
     "/",
     "/favicon.ico",
     "/api-docs",
     "/api-docs/",
     "/api-docs/openapi.json",
     "/api-docs/{asset}",
+    "/console",
+    "/console/",
+    "/console/{file:.+}",
+    "/widget.js",
+    "/widget/{file:.+}",
+    "/clients/js/{file:.+}",
+    "/vendor/{file:.+}",
 ];
 
 /// The document's paths, tags and metadata; [`document`] adds the shared responses and
@@ -57,9 +64,9 @@ pub const NOT_DOCUMENTED: [&str; 6] = [
     paths(
         health::health, health::ready,
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::me,
-        auth::ws_ticket, ws::upgrade,
+        auth::ws_ticket, ws::upgrade, widget::session,
         users::create, users::search, users::profile, users::update,
-        admin::create, admin::list, admin::get, admin::update, admin::delete,
+        admin::create, admin::list, admin::get, admin::update, admin::delete, admin::stats,
         api_keys::create, api_keys::list, api_keys::revoke,
         project_settings::get, project_settings::update,
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,

@@ -1,0 +1,49 @@
+//! The read pool survives queries whose futures were dropped (a client that went away).
+
+use std::sync::mpsc;
+
+use diesel::IntoSql;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+
+use crate::config::DatabaseSettings;
+use crate::db::{Database, ReadConn};
+
+#[actix_rt::test]
+async fn a_read_cancelled_mid_query_neither_panics_the_next_checkout_nor_blocks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = DatabaseSettings {
+        url: format!("sqlite://{}", dir.path().join("parlor.db").display()),
+        read_pool_size: 1,
+        ..DatabaseSettings::default()
+    };
+    let db = Database::open(&settings).unwrap();
+
+    // A query that runs until the test lets it go, started and then abandoned.
+    let (started_tx, started) = mpsc::channel::<()>();
+    let (release, released) = mpsc::channel::<()>();
+    let mut conn = db.read().await.unwrap();
+    let ReadConn::Sqlite(reader) = &mut conn else {
+        panic!("a sqlite:// URL gives SQLite readers")
+    };
+    let query = reader.spawn_blocking(move |_| {
+        started_tx.send(()).ok();
+        released.recv().ok();
+        Ok(())
+    });
+    let abandoned = actix_rt::spawn(query);
+    started.recv().unwrap();
+    abandoned.abort();
+    assert!(abandoned.await.unwrap_err().is_cancelled());
+    drop(conn);
+
+    // The only pooled connection is still held by that query: the next read gets a new one
+    // at once (before this fix the pool's breakage check panicked on it).
+    let mut conn = db.read().await.unwrap();
+    let one: i64 = crate::on_read!(&mut conn, c => {
+        diesel::select(1_i64.into_sql::<BigInt>()).get_result(c).await
+    })
+    .unwrap();
+    assert_eq!(one, 1);
+    release.send(()).unwrap();
+}
