@@ -207,6 +207,9 @@ pub struct UserSearchQuery {
     #[serde(default)]
     #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// Admins only: list disabled accounts too (403 for others).
+    #[serde(default)]
+    pub include_disabled: Option<bool>,
 }
 
 /// A user as the directory shows them to others of the project: `{id, username, display_name,
@@ -226,6 +229,8 @@ pub struct UserProfile {
     /// When their last session ended (RFC 3339 UTC); null if they never connected. While
     /// `online`, the end of an earlier session.
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// Disabled by an admin (only an admin's `include_disabled` list holds such users).
+    pub disabled: bool,
 }
 
 /// A user as the server API answers it: the user view (§4.1) and `metadata`.

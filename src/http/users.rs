@@ -128,10 +128,12 @@ const MAX_QUERY_CHARS: usize = 64;
 
 /// Find users of the project
 ///
-/// `GET /api/v1/users?query=&after_id=&limit=` (any signed-in user) → the active users of the
-/// caller's project whose username or display name starts with `query` (any case), ascending
-/// by id: pass the last id as `after_id` for the next page. `{id, username, display_name,
-/// role}` each, never an email. At most `limits.user_searches_per_minute` per user (429).
+/// `GET /api/v1/users?query=&after_id=&limit=&include_disabled=` (any signed-in user) → the
+/// active users of the caller's project whose username or display name starts with `query` (any
+/// case), ascending by id: pass the last id as `after_id` for the next page. `{id, username,
+/// display_name, role, online, last_seen_at, disabled}` each, never an email. With
+/// `include_disabled=true` (the project's admins only, 403 for others) disabled accounts are
+/// listed too. At most `limits.user_searches_per_minute` per user (429).
 #[utoipa::path(
     get, path = "/api/v1/users", tag = "users",
     security(("bearer" = [])),
@@ -139,6 +141,7 @@ const MAX_QUERY_CHARS: usize = 64;
     responses(
         (status = 200, description = "Users whose username or display name starts with `query`, ascending by id", body = Vec<UserProfile>),
         (status = 400, description = "`validation_failed`: a `query` over 64 characters or a bad `limit`", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: `include_disabled` asked by someone not an admin of the project", body = ErrorEnvelope),
     )
 )]
 pub async fn search(
@@ -154,6 +157,10 @@ pub async fn search(
         )));
     }
     let limit = super::admin::page_limit(query.limit)?;
+    let include_disabled = query.include_disabled == Some(true);
+    if include_disabled {
+        check_admin(&state, &auth, auth.project_id).await?;
+    }
     let mut conn = state.db.read().await?;
     let rows = users::directory::search(
         &mut conn,
@@ -161,6 +168,7 @@ pub async fn search(
         text,
         query.after_id.unwrap_or(0),
         limit,
+        include_disabled,
     )
     .await?;
     drop(conn);
@@ -178,13 +186,14 @@ async fn profiles(state: &AppState, rows: Vec<users::directory::Entry>) -> Vec<U
         .unwrap_or_default();
     rows.into_iter()
         .map(
-            |(id, username, display_name, role, last_seen)| UserProfile {
+            |(id, username, display_name, role, last_seen, disabled)| UserProfile {
                 id,
                 username,
                 display_name,
                 role: role.parse().unwrap_or(Role::Customer),
                 online: online.contains(&id),
                 last_seen_at: last_seen.map(|t| t.and_utc()),
+                disabled,
             },
         )
         .collect()
@@ -222,6 +231,7 @@ pub async fn profile(
         row.display_name,
         row.role,
         row.last_seen_at,
+        row.disabled,
     );
     let mut views = profiles(&state, vec![entry]).await;
     let view = views.pop().ok_or_else(|| AppError::not_found("user"))?;

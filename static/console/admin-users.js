@@ -1,4 +1,5 @@
-// Admins: the project's users (the directory, GET /api/v1/users), creating users with a role,
+// Admins: the project's users, disabled ones too (GET /api/v1/users?include_disabled=true),
+// creating users with a role,
 // changing roles and disabling or enabling accounts (PATCH /api/v1/users/{id}).
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html, formValues, formatDateTime, askConfirm, notice, showError, useBusy } from "./lib.js";
@@ -93,26 +94,6 @@ function UserRow({ user, onChanged }) {
   </tr>`;
 }
 
-function EnableById({ onChanged }) {
-  const [busy, run] = useBusy();
-  const submit = (event) => {
-    event.preventDefault();
-    const form = event.currentTarget;
-    const id = Number(formValues(form).id);
-    run("Enabling", async () => {
-      const user = await client.api("PATCH", `/api/v1/users/${id}`, { disabled: false });
-      notice(`${user.username} is enabled again.`);
-      form.reset();
-      onChanged(user);
-    });
-  };
-  return html`<form class="row" onSubmit=${submit}>
-    <label for="enable-id">Enable a disabled account by id</label>
-    <input id="enable-id" name="id" type="number" min="1" required class="narrow" />
-    <button class="btn small" disabled=${busy}>Enable</button>
-  </form>`;
-}
-
 export function Users() {
   const [query, setQuery] = useState("");
   const [users, setUsers] = useState(null);
@@ -124,7 +105,7 @@ export function Users() {
     setBusy(true);
     try {
       const page = await client.api("GET", "/api/v1/users", undefined, {
-        query: { query: q || undefined, after_id: afterId || undefined, limit: PAGE },
+        query: { query: q || undefined, after_id: afterId || undefined, limit: PAGE, include_disabled: true },
       });
       setUsers((old) => (afterId && old ? [...old, ...page] : page));
       setMore(page.length === PAGE);
@@ -167,8 +148,6 @@ export function Users() {
         ${users && !users.length ? html`<p class="muted">No users found.</p>` : null}
         ${more ? html`<button type="button" class="btn" disabled=${busy}
           onClick=${() => fetchPage(query.trim(), users[users.length - 1].id)} data-testid="users-more">Load more</button>` : null}
-        <p class="muted small">The directory lists active accounts only; disabled ones stay listed here until you reload.</p>
-        <${EnableById} onChanged=${changed} />
       </section>
       <${CreateUser} onCreated=${(user) => setUsers((list) => [...(list || []), { ...user, online: false, last_seen_at: null }])} />
     </div>

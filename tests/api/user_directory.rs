@@ -56,7 +56,7 @@ async fn users_are_found_by_name_prefix_in_their_project_only_and_by_page() {
     assert_eq!(
         found[0],
         json!({"id": ann.id, "username": "ann", "display_name": null, "role": "customer",
-               "online": false, "last_seen_at": null})
+               "online": false, "last_seen_at": null, "disabled": false})
     );
     assert!(!found.to_string().contains('@'), "no emails");
     // Wildcards match themselves.
@@ -115,4 +115,57 @@ async fn directory_searches_are_rate_limited_per_user() {
         200,
         "bob has his own budget"
     );
+}
+
+#[actix_web::test]
+async fn admins_list_disabled_accounts_too_and_nobody_else_may_ask() {
+    let app = spawn_app_with(|_| {}).await;
+    let admin = app.create_with_role("adele", Role::Admin).await;
+    let agent = app.create_with_role("sam", Role::Agent).await;
+    let customer = app.register("ann").await;
+    let gone = app.register("gus").await;
+    let elsewhere = member(&app, 2, "other-admin", Role::Admin).await;
+    let auth = format!("Bearer {}", admin.access_token);
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{}", gone.id),
+            Some(("authorization", &auth)),
+            &json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // The directory leaves the disabled account out, for everyone.
+    let (status, page) = search(&app, &admin, "").await;
+    assert_eq!(status, 200);
+    assert!(!usernames(&page).contains(&"gus".to_string()));
+    assert!(
+        page.as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["disabled"] == false)
+    );
+
+    // An admin's list with include_disabled has it, marked.
+    let (status, page) = search(&app, &admin, "?include_disabled=true").await;
+    assert_eq!(status, 200, "{page}");
+    let gus = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "gus")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(gus["disabled"], true, "{page}");
+    assert!(!usernames(&page).contains(&"other-admin".to_string()));
+
+    for (who, user) in [("agent", &agent), ("customer", &customer)] {
+        let (status, body) = search(&app, user, "?include_disabled=true").await;
+        assert_eq!(status, 403, "{who}: {body}");
+    }
+    // Another project's admin gets their own project's list, never this one's.
+    let (status, page) = search(&app, &elsewhere, "?include_disabled=true").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(usernames(&page), ["other-admin"]);
 }

@@ -141,6 +141,16 @@ test("an admin creates a user in the console, and that user signs in", { timeout
   await admin.page.getByTestId("user-create-role").selectOption("agent");
   await admin.page.getByTestId("user-create-submit").click();
   await admin.page.getByTestId("user-row").filter({ hasText: "nora" }).waitFor();
+  // A disabled account stays listed, as disabled, after a reload; and can be enabled again.
+  const alex = admin.page.getByTestId("user-row").filter({ hasText: "alex" });
+  await alex.getByTestId("user-toggle-disabled").click();
+  await admin.page.getByTestId("confirm-yes").click();
+  await alex.getByText("disabled", { exact: true }).waitFor();
+  await admin.page.reload();
+  await admin.page.getByTestId("admin-nav-users").click();
+  await alex.getByText("disabled", { exact: true }).waitFor();
+  await alex.getByTestId("user-toggle-disabled").click();
+  await alex.getByText("disabled", { exact: true }).waitFor({ state: "detached" });
   await screenshot(admin.page, "console-users-dark");
   assert.deepEqual(await accessibilityViolations(admin.page), [], "users page");
 

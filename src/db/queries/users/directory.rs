@@ -11,13 +11,14 @@ use crate::db::schema::users;
 use crate::db::{DbError, ReadConn, on_read};
 use crate::domain::{ProjectId, UserId};
 
-/// A directory entry: id, username, display name, role (as stored), last seen.
+/// A directory entry: id, username, display name, role (as stored), last seen, disabled.
 pub type Entry = (
     UserId,
     Option<String>,
     Option<String>,
     String,
     Option<chrono::NaiveDateTime>,
+    bool,
 );
 
 /// `text` as a LIKE prefix pattern: `%`, `_` and the escape character match themselves.
@@ -33,8 +34,9 @@ pub(crate) fn prefix_pattern(text: &str) -> String {
     pattern
 }
 
-/// The active users of `project` whose username or display name starts with `prefix` (any
-/// case; every user when it is empty), with an id above `after`, ascending, at most `limit`.
+/// The active users of `project` (and the disabled ones too when `include_disabled`) whose
+/// username or display name starts with `prefix` (any case; every user when it is empty), with
+/// an id above `after`, ascending, at most `limit`.
 ///
 /// # Errors
 /// A query failure.
@@ -44,13 +46,20 @@ pub async fn search(
     prefix: &str,
     after: i64,
     limit: i64,
+    include_disabled: bool,
 ) -> Result<Vec<Entry>, DbError> {
     use diesel_async::RunQueryDsl as _;
     let pattern = prefix_pattern(prefix);
+    // `disabled IN (false)` for the directory, `IN (false, true)` for an admin's list.
+    let states: &[bool] = if include_disabled {
+        &[false, true]
+    } else {
+        &[false]
+    };
     Ok(on_read!(conn, c => {
         users::table
             .filter(users::project_id.eq(project))
-            .filter(users::disabled.eq(false))
+            .filter(users::disabled.eq_any(states))
             .filter(users::id.gt(after))
             .filter(
                 lower(users::username)
@@ -66,6 +75,7 @@ pub async fn search(
                 users::display_name,
                 users::role,
                 users::last_seen_at,
+                users::disabled,
             ))
             .load(c)
             .await
