@@ -168,3 +168,55 @@ test("an admin creates a user in the console, and that user signs in", { timeout
   await admin.page.context().close();
   await nora.page.context().close();
 });
+
+test("the console works from the keyboard and asks for notifications only when told to", { timeout: 90_000 }, async () => {
+  // A customer's support conversation with a message, for the agent's inbox.
+  const customer = await server.register("kim", "Kim Lee");
+  const conversation = await server.api("POST", "/conversations", {}, customer.access_token);
+  await server.api("POST", `/conversations/${conversation.id}/messages`,
+    { content: "Keyboard question", client_msg_id: "k1" }, customer.access_token);
+
+  const agent = await newPage();
+  await agent.page.addInitScript(() => {
+    // Counts permission requests; the real prompt never shows in headless Chromium.
+    window.__asked = 0;
+    class Stub {
+      static permission = "default";
+      static async requestPermission() { window.__asked++; Stub.permission = "granted"; return "granted"; }
+      close() {}
+    }
+    window.Notification = /** @type {any} */ (Stub);
+  });
+  await signIn(agent.page, "alex");
+  const item = agent.page.locator(`[data-testid=queue-item][data-conversation-id="${conversation.id}"]`);
+  await item.waitFor({ timeout: 30_000 });
+  assert.equal(await agent.page.evaluate(() => window.__asked), 0, "no permission asked on load");
+
+  // Tab from the top of the page reaches the conversation, with a visible focus ring.
+  await agent.page.locator("body").focus();
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await agent.page.keyboard.press("Tab");
+    reached = await agent.page.evaluate((id) =>
+      document.activeElement?.getAttribute("data-conversation-id") === String(id), conversation.id);
+  }
+  assert.ok(reached, "Tab reaches the conversation in the queue");
+  const ring = await agent.page.evaluate(() => getComputedStyle(/** @type {Element} */ (document.activeElement)).outlineStyle);
+  assert.notEqual(ring, "none", "the focused item shows a focus ring");
+  await agent.page.keyboard.press("Enter");
+  await agent.page.getByTestId("message-list").getByText("Keyboard question").waitFor();
+
+  // Escape closes a dialog without doing what it asks.
+  await agent.page.getByTestId("close-conversation").click();
+  await agent.page.getByTestId("confirm-dialog").waitFor();
+  await agent.page.keyboard.press("Escape");
+  await agent.page.getByTestId("confirm-dialog").waitFor({ state: "hidden" });
+  assert.equal(await agent.page.getByTestId("conversation").getAttribute("data-status"), "open");
+
+  // Notifications: asked once, on the agent's click.
+  await agent.page.getByTestId("notify-enable").click();
+  await agent.page.getByTestId("notify-banner").waitFor({ state: "detached" });
+  assert.equal(await agent.page.evaluate(() => window.__asked), 1);
+  assert.deepEqual(agent.errors, [], "console errors");
+  await agent.page.context().close();
+});
