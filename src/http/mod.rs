@@ -21,6 +21,7 @@ mod messages;
 pub mod openapi;
 mod paging;
 mod project_settings;
+mod receipts;
 mod room_info;
 mod rooms;
 mod search;
@@ -187,15 +188,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::get().to(messages::list))
                         .route(web::post().to(messages::send)),
                 )
-                .service(
-                    resource("/conversations/{id}/read").route(web::post().to(conversations::read)),
-                )
+                .service(resource("/conversations/{id}/read").route(web::post().to(receipts::read)))
                 .service(
                     resource("/messages/{id}")
                         .route(web::patch().to(messages::edit))
                         .route(web::delete().to(messages::delete)),
                 )
-                .service(resource("/unread").route(web::get().to(conversations::unread)))
+                .service(resource("/unread").route(web::get().to(receipts::unread)))
                 .service(resource("/search/messages").route(web::get().to(search::messages)))
                 .service(resource("/uploads").route(web::post().to(uploads::upload)))
                 .service(resource("/uploads/{id}").route(web::get().to(uploads::download)))

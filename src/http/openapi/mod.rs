@@ -25,8 +25,8 @@ pub use ui::{asset, page};
 
 use super::{
     admin, annotations, api_keys, auth, conversations, health, invites, membership, messages,
-    project_settings, room_info, rooms, search, server, server_conversations, server_messages,
-    uploads, user_tokens, users, webhooks, widget, ws,
+    project_settings, receipts, room_info, rooms, search, server, server_conversations,
+    server_messages, uploads, user_tokens, users, webhooks, widget, ws,
 };
 
 /// Routes that are not part of the REST API, and so not in the document: the demo page, the
@@ -72,7 +72,7 @@ pub const NOT_DOCUMENTED: [&str; 13] = [
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
         webhooks::deliveries, webhooks::redeliver,
         conversations::create, conversations::list, conversations::get, room_info::update,
-        conversations::delete, conversations::close, conversations::read, conversations::unread,
+        conversations::delete, conversations::close, receipts::read, receipts::unread,
         membership::list, membership::add, membership::set_role, membership::remove,
         membership::leave, membership::join, membership::list_bans, membership::ban,
         membership::unban, rooms::list,
