@@ -150,7 +150,6 @@ impl Application {
             jwt: jwt.clone(),
             links,
             dummy_hash,
-            started_at: Instant::now(),
             limits: ApiLimits::new(&settings.limits, &settings.uploads, cluster.clone()),
             tickets: WsTickets::default(),
             images: DecodeSlots::new(settings.uploads.max_image_pixels),

@@ -30,21 +30,10 @@ impl DownloadLinks {
     /// Links signed with a key derived from `secret` (the JWT secret), valid for about `ttl_s`
     /// seconds (at least 1).
     pub fn new(secret: &[u8], ttl_s: u64) -> Self {
-        let key = Self::mac(secret, b"parlor download links v1");
+        let key = hmac_sha256(secret, b"parlor download links v1");
         Self {
             key,
             ttl_s: i64::try_from(ttl_s.max(1)).unwrap_or(i64::MAX / 2),
-        }
-    }
-
-    fn mac(key: &[u8], message: &[u8]) -> Vec<u8> {
-        // HMAC takes keys of any length: new_from_slice cannot fail for it.
-        match HmacSha256::new_from_slice(key) {
-            Ok(mut mac) => {
-                mac.update(message);
-                mac.finalize().into_bytes().to_vec()
-            }
-            Err(_) => Vec::new(),
         }
     }
 
@@ -77,7 +66,7 @@ impl DownloadLinks {
     }
 
     fn signature(&self, path: &str, exp: i64) -> String {
-        let mac = Self::mac(&self.key, format!("{path}\n{exp}").as_bytes());
+        let mac = hmac_sha256(&self.key, format!("{path}\n{exp}").as_bytes());
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
     }
 
@@ -97,6 +86,19 @@ impl DownloadLinks {
             }
             Err(_) => false,
         }
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`: the MAC of download links and of widget
+/// visitor tokens (`crate::auth::visitor`).
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    // HMAC takes keys of any length: new_from_slice cannot fail for it.
+    match HmacSha256::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
     }
 }
 

@@ -25,7 +25,7 @@ pub use conversations::{
 pub use extras::{
     Extras, GroupMention, PREVIEW_CHARS, PinView, PinsQuery, ReactionCount, ReplyPreview,
 };
-pub use links::DownloadLinks;
+pub use links::{DownloadLinks, hmac_sha256};
 pub use membership::{
     AddBody, BanBody, BanView, CreateInviteBody, InviteAccepted, InvitePage, InviteQuery,
     InviteView, MemberPageQuery, MemberRoleView, MembersAdded, MembersUpdated, Page,

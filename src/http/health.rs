@@ -55,7 +55,7 @@ async fn check(state: &AppState) -> (bool, Health) {
     let body = Health {
         status: if all_ok { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
-        uptime_s: state.started_at.elapsed().as_secs(),
+        uptime_s: state.stats.uptime_s(),
         database: if database_ok { "ok" } else { "unreachable" },
         redis: redis_ok.map(|ok| if ok { "ok" } else { "down" }),
     };

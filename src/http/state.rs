@@ -2,7 +2,6 @@
 //! actors get their own narrow dependency structs.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use actix::prelude::*;
 
@@ -40,8 +39,6 @@ pub struct AppState {
     /// A bcrypt hash checked when a login names an unknown user, so that answer takes as long as
     /// a wrong password.
     pub dummy_hash: String,
-    /// Process start, for `uptime_s`.
-    pub started_at: Instant,
     /// REST and upgrade rate limiters.
     pub limits: ApiLimits,
     /// Outstanding WebSocket tickets.

@@ -7,7 +7,6 @@
 //! `server.allowed_origins`), as for its WebSockets. Requests count against
 //! `limits.auth_attempts_per_ip_per_minute`, as sign-ins do.
 
-use actix_web::http::header::{HOST, ORIGIN};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::actors::db_writer::UpsertExternalUser;
@@ -20,7 +19,7 @@ use crate::error::{AppError, ErrorEnvelope};
 use crate::http::auth::issue_tokens;
 use crate::http::extract::Json;
 use crate::http::state::AppState;
-use crate::http::ws::origin_allowed;
+use crate::http::ws::check_origin;
 use crate::project_settings::ProjectSettings;
 
 /// Who the widget's visitor is, once checked.
@@ -72,7 +71,7 @@ pub async fn session(
         return Err(AppError::not_found("project"));
     }
     let settings = state.projects.get(project);
-    check_origin(&req, &state, &settings)?;
+    check_origin(&req, &state, project)?;
     let visitor = identify(&state, project, &settings, &body)?;
     let display_name = match validate_display_name(body.name.as_deref())? {
         Some(name) => Some(name),
@@ -115,30 +114,6 @@ pub async fn session(
     } else {
         HttpResponse::Ok().json(answer)
     })
-}
-
-/// Refuses a browser origin that `settings` (else the server) does not allow.
-fn check_origin(
-    req: &HttpRequest,
-    state: &AppState,
-    settings: &ProjectSettings,
-) -> Result<(), AppError> {
-    let Some(origin) = req.headers().get(ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or("");
-    let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
-    let allowed = settings
-        .allowed_origins
-        .as_deref()
-        .unwrap_or(&state.settings.server.allowed_origins);
-    if origin_allowed(origin, host, allowed) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "origin {origin:?} is not allowed for this project"
-        )))
-    }
 }
 
 /// Checks the identity `body` claims: a verified external id, a returning visitor, or a new

@@ -27,7 +27,7 @@ use crate::actors::presence::{Admit, Disconnect};
 use crate::actors::session::SessionActor;
 use crate::auth::AuthUser;
 use crate::auth::extractors::{authenticate, query_param};
-use crate::domain::SessionId;
+use crate::domain::{ProjectId, SessionId};
 use crate::error::{AppError, ErrorEnvelope};
 use crate::http::auth::current_user;
 use crate::http::state::AppState;
@@ -77,21 +77,7 @@ pub async fn upgrade(
 ) -> Result<HttpResponse, AppError> {
     state.limits.ws_upgrade(state.proxies.bucket_of(&req))?;
     let auth = credentials(&req, &state)?;
-    if let Some(origin) = req.headers().get(ORIGIN) {
-        let origin = origin.to_str().unwrap_or("");
-        let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
-        // The project's own list, when it has one, replaces the server's.
-        let project = state.projects.get(auth.project_id);
-        let allowed = project
-            .allowed_origins
-            .as_deref()
-            .unwrap_or(&state.settings.server.allowed_origins);
-        if !origin_allowed(origin, host, allowed) {
-            return Err(AppError::Forbidden(format!(
-                "origin {origin:?} is not allowed"
-            )));
-        }
-    }
+    check_origin(&req, &state, auth.project_id)?;
     ws::handshake(&req)
         .map_err(|e| AppError::BadRequest(format!("WebSocket handshake failed: {e}")))?;
     let session_id = SessionId::new();
@@ -117,6 +103,36 @@ pub async fn upgrade(
         .frame_size(state.settings.realtime.max_frame_bytes)
         .start()
         .map_err(|e| AppError::BadRequest(format!("WebSocket handshake failed: {e}")))
+}
+
+/// Refuses a browser `Origin` that `project` does not allow: its own `allowed_origins` when it
+/// has them, else `server.allowed_origins`. Requests without an `Origin` (not from a browser)
+/// pass. Used by the WebSocket upgrade and the widget's session.
+///
+/// # Errors
+/// `forbidden` naming the origin.
+pub fn check_origin(
+    req: &HttpRequest,
+    state: &AppState,
+    project: ProjectId,
+) -> Result<(), AppError> {
+    let Some(origin) = req.headers().get(ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or("");
+    let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
+    let settings = state.projects.get(project);
+    let allowed = settings
+        .allowed_origins
+        .as_deref()
+        .unwrap_or(&state.settings.server.allowed_origins);
+    if origin_allowed(origin, host, allowed) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "origin {origin:?} is not allowed"
+        )))
+    }
 }
 
 /// Whether `origin` matches one of `allowed`: an exact origin, `scheme://host:*` (any port, or

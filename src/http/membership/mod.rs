@@ -229,7 +229,8 @@ pub async fn leave(
 /// Join a public room
 ///
 /// `POST .../join` → 200 `{added}`: joins a public group, or follows a public channel, of the
-/// caller's project. 403 for the banned and for private ones the caller sees (project
+/// caller's project; agents and admins also join a support conversation of their project, to
+/// reply. 403 for the banned and for private ones the caller sees (project
 /// admins), 404 otherwise. Idempotent.
 #[utoipa::path(
     post, path = "/api/v1/conversations/{id}/join", tag = "membership",
