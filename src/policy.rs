@@ -30,7 +30,9 @@ use crate::domain::{
     ConversationKind, ConversationStatus, MemberRole, ProjectId, Role, Scope, UserId, Visibility,
 };
 
+mod desk;
 mod rooms;
+pub use desk::{DeskAction, check_resolved_reply};
 pub use rooms::RoomAction;
 
 /// Who asks: from an access token (or, later, an API key acting for a user).
@@ -96,6 +98,9 @@ pub enum Action {
     Upload,
     /// Membership and content moderation, by member role ([`RoomAction`], `rooms.rs`).
     Room(RoomAction),
+    /// The support desk: notes, status, assignment, labels, ratings ([`DeskAction`],
+    /// `desk.rs`).
+    Desk(DeskAction),
 }
 
 /// Why an action is refused; each becomes an error code (`not_found`, `forbidden`,
@@ -143,7 +148,9 @@ pub fn check(actor: &Actor, action: Action, facts: &ConversationFacts) -> Result
     if !visible {
         return Err(missing);
     }
-    let open = facts.status == ConversationStatus::Open;
+    // Every status takes messages but `closed` (a resolved support conversation too: a
+    // customer's message opens it again, `desk.rs`).
+    let open = facts.status != ConversationStatus::Closed;
     match action {
         Action::ReadHistory | Action::Download => Ok(()),
         Action::Upload if facts.participant => Ok(()),
@@ -197,6 +204,7 @@ pub fn check(actor: &Actor, action: Action, facts: &ConversationFacts) -> Result
             "only agents and admins can close conversations",
         )),
         Action::Room(room) => rooms::decide(actor, room, facts),
+        Action::Desk(desk) => desk::decide(actor.role, desk, facts),
     }
 }
 
@@ -210,7 +218,7 @@ pub fn check_system_post(project: ProjectId, facts: &ConversationFacts) -> Resul
     if project != facts.project_id {
         return Err(Denied::NotFound("conversation"));
     }
-    if facts.status != ConversationStatus::Open {
+    if facts.status == ConversationStatus::Closed {
         return Err(Denied::ConversationClosed);
     }
     Ok(())

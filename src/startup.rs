@@ -166,6 +166,11 @@ impl Application {
             });
         }
         spawn_housekeeping(&state);
+        crate::actors::desk::spawn_snooze_sweep(
+            state.writer.clone(),
+            state.rooms.clone(),
+            state.settings.desk.snooze_sweep_interval(),
+        );
         if settings.webhooks.enabled {
             crate::webhooks::worker::spawn(crate::webhooks::worker::WorkerDeps {
                 db: state.db.clone(),

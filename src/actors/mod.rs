@@ -13,6 +13,7 @@
 
 pub mod commit_queue;
 pub mod db_writer;
+pub mod desk;
 mod outbox;
 pub mod presence;
 pub mod room;

@@ -28,7 +28,8 @@ pub struct ConversationView {
     pub member_count: i64,
     /// The caller's role in it; null when the caller is not a participant.
     pub member_role: Option<MemberRole>,
-    /// `open` or `closed`.
+    /// `open` or `closed`; a support conversation's `open`, `pending`, `snoozed` or
+    /// `resolved` (docs/PROTOCOL.md, *Support desk*).
     pub status: ConversationStatus,
     /// Creator.
     pub created_by: UserId,
@@ -53,8 +54,22 @@ pub struct ConversationView {
     /// Messages after `last_read_seq` that mention the caller (`@username`, `@all`, `@here`),
     /// not deleted; null for non-participants.
     pub unread_mentions: Option<i64>,
-    /// The newest message (a tombstone if it was deleted), or null.
+    /// The newest message (a tombstone if it was deleted), or null. Customers see the newest
+    /// that is not an internal note.
     pub last_message: Option<MessageView>,
+    /// The agent a support conversation is assigned to, or null.
+    pub assignee_id: Option<UserId>,
+    /// The titles of its labels (support conversations), ascending.
+    pub labels: Vec<String>,
+    /// RFC 3339 UTC: when a `snoozed` conversation opens again; null otherwise.
+    pub snoozed_until: Option<DateTime<Utc>>,
+    /// RFC 3339 UTC: the support team's first public reply, or null.
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// RFC 3339 UTC: the oldest customer message no public reply of the team has followed
+    /// yet (the queue's order), or null.
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// RFC 3339 UTC: the last resolution, or null.
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 /// Body of `POST /api/v1/conversations`: `{participant_ids, kind?, title?, description?,

@@ -53,6 +53,11 @@ pub struct MessageView {
     /// Whether it is pinned in its conversation (`GET .../pins`).
     #[serde(default)]
     pub pinned: bool,
+    /// An internal note of the support team: sent with `"private": true`, seen by agents and
+    /// admins only (never by customers: not live, in history, replays, unread counts or
+    /// search). docs/PROTOCOL.md, *Support desk*.
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// The part of an attachment fixed when its message is stored, kept as JSON with the message
@@ -155,6 +160,10 @@ pub struct SendBody {
     /// Optional message of the same conversation this one answers.
     #[serde(default)]
     pub reply_to: Option<MessageId>,
+    /// An internal note of the support team (agents and admins, support conversations): seen
+    /// by agents and admins only.
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// Body of `PATCH /api/v1/messages/{id}`: `{content}`.

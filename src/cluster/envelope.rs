@@ -55,6 +55,9 @@ pub enum Event {
         version: i64,
         /// The new message's seq; `None` for an edit or deletion.
         seq: Option<i64>,
+        /// An internal note's change: for agents' and admins' sessions only.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        private: bool,
     },
     /// An event that follows message `seq` (a receipt up to it, the close after the last
     /// message, a typing indicator after nothing): delivered once that message is.
@@ -126,6 +129,17 @@ pub enum Effect {
     },
     /// The conversation closed.
     Closed,
+    /// A support conversation's status changed.
+    Status {
+        /// The new status.
+        status: crate::domain::ConversationStatus,
+    },
+    /// A support conversation's assignee changed: the assignee's sessions are told through
+    /// presence, so the rooms skip them.
+    Assigned {
+        /// The new assignee.
+        assignee_id: Option<UserId>,
+    },
     /// A user was added to the participants or given a new role (`role`), or removed from
     /// them (`role: None`).
     Participant {
@@ -208,6 +222,7 @@ mod tests {
                     conversation_id: ConversationId(7),
                     version: 12,
                     seq: Some(9),
+                    private: false,
                 },
             },
             frame: ByteString::from(r#"{"type":"message:new","data":{"x":"a\nb"}}"#),

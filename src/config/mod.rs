@@ -9,9 +9,11 @@
 //! Keys carry their unit in the name (`_s` seconds, `_bytes`, `_chars`), after the Matrix servers'
 //! habit.
 
+mod desk;
 mod sections;
 mod webhooks;
 
+pub use desk::{DeskSettings, ResolvedReply};
 pub use sections::{
     AuthSettings, ClusterSettings, DatabaseSettings, LimitSettings, RealtimeSettings,
     ServerSettings, UploadSettings,
@@ -43,6 +45,8 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     /// Delivery of events to project webhooks.
     pub webhooks: WebhookSettings,
+    /// The support desk.
+    pub desk: DeskSettings,
 }
 
 /// Parses an entry of `server.trusted_proxies`: a CIDR block (`10.0.0.0/8`) or a single

@@ -61,6 +61,12 @@ diesel::table! {
         description -> Nullable<Text>,
         visibility -> Text,
         direct_key -> Nullable<Text>,
+        assignee_id -> Nullable<BigInt>,
+        snoozed_until -> Nullable<Timestamp>,
+        first_response_at -> Nullable<Timestamp>,
+        waiting_since -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        resolutions -> BigInt,
     }
 }
 
@@ -94,6 +100,7 @@ diesel::table! {
         version -> BigInt,
         created_version -> BigInt,
         reply_to_id -> Nullable<BigInt>,
+        private -> Bool,
     }
 }
 
@@ -236,7 +243,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agent_states (user_id) {
+        user_id -> BigInt,
+        project_id -> BigInt,
+        availability -> Text,
+        last_assigned_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    canned_responses (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        short_code -> Text,
+        content -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    labels (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        title -> Text,
+        description -> Nullable<Text>,
+        color -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_labels (conversation_id, label_id) {
+        conversation_id -> BigInt,
+        label_id -> BigInt,
+        project_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    csat_responses (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        resolution -> BigInt,
+        user_id -> BigInt,
+        assignee_id -> Nullable<BigInt>,
+        rating -> Integer,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> projects (project_id));
+diesel::joinable!(conversation_labels -> labels (label_id));
+diesel::joinable!(conversation_labels -> conversations (conversation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(participants -> conversations (conversation_id));
 diesel::joinable!(participants -> users (user_id));
@@ -261,4 +326,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     mentions,
     reactions,
     pins,
+    agent_states,
+    canned_responses,
+    labels,
+    conversation_labels,
+    csat_responses,
 );

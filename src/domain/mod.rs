@@ -220,13 +220,25 @@ pub fn joining_role(kind: ConversationKind) -> MemberRole {
     }
 }
 
-/// `open` or `closed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// A conversation's status. Every kind is `open` or `closed`; a support conversation is instead
+/// `open`, `pending` (waiting on the customer), `snoozed` (until a time, then open again) or
+/// `resolved` (closing one resolves it). docs/PROTOCOL.md §4.2 and *Support desk*.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationStatus {
     /// Accepts messages.
     Open,
-    /// Closed by an agent or admin; sends fail with `conversation_closed`.
+    /// A support conversation waiting on the customer: a customer's message opens it again.
+    Pending,
+    /// A support conversation put aside until `snoozed_until`, then open again (or at the
+    /// customer's next message).
+    Snoozed,
+    /// A support conversation the team resolved: it still takes messages; a customer's opens it
+    /// again (or starts a new conversation, per `desk.resolved_reply`), the team's leave it
+    /// resolved.
+    Resolved,
+    /// Closed by an agent or admin (every kind but support); sends fail with
+    /// `conversation_closed`.
     Closed,
 }
 
@@ -235,15 +247,58 @@ impl ConversationStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
+            Self::Pending => "pending",
+            Self::Snoozed => "snoozed",
+            Self::Resolved => "resolved",
             Self::Closed => "closed",
         }
     }
-    /// Parses the stored form; anything but `closed` reads as open.
+    /// Parses the stored form; anything unknown reads as open.
     pub fn from_stored(s: &str) -> Self {
-        if s == "closed" {
-            Self::Closed
-        } else {
-            Self::Open
+        match s {
+            "pending" => Self::Pending,
+            "snoozed" => Self::Snoozed,
+            "resolved" => Self::Resolved,
+            "closed" => Self::Closed,
+            _ => Self::Open,
+        }
+    }
+    /// Whether it is over: `closed`, or a support conversation's `resolved` (what the
+    /// `conversation:closed` event and `closed_at` report).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Closed | Self::Resolved)
+    }
+}
+
+/// An agent's availability, set by the agent (`PUT /api/v1/desk/availability`) and made
+/// `offline` by presence when their last session ends. Auto-assignment gives new support
+/// conversations to `online` agents only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Availability {
+    /// Takes new conversations.
+    Online,
+    /// Connected, takes none.
+    Busy,
+    /// Away.
+    Offline,
+}
+
+impl Availability {
+    /// The stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Busy => "busy",
+            Self::Offline => "offline",
+        }
+    }
+    /// Parses the stored form; anything unknown reads as offline.
+    pub fn from_stored(s: &str) -> Self {
+        match s {
+            "online" => Self::Online,
+            "busy" => Self::Busy,
+            _ => Self::Offline,
         }
     }
 }

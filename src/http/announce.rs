@@ -61,6 +61,7 @@ pub(super) async fn announce(
             system: true,
             reply_to: None,
             online: None,
+            private: false,
         };
         match send_to_room(&state.rooms, id, post).await {
             Ok(Ok(_)) => {}

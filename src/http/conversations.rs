@@ -154,13 +154,23 @@ pub async fn create(
         visibility,
     };
     let (view, created) = state.writer.send(CreateConversation { room }).await??;
-    let view = with_receipts(&state, &auth, view).await?;
+    let mut view = with_receipts(&state, &auth, view).await?;
     if !created {
         return Ok(HttpResponse::Ok().json(view));
     }
     state.rooms.do_send(Evict {
         conversation_id: view.id,
     });
+    if kind == ConversationKind::Support {
+        let members = view.participant_ids.clone();
+        if let Some(row) =
+            super::desk::auto_assign(&state, auth.project_id, view.id, &members).await
+        {
+            view.assignee_id = row.assignee_id;
+            let mut conn = state.db.read().await?;
+            view.participant_ids = conversations::participant_ids(&mut conn, view.id).await?;
+        }
+    }
     tracing::info!(conversation_id = %view.id, by = %auth.id, kind = kind.as_str(), "conversation created");
     Ok(super::created(&view))
 }
@@ -334,14 +344,19 @@ pub async fn delete(
     close(state, auth, path).await
 }
 
-async fn with_receipts(
+pub(in crate::http) async fn with_receipts(
     state: &AppState,
     auth: &AuthUser,
     view: ConversationView,
 ) -> Result<ConversationView, AppError> {
     let mut conn = state.db.read().await?;
-    let mut views =
-        conversations::with_receipts(&mut conn, auth.id, &state.links, vec![view]).await?;
+    let mut views = conversations::with_receipts(
+        &mut conn,
+        (auth.id, auth.role.is_staff()),
+        &state.links,
+        vec![view],
+    )
+    .await?;
     views
         .pop()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation view vanished")))

@@ -46,12 +46,14 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     authorized(&state, &auth, id, Action::ReadHistory).await?;
-    Ok(HttpResponse::Ok().json(history_page(&state, id, &query, Some(auth.id)).await?))
+    let notes = auth.role.is_staff();
+    let page = history_page(&state, id, &query, (Some(auth.id), notes)).await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One page of conversation `id`'s history by the seq cursor, for a caller already allowed to
 /// read it (the user endpoint above, and the server API's), reactions' `me` for `viewer`
-/// (`None`: null).
+/// (`None`: null), internal notes with `notes` (agents, admins, the project's backend).
 ///
 /// # Errors
 /// `validation_failed` for a `limit` below 1; the database unavailable.
@@ -59,7 +61,7 @@ pub async fn history_page(
     state: &AppState,
     id: ConversationId,
     query: &PageQuery,
-    viewer: Option<UserId>,
+    (viewer, notes): (Option<UserId>, bool),
 ) -> Result<Vec<MessageView>, AppError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit < 1 {
@@ -70,6 +72,7 @@ pub async fn history_page(
         before_seq: query.before_seq,
         after_seq: query.after_seq,
         limit: limit.min(MAX_LIMIT),
+        notes,
     };
     let rows = messages::page(&mut conn, id, request).await?;
     Ok(extras::views_for(&mut conn, rows, viewer, &state.links).await?)
@@ -111,6 +114,7 @@ pub async fn send(
         system: false,
         reply_to: body.reply_to,
         online: online_for_here(&state.presence, id, content.as_str()).await?,
+        private: body.private,
         content: content.into_inner(),
     };
     let message = send_to_room(&state.rooms, id, post).await??;

@@ -12,6 +12,7 @@ mod assets;
 mod auth;
 pub mod client_ip;
 mod conversations;
+mod desk;
 pub mod extract;
 mod health;
 mod invites;
@@ -189,6 +190,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                         .route(web::post().to(messages::send)),
                 )
                 .service(resource("/conversations/{id}/read").route(web::post().to(receipts::read)))
+                .service(
+                    resource("/conversations/{id}/status").route(web::post().to(desk::set_status)),
+                )
+                .service(resource("/conversations/{id}/assign").route(web::post().to(desk::assign)))
+                .service(resource("/desk/queue").route(web::get().to(desk::queue)))
+                .service(resource("/desk/agents").route(web::get().to(desk::agents)))
+                .service(resource("/desk/availability").route(web::put().to(desk::availability)))
                 .service(
                     resource("/messages/{id}")
                         .route(web::patch().to(messages::edit))

@@ -59,7 +59,7 @@ pub async fn read(
 )]
 pub async fn unread(state: web::Data<AppState>, auth: AuthUser) -> Result<HttpResponse, AppError> {
     let mut conn = state.db.read().await?;
-    let rows = participants::unread(&mut conn, auth.id, None).await?;
+    let rows = participants::unread(&mut conn, (auth.id, auth.role.is_staff()), None).await?;
     let mentions = crate::db::queries::extras::unread_mentions(&mut conn, auth.id, None).await?;
     let mentions_of = |r: &participants::Unread| mentions.get(&r.conversation_id).map_or(0, |m| *m);
     Ok(HttpResponse::Ok().json(UnreadCounts {

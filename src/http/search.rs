@@ -84,6 +84,7 @@ pub async fn messages(
         offset,
         // One more than the page, to know whether another page follows.
         limit: limit + 1,
+        notes: auth.role.is_staff(),
     };
     let mut hits = search::search(&mut conn, request).await?;
     let more = hits.len() > usize::try_from(limit).unwrap_or(usize::MAX);

@@ -50,7 +50,7 @@ pub async fn messages(
     };
     // An unknown conversation answers as another project's does (after the scope check).
     caller.check(Scope::Read, project.unwrap_or(ProjectId(0)), "conversation")?;
-    Ok(HttpResponse::Ok().json(history_page(&state, id, &query, None).await?))
+    Ok(HttpResponse::Ok().json(history_page(&state, id, &query, (None, true)).await?))
 }
 
 /// Largest `metadata`, serialized, in bytes.

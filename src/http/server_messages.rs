@@ -104,6 +104,7 @@ pub async fn post_message(
             online_for_here(&state.presence, id, content.as_str()).await?
         },
         content: content.into_inner(),
+        private: false,
     };
     let message = send_to_room(&state.rooms, id, post).await??;
     Ok(HttpResponse::Created().json(message))

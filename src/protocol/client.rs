@@ -84,6 +84,10 @@ pub struct SendData {
     /// Optional message of the same conversation this one answers.
     #[serde(default)]
     pub reply_to: Option<MessageId>,
+    /// An internal note of the support team (agents and admins, support conversations):
+    /// delivered as `note:new` to agents and admins only.
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// `data` of `message:edit`.

@@ -11,6 +11,7 @@
 //! `validation_failed` naming the path (`data.conversation_id: ...`).
 
 mod client;
+mod desk;
 mod extras;
 mod server;
 
@@ -18,6 +19,7 @@ pub use client::{
     ClientCommand, ConversationRef, EditData, JoinData, MessageRef, ReceiptData, RefreshData,
     SendData,
 };
+pub use desk::{Assigned, CsatEvent, StatusChanged};
 pub use extras::{MentionEvent, PinnedEvent, ReactionData, ReactionEvent, UnpinnedEvent};
 pub use server::{
     Ack, ClosedEvent, ConversationAck, JoinAck, MessageDeleted, MessagePayload, ParticipantEvent,

@@ -107,6 +107,31 @@ pub enum ServerFrame<'a> {
         /// Who, where, which role.
         data: ParticipantEvent,
     },
+    /// An internal note of the support team: the message (`private: true`), to agents and
+    /// admins only. docs/PROTOCOL.md, *Support desk*.
+    #[serde(rename = "note:new")]
+    NoteNew {
+        /// The note.
+        data: MessagePayload<'a>,
+    },
+    /// A support conversation's status changed. docs/PROTOCOL.md, *Support desk*.
+    #[serde(rename = "conversation:status")]
+    ConversationStatus {
+        /// The new status.
+        data: super::StatusChanged,
+    },
+    /// A support conversation's assignee changed (also to every session of the new assignee).
+    #[serde(rename = "conversation:assigned")]
+    ConversationAssigned {
+        /// Who has it now.
+        data: super::Assigned,
+    },
+    /// The customer rated a resolved support conversation.
+    #[serde(rename = "csat")]
+    Csat {
+        /// The rating.
+        data: super::CsatEvent,
+    },
     /// A contact came online or went offline.
     #[serde(rename = "user:status")]
     UserStatus {

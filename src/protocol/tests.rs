@@ -43,6 +43,7 @@ fn commands_parse_into_their_typed_form_with_defaults() {
                 client_msg_id: None,
                 attachment_id: None,
                 reply_to: None,
+                private: false,
             }),
         })
     );
@@ -123,7 +124,7 @@ fn docs_protocol_md_names_every_command_event_and_error_code() {
         .map(|e| variant_names(&e.to_string()))
         .unwrap_or_default();
     assert_eq!(commands.len(), 12, "{commands:?}");
-    assert_eq!(events.len(), 21, "{events:?}");
+    assert_eq!(events.len(), 25, "{events:?}");
     assert!(codes.len() > 15, "{codes:?}");
     for name in commands.iter().chain(&events).chain(&codes) {
         assert!(

@@ -45,9 +45,19 @@ pub const PARTICIPANT_REMOVED: &str = "participant.removed";
 pub const PARTICIPANT_UPDATED: &str = "participant.updated";
 /// A user was created (`data`: the user).
 pub const USER_CREATED: &str = "user.created";
+/// A support conversation's status changed (`data`: `{id, status, snoozed_until,
+/// changed_by}`).
+pub const CONVERSATION_STATUS: &str = "conversation.status";
+/// A support conversation's assignee changed (`data`: `{id, assignee_id, assigned_by}`).
+pub const CONVERSATION_ASSIGNED: &str = "conversation.assigned";
+/// An internal note was written (`data`: the note, `private: true`).
+pub const NOTE_CREATED: &str = "note.created";
+/// A customer rated a resolved conversation (`data`: `{conversation_id, user_id, rating,
+/// comment, assignee_id, created_at}`).
+pub const CSAT_CREATED: &str = "csat.created";
 
 /// Every event type, in the order the docs list them.
-pub const EVENTS: [&str; 9] = [
+pub const EVENTS: [&str; 13] = [
     MESSAGE_CREATED,
     MESSAGE_UPDATED,
     MESSAGE_DELETED,
@@ -57,6 +67,10 @@ pub const EVENTS: [&str; 9] = [
     PARTICIPANT_REMOVED,
     PARTICIPANT_UPDATED,
     USER_CREATED,
+    CONVERSATION_STATUS,
+    CONVERSATION_ASSIGNED,
+    NOTE_CREATED,
+    CSAT_CREATED,
 ];
 
 /// An endpoint that receives signed POSTs.

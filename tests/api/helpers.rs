@@ -446,20 +446,28 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> TestUser {
-        let response = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                &json!({"username": username, "password": password}),
-            )
-            .await;
+        self.login_with(json!({"username": username, "password": password}))
+            .await
+    }
+
+    /// Logs `username` (made by [`TestApp::create_in`]) in to project `project`.
+    pub async fn login_in(&self, project: i64, username: &str) -> TestUser {
+        let password = format!("password-{username}");
+        self.login_with(json!({"username": username, "password": password, "project_id": project}))
+            .await
+    }
+
+    async fn login_with(&self, body: Value) -> TestUser {
+        let username = body["username"].as_str().unwrap_or_default().to_string();
+        let password = body["password"].as_str().unwrap_or_default().to_string();
+        let response = self.post("/api/v1/auth/login", None, &body).await;
         assert_eq!(response.status(), 200, "login {username}");
         let body: Value = response.json().await.expect("json");
         TestUser {
             id: body["user"]["id"].as_i64().expect("id"),
-            username: username.into(),
+            username,
             email: body["user"]["email"].as_str().unwrap_or_default().into(),
-            password: password.into(),
+            password,
             access_token: body["access_token"].as_str().expect("token").into(),
             refresh_token: body["refresh_token"].as_str().expect("token").into(),
         }

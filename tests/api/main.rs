@@ -13,6 +13,7 @@ mod cluster;
 mod config;
 mod conversations;
 mod delivery;
+mod desk;
 mod downloads;
 mod durability;
 mod edge;

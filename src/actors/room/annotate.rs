@@ -15,7 +15,7 @@
 
 use actix::prelude::*;
 
-use super::order::{Applied, Delivery};
+use super::order::{Applied, Audience, Delivery};
 use super::post::{Answer, ack_frame, answer_later};
 use super::{Origin, Pending, RoomActor, event};
 use crate::actors::presence::NotifyUsers;
@@ -156,6 +156,7 @@ impl RoomActor {
             conversation_id,
             version,
             seq: None,
+            private: false,
         };
         self.publish(change, &frame);
         let delivery = Delivery {
@@ -163,6 +164,7 @@ impl RoomActor {
             except: None,
             ack,
             ack_first: false,
+            audience: Audience::All,
             effect: Applied::Version { version, seq: None },
         };
         self.sequence_change(version, None, delivery, ctx);

@@ -4,13 +4,15 @@
 
 use actix::prelude::*;
 
-use super::order::{Applied, Delivery};
+use super::order::{Applied, Audience, Delivery};
 use super::{RoomActor, RoomState, event};
 use crate::actors::db_writer::CloseConversation;
+use crate::actors::desk::WriteStatus;
 use crate::cluster::envelope::{Effect, Event};
 use crate::db::DbError;
 use crate::db::models::ConversationRow;
-use crate::domain::ConversationStatus;
+use crate::db::queries::desk::StatusChange;
+use crate::domain::{ConversationKind, ConversationStatus, UserId};
 use crate::error::AppError;
 use crate::policy::{Action, Actor as PolicyActor};
 use crate::protocol::{ClosedEvent, ServerFrame};
@@ -30,6 +32,12 @@ impl Handler<Close> for RoomActor {
     fn handle(&mut self, msg: Close, _: &mut Self::Context) -> Self::Result {
         if let Err(err) = self.allow(&msg.actor, Action::Close) {
             return Box::pin(fut::ready(Err(err)));
+        }
+        if self
+            .loaded()
+            .is_ok_and(|l| l.kind == ConversationKind::Support)
+        {
+            return self.resolve(msg.actor.user_id);
         }
         self.in_flight += 1;
         let close = self.deps.writer.send(CloseConversation {
@@ -65,9 +73,34 @@ impl Handler<Close> for RoomActor {
                     except: None,
                     ack: None,
                     ack_first: true,
+                    audience: Audience::All,
                     effect: Applied::Closed,
                 };
                 room.sequence_after(row.last_seq, delivery, ctx);
+            }
+            Ok(row)
+        }))
+    }
+}
+
+impl RoomActor {
+    /// Closing a support conversation resolves it (docs/PROTOCOL.md, *Support desk*).
+    fn resolve(
+        &mut self,
+        by: UserId,
+    ) -> ResponseActFuture<Self, Result<ConversationRow, AppError>> {
+        self.in_flight += 1;
+        let write = self.deps.writer.send(WriteStatus(StatusChange {
+            conversation_id: self.id,
+            status: ConversationStatus::Resolved,
+            snoozed_until: None,
+            by: Some(by),
+        }));
+        Box::pin(write.into_actor(self).map(move |result, room, ctx| {
+            room.in_flight -= 1;
+            let (row, changed) = result.map_err(|_| DbError::WriterGone)??;
+            if changed {
+                room.announce_status(&row, Some(by), ctx);
             }
             Ok(row)
         }))

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use actix::prelude::*;
 
 use super::join::replayed;
-use super::order::{Applied, Delivery};
+use super::order::{Applied, Audience, Delivery};
 use super::{RoomActor, RoomState, event};
 use crate::api::{Extras, Watermarks};
 use crate::db::models::MessageRow;
@@ -70,12 +70,18 @@ impl RoomActor {
                         .into_iter()
                         .map(|(version, seq, row)| {
                             let more = extras.remove(&row.id).unwrap_or_default();
+                            let audience = if row.private {
+                                Audience::Staff
+                            } else {
+                                Audience::All
+                            };
                             let frame = event(&replayed(row, more, Some(after), &links));
                             let delivery = Delivery {
                                 frame: Some(frame),
                                 except: None,
                                 ack: None,
                                 ack_first: true,
+                                audience,
                                 effect: Applied::Version { version, seq },
                             };
                             (version, seq, delivery)
@@ -157,6 +163,7 @@ impl RoomActor {
                 except: None,
                 ack: None,
                 ack_first: true,
+                audience: Audience::All,
                 effect: Applied::Receipt { user, kind, seq },
             };
             self.sequence_after(seq, delivery, ctx);
@@ -206,6 +213,7 @@ impl RoomActor {
                 except: None,
                 ack: None,
                 ack_first: true,
+                audience: Audience::All,
                 effect: Applied::Closed,
             };
             self.sequence_after(last_seq, delivery, ctx);

@@ -68,23 +68,24 @@ pub(super) fn replayed<'a>(
             },
         };
     }
+    let private = row.private;
     let data = MessagePayload {
         message: Cow::Owned(row.into_view(links).with_extras(extras)),
     };
-    if known {
-        ServerFrame::MessageUpdated { data }
-    } else {
-        ServerFrame::MessageNew { data }
+    match (known, private) {
+        (true, _) => ServerFrame::MessageUpdated { data },
+        (false, true) => ServerFrame::NoteNew { data },
+        (false, false) => ServerFrame::MessageNew { data },
     }
 }
 
-/// Streams `replay` into `outbox` (reactions' `me` for `viewer`); answers the first seq or
-/// version sent.
+/// Streams `replay` into `outbox` (reactions' `me` for `viewer`; internal notes only when
+/// `staff`); answers the first seq or version sent.
 async fn stream(
     db: Database,
     id: ConversationId,
     replay: Replay,
-    (outbox, viewer): (Outbox, UserId),
+    (outbox, viewer, staff): (Outbox, UserId, bool),
     links: DownloadLinks,
     cancel: Arc<AtomicBool>,
 ) -> Result<Option<i64>, DbError> {
@@ -107,6 +108,8 @@ async fn stream(
                         before_seq: Some(last + 1),
                         after_seq: Some(cursor),
                         limit: REPLAY_PAGE,
+                        // Skipped below for customers, so `first` counts them.
+                        notes: true,
                     };
                     messages::page(&mut conn, id, request).await?
                 }
@@ -139,6 +142,9 @@ async fn stream(
                 Replay::Seqs { .. } => row.seq,
                 Replay::Versions { .. } => row.version,
             });
+            if row.private && !staff {
+                continue;
+            }
             let more = extras.remove(&row.id).unwrap_or_default();
             outbox.replay(protocol::encode(&replayed(row, more, since, &links)));
         }
@@ -228,7 +234,7 @@ impl Handler<Join> for RoomActor {
                 .answer(protocol::ack(origin.reference.as_deref(), Ack::Joined(ack)));
             self.members.insert(
                 origin.session_id,
-                Member::live(msg.actor.user_id, origin.outbox),
+                Member::live(msg.actor.user_id, msg.actor.role.is_staff(), origin.outbox),
             );
             return Ok(());
         }
@@ -237,6 +243,7 @@ impl Handler<Join> for RoomActor {
         let cancel = Arc::new(AtomicBool::new(false));
         let member = Member {
             user_id: msg.actor.user_id,
+            staff: msg.actor.role.is_staff(),
             outbox: origin.outbox.clone(),
             held: Some(Held::default()),
             cancel: cancel.clone(),
@@ -245,7 +252,11 @@ impl Handler<Join> for RoomActor {
         self.in_flight += 1;
         let (db, id, links) = (self.deps.db.clone(), self.id, self.deps.links.clone());
         let max_replay = self.deps.config.max_replay;
-        let (outbox, viewer) = (origin.outbox.clone(), msg.actor.user_id);
+        let viewer = (
+            origin.outbox.clone(),
+            msg.actor.user_id,
+            msg.actor.role.is_staff(),
+        );
         let by_version = matches!(msg.since, Since::Version(_));
         let since = msg.since;
         let replay = async move {
@@ -254,7 +265,7 @@ impl Handler<Join> for RoomActor {
             else {
                 return Ok((None, false));
             };
-            let first = stream(db, id, replay, (outbox, viewer), links, cancel).await?;
+            let first = stream(db, id, replay, viewer, links, cancel).await?;
             Ok::<_, DbError>((first, truncated))
         };
         let session_id = origin.session_id;

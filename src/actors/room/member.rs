@@ -35,6 +35,8 @@ impl Held {
 pub(super) struct Member {
     /// The session's user.
     pub(super) user_id: UserId,
+    /// Whether they are an agent or admin (internal notes reach them).
+    pub(super) staff: bool,
     pub(super) outbox: Outbox,
     pub(super) held: Option<Held>,
     /// Set when the session leaves during its replay, which then stops.
@@ -42,9 +44,10 @@ pub(super) struct Member {
 }
 
 impl Member {
-    pub(super) fn live(user_id: UserId, outbox: Outbox) -> Self {
+    pub(super) fn live(user_id: UserId, staff: bool, outbox: Outbox) -> Self {
         Self {
             user_id,
+            staff,
             outbox,
             held: None,
             cancel: Arc::new(AtomicBool::new(false)),

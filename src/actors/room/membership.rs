@@ -6,7 +6,7 @@
 
 use actix::prelude::*;
 
-use super::order::{Applied, Delivery};
+use super::order::{Applied, Audience, Delivery};
 use super::{RoomActor, event};
 use crate::actors::db_writer::WriteParticipants;
 use crate::cluster::envelope::{Effect, Event};
@@ -108,6 +108,7 @@ pub(super) fn delivery(
         except: None,
         ack: None,
         ack_first: true,
+        audience: Audience::All,
         effect: Applied::Participant {
             user: user_id,
             role,

@@ -77,6 +77,8 @@ pub struct PostMessage {
     /// For `@here` in `content`: the participants online, asked of presence by the caller
     /// ([`OnlineIn`](crate::actors::presence::OnlineIn)); `None` mentions nobody by it.
     pub online: Option<Vec<UserId>>,
+    /// An internal note of the support team (`"private": true`): agents and admins only.
+    pub private: bool,
 }
 
 /// Edit or delete a message of this conversation (WebSocket `message:edit`/`message:delete`

@@ -27,6 +27,7 @@
 mod access;
 mod annotate;
 mod close;
+mod desk;
 mod fill;
 mod join;
 mod member;
@@ -65,6 +66,7 @@ use crate::protocol::{self, ServerFrame};
 
 pub use annotate::Annotate;
 pub use close::Close;
+pub use desk::DeskAnnounce;
 pub use membership::ChangeParticipants;
 pub use messages::{
     ChangeMessage, Join, Leave, MarkReceipt, Origin, PostMessage, RoomStopped, SetTyping, Since,
@@ -92,6 +94,9 @@ pub struct RoomConfig {
     pub send_window: SendWindow,
     /// `cluster.gap_fill_ms`: how long a change waits for its predecessors.
     pub gap_fill: Duration,
+    /// `desk.resolved_reply = "reopen"`: a customer's message opens a resolved support
+    /// conversation again (else it is refused).
+    pub reopen_resolved: bool,
 }
 
 impl RoomConfig {
@@ -108,6 +113,7 @@ impl RoomConfig {
                 window_s: limits.message_window_s,
             },
             gap_fill: settings.cluster.gap_fill(),
+            reopen_resolved: settings.desk.resolved_reply == crate::config::ResolvedReply::Reopen,
         }
     }
 }

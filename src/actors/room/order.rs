@@ -38,6 +38,30 @@ pub(crate) struct Delivery {
     pub ack_first: bool,
     /// What it changes in the room's cached state.
     pub effect: Applied,
+    /// Which members get the frame.
+    pub audience: Audience,
+}
+
+/// Which joined sessions get an event's frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Audience {
+    /// Every member (but the delivery's `except`).
+    All,
+    /// Agents' and admins' sessions only: internal notes.
+    Staff,
+    /// Everyone but this user's sessions (who are told through presence, on every node).
+    AllBut(UserId),
+}
+
+impl Audience {
+    /// Who sees a change of `message`: the team only for an internal note.
+    pub(crate) fn of(message: &crate::api::MessageView) -> Self {
+        if message.private {
+            Self::Staff
+        } else {
+            Self::All
+        }
+    }
 }
 
 /// A change to the room's cached state, applied as the event is delivered.
@@ -55,6 +79,8 @@ pub(crate) enum Applied {
     },
     /// The conversation closed.
     Closed,
+    /// A support conversation's status changed.
+    Status(ConversationStatus),
     /// A user joined the participants or got a new role (`Some`), or left them (`None`: then
     /// their sessions are detached).
     Participant {
@@ -70,6 +96,7 @@ impl Supersede for Delivery {
             except: None,
             ack: Some(ack),
             ack_first: true,
+            audience: Audience::All,
             effect: Applied::Nothing,
         })
     }
@@ -151,6 +178,7 @@ impl RoomActor {
                         closed = loaded.status != ConversationStatus::Closed;
                         loaded.status = ConversationStatus::Closed;
                     }
+                    Applied::Status(status) => loaded.status = status,
                     Applied::Participant {
                         user,
                         role: Some(role),
@@ -182,10 +210,11 @@ impl RoomActor {
             if ack_first && let Some((origin, ack)) = &ack {
                 self.send_to(origin, ack.clone());
             }
-            match (item.frame, staff_and) {
-                (Some(frame), Some(user)) => self.tell_staff_and(&frame, user),
-                (Some(frame), None) => self.broadcast(&frame, item.except),
-                (None, _) => {}
+            match (item.frame, staff_and, item.audience) {
+                (Some(frame), Some(user), _) => self.tell_staff_and(&frame, user),
+                (Some(frame), None, Audience::All) => self.broadcast(&frame, item.except),
+                (Some(frame), None, audience) => self.tell(&frame, item.except, audience),
+                (None, _, _) => {}
             }
             if !ack_first && let Some((origin, ack)) = ack {
                 self.send_to(&origin, ack);
@@ -193,6 +222,20 @@ impl RoomActor {
             // The removed user's sessions got the frame above, their last of this room.
             if let Some(user) = removed {
                 self.detach_user(user, ctx);
+            }
+        }
+    }
+
+    /// Sends `frame` to the members in `audience` but `except`.
+    fn tell(&mut self, frame: &ByteString, except: Option<SessionId>, audience: Audience) {
+        for (id, member) in &mut self.members {
+            let wanted = match audience {
+                Audience::All => true,
+                Audience::Staff => member.staff,
+                Audience::AllBut(user) => member.user_id != user,
+            };
+            if wanted && Some(*id) != except {
+                member.send(frame.clone());
             }
         }
     }
@@ -240,18 +283,34 @@ impl RoomActor {
     fn remote(&mut self, envelope: &Envelope, ctx: &mut Context<Self>) {
         let frame = (!envelope.frame.is_empty()).then(|| envelope.frame.clone());
         match envelope.header.event {
-            Event::Message { version, seq, .. } => {
+            Event::Message {
+                version,
+                seq,
+                private,
+                ..
+            } => {
                 let delivery = Delivery {
                     frame,
                     except: None,
                     ack: None,
                     ack_first: true,
+                    audience: if private {
+                        Audience::Staff
+                    } else {
+                        Audience::All
+                    },
                     effect: Applied::Version { version, seq },
                 };
                 self.known_version = self.known_version.max(version);
                 self.sequence_change(version, seq, delivery, ctx);
             }
             Event::After { seq, effect, .. } => {
+                let audience = match effect {
+                    Effect::Assigned {
+                        assignee_id: Some(user),
+                    } => Audience::AllBut(user),
+                    _ => Audience::All,
+                };
                 let effect = match effect {
                     Effect::None => Applied::Nothing,
                     Effect::Receipt {
@@ -264,6 +323,8 @@ impl RoomActor {
                         seq,
                     },
                     Effect::Closed => Applied::Closed,
+                    Effect::Status { status } => Applied::Status(status),
+                    Effect::Assigned { .. } => Applied::Nothing,
                     Effect::Participant { user_id, role } => Applied::Participant {
                         user: user_id,
                         role,
@@ -274,6 +335,7 @@ impl RoomActor {
                     except: None,
                     ack: None,
                     ack_first: true,
+                    audience,
                     effect,
                 };
                 self.sequence_after(seq, delivery, ctx);

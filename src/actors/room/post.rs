@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::order::{Applied, Delivery};
+use super::order::{Applied, Audience, Delivery};
 use super::{ChangeMessage, Origin, Pending, PostMessage, RoomActor, RoomState, event};
 use crate::actors::commit_queue::{Committed, QueueWrite};
 use crate::api::MessageView;
@@ -65,16 +65,20 @@ impl RoomActor {
             return;
         }
         self.stop_typing(msg.actor.user_id, ctx);
-        let frame = event(&ServerFrame::MessageNew {
-            data: MessagePayload {
-                message: Cow::Borrowed(message),
-            },
+        let data = MessagePayload {
+            message: Cow::Borrowed(message),
+        };
+        let frame = event(&if message.private {
+            ServerFrame::NoteNew { data }
+        } else {
+            ServerFrame::MessageNew { data }
         });
         self.publish(
             Event::Message {
                 conversation_id: self.id,
                 version: message.version,
                 seq: Some(message.seq),
+                private: message.private,
             },
             &frame,
         );
@@ -83,6 +87,7 @@ impl RoomActor {
             except: msg.origin.as_ref().map(|o| o.session_id),
             ack,
             ack_first: true,
+            audience: Audience::of(message),
             effect: Applied::Version {
                 version: message.version,
                 seq: Some(message.seq),
@@ -128,6 +133,7 @@ impl RoomActor {
                 conversation_id: self.id,
                 version: message.version,
                 seq: None,
+                private: message.private,
             },
             &frame,
         );
@@ -136,6 +142,7 @@ impl RoomActor {
             except: None,
             ack,
             ack_first: false,
+            audience: Audience::of(message),
             effect: Applied::Version {
                 version: message.version,
                 seq: None,
@@ -214,6 +221,8 @@ impl RoomActor {
                     system: msg.system,
                     reply_to: msg.reply_to,
                     online: msg.online.take(),
+                    private: msg.private,
+                    desk: self.desk_touch(&msg),
                 };
                 self.queue(Write::Insert(draft), Pending::Post { msg, answer }, ctx);
             }
@@ -282,7 +291,7 @@ impl Handler<PostMessage> for RoomActor {
             }
             return outcome;
         }
-        let allowed = self.allow(&msg.actor, Action::Post);
+        let allowed = self.allow_post(&msg);
         match allowed.and_then(|()| self.allow_mentions(&msg.actor, &msg.content)) {
             Ok(()) => self.admit(GatedWrite::Post { msg, answer }, ctx),
             Err(err) => self.refused(msg, err, answer, ctx),
@@ -369,6 +378,9 @@ impl Handler<Committed> for RoomActor {
             (Pending::Post { msg, answer }, Ok(Written::Inserted(inserted))) => {
                 let message = inserted.row.into_view(&links).with_extras(inserted.extras);
                 self.posted(&msg, &message, !inserted.duplicate, ctx);
+                if !inserted.duplicate {
+                    self.desk_posted(&msg, ctx);
+                }
                 self.notify_mentioned(&message, &inserted.mentioned);
                 let _ = answer.send(Ok(message));
             }

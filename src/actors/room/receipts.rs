@@ -4,7 +4,7 @@
 
 use actix::prelude::*;
 
-use super::order::{Applied, Delivery};
+use super::order::{Applied, Audience, Delivery};
 use super::{MarkReceipt, Marks, RoomActor, RoomState, event};
 use crate::actors::db_writer::UpdateWatermark;
 use crate::api::Watermarks;
@@ -105,6 +105,7 @@ impl Handler<MarkReceipt> for RoomActor {
                     except: msg.session_id,
                     ack: None,
                     ack_first: true,
+                    audience: Audience::All,
                     effect: Applied::Receipt {
                         user,
                         kind: msg.kind,

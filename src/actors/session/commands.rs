@@ -254,6 +254,7 @@ impl SessionActor {
                     system: false,
                     reply_to: data.reply_to,
                     online,
+                    private: data.private,
                 };
                 session.forward(id, room, post, reference, ctx, |_, result| {
                     result.map(|_| Reply::Sent)

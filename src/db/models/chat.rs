@@ -24,7 +24,7 @@ pub struct ConversationRow {
     pub title: Option<String>,
     /// `direct`, `group`, `channel` or `support`.
     pub kind: String,
-    /// `open` or `closed`.
+    /// `open` or `closed`; a support conversation's `open`, `pending`, `snoozed` or `resolved`.
     pub status: String,
     /// Creator: a participant, or the project's system user for a conversation the server API
     /// created without naming one.
@@ -47,6 +47,18 @@ pub struct ConversationRow {
     pub description: Option<String>,
     /// `public` or `private`.
     pub visibility: String,
+    /// The agent a support conversation is assigned to.
+    pub assignee_id: Option<UserId>,
+    /// Until when a `snoozed` conversation sleeps.
+    pub snoozed_until: Option<NaiveDateTime>,
+    /// The support team's first public reply.
+    pub first_response_at: Option<NaiveDateTime>,
+    /// The oldest customer message no public reply of the team has followed yet.
+    pub waiting_since: Option<NaiveDateTime>,
+    /// The last resolution.
+    pub resolved_at: Option<NaiveDateTime>,
+    /// How many times it was resolved (a rating is taken once per resolution).
+    pub resolutions: i64,
 }
 
 impl ConversationRow {
@@ -91,6 +103,12 @@ impl ConversationRow {
             unread_count: None,
             unread_mentions: None,
             last_message: None,
+            assignee_id: self.assignee_id,
+            labels: Vec::new(),
+            snoozed_until: self.snoozed_until.map(utc),
+            first_response_at: self.first_response_at.map(utc),
+            waiting_since: self.waiting_since.map(utc),
+            resolved_at: self.resolved_at.map(utc),
         }
     }
 }
@@ -173,6 +191,8 @@ pub struct MessageRow {
     pub created_version: i64,
     /// The message of the same conversation this one answers.
     pub reply_to_id: Option<MessageId>,
+    /// An internal note of the support team (agents and admins see it, customers never do).
+    pub private: bool,
 }
 
 impl MessageRow {
@@ -205,6 +225,7 @@ impl MessageRow {
             group_mention,
             reactions: Vec::new(),
             pinned: false,
+            private: self.private,
         }
     }
 
@@ -244,6 +265,8 @@ pub struct NewMessage {
     pub created_version: i64,
     /// The message this one answers (of the same conversation).
     pub reply_to_id: Option<MessageId>,
+    /// An internal note.
+    pub private: bool,
 }
 
 /// An `uploads` row.

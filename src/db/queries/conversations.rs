@@ -209,23 +209,36 @@ pub async fn list(
             id: row.id,
         });
     let ids: Vec<ConversationId> = rows.iter().map(|row| row.id).collect();
+    let mut members = participants_of_many(conn, &ids).await?;
+    let views = rows
+        .iter()
+        .map(|row| row.view(members.remove(&row.id).unwrap_or_default()))
+        .collect();
+    let mut views = with_receipts(conn, (user, reach != Reach::Mine), links, views).await?;
+    // Stored activity times are a second coarse: order the page by the exact ones.
+    views.sort_by_key(|view| std::cmp::Reverse((view.last_activity_at, view.id)));
+    Ok((views, next))
+}
+
+/// The participants of each of `ids`, ascending.
+///
+/// # Errors
+/// A query failure.
+pub async fn participants_of_many(
+    conn: &mut ReadConn,
+    ids: &[ConversationId],
+) -> Result<BTreeMap<ConversationId, Vec<UserId>>, DbError> {
+    use diesel_async::RunQueryDsl as _;
     let query = participants::table
         .select((participants::conversation_id, participants::user_id))
-        .filter(participants::conversation_id.eq_any(&ids))
+        .filter(participants::conversation_id.eq_any(ids))
         .order((participants::conversation_id, participants::user_id));
     let pairs: Vec<(ConversationId, UserId)> = on_read!(conn, c => query.load(c).await)?;
     let mut members: BTreeMap<ConversationId, Vec<UserId>> = BTreeMap::new();
     for (conversation, user) in pairs {
         members.entry(conversation).or_default().push(user);
     }
-    let views = rows
-        .iter()
-        .map(|row| row.view(members.remove(&row.id).unwrap_or_default()))
-        .collect();
-    let mut views = with_receipts(conn, user, links, views).await?;
-    // Stored activity times are a second coarse: order the page by the exact ones.
-    views.sort_by_key(|view| std::cmp::Reverse((view.last_activity_at, view.id)));
-    Ok((views, next))
+    Ok(members)
 }
 
 /// Where a page of [`list`] starts: after the previous page's last conversation, in
@@ -283,14 +296,15 @@ pub struct ListPage {
     pub kind: Option<ConversationKind>,
 }
 
-/// Fills `last_read_seq`, `unread_count`, `unread_mentions` (for `user`) and `last_message`
-/// (links signed by `links`, reactions' `me` for `user`) into `views`.
+/// Fills `last_read_seq`, `unread_count`, `unread_mentions` (for `user`), `last_message`
+/// (links signed by `links`, reactions' `me` for `user`; the newest that is not an internal
+/// note unless `staff`) and `labels` into `views`.
 ///
 /// # Errors
 /// A query failure.
 pub async fn with_receipts(
     conn: &mut ReadConn,
-    user: UserId,
+    (user, staff): (UserId, bool),
     links: &DownloadLinks,
     mut views: Vec<ConversationView>,
 ) -> Result<Vec<ConversationView>, DbError> {
@@ -301,7 +315,7 @@ pub async fn with_receipts(
         _ => None,
     };
     let unread: BTreeMap<ConversationId, (i64, i64, MemberRole)> =
-        receipts::unread(conn, user, only)
+        receipts::unread(conn, (user, staff), only)
             .await?
             .into_iter()
             .map(|u| (u.conversation_id, (u.last_read_seq, u.unread, u.role)))
@@ -324,9 +338,11 @@ pub async fn with_receipts(
                 .load(c)
                 .await
         })?;
+        let rows = super::desk::public_last(conn, rows, staff).await?;
         let views = super::extras::views_for(conn, rows, Some(user), links).await?;
         last.extend(views.into_iter().map(|view| (view.conversation_id, view)));
     }
+    let mut labels = super::desk::labels_of(conn, &views).await?;
     for view in &mut views {
         if let Some((read, count, role)) = unread.get(&view.id) {
             view.last_read_seq = Some(*read);
@@ -335,6 +351,7 @@ pub async fn with_receipts(
             view.member_role = Some(*role);
         }
         view.last_message = last.remove(&view.id);
+        view.labels = labels.remove(&view.id).unwrap_or_default();
         // The stored time moves at most once a second (`ACTIVITY_RESOLUTION`); the newest
         // message has the exact one.
         if let Some(message) = &view.last_message {

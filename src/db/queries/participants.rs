@@ -149,7 +149,8 @@ pub struct Unread {
 }
 
 /// The unread count and read watermark of every conversation `user` takes part in, or only of
-/// `only` when given, by conversation id.
+/// `only` when given, by conversation id; internal notes count only with `notes` (agents and
+/// admins).
 ///
 /// One query: the user's participant rows, each joined with the messages after its read
 /// watermark (a range of the `(conversation_id, seq)` index, so the cost grows with the unread
@@ -159,7 +160,7 @@ pub struct Unread {
 /// A query failure.
 pub async fn unread(
     conn: &mut ReadConn,
-    user: UserId,
+    (user, notes): (UserId, bool),
     only: Option<ConversationId>,
 ) -> Result<Vec<Unread>, DbError> {
     use diesel_async::RunQueryDsl as _;
@@ -169,7 +170,9 @@ pub async fn unread(
                 .eq(participants::conversation_id)
                 .and(messages::seq.gt(participants::last_read_seq))
                 .and(messages::sender_id.ne(participants::user_id))
-                .and(messages::deleted_at.is_null())),
+                .and(messages::deleted_at.is_null())
+                // Internal notes count for the team only (`notes`).
+                .and(messages::private.eq(false).or(messages::private.eq(notes)))),
         )
         .filter(participants::user_id.eq(user))
         .group_by((

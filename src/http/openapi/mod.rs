@@ -24,7 +24,7 @@ use utoipa::OpenApi;
 pub use ui::{asset, page};
 
 use super::{
-    admin, annotations, api_keys, auth, conversations, health, invites, membership, messages,
+    admin, annotations, api_keys, auth, conversations, desk, health, invites, membership, messages,
     project_settings, receipts, room_info, rooms, search, server, server_conversations,
     server_messages, uploads, user_tokens, users, webhooks, widget, ws,
 };
@@ -87,6 +87,8 @@ pub const NOT_DOCUMENTED: [&str; 13] = [
         server_conversations::create, server_conversations::list, server_conversations::get,
         server_conversations::add_participants, server_conversations::remove_participant,
         server_conversations::close, server::messages, server_messages::post_message,
+        desk::set_status, desk::assign, desk::lists::queue, desk::lists::agents,
+        desk::lists::availability,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,
@@ -107,6 +109,8 @@ pub const NOT_DOCUMENTED: [&str; 13] = [
         (name = "messages", description = "History, sends, edits, deletions, reactions and pins"),
         (name = "search", description = "Message search"),
         (name = "uploads", description = "Files and thumbnails"),
+        (name = "desk", description = "The support desk: statuses, assignment, the queue, \
+                                        agents' availability (docs/PROTOCOL.md, *Support desk*)"),
         (name = "server", description = "The server API: a project's backend, holding an API key \
                                           (docs/SERVER_API.md)"),
     ),

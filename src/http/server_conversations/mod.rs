@@ -127,6 +127,15 @@ pub async fn create(
     state.rooms.do_send(Evict {
         conversation_id: created.id,
     });
+    let view = if kind == ConversationKind::Support {
+        let members = created.participant_ids.clone();
+        match super::desk::auto_assign(&state, caller.project_id, created.id, &members).await {
+            Some(row) => self::view(&state, row).await?,
+            None => view,
+        }
+    } else {
+        view
+    };
     tracing::info!(conversation_id = %created.id, key_id = caller.key_id, "conversation created by the server API");
     Ok(HttpResponse::Created().json(view))
 }

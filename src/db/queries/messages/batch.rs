@@ -38,7 +38,7 @@ macro_rules! cached_query {
 /// reads them in), qualified with the alias `m`.
 const MESSAGE_COLUMNS: &str = "m.id, m.project_id, m.conversation_id, m.seq, m.sender_id, \
     m.kind, m.content, m.client_msg_id, m.created_at, m.edited_at, m.deleted_at, \
-    m.attachment_id, m.attachment, m.version, m.created_version, m.reply_to_id";
+    m.attachment_id, m.attachment, m.version, m.created_version, m.reply_to_id, m.private";
 
 /// A `client_msg_id` to look up: conversation, key, sender (the unique index
 /// `messages_client_msg_id`, in its column order but for the sender).
@@ -128,7 +128,8 @@ impl QueryFragment<Pg> for FindRetries {
 /// Reserves `n` seqs and versions of each open conversation and returns, for each, its id and
 /// the last seq and version reserved:
 /// `UPDATE conversations SET last_seq = last_seq + n, version = version + n WHERE id = … AND
-/// status = 'open' RETURNING id, last_seq, version`, for all of them in one statement. A closed
+/// status <> 'closed' RETURNING id, last_seq, version`, for all of them in one statement (a
+/// support conversation takes messages in every desk status). A closed
 /// or missing conversation returns no row. The write lock on each row serializes writers of one
 /// conversation on any backend (several nodes included), so seqs stay gapless and unique.
 ///
@@ -171,8 +172,10 @@ impl QueryFragment<Sqlite> for ReserveSeqs {
              FROM json_each(",
         );
         out.push_bind_param::<Text, _>(json)?;
-        out.push_sql(") AS r WHERE conversations.id = (r.value ->> 0) AND conversations.status = ");
-        out.push_bind_param::<Text, _>(ConversationStatus::Open.as_str())?;
+        out.push_sql(
+            ") AS r WHERE conversations.id = (r.value ->> 0) AND conversations.status <> ",
+        );
+        out.push_bind_param::<Text, _>(ConversationStatus::Closed.as_str())?;
         out.push_sql(" RETURNING conversations.id, conversations.last_seq, conversations.version");
         Ok(())
     }
@@ -190,8 +193,8 @@ impl QueryFragment<Pg> for ReserveSeqs {
         out.push_bind_param::<Array<BigInt>, _>(conversations)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(counts)?;
-        out.push_sql(") AS r (id, n) WHERE c.id = r.id AND c.status = ");
-        out.push_bind_param::<Text, _>(ConversationStatus::Open.as_str())?;
+        out.push_sql(") AS r (id, n) WHERE c.id = r.id AND c.status <> ");
+        out.push_bind_param::<Text, _>(ConversationStatus::Closed.as_str())?;
         out.push_sql(" RETURNING c.id, c.last_seq, c.version");
         Ok(())
     }

@@ -29,7 +29,8 @@ type TargetRow = (
     Option<NaiveDateTime>,
 );
 
-/// The messages the batch's drafts reply to, by id; 500 per statement.
+/// The messages the batch's drafts reply to, by id (internal notes are none); 500 per
+/// statement.
 ///
 /// # Errors
 /// A query failure.
@@ -44,8 +45,11 @@ pub(super) fn reply_targets(
     let mut targets = HashMap::new();
     for chunk in wanted.chunks(500) {
         let rows: Vec<TargetRow> = on_conn!(conn, c => {
+            // Internal notes are no reply targets: a reply's preview would show one to
+            // customers.
             messages::table
                 .filter(messages::id.eq_any(chunk))
+                .filter(messages::private.eq(false))
                 .select((
                     messages::id,
                     messages::conversation_id,

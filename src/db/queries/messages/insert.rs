@@ -10,6 +10,7 @@ use super::enrich;
 use super::prepare::{RetryKeyOwned, find_retries, find_uploads, reserve};
 use crate::api::Extras;
 use crate::db::models::{MessageRow, NewMessage, UploadRow};
+use crate::db::queries::desk::{self, DeskTouch};
 use crate::db::schema::{conversations, messages, uploads};
 use crate::db::{DbConnection, DbError, now, on_conn};
 use crate::domain::{ConversationId, MessageId, ProjectId, UploadId, UserId};
@@ -36,6 +37,10 @@ pub struct MessageDraft {
     pub reply_to: Option<MessageId>,
     /// For `@here`: the users online when it was sent (`None`: nobody).
     pub online: Option<Vec<UserId>>,
+    /// An internal note of the support team.
+    pub private: bool,
+    /// What it changes in its support conversation (`None`: nothing, other kinds).
+    pub desk: Option<DeskTouch>,
 }
 
 /// The outcome of storing a [`MessageDraft`].
@@ -147,6 +152,7 @@ pub(super) fn insert_all(
                 version,
                 created_version: version,
                 reply_to_id: draft.reply_to,
+                private: draft.private,
             });
         }
     }
@@ -157,14 +163,33 @@ pub(super) fn insert_all(
         ));
     }
     // The outbox of webhooks, in this transaction: committed with the messages or not at all.
-    crate::webhooks::enqueue_messages(conn, crate::webhooks::MESSAGE_CREATED, &inserted)?;
+    // Internal notes are events of their own.
+    let (notes, public): (Vec<MessageRow>, Vec<MessageRow>) =
+        inserted.into_iter().partition(|row| row.private);
+    crate::webhooks::enqueue_messages(conn, crate::webhooks::MESSAGE_CREATED, &public)?;
+    crate::webhooks::enqueue_messages(conn, crate::webhooks::NOTE_CREATED, &notes)?;
+    let inserted = public.into_iter().chain(notes);
+    // What they change in their support conversations (the wait, a reopening).
+    let mut touched: Vec<(ConversationId, DeskTouch)> = new_rows
+        .iter()
+        .filter_map(|row| {
+            let source = sources.get(&(row.conversation_id, row.seq))?;
+            source.desk.map(|touch| (row.conversation_id, touch))
+        })
+        .collect();
+    touched.dedup();
+    for (conversation, touch) in touched {
+        desk::touch(conn, conversation, touch, at)?;
+    }
     let mut by_seq: HashMap<(ConversationId, i64), MessageRow> = HashMap::new();
     for row in inserted {
         by_seq.insert((row.conversation_id, row.seq), row);
     }
     attach_uploads(conn, by_seq.values())?;
+    // Notes mention nobody: a mention would tell (and count unread for) a customer.
     let made: Vec<_> = by_seq
         .iter()
+        .filter(|(_, row)| !row.private)
         .filter_map(|(key, row)| sources.get(key).map(|draft| (row, *draft)))
         .collect();
     let mut extras = enrich::new_extras(conn, &made, &targets)?;

@@ -16,6 +16,8 @@ pub struct PageRequest {
     pub after_seq: Option<i64>,
     /// At most this many (1..=200).
     pub limit: i64,
+    /// Whether internal notes are read too (agents, admins, the project's backend).
+    pub notes: bool,
 }
 
 /// A page of history, ascending by seq. With `after_seq` (alone or with `before_seq`) the
@@ -38,6 +40,9 @@ pub async fn page(
             .into_boxed();
         if let Some(before) = request.before_seq {
             query = query.filter(messages::seq.lt(before));
+        }
+        if !request.notes {
+            query = query.filter(messages::private.eq(false));
         }
         if let Some(after) = request.after_seq {
             query

@@ -79,6 +79,8 @@ fn draft(conversation: ConversationId, sender: UserId, i: usize, key: Option<Str
         attachment_id: None,
         reply_to: None,
         online: None,
+        private: false,
+        desk: None,
     })
 }
 

@@ -73,6 +73,13 @@ pub struct SearchRequest<'a> {
     /// Most hits to answer (at least 1; the handler asks for one more than a page, to learn
     /// whether another follows).
     pub limit: i64,
+    /// Whether internal notes are searched too (agents and admins).
+    pub notes: bool,
+}
+
+/// The condition that leaves internal notes out, unless `notes`.
+fn notes_filter(notes: bool) -> &'static str {
+    if notes { "" } else { " AND NOT m.private" }
 }
 
 /// A message found.
@@ -120,7 +127,7 @@ pub async fn newest_message_id(conn: &mut ReadConn) -> Result<MessageId, DbError
 
 /// The SQLite statement ranking the hits of a request `within`. Binds: the FTS5 expression,
 /// the project, `until`, the scope's id (but for [`Within::Project`]), limit, offset.
-fn sqlite_ranked(within: Within) -> String {
+fn sqlite_ranked(within: Within, notes: bool) -> String {
     let scope = match within {
         Within::Project => "",
         Within::ParticipantOf(_) => {
@@ -131,14 +138,15 @@ fn sqlite_ranked(within: Within) -> String {
     format!(
         "SELECT m.id AS id, -bm25(messages_fts) AS rank \
          FROM messages_fts JOIN messages AS m ON m.id = messages_fts.rowid \
-         WHERE messages_fts MATCH ? AND m.project_id = ? AND m.deleted_at IS NULL \
-         AND m.id <= ?{scope} ORDER BY rank DESC, m.id DESC LIMIT ? OFFSET ?"
+         WHERE messages_fts MATCH ? AND m.project_id = ? AND m.deleted_at IS NULL{notes} \
+         AND m.id <= ?{scope} ORDER BY rank DESC, m.id DESC LIMIT ? OFFSET ?",
+        notes = notes_filter(notes)
     )
 }
 
 /// The PostgreSQL statement ranking the hits of a request `within`; binds as for SQLite, the
 /// websearch text first.
-fn postgres_ranked(within: Within) -> String {
+fn postgres_ranked(within: Within, notes: bool) -> String {
     let (scope, next) = match within {
         Within::Project => ("", 4),
         Within::ParticipantOf(_) => (
@@ -151,8 +159,9 @@ fn postgres_ranked(within: Within) -> String {
     format!(
         "SELECT m.id AS id, ts_rank_cd(m.search, q, 1)::float8 AS rank \
          FROM messages AS m, websearch_to_tsquery('simple', $1) AS q \
-         WHERE m.search @@ q AND m.project_id = $2 AND m.deleted_at IS NULL \
-         AND m.id <= $3{scope} ORDER BY rank DESC, m.id DESC LIMIT ${next} OFFSET ${offset}"
+         WHERE m.search @@ q AND m.project_id = $2 AND m.deleted_at IS NULL{notes} \
+         AND m.id <= $3{scope} ORDER BY rank DESC, m.id DESC LIMIT ${next} OFFSET ${offset}",
+        notes = notes_filter(notes)
     )
 }
 
@@ -180,7 +189,7 @@ pub async fn search(conn: &mut ReadConn, request: SearchRequest<'_>) -> Result<V
         ReadConn::Sqlite(c) => {
             let c = &mut **c;
             let expression = fts5(request.text);
-            let mut query = diesel::sql_query(sqlite_ranked(request.within))
+            let mut query = diesel::sql_query(sqlite_ranked(request.within, request.notes))
                 .into_boxed()
                 .bind::<Text, _>(expression.clone())
                 .bind::<BigInt, _>(request.project.0)
@@ -210,7 +219,7 @@ pub async fn search(conn: &mut ReadConn, request: SearchRequest<'_>) -> Result<V
         ReadConn::Postgres(c) => {
             let c = &mut ***c;
             let text = websearch(request.text);
-            let mut query = diesel::sql_query(postgres_ranked(request.within))
+            let mut query = diesel::sql_query(postgres_ranked(request.within, request.notes))
                 .into_boxed()
                 .bind::<Text, _>(text.clone())
                 .bind::<BigInt, _>(request.project.0)

@@ -222,7 +222,8 @@ pub fn touch_last_seen(
             .set(users::last_seen_at.eq(at))
             .execute(c)
     })?;
-    Ok(())
+    // An agent whose last session ended is offline for the desk (no row: not an agent).
+    crate::db::queries::desk::went_offline(conn, user, at)
 }
 
 /// An admin's change to an account (`PATCH /api/v1/users/{id}`).
