@@ -21,7 +21,7 @@ const MAX_ABOVE = 4096;
 export const MAX_HELD = 20_000;
 
 /** Events that carry a conversation version (§4.2), raised as they are applied. */
-const VERSIONED = new Set(["message:new", "message:updated", "message:deleted", "reaction:added",
+const VERSIONED = new Set(["message:new", "note:new", "message:updated", "message:deleted", "reaction:added",
   "reaction:removed", "message:pinned", "message:unpinned"]);
 
 /**
@@ -103,10 +103,10 @@ export class ConversationState {
   apply(frame, options = {}) {
     const version = versionOf(frame);
     let out = frame;
-    if (frame.type === "message:new" || frame.type === "message:updated") {
+    if (frame.type === "message:new" || frame.type === "note:new" || frame.type === "message:updated") {
       const message = frame.data?.message;
       if (!message || typeof message.seq !== "number") return frame;
-      if (frame.type === "message:new" && this.seen(message.seq)) {
+      if (frame.type !== "message:updated" && this.seen(message.seq)) {
         const known = this.versions.get(message.seq);
         if (known !== undefined && known >= message.version) return null;
         out = { ...frame, type: "message:updated" };
@@ -130,7 +130,8 @@ export class ConversationState {
     const changes = [];
     for (const frame of this.replay) {
       const message = frame.data?.message;
-      if (frame.type === "message:new" && message && !this.seen(message.seq)) fresh.push(frame);
+      const isNew = frame.type === "message:new" || frame.type === "note:new";
+      if (isNew && message && !this.seen(message.seq)) fresh.push(frame);
       else changes.push(frame);
     }
     fresh.sort((a, b) => a.data.message.seq - b.data.message.seq);
@@ -150,7 +151,7 @@ export class ConversationState {
     let before = typeof ack.first_seq === "number" ? ack.first_seq : ack.last_seq + 1;
     for (const frame of this.replay) {
       const message = frame.data?.message;
-      if (frame.type === "message:new" && message && !this.seen(message.seq)) before = Math.min(before, message.seq);
+      if ((frame.type === "message:new" || frame.type === "note:new") && message && !this.seen(message.seq)) before = Math.min(before, message.seq);
     }
     return before > this.upTo + 1 ? { after: this.upTo, before } : null;
   }

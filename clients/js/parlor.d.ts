@@ -96,6 +96,8 @@ export interface Message {
   kind: "text" | "image" | "file" | "system";
   content: string;
   client_msg_id: string | null;
+  /** An internal note: agents and admins only (`note:new`). */
+  private: boolean;
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
@@ -160,6 +162,8 @@ export interface SendBody {
   reply_to?: number;
   /** Chosen by the client when absent. */
   client_msg_id?: string;
+  /** An internal note of the support team (agents and admins, support conversations). */
+  private?: boolean;
 }
 
 export class ParlorError extends Error {

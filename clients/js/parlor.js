@@ -26,7 +26,7 @@ export { ParlorError, isTransient } from "./errors.js";
 export { ParlorRestClient } from "./rest.js";
 
 /** Frames a join's replay consists of: held until the join's ack. */
-const REPLAYED = new Set(["message:new", "message:updated", "message:deleted"]);
+const REPLAYED = new Set(["message:new", "note:new", "message:updated", "message:deleted"]);
 
 export class ParlorClient extends ParlorRestClient {
   /** @param {import("./parlor").ParlorClientOptions} [options] */
@@ -119,7 +119,7 @@ export class ParlorClient extends ParlorRestClient {
    * Sends a message exactly once: retried with the same `client_msg_id` until acknowledged.
    * Resolves with the stored message (which `message:new` also tells, once).
    * @param {number} conversationId
-   * @param {{content?: string, attachment_id?: number, reply_to?: number, client_msg_id?: string}} body
+   * @param {{content?: string, attachment_id?: number, reply_to?: number, client_msg_id?: string, private?: boolean}} body
    */
   send(conversationId, body) {
     const typist = this.typists.get(conversationId);
@@ -342,7 +342,7 @@ export class ParlorClient extends ParlorRestClient {
   /** @param {any} frame */
   emitFrame(frame) {
     this.events.emit(frame.type, frame.data, frame);
-    if (frame.type === "message:new") this.events.emit("message", frame.data.message, frame);
+    if (frame.type === "message:new" || frame.type === "note:new") this.events.emit("message", frame.data.message, frame);
     this.events.emit("*", frame.data, frame);
   }
 

@@ -52,7 +52,7 @@ export class SendQueue {
 
   /**
    * @param {number} conversationId
-   * @param {{content?: string, attachment_id?: number, reply_to?: number, client_msg_id?: string}} body
+   * @param {{content?: string, attachment_id?: number, reply_to?: number, client_msg_id?: string, private?: boolean}} body
    * @returns {Promise<any>} the stored message
    */
   add(conversationId, body) {

@@ -47,7 +47,7 @@ export function AdminConversations({ selected }) {
         <div class="filters" data-testid="conversation-filters">
           <label for="f-status">Status</label>
           <select id="f-status" value=${status} onChange=${(e) => setStatus(e.currentTarget.value)} data-testid="filter-status">
-            <option value="">Any</option><option value="open">Open</option><option value="closed">Closed</option>
+            <option value="">Any</option><option value="open">Open</option><option value="pending">Pending</option><option value="snoozed">Snoozed</option><option value="resolved">Resolved</option><option value="closed">Closed</option>
           </select>
           <label for="f-kind">Kind</label>
           <select id="f-kind" value=${kind} onChange=${(e) => setKind(e.currentTarget.value)} data-testid="filter-kind">
@@ -65,7 +65,7 @@ export function AdminConversations({ selected }) {
                 ? `${c.last_message.kind === "system" ? "" : `${displayName(c.last_message.sender_id)}: `}${preview(c.last_message)}`
                 : "No messages yet"}</span></span>
               <span class="qi-tags"><span class="tag">${c.kind}</span><span class="tag">${c.member_count} members</span>
-                ${c.status === "closed" ? html`<span class="tag closed">closed</span>` : html`<span class="tag ok">open</span>`}
+                ${c.status === "open" ? html`<span class="tag ok">open</span>` : html`<span class="tag closed">${c.status}</span>`}
                 ${c.member_role ? html`<span class="tag">you: ${c.member_role}</span>` : null}</span>
             </a>
           </li>`)}

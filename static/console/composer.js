@@ -4,8 +4,9 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { html, Icon, formatBytes, showError } from "./lib.js";
 import { client } from "./store.js";
 
-export function Composer({ id, onSent }) {
+export function Composer({ id, onSent, notes }) {
   const [text, setText] = useState("");
+  const [note, setNote] = useState(false);
   const [file, setFile] = useState(null);
   const [previewUrl, setPreviewUrl] = useState(null);
   const [progress, setProgress] = useState(null); // 0..1 while uploading
@@ -49,6 +50,7 @@ export function Composer({ id, onSent }) {
       }
       const body = attachmentId ? { attachment_id: attachmentId } : {};
       if (content.trim()) body.content = content;
+      if (notes && note) body.private = true;
       const message = await client.send(id, body);
       setText("");
       setFile(null);
@@ -86,7 +88,11 @@ export function Composer({ id, onSent }) {
         maxlength="4000" data-testid="composer-input"></textarea>
       <span id=${`composer-hint-${id}`} class="sr-only">Enter sends; Shift+Enter starts a new line.</span>
       <button class="btn primary" disabled=${sending || (!text.trim() && !file)} data-testid="send-button">
-        ${sending ? "Sending…" : "Send"}</button>
+        ${sending ? "Sending…" : note && notes ? "Add note" : "Send"}</button>
     </div>
+    ${notes
+      ? html`<label class="note-toggle small"><input type="checkbox" checked=${note} data-testid="note-toggle"
+          onChange=${(e) => setNote(e.currentTarget.checked)} /> Internal note (only the team sees it)</label>`
+      : null}
   </form>`;
 }

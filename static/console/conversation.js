@@ -48,10 +48,11 @@ function Message({ message, mine, seenBy }) {
     </li>`;
   }
   const mentionsMe = state.me && (message.mentions || []).includes(state.me.id);
-  const cls = `msg${mine ? " mine" : ""}${message.deleted_at ? " deleted" : ""}${mentionsMe ? " mentions-me" : ""}`;
+  const cls = `msg${mine ? " mine" : ""}${message.private ? " note" : ""}${message.deleted_at ? " deleted" : ""}${mentionsMe ? " mentions-me" : ""}`;
   return html`<li class=${cls} data-testid="message" data-seq=${message.seq} data-message-id=${message.id}>
     <div class="msg-head">
       <span class="msg-sender">${displayName(message.sender_id)}</span>
+      ${message.private ? html`<span class="tag" data-testid="note-tag">internal note</span>` : null}
       <time datetime=${message.created_at} title=${formatDateTime(message.created_at)}>${formatTime(message.created_at)}</time>
       ${message.edited_at && !message.deleted_at ? html`<span class="muted small">(edited)</span>` : null}
     </div>
@@ -119,6 +120,7 @@ export function ConversationView({ id, back }) {
     const mine = (data) => data.conversation_id === id || (data.message && data.message.conversation_id === id);
     const offs = [
       client.on("message:new", (d) => mine(d) && incoming([d.message])),
+      client.on("note:new", (d) => mine(d) && incoming([d.message])),
       // An edit of a message older than the pages loaded is not shown out of its place.
       client.on("message:updated", (d) => mine(d) && setMessages((list) =>
         (list.some((m) => m.id === d.message.id) ? mergeMessages(list, [d.message]) : list))),
@@ -127,7 +129,8 @@ export function ConversationView({ id, back }) {
         : m))),
       client.on("reaction:added", (d) => mine(d) && react(d, true)),
       client.on("reaction:removed", (d) => mine(d) && react(d, false)),
-      client.on("conversation:closed", (d) => mine(d) && setFetched((c) => c && { ...c, status: "closed", closed_by: d.closed_by, closed_at: d.closed_at })),
+      client.on("conversation:closed", (d) => mine(d) && setFetched((c) => c && { ...c, status: c.kind === "support" ? "resolved" : "closed", closed_by: d.closed_by, closed_at: d.closed_at })),
+      client.on("conversation:status", (d) => mine(d) && setFetched((c) => c && { ...c, status: d.status, snoozed_until: d.snoozed_until })),
     ];
     const onVisibility = () => setVisible(!document.hidden);
     document.addEventListener("visibilitychange", onVisibility);
@@ -251,7 +254,7 @@ export function ConversationView({ id, back }) {
   const lastMine = [...messages].reverse().find((m) => m.sender_id === me.id && !m.deleted_at);
   const seenBy = lastMine && reads ? [...reads].filter(([, seq]) => seq >= lastMine.seq).map(([user]) => user) : [];
   const typing = typingUsers(id);
-  const closed = conv.status === "closed";
+  const closed = conv.status === "closed" || conv.status === "resolved";
   // Agents close what they take part in and any support conversation (PROTOCOL.md §2).
   const canClose = !closed && (me.role === "admin" || (me.role === "agent" && (participant || conv.kind === "support")));
 
@@ -261,7 +264,7 @@ export function ConversationView({ id, back }) {
       <div class="conv-title-wrap">
         <h2 id="conv-title" class="conv-title">${conversationTitle(conv)}</h2>
         <p class="muted small">${conv.kind} · ${conv.member_count} ${conv.member_count === 1 ? "member" : "members"} · #${conv.id}
-          ${closed ? html` · <span class="tag closed">closed</span>` : null}</p>
+          ${closed ? html` · <span class="tag closed">${conv.status}</span>` : conv.status !== "open" ? html` · <span class="tag">${conv.status}</span>` : null}</p>
       </div>
       <a class="btn small" href=${`#/search?conversation=${id}`}>Search</a>
       ${canClose ? html`<button type="button" class="btn danger small" onClick=${close} data-testid="close-conversation">Close</button>` : null}
@@ -293,7 +296,7 @@ export function ConversationView({ id, back }) {
     ${closed
       ? html`<p class="composer-note muted">This conversation is closed.</p>`
       : participant
-        ? html`<${Composer} id=${id} onSent=${sent} />`
+        ? html`<${Composer} id=${id} onSent=${sent} notes=${conv.kind === "support" && (me.role === "agent" || me.role === "admin")} />`
         : waiting(conv)
           ? html`<div class="composer-note row between"><span>Nobody of the team has taken this conversation yet.</span>
               <button type="button" class="btn primary" onClick=${take} disabled=${taking} data-testid="join-conversation">

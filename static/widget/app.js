@@ -11,6 +11,15 @@ import { People } from "./people.js";
 import { SessionError, WidgetSession } from "./session.js";
 import { View } from "./view.js";
 
+/**
+ * Whether a conversation is over for the visitor: closed, or resolved by the support team (the
+ * widget then offers a new conversation; docs/PROTOCOL.md, *Support desk*).
+ * @param {string | undefined} status
+ */
+function finished(status) {
+  return status === "closed" || status === "resolved";
+}
+
 /** @param {any} config from widget.js */
 export function mount(config) {
   return new WidgetApp(config);
@@ -72,7 +81,7 @@ class WidgetApp {
       }
     });
     v.input.addEventListener("input", () => {
-      if (this.conversation?.status === "open" && v.input.value.trim()) this.client?.typing(this.conversation.id);
+      if (this.conversation && !finished(this.conversation.status) && v.input.value.trim()) this.client?.typing(this.conversation.id);
     });
     v.attach.addEventListener("click", () => v.file.click());
     v.file.addEventListener("change", () => {
@@ -229,7 +238,7 @@ class WidgetApp {
   async adopt(conversation) {
     this.conversation = conversation;
     this.lastRead = conversation.last_read_seq ?? 0;
-    this.view.setClosed(conversation.status === "closed");
+    this.view.setClosed(finished(conversation.status));
     this.refreshIntro();
     this.composerState();
     this.updateBadge();
@@ -299,6 +308,8 @@ class WidgetApp {
       this.session.remember("seen", { conversation: data.conversation_id, seq: this.messages.readSeq });
     });
     client.on("conversation:closed", (data) => { if (here(data)) this.closed(); });
+    // The team opened a resolved conversation again (or put it aside): the composer follows.
+    client.on("conversation:status", (data) => { if (here(data) && !finished(data.status)) this.reopened(data.status); });
     client.on("participant:added", (data) => { if (others(data)) this.people.nameOf(data.user_id); });
     client.on("state", (state, info) => { if (client === this.client) this.connection(state, info); });
   }
@@ -328,6 +339,14 @@ class WidgetApp {
     this.composerState();
     if (focused) this.view.newButton.focus();
     if (this.view.nearBottom()) this.view.scrollToBottom();
+  }
+
+  /** @param {string} status */
+  reopened(status) {
+    if (!this.conversation) return;
+    this.conversation = { ...this.conversation, status };
+    this.view.setClosed(false);
+    this.composerState();
   }
 
   /** @param {string} state @param {any} info */
@@ -381,7 +400,7 @@ class WidgetApp {
 
   /** The composer works while connecting too (sends wait for the session), not once refused. */
   composerState() {
-    const closed = this.conversation?.status === "closed";
+    const closed = finished(this.conversation?.status);
     this.view.setComposer(!this.refused && !closed);
     this.view.composer.hidden = this.refused || closed;
   }
