@@ -220,6 +220,7 @@ pub fn message_data(row: &MessageRow) -> Value {
         "edited_at": row.edited_at.map(|t| t.and_utc()),
         "deleted_at": row.deleted_at.map(|t| t.and_utc()),
         "attachment_id": row.attachment_id,
+        "private": row.private,
     })
 }
 

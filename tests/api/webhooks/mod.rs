@@ -5,6 +5,7 @@
 //! file has those servers and the shared helpers.
 
 mod delivery;
+mod desk;
 mod manage;
 mod telegram;
 
