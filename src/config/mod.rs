@@ -9,9 +9,11 @@
 //! Keys carry their unit in the name (`_s` seconds, `_bytes`, `_chars`), after the Matrix servers'
 //! habit.
 
+mod email;
 mod sections;
 mod webhooks;
 
+pub use email::EmailSettings;
 pub use sections::{
     AuthSettings, ClusterSettings, DatabaseSettings, LimitSettings, RealtimeSettings,
     ServerSettings, UploadSettings,
@@ -43,6 +45,8 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     /// Delivery of events to project webhooks.
     pub webhooks: WebhookSettings,
+    /// Account mail: SMTP or the outbox folder, templates, token lifetimes.
+    pub email: EmailSettings,
 }
 
 /// Parses an entry of `server.trusted_proxies`: a CIDR block (`10.0.0.0/8`) or a single
@@ -231,6 +235,7 @@ impl Settings {
         {
             return bad("webhooks.telegram_api_base", "must be an http(s) URL");
         }
+        self.email.validate()?;
         if !matches!(
             self.database
                 .sqlite_synchronous

@@ -13,6 +13,7 @@ diesel::define_sql_function! {
 pub mod api_keys;
 pub mod bans;
 pub mod conversations;
+pub mod email_tokens;
 pub mod extras;
 pub mod invites;
 pub mod membership;
