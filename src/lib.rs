@@ -29,6 +29,8 @@
 //!   upgrade; the OpenAPI document and its docs UI ([`http::openapi`]).
 //! - [`webhooks`]: the transactional outbox of a project's events and the worker that delivers
 //!   them.
+//! - [`email`]: account mail (verification codes, reset links, address changes) over SMTP
+//!   or into an outbox folder, queued so no request waits for it.
 //! - [`cli`], [`config`], [`startup`], [`telemetry`], [`error`]: the process.
 
 pub mod actors;
@@ -39,6 +41,7 @@ pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod policy;

@@ -1,6 +1,6 @@
 //! Per-project settings (issue 12): a project may override the server's send rate, REST rate,
-//! upload size and types, and WebSocket origins. Stored as a JSON object in
-//! `projects.settings`, changed with a JSON Merge Patch (RFC 7396: a field set to `null` goes
+//! upload size and types, WebSocket origins, widget identity and email verification. Stored as
+//! a JSON object in `projects.settings`, changed with a JSON Merge Patch (RFC 7396: a field set to `null` goes
 //! back to the server's configuration), and held in memory by every node
 //! ([`ProjectSettingsRegistry`]), since the send path, the REST limiter and the WebSocket
 //! upgrade read them on every call. docs/PROTOCOL.md §3, *Projects*.
@@ -50,6 +50,10 @@ pub struct ProjectSettings {
     /// Refuse anonymous widget visitors: only verified identities get a widget session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub widget_identity_required: Option<bool>,
+    /// Self-registration mails a code to verify the address before the account can sign in
+    /// (`auth.require_email_verification`; docs/PROTOCOL.md, *Account email*).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_email_verification: Option<bool>,
 }
 
 fn within<T: PartialOrd + std::fmt::Display + Copy>(

@@ -158,6 +158,7 @@ impl Application {
             projects: projects.clone(),
             visitors: crate::auth::visitor::VisitorTokens::new(&secret),
             stats,
+            email: crate::email::AccountEmail::start(&settings.email, &secret)?,
         });
         if let Some(cluster) = &cluster {
             cluster.listen(Listeners {
@@ -171,6 +172,7 @@ impl Application {
             state.rooms.clone(),
             state.settings.desk.snooze_sweep_interval(),
         );
+        crate::email::writes::spawn_sweep(writer.clone());
         if settings.webhooks.enabled {
             crate::webhooks::worker::spawn(crate::webhooks::worker::WorkerDeps {
                 db: state.db.clone(),
@@ -183,6 +185,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
         let address = listener.local_addr()?;
+        state.email.bound_to(address);
         // Accepted sockets inherit it from the listener: set once, not per connection.
         set_stall_timeout(
             &listener,

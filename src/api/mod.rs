@@ -5,6 +5,7 @@
 //! Only types here implement `Serialize` for clients; rows never do, so a secret column
 //! (`password_hash`) cannot reach a response.
 
+mod account_email;
 mod api_keys;
 mod conversations;
 mod extras;
@@ -18,6 +19,10 @@ mod uploads;
 mod users;
 mod webhooks;
 
+pub use account_email::{
+    Accepted, ChangeEmailBody, EmailBody, PasswordResetConfirmBody, TokenBody,
+    VerificationRequired, VerifyEmailBody,
+};
 pub use api_keys::{ApiKeyCreated, ApiKeyView, CreateApiKeyBody};
 pub use conversations::{
     ConversationView, CreateConversationBody, ReadBody, UnreadCounts, Watermarks,

@@ -46,6 +46,7 @@ impl Signup<'_> {
         let username = Username::parse(self.username)?;
         let password = Password::parse(self.password)?;
         let display_name = validate_display_name(self.display_name)?;
+        let created_at = crate::db::now();
         Ok(NewUser {
             project_id: self.project_id,
             email: email.as_str().to_string(),
@@ -53,8 +54,10 @@ impl Signup<'_> {
             display_name,
             role: self.role.as_str().to_string(),
             password_hash: password::hash(password.expose(), cost)?,
-            created_at: crate::db::now(),
+            created_at,
             instance_admin: false,
+            // Verified unless self-registration asks for a code (it clears this).
+            email_verified_at: Some(created_at),
         })
     }
 }

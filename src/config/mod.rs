@@ -10,10 +10,12 @@
 //! habit.
 
 mod desk;
+mod email;
 mod sections;
 mod webhooks;
 
 pub use desk::{DeskSettings, ResolvedReply};
+pub use email::EmailSettings;
 pub use sections::{
     AuthSettings, ClusterSettings, DatabaseSettings, LimitSettings, RealtimeSettings,
     ServerSettings, UploadSettings,
@@ -47,6 +49,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// The support desk.
     pub desk: DeskSettings,
+    /// Account mail: SMTP or the outbox folder, templates, token lifetimes.
+    pub email: EmailSettings,
 }
 
 /// Parses an entry of `server.trusted_proxies`: a CIDR block (`10.0.0.0/8`) or a single
@@ -235,6 +239,7 @@ impl Settings {
         {
             return bad("webhooks.telegram_api_base", "must be an http(s) URL");
         }
+        self.email.validate()?;
         if !matches!(
             self.database
                 .sqlite_synchronous

@@ -181,6 +181,9 @@ pub struct AuthSettings {
     /// bcrypt work factor (4..=31). 12 follows the OWASP Password Storage Cheat Sheet's floor of 10
     /// with headroom; tests use 4.
     pub bcrypt_cost: u32,
+    /// Self-registration creates the account unverified and mails a 6-digit code; login answers
+    /// 403 `email_unverified` until `POST /api/v1/auth/verify-email` (a project may override it).
+    pub require_email_verification: bool,
 }
 
 impl Default for AuthSettings {
@@ -192,6 +195,7 @@ impl Default for AuthSettings {
             user_token_ttl_s: 86_400,
             user_token_max_ttl_s: 2_592_000,
             bcrypt_cost: 12,
+            require_email_verification: false,
         }
     }
 }
@@ -356,6 +360,9 @@ pub struct LimitSettings {
     pub user_searches_per_minute: u32,
     /// Invite codes one user may try to accept per minute (codes cannot be guessed by trying).
     pub invite_accepts_per_minute: u32,
+    /// Verification resends and password reset requests per hour for one address, whether it
+    /// has an account or not (mail flooding).
+    pub account_emails_per_address_per_hour: u32,
     /// Message searches (`GET /api/v1/search/messages`) one user may make per minute.
     pub message_searches_per_minute: u32,
 }
@@ -376,6 +383,7 @@ impl Default for LimitSettings {
             conversations_per_hour: 60,
             user_searches_per_minute: 30,
             invite_accepts_per_minute: 10,
+            account_emails_per_address_per_hour: 5,
             message_searches_per_minute: 30,
         }
     }

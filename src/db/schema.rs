@@ -27,6 +27,22 @@ diesel::table! {
         instance_admin -> Bool,
         external_id -> Nullable<Text>,
         metadata -> Nullable<Text>,
+        email_verified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    email_tokens (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        token_hash -> Text,
+        new_email -> Nullable<Text>,
+        attempts -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -303,6 +319,7 @@ diesel::joinable!(users -> projects (project_id));
 diesel::joinable!(conversation_labels -> labels (label_id));
 diesel::joinable!(conversation_labels -> conversations (conversation_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(participants -> conversations (conversation_id));
 diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(messages -> conversations (conversation_id));
@@ -314,6 +331,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     projects,
     users,
     refresh_tokens,
+    email_tokens,
     conversations,
     participants,
     messages,

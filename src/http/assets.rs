@@ -10,6 +10,9 @@
 //! | `/widget/{file}`         | `static/widget/{file}`       |
 //! | `/vendor/{file}`         | `static/vendor/{file}`       |
 //! | `/clients/js/{file}`     | `clients/js/{file}`          |
+//! | `/reset-password`        | `static/reset-password.html` |
+//! | `/confirm-email`         | `static/confirm-email.html`  |
+//! | `/account-email.js`      | `static/account-email.js`    |
 //!
 //! A release build carries the files inside the binary (rust-embed), so `cargo run --release`
 //! serves them from any working directory; a debug build reads them from the source tree. With
@@ -74,6 +77,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/widget/{file:.+}",
         "/vendor/{file:.+}",
         "/clients/js/{file:.+}",
+        "/reset-password",
+        "/confirm-email",
+        "/account-email.js",
     ] {
         cfg.service(super::resource(path).route(web::get().to(asset)));
     }
@@ -93,6 +99,9 @@ fn locate(path: &str) -> Option<(Folder, Cow<'static, str>)> {
         "/" => (Folder::Static, Cow::Borrowed("index.html")),
         "/console" | "/console/" => (Folder::Static, Cow::Borrowed("console/index.html")),
         "/widget.js" => (Folder::Static, Cow::Borrowed("widget/widget.js")),
+        "/reset-password" => (Folder::Static, Cow::Borrowed("reset-password.html")),
+        "/confirm-email" => (Folder::Static, Cow::Borrowed("confirm-email.html")),
+        "/account-email.js" => (Folder::Static, Cow::Borrowed("account-email.js")),
         _ => {
             if let Some(file) = path.strip_prefix("/clients/js/") {
                 (Folder::JsClient, Cow::Owned(file.to_owned()))

@@ -4,13 +4,13 @@
 use actix_web::{HttpResponse, web};
 
 use crate::actors::db_writer::{
-    CreateUser, EndUserSessions, RevokeRefreshToken, RotateRefreshToken, StoreRefreshToken,
+    CreateUser, EndUserSessions, RevokeRefreshToken, RotateRefreshToken,
 };
 use crate::actors::presence::EndSessions;
 use crate::actors::session::EndSession;
 use crate::api::{LoginBody, RefreshBody, RegisterBody, TokenResponse, UserView, WsTicketView};
 use crate::auth::{AuthUser, Signup, password, refresh};
-use crate::db::models::{NewRefreshToken, UserRow};
+use crate::db::models::UserRow;
 use crate::db::now;
 use crate::db::queries::tokens::{Revoked, RotateOutcome};
 use crate::db::queries::{projects, users};
@@ -20,6 +20,11 @@ use crate::http::extract::Json;
 use crate::http::limits::LoginKey;
 use crate::http::state::AppState;
 use crate::http::tickets::TICKET_TTL;
+
+mod issue;
+
+pub(super) use issue::issue_tokens;
+use issue::{refresh_expiry, token_response};
 
 /// The caller's account as it is now: it must exist, not be disabled, and the token must be of
 /// the account's current generation (not issued before a sign-out everywhere or an account
@@ -48,11 +53,24 @@ pub async fn current_user(state: &AppState, auth: &AuthUser) -> Result<UserRow, 
     Ok(user)
 }
 
-/// Validates and stores a new user (hashing on the blocking pool).
+/// Validates and stores a new user (hashing on the blocking pool), its address verified.
 ///
 /// # Errors
 /// `validation_failed`, `email_taken`, `username_taken`, or `internal`.
 pub async fn create_user(state: &AppState, signup: Signup<'_>) -> Result<UserRow, AppError> {
+    create_account(state, signup, true).await
+}
+
+/// As [`create_user`]; `verified: false` leaves `email_verified_at` unset (self-registration
+/// awaiting its code).
+///
+/// # Errors
+/// As [`create_user`].
+pub async fn create_account(
+    state: &AppState,
+    signup: Signup<'_>,
+    verified: bool,
+) -> Result<UserRow, AppError> {
     let cost = state.settings.auth.bcrypt_cost;
     let (email, username, pass) = (
         signup.email.to_string(),
@@ -61,7 +79,7 @@ pub async fn create_user(state: &AppState, signup: Signup<'_>) -> Result<UserRow
     );
     let display_name = signup.display_name.map(str::to_string);
     let (project_id, role) = (signup.project_id, signup.role);
-    let user = password::blocking(move || {
+    let mut user = password::blocking(move || {
         Signup {
             project_id,
             email: &email,
@@ -73,60 +91,17 @@ pub async fn create_user(state: &AppState, signup: Signup<'_>) -> Result<UserRow
         .into_row(cost)
     })
     .await??;
+    user.email_verified_at = user.email_verified_at.filter(|_| verified);
     Ok(state.writer.send(CreateUser { user }).await??)
-}
-
-/// Signs `user` in: a new access token and refresh token (login's answer).
-///
-/// # Errors
-/// Signing or storing the refresh token failed.
-pub(super) async fn issue_tokens(
-    state: &AppState,
-    user: &UserRow,
-) -> Result<TokenResponse, AppError> {
-    let access_token = state.jwt.issue(user)?;
-    let refresh_token = refresh::generate();
-    let at = now();
-    state
-        .writer
-        .send(StoreRefreshToken {
-            token: NewRefreshToken {
-                project_id: user.project_id,
-                user_id: user.id,
-                token_hash: refresh::digest(&refresh_token),
-                created_at: at,
-                expires_at: refresh_expiry(state, at),
-            },
-        })
-        .await??;
-    Ok(token_response(state, user, access_token, refresh_token))
-}
-
-fn refresh_expiry(state: &AppState, from: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
-    let ttl = i64::try_from(state.settings.auth.refresh_token_ttl_s).unwrap_or(i64::MAX);
-    chrono::TimeDelta::try_seconds(ttl)
-        .and_then(|ttl| from.checked_add_signed(ttl))
-        .unwrap_or(chrono::NaiveDateTime::MAX)
-}
-
-fn token_response(
-    state: &AppState,
-    user: &UserRow,
-    access_token: String,
-    refresh_token: String,
-) -> TokenResponse {
-    TokenResponse {
-        user: user.view(),
-        access_token,
-        refresh_token,
-        token_type: "Bearer",
-        expires_in: state.jwt.ttl_s(),
-    }
 }
 
 /// Signs `user` out everywhere: every refresh token revoked, every access token of theirs
 /// unable to open a WebSocket, every open session closed with 4001.
-async fn end_everything(state: &AppState, user: UserId, reason: Revoked) -> Result<(), AppError> {
+pub(super) async fn end_everything(
+    state: &AppState,
+    user: UserId,
+    reason: Revoked,
+) -> Result<(), AppError> {
     state
         .writer
         .send(EndUserSessions {
@@ -146,12 +121,16 @@ async fn end_everything(state: &AppState, user: UserId, reason: Revoked) -> Resu
 /// `POST /api/v1/auth/register` → 201 [`TokenResponse`], in project `project_id` (default 1).
 /// A taken email or username is one answer, 409 `conflict`, so registration does not tell
 /// which accounts exist; 403 `registration_closed` where the project does not allow
-/// self-registration; 404 for an unknown project.
+/// self-registration; 404 for an unknown project. Where the project requires email
+/// verification: 202 `{"verification_required": true}` and a mailed code instead of tokens,
+/// the same 202 for a taken address (the mail says the account exists); 409 only for a taken
+/// username.
 #[utoipa::path(
     post, path = "/api/v1/auth/register", tag = "auth",
     request_body = RegisterBody,
     responses(
         (status = 201, description = "The new user and a token pair", body = TokenResponse),
+        (status = 202, description = "Verification required: a code was mailed (or a notice, for a taken address)", body = crate::api::VerificationRequired),
         (status = 400, description = "`validation_failed`: a bad email, username, password or display name", body = ErrorEnvelope),
         (status = 403, description = "`registration_closed`: the project does not allow self-registration", body = ErrorEnvelope),
         (status = 404, description = "`not_found`: no such project", body = ErrorEnvelope),
@@ -181,6 +160,9 @@ pub async fn register(
         display_name: body.display_name.as_deref(),
         role: Role::Customer,
     };
+    if super::account_email::verification_required(&state, project_id) {
+        return super::account_email::register_unverified(&state, signup).await;
+    }
     let user = match create_user(&state, signup).await {
         Err(AppError::EmailTaken | AppError::UsernameTaken) => return Err(AppError::Conflict),
         other => other?,
@@ -193,7 +175,8 @@ pub async fn register(
 ///
 /// `POST /api/v1/auth/login` → 200 [`TokenResponse`]; 401 `invalid_credentials` for an unknown
 /// user or a wrong password alike (a dummy hash is checked for unknown users so both take the
-/// same time); 403 for a disabled account, told only to whoever knows its password.
+/// same time); 403 for a disabled account, or `email_unverified` for an address awaiting its
+/// code, told only to whoever knows the password.
 #[utoipa::path(
     post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginBody,
@@ -201,7 +184,7 @@ pub async fn register(
         (status = 200, description = "The user and a token pair", body = TokenResponse),
         (status = 400, description = "`validation_failed`: neither `email` nor `username`", body = ErrorEnvelope),
         (status = 401, description = "`invalid_credentials`: unknown user or wrong password", body = ErrorEnvelope),
-        (status = 403, description = "`forbidden`: the account is disabled", body = ErrorEnvelope),
+        (status = 403, description = "`forbidden`: the account is disabled; `email_unverified`: the address awaits its code", body = ErrorEnvelope),
     )
 )]
 pub async fn login(
@@ -234,6 +217,9 @@ pub async fn login(
     match user {
         Some(user) if ok && user.disabled => {
             Err(AppError::Forbidden("this account is disabled".into()))
+        }
+        Some(user) if ok && super::account_email::unverified(&state, &user) => {
+            Err(AppError::EmailUnverified)
         }
         Some(user) if ok => Ok(HttpResponse::Ok().json(issue_tokens(&state, &user).await?)),
         _ => Err(AppError::InvalidCredentials),

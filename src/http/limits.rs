@@ -4,6 +4,10 @@
 //! - `register`, `login`, `refresh` and widget sessions also count against `limits.auth_attempts_per_ip_per_minute`
 //!   per client IP, and each login against `limits.login_attempts_per_account_per_minute` for the
 //!   account it names (credential stuffing and brute force: OWASP Authentication Cheat Sheet);
+//! - verification resends and password reset requests also against
+//!   `limits.account_emails_per_address_per_hour` for the address they name (account email:
+//!   verify-email, resend-verification, the password reset and address change confirmations
+//!   count per IP like sign-ins);
 //! - WebSocket upgrades against `limits.ws_upgrades_per_ip_per_minute` per client IP;
 //! - conversation creation against `limits.conversations_per_hour` per user; uploads against
 //!   `uploads.uploads_per_minute` per user; user directory searches against
@@ -72,6 +76,8 @@ pub struct ApiLimits {
     user_searches: DefaultKeyedRateLimiter<UserId>,
     invite_accepts: DefaultKeyedRateLimiter<UserId>,
     message_searches: DefaultKeyedRateLimiter<UserId>,
+    /// Mails asked for per address (lowercased), account or not.
+    account_mail: DefaultKeyedRateLimiter<String>,
 }
 
 /// Most distinct per-project API quotas with a limiter of their own.
@@ -122,6 +128,7 @@ impl ApiLimits {
             user_searches: RateLimiter::keyed(per_minute(limits.user_searches_per_minute)),
             invite_accepts: RateLimiter::keyed(per_minute(limits.invite_accepts_per_minute)),
             message_searches: RateLimiter::keyed(per_minute(limits.message_searches_per_minute)),
+            account_mail: RateLimiter::keyed(per_hour(limits.account_emails_per_address_per_hour)),
         }
     }
 
@@ -270,6 +277,14 @@ impl ApiLimits {
         refused(self.message_searches.check_key(&user))
     }
 
+    /// Counts one verification resend or password reset request for `address` (normalized).
+    ///
+    /// # Errors
+    /// `rate_limited` past `limits.account_emails_per_address_per_hour`.
+    pub fn account_email(&self, address: &str) -> Result<(), AppError> {
+        refused(self.account_mail.check_key(&address.to_string()))
+    }
+
     /// Forgets callers whose limits have fully recovered (keeps memory bounded).
     pub fn forget_idle(&self) {
         self.api.retain_recent();
@@ -286,6 +301,7 @@ impl ApiLimits {
         self.user_searches.retain_recent();
         self.invite_accepts.retain_recent();
         self.message_searches.retain_recent();
+        self.account_mail.retain_recent();
     }
 }
 
@@ -309,6 +325,11 @@ pub async fn enforce(
             "/api/v1/auth/register",
             "/api/v1/auth/refresh",
             "/api/v1/widget/session",
+            "/api/v1/auth/verify-email",
+            "/api/v1/auth/resend-verification",
+            "/api/v1/auth/password-reset",
+            "/api/v1/auth/password-reset/confirm",
+            "/api/v1/auth/change-email/confirm",
         ]
         .contains(&path)
         {

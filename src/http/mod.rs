@@ -4,6 +4,7 @@
 //! body is `{"error":{"code","message"}}` (see [`crate::error`]), including the ones actix-web
 //! itself would produce for a malformed JSON body, query string or path.
 
+mod account_email;
 mod admin;
 mod annotations;
 mod announce;
@@ -210,6 +211,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                     resource("/uploads/{id}/thumbnail").route(web::get().to(uploads::thumbnail)),
                 )
                 .service(resource("/ws").route(web::get().to(ws::upgrade)))
+                .configure(account_email::routes)
                 .configure(membership::routes)
                 .configure(annotations::routes),
         )

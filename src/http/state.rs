@@ -55,4 +55,6 @@ pub struct AppState {
     pub visitors: crate::auth::visitor::VisitorTokens,
     /// What this node has done lately (the admin dashboard).
     pub stats: Arc<crate::stats::NodeStats>,
+    /// Queues account mail; hashes the codes it carries.
+    pub email: crate::email::AccountEmail,
 }

@@ -110,6 +110,9 @@ pub fn test_settings(dir: &TestDir) -> Settings {
     settings.realtime.commands_per_second = 100_000;
     settings.realtime.commands_burst = 100_000;
     settings.realtime.max_in_flight = 100_000;
+    settings.limits.account_emails_per_address_per_hour = 100_000;
+    // Mail (a reset, a verification code) stays in the test's folder.
+    settings.email.outbox_dir = dir.path().join("outbox");
     settings.auth.jwt_secret = TEST_SECRET.to_string().into();
     settings
 }

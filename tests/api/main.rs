@@ -18,6 +18,7 @@ mod downloads;
 mod durability;
 mod edge;
 mod edits;
+mod email;
 mod enumeration;
 mod extras_support;
 mod files;

@@ -42,6 +42,10 @@ pub struct UserRow {
     pub external_id: Option<String>,
     /// A JSON object of at most 4 KiB set by the server API, as text.
     pub metadata: Option<String>,
+    /// When the address was proven (verification code, reset link, confirmed change); `None`
+    /// for a self-registered account awaiting its code while `auth.require_email_verification`
+    /// is on. Accounts made by admins, the CLI or the server API are verified at creation.
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 impl UserRow {
@@ -108,6 +112,8 @@ pub struct NewUser {
     pub created_at: NaiveDateTime,
     /// An instance admin (only the CLI makes them).
     pub instance_admin: bool,
+    /// When the address was proven; `None` only for self-registration awaiting its code.
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 /// A `projects` row: a tenant.

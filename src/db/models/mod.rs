@@ -6,6 +6,7 @@
 
 mod accounts;
 mod chat;
+mod email_tokens;
 mod webhooks;
 
 pub use accounts::{
@@ -15,6 +16,7 @@ pub use accounts::{
 pub use chat::{
     ConversationRow, MessageRow, NewConversation, NewMessage, NewParticipant, NewUpload, UploadRow,
 };
+pub use email_tokens::{EmailTokenRow, NewEmailToken, TokenPurpose};
 pub use webhooks::{DeliveryRow, NewDelivery, NewWebhook, WebhookRow};
 
 /// A stored (naive UTC) time as clients see it.

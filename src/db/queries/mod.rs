@@ -14,6 +14,7 @@ pub mod api_keys;
 pub mod bans;
 pub mod conversations;
 pub mod desk;
+pub mod email_tokens;
 pub mod extras;
 pub mod invites;
 pub mod membership;

@@ -25,6 +25,8 @@ pub enum Revoked {
     Reuse,
     /// An admin disabled the account.
     Disabled,
+    /// The password was reset through a mailed link (`/auth/password-reset/confirm`).
+    PasswordReset,
 }
 
 impl Revoked {
@@ -35,6 +37,7 @@ impl Revoked {
             Self::LogoutAll => "logout_all",
             Self::Reuse => "reuse",
             Self::Disabled => "disabled",
+            Self::PasswordReset => "password_reset",
         }
     }
 }

@@ -31,8 +31,11 @@ use super::{
 
 /// Routes that are not part of the REST API, and so not in the document: the demo page, the
 /// docs UI, the console, the widget and their files. All answer GET only.
-pub const NOT_DOCUMENTED: [&str; 13] = [
+pub const NOT_DOCUMENTED: [&str; 16] = [
     "/",
+    "/reset-password",
+    "/confirm-email",
+    "/account-email.js",
     "/favicon.ico",
     "/api-docs",
     "/api-docs/",
@@ -120,6 +123,7 @@ pub struct ApiDoc;
 /// The whole document: [`ApiDoc`] with the shared responses and security schemes.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(super::account_email::AccountEmailApi::openapi());
     common::complete(&mut doc);
     doc
 }

@@ -88,6 +88,8 @@ pub fn upsert_external(conn: &mut DbConnection, new: &ExternalUser) -> Result<Up
                         users::role.eq(new.role.unwrap_or(Role::Customer).as_str()),
                         users::metadata.eq(&new.metadata),
                         users::created_at.eq(crate::db::now()),
+                        // The project's backend vouches for its users' addresses.
+                        users::email_verified_at.eq(Some(crate::db::now())),
                     ))
                     .returning(UserRow::as_returning())
                     .get_result(c)
