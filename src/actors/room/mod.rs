@@ -29,6 +29,7 @@ mod annotate;
 mod close;
 mod desk;
 mod fill;
+mod gate;
 mod join;
 mod member;
 mod membership;
@@ -229,7 +230,7 @@ pub struct RoomActor {
     catching_up: bool,
     /// Sends, edits and deletions waiting for the cluster-wide rate limit's answer, in arrival
     /// order (cluster mode); bounded by the sessions' `realtime.max_in_flight`.
-    gate: VecDeque<post::Gated>,
+    gate: VecDeque<gate::Gated>,
 }
 
 impl RoomActor {

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use super::gate::{Gated, GatedWrite};
 use super::order::{Applied, Audience, Delivery};
 use super::{ChangeMessage, Origin, Pending, PostMessage, RoomActor, RoomState, event};
 use crate::actors::commit_queue::{Committed, QueueWrite};
@@ -322,28 +323,6 @@ impl Handler<ChangeMessage> for RoomActor {
         }
         outcome
     }
-}
-
-/// A send, edit or deletion the access policy allowed, before its rate is counted.
-pub(super) enum GatedWrite {
-    Post { msg: PostMessage, answer: Answer },
-    Change { msg: ChangeMessage, answer: Answer },
-}
-
-impl GatedWrite {
-    fn user(&self) -> crate::domain::UserId {
-        match self {
-            Self::Post { msg, .. } => msg.actor.user_id,
-            Self::Change { msg, .. } => msg.actor.user_id,
-        }
-    }
-}
-
-/// A write waiting in the room's gate for its rate verdict.
-pub(super) struct Gated {
-    ticket: u64,
-    verdict: Option<Result<(), AppError>>,
-    write: GatedWrite,
 }
 
 /// The `ack` frame of a send, edit or deletion.

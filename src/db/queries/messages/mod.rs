@@ -17,6 +17,7 @@ mod enrich;
 mod insert;
 mod prepare;
 mod read;
+mod rows;
 
 pub use annotate::{Annotated, Annotation, AnnotationDraft};
 pub use change::{Change, ChangeDraft, Changed};
