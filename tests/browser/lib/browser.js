@@ -55,6 +55,22 @@ export function countSentFrames(page) {
 }
 
 /**
+ * Resolves once `predicate()` holds, polling every 50 ms; rejects with `message` after
+ * `timeoutMs`. For facts the page reports to Node asynchronously, such as frames seen by
+ * {@link countSentFrames}.
+ * @param {() => boolean} predicate
+ * @param {string | (() => string)} message
+ * @param {number} [timeoutMs]
+ */
+export async function until(predicate, message, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(typeof message === "function" ? message() : message);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
  * Saves a screenshot as docs/screenshots/<name>.png.
  * @param {import("playwright-core").Page} page
  * @param {string} name
