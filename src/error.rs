@@ -40,7 +40,8 @@ pub use crate::db::DbError;
 /// - `registration_closed` (403): self-registration is off for the project.
 /// - `not_found` (404): absent or not visible to the caller.
 /// - `method_not_allowed` (405): the path exists, the method does not.
-/// - `conflict` (409): registration with an email or username already registered.
+/// - `conflict` (409): registration with an email or username already registered; a taken
+///   canned short code or label title; a rating of an unresolved or already rated conversation.
 /// - `email_taken`, `username_taken` (409): user creation with a taken email or username.
 /// - `name_taken` (409): a project with that name exists.
 /// - `conversation_closed` (409): the conversation is closed.
@@ -169,6 +170,10 @@ pub enum AppError {
     /// Authentication Cheat Sheet, *Account creation*).
     #[error("this email or username cannot be registered")]
     Conflict,
+    /// 409 `conflict` with a message: the request clashes with what is stored (a taken short
+    /// code or label title, a second rating of one resolution, a rating before resolution).
+    #[error("{0}")]
+    Clash(String),
     /// 409 `email_taken` (user creation by an admin or the CLI).
     #[error("this email is already registered")]
     EmailTaken,
@@ -241,7 +246,7 @@ impl AppError {
             Self::TokenExpired => ErrorCode::TokenExpired,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
-            Self::Conflict => ErrorCode::Conflict,
+            Self::Conflict | Self::Clash(_) => ErrorCode::Conflict,
             Self::EmailTaken => ErrorCode::EmailTaken,
             Self::UsernameTaken => ErrorCode::UsernameTaken,
             Self::NameTaken => ErrorCode::NameTaken,
@@ -340,6 +345,7 @@ impl ResponseError for AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict
+            | Self::Clash(_)
             | Self::EmailTaken
             | Self::UsernameTaken
             | Self::NameTaken

@@ -11,7 +11,9 @@ use super::room::DeskAnnounce;
 use super::room_registry::{RoomRegistry, send_to_room};
 use crate::db::DbError;
 use crate::db::models::ConversationRow;
-use crate::db::queries::desk::{self, StatusChange};
+use crate::db::queries::desk::{
+    self, CannedChange, CannedRow, CsatRow, LabelChange, LabelRow, StatusChange,
+};
 use crate::domain::{Availability, ConversationId, ProjectId, UserId};
 
 /// Write a support conversation's status ([`desk::set_status`]): answers its row and whether
@@ -63,6 +65,107 @@ pub struct WriteAvailability {
 #[derive(Message, Debug)]
 #[rtype(result = "Result<Vec<ConversationRow>, DbError>")]
 pub struct WakeSnoozed;
+
+/// Create, change or delete a canned response of a project ([`desk::write_canned`]): the
+/// row made or changed (`None` after a deletion).
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Option<CannedRow>, DbError>")]
+pub struct WriteCanned {
+    /// The caller's project: ids of other projects are not found.
+    pub project_id: ProjectId,
+    /// The agent or admin writing it (`created_by` of a new one).
+    pub by: UserId,
+    /// What to do.
+    pub change: CannedChange,
+}
+
+impl Handler<WriteCanned> for DbWriter {
+    type Result = Result<Option<CannedRow>, DbError>;
+    fn handle(&mut self, msg: WriteCanned, _: &mut Self::Context) -> Self::Result {
+        self.with_conn(|conn| desk::write_canned(conn, msg.project_id, msg.by, &msg.change))
+    }
+}
+
+/// Create, change or delete a label of a project ([`desk::write_label`]): the row made or
+/// changed (`None` after a deletion).
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Option<LabelRow>, DbError>")]
+pub struct WriteLabel {
+    /// The caller's project: ids of other projects are not found.
+    pub project_id: ProjectId,
+    /// What to do.
+    pub change: LabelChange,
+}
+
+impl Handler<WriteLabel> for DbWriter {
+    type Result = Result<Option<LabelRow>, DbError>;
+    fn handle(&mut self, msg: WriteLabel, _: &mut Self::Context) -> Self::Result {
+        self.with_conn(|conn| desk::write_label(conn, msg.project_id, &msg.change))
+    }
+}
+
+/// Put a label on a support conversation or take it off ([`desk::label_conversation`]):
+/// its label titles afterwards, ascending.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Vec<String>, DbError>")]
+pub struct LabelConversation {
+    /// The conversation's project.
+    pub project_id: ProjectId,
+    /// Which conversation (already authorized).
+    pub conversation_id: ConversationId,
+    /// The label's title (made when adding one the project lacks).
+    pub title: String,
+    /// Put on (`true`) or take off.
+    pub add: bool,
+}
+
+impl Handler<LabelConversation> for DbWriter {
+    type Result = Result<Vec<String>, DbError>;
+    fn handle(&mut self, msg: LabelConversation, _: &mut Self::Context) -> Self::Result {
+        self.with_conn(|conn| {
+            desk::label_conversation(
+                conn,
+                msg.project_id,
+                msg.conversation_id,
+                &msg.title,
+                msg.add,
+            )
+        })
+    }
+}
+
+/// Store a customer's rating of a resolved conversation ([`desk::rate`]): the row and the
+/// conversation's last seq.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(CsatRow, i64), DbError>")]
+pub struct Rate {
+    /// The conversation's project.
+    pub project_id: ProjectId,
+    /// Which conversation (already authorized).
+    pub conversation_id: ConversationId,
+    /// The customer.
+    pub user_id: UserId,
+    /// 1 to 5.
+    pub rating: i32,
+    /// At most 1000 characters.
+    pub comment: Option<String>,
+}
+
+impl Handler<Rate> for DbWriter {
+    type Result = Result<(CsatRow, i64), DbError>;
+    fn handle(&mut self, msg: Rate, _: &mut Self::Context) -> Self::Result {
+        self.with_conn(|conn| {
+            desk::rate(
+                conn,
+                msg.project_id,
+                msg.conversation_id,
+                msg.user_id,
+                msg.rating,
+                msg.comment.as_deref(),
+            )
+        })
+    }
+}
 
 impl Handler<WriteStatus> for DbWriter {
     type Result = Result<(ConversationRow, bool), DbError>;

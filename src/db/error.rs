@@ -38,6 +38,10 @@ pub enum DbError {
     /// A write refused for a reason the client can fix (the message names the field).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// The write clashes with what is stored (a taken name, a second rating); the message
+    /// says what. Answered as 409 `conflict`.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A cap is full (distinct reactions of a message, pins of a conversation); the message
     /// names it.
     #[error("limit reached: {0}")]

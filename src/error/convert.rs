@@ -33,6 +33,7 @@ impl From<DbError> for AppError {
             DbError::Denied(denied) => denied.into(),
             DbError::Invalid(message) => Self::Validation(message),
             DbError::LimitReached(message) => Self::LimitReached(message),
+            DbError::Conflict(message) => Self::Clash(message),
             DbError::QuotaExceeded { quota_bytes } => Self::QuotaExceeded(format!(
                 "file: over your storage quota of {quota_bytes} bytes (uploads.quota_bytes_per_user)"
             )),

@@ -199,6 +199,36 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(resource("/desk/agents").route(web::get().to(desk::agents)))
                 .service(resource("/desk/availability").route(web::put().to(desk::availability)))
                 .service(
+                    resource("/conversations/{id}/labels/{label}")
+                        .route(web::post().to(desk::labels::add))
+                        .route(web::delete().to(desk::labels::remove)),
+                )
+                .service(
+                    resource("/conversations/{id}/csat")
+                        .route(web::get().to(desk::csat::list))
+                        .route(web::post().to(desk::csat::rate)),
+                )
+                .service(
+                    resource("/desk/labels")
+                        .route(web::get().to(desk::labels::list))
+                        .route(web::post().to(desk::labels::create)),
+                )
+                .service(
+                    resource("/desk/labels/{id}")
+                        .route(web::patch().to(desk::labels::update))
+                        .route(web::delete().to(desk::labels::delete)),
+                )
+                .service(
+                    resource("/desk/canned")
+                        .route(web::get().to(desk::canned::list))
+                        .route(web::post().to(desk::canned::create)),
+                )
+                .service(
+                    resource("/desk/canned/{id}")
+                        .route(web::patch().to(desk::canned::update))
+                        .route(web::delete().to(desk::canned::delete)),
+                )
+                .service(
                     resource("/messages/{id}")
                         .route(web::patch().to(messages::edit))
                         .route(web::delete().to(messages::delete)),

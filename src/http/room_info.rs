@@ -39,7 +39,7 @@ pub struct InfoBody {
 
 /// A field that is present, `null` included: `Some(None)` for `null`, `Some(Some(v))` for a
 /// value; absent fields stay `None` through `#[serde(default)]`.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(in crate::http) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

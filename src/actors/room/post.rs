@@ -13,6 +13,7 @@ use crate::actors::commit_queue::{Committed, QueueWrite};
 use crate::api::MessageView;
 use crate::cluster::envelope::Event;
 use crate::db::DbError;
+use crate::db::queries::desk::DeskTouch;
 use crate::db::queries::extras;
 use crate::db::queries::messages::{Change, ChangeDraft, MessageDraft, Write, Written};
 use crate::domain::ConversationStatus;
@@ -224,6 +225,8 @@ impl RoomActor {
                     online: msg.online.take(),
                     private: msg.private,
                     desk: self.desk_touch(&msg),
+                    canned: matches!(self.desk_touch(&msg), Some(DeskTouch::Team))
+                        || (msg.private && msg.actor.role.is_staff()),
                 };
                 self.queue(Write::Insert(draft), Pending::Post { msg, answer }, ctx);
             }

@@ -14,7 +14,7 @@ use crate::http::extract::{Json, Query};
 use crate::http::state::AppState;
 
 /// The support team only: agents and admins.
-fn team_only(auth: &AuthUser) -> Result<(), AppError> {
+pub(super) fn team_only(auth: &AuthUser) -> Result<(), AppError> {
     if auth.role.is_staff() {
         Ok(())
     } else {

@@ -2,6 +2,9 @@
 //! conversation's status and assignee, agents' availability, the queue. Every handler asks the
 //! access policy ([`DeskAction`]); a conversation the caller may not see is 404.
 
+pub(in crate::http) mod canned;
+pub(in crate::http) mod csat;
+pub(in crate::http) mod labels;
 pub(in crate::http) mod lists;
 
 pub use lists::{agents, availability, queue};

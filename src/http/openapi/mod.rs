@@ -91,7 +91,10 @@ pub const NOT_DOCUMENTED: [&str; 16] = [
         server_conversations::add_participants, server_conversations::remove_participant,
         server_conversations::close, server::messages, server_messages::post_message,
         desk::set_status, desk::assign, desk::lists::queue, desk::lists::agents,
-        desk::lists::availability,
+        desk::lists::availability, desk::canned::list, desk::canned::create,
+        desk::canned::update, desk::canned::delete, desk::labels::list, desk::labels::create,
+        desk::labels::update, desk::labels::delete, desk::labels::add, desk::labels::remove,
+        desk::csat::rate, desk::csat::list,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,

@@ -2,6 +2,7 @@
 //! and WebSocket, each against its own server.
 
 mod assign;
+mod flow;
 mod notes;
 mod queue;
 mod status;

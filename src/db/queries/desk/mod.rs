@@ -4,10 +4,18 @@
 //! auto-assignment that reads it, and the queue.
 
 mod assign;
+mod canned;
+mod csat;
+mod labels;
 mod queue;
 mod views;
 
 pub use assign::{AgentView, agents, assign, auto_assign, set_availability, went_offline};
+pub use canned::{
+    CannedChange, CannedRow, CannedView, EXPANDED_MAX_CHARS, expand, list_canned, write_canned,
+};
+pub use csat::{CsatRow, rate, ratings};
+pub use labels::{LabelChange, LabelRow, LabelView, label_conversation, list_labels, write_label};
 pub use queue::{Assignee, QueueCursor, QueuePage, queue};
 pub use views::{labels_of, public_last};
 

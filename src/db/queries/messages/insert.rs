@@ -42,6 +42,9 @@ pub struct MessageDraft {
     pub private: bool,
     /// What it changes in its support conversation (`None`: nothing, other kinds).
     pub desk: Option<DeskTouch>,
+    /// Whether its `/short_code` tokens expand to the project's canned responses
+    /// ([`desk::expand`]): the team's messages and notes in support conversations.
+    pub canned: bool,
 }
 
 /// The outcome of storing a [`MessageDraft`].
@@ -119,19 +122,43 @@ pub(super) fn insert_all(
     let reserved = reserve(conn, &counts, at)?;
     let refused = refusals(conn, &counts, &reserved)?;
 
+    // The team's `/short_code` tokens, expanded to canned responses.
+    let candidates: Vec<(usize, usize)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(p, plan)| plan.fresh.iter().enumerate().map(move |(i, d)| (p, i, d)))
+        .filter(|(_, _, d)| d.canned && d.content.contains('/'))
+        .map(|(p, i, _)| (p, i))
+        .collect();
+    let texts: Vec<_> = candidates
+        .iter()
+        .map(|&(p, i)| {
+            (
+                plans[p].fresh[i].project_id,
+                plans[p].fresh[i].content.as_str(),
+            )
+        })
+        .collect();
+    let mut expanded: HashMap<(usize, usize), String> = candidates
+        .into_iter()
+        .zip(desk::expand(conn, &texts)?)
+        .filter_map(|(key, text)| Some((key, text?)))
+        .collect();
+
     // Build and insert every new row, conversation by conversation, in seq order.
     let mut new_rows: Vec<NewMessage> = Vec::new();
     let mut sources: HashMap<(ConversationId, i64), &MessageDraft> = HashMap::new();
-    for plan in &plans {
+    for (p, plan) in plans.iter().enumerate() {
         let Some(&(end_seq, end_version)) = reserved.get(&plan.conversation) else {
             continue;
         };
         let n = i64::try_from(plan.fresh.len()).unwrap_or(i64::MAX);
-        for ((draft, seq), version) in plan
+        for (i, ((draft, seq), version)) in plan
             .fresh
             .iter()
             .zip(end_seq - n + 1..)
             .zip(end_version - n + 1..)
+            .enumerate()
         {
             let upload = draft.attachment_id.and_then(|id| uploads_by_id.get(&id));
             sources.insert((plan.conversation, seq), *draft);
@@ -145,7 +172,9 @@ pub(super) fn insert_all(
                 } else {
                     upload.map_or("text", UploadRow::message_kind).into()
                 },
-                content: draft.content.clone(),
+                content: expanded
+                    .remove(&(p, i))
+                    .unwrap_or_else(|| draft.content.clone()),
                 client_msg_id: draft.client_msg_id.clone(),
                 created_at: at,
                 attachment_id: upload.map(|u| u.id),

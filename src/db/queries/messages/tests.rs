@@ -81,6 +81,7 @@ fn draft(conversation: ConversationId, sender: UserId, i: usize, key: Option<Str
         online: None,
         private: false,
         desk: None,
+        canned: false,
     })
 }
 
