@@ -45,17 +45,31 @@ async fn a_customer_is_served_noted_answered_resolved_rated_and_comes_back() {
     assert_eq!(assigned["data"]["assigned_by"], Value::Null);
     customer_ws.join(id).await;
     let sent = customer_ws
-        .call("message:send", json!({"conversation_id": id, "content": "Where is my parcel?"}))
+        .call(
+            "message:send",
+            json!({"conversation_id": id, "content": "Where is my parcel?"}),
+        )
         .await;
     assert_eq!(sent["type"], "ack", "{sent}");
-    let (_, mine) = as_user(&app, &priyo, "GET", "/api/v1/desk/queue?assignee=me", Value::Null).await;
+    let (_, mine) = as_user(
+        &app,
+        &priyo,
+        "GET",
+        "/api/v1/desk/queue?assignee=me",
+        Value::Null,
+    )
+    .await;
     assert_eq!(mine[0]["id"], id, "{mine}");
     assert!(mine[0]["waiting_since"].is_string());
 
     // Priyo reads it.
     priyo_ws.join(id).await;
     let history = app.history(&priyo, id, "").await;
-    assert!(history.iter().any(|m| m["content"] == "Where is my parcel?"));
+    assert!(
+        history
+            .iter()
+            .any(|m| m["content"] == "Where is my parcel?")
+    );
     let seq = history.last().unwrap()["seq"].as_i64().unwrap();
     let read = priyo_ws
         .call("message:read", json!({"conversation_id": id, "seq": seq}))
@@ -71,12 +85,18 @@ async fn a_customer_is_served_noted_answered_resolved_rated_and_comes_back() {
         .await;
     assert_eq!(note["type"], "ack", "{note}");
     let reply = priyo_ws
-        .call("message:send", json!({"conversation_id": id, "content": "/thanks"}))
+        .call(
+            "message:send",
+            json!({"conversation_id": id, "content": "/thanks"}),
+        )
         .await;
     assert_eq!(reply["type"], "ack", "{reply}");
     let answer = loop {
         let frame = customer_ws.recv().await;
-        assert_ne!(frame["type"], "note:new", "a note reached the customer: {frame}");
+        assert_ne!(
+            frame["type"], "note:new",
+            "a note reached the customer: {frame}"
+        );
         if frame["type"] == "message:new" && frame["data"]["message"]["sender_id"] == priyo.id {
             break frame;
         }
@@ -107,7 +127,10 @@ async fn a_customer_is_served_noted_answered_resolved_rated_and_comes_back() {
 
     // Later the customer writes again: it opens again, still Priyo's.
     let again = customer_ws
-        .call("message:send", json!({"conversation_id": id, "content": "It arrived, thanks! One more question"}))
+        .call(
+            "message:send",
+            json!({"conversation_id": id, "content": "It arrived, thanks! One more question"}),
+        )
         .await;
     assert_eq!(again["type"], "ack", "{again}");
     let reopened = priyo_ws.recv_type("conversation:status").await;
@@ -118,6 +141,12 @@ async fn a_customer_is_served_noted_answered_resolved_rated_and_comes_back() {
     assert_eq!(now["assignee_id"], priyo.id);
     // The customer never saw the note, live or since.
     let theirs = app.history(&customer, id, "").await;
-    assert!(theirs.iter().all(|m| m["content"] != "Courier says tomorrow"));
-    customer_ws.assert_no("note:new", Duration::from_millis(100)).await;
+    assert!(
+        theirs
+            .iter()
+            .all(|m| m["content"] != "Courier says tomorrow")
+    );
+    customer_ws
+        .assert_no("note:new", Duration::from_millis(100))
+        .await;
 }

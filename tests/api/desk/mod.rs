@@ -2,7 +2,10 @@
 //! and WebSocket, each against its own server.
 
 mod assign;
+mod canned;
+mod csat;
 mod flow;
+mod labels;
 mod notes;
 mod queue;
 mod status;
