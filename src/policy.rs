@@ -32,7 +32,7 @@ use crate::domain::{
 
 mod desk;
 mod rooms;
-pub use desk::{DeskAction, check_resolved_reply};
+pub use desk::{DeskAction, check_resolved_reply, metrics_scope};
 pub use rooms::RoomAction;
 
 /// Who asks: from an access token (or, later, an API key acting for a user).

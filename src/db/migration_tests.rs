@@ -1,5 +1,5 @@
-//! Data migrations over data written by the schema before them (issue 13's rooms), on the
-//! backend the suite runs on.
+//! Data migrations over data written by the schema before them (issue 13's rooms, issue 15's
+//! desk), on the backend the suite runs on.
 
 use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
@@ -133,4 +133,54 @@ fn messages_stored_before_search_are_found_and_deleted_ones_are_not() {
     })
     .unwrap();
     assert_eq!(found, [Found { id: 301 }, Found { id: 302 }]);
+}
+
+#[test]
+fn closed_support_conversations_become_resolutions_that_the_desk_metrics_count() {
+    use crate::db::schema::desk_events;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = ScratchDatabase::new(dir.path(), "parlor.db").unwrap();
+    let mut conn = db.connect().unwrap();
+    migrate_before(&mut conn, "desk");
+    conn.batch_execute(
+        "INSERT INTO users (id, project_id, email, username, role, created_at) VALUES
+           (101, 1, 'ann@x.test', 'ann', 'customer', '2026-01-01 00:00:00'),
+           (103, 1, 'sam@x.test', 'sam', 'agent', '2026-01-01 00:00:00');
+         INSERT INTO conversations (id, project_id, kind, status, created_by, created_at,
+                                    closed_at, closed_by, last_activity_at) VALUES
+           (201, 1, 'support', 'closed', 101, '2026-01-01 00:00:00', '2026-01-01 01:00:00',
+            103, '2026-01-01 01:00:00'),
+           (202, 1, 'support', 'open', 101, '2026-01-01 00:00:00', NULL, NULL,
+            '2026-01-01 00:00:00'),
+           (203, 1, 'group', 'closed', 101, '2026-01-01 00:00:00', '2026-01-01 02:00:00',
+            101, '2026-01-01 02:00:00');",
+    )
+    .unwrap();
+    super::run_migrations(&mut conn).unwrap();
+
+    let statuses: Vec<(i64, String, i64)> = crate::on_conn!(&mut conn, c => {
+        conversations::table
+            .order(conversations::id)
+            .select((conversations::id, conversations::status, conversations::resolutions))
+            .load(c)
+    })
+    .unwrap();
+    assert_eq!(
+        statuses,
+        [
+            (201, "resolved".into(), 1),
+            (202, "open".into(), 0),
+            (203, "closed".into(), 0)
+        ]
+    );
+    let events: Vec<(i64, String, f64)> = crate::on_conn!(&mut conn, c => {
+        desk_events::table
+            .select((desk_events::conversation_id, desk_events::name, desk_events::value_s))
+            .load(c)
+    })
+    .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0].0, events[0].1.as_str()), (201, "resolution"));
+    assert!((events[0].2 - 3600.0).abs() < 0.01, "{events:?}");
 }

@@ -315,6 +315,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    desk_events (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        agent_id -> Nullable<BigInt>,
+        name -> Text,
+        value_s -> Double,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> projects (project_id));
 diesel::joinable!(conversation_labels -> labels (label_id));
 diesel::joinable!(conversation_labels -> conversations (conversation_id));
@@ -349,4 +361,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     labels,
     conversation_labels,
     csat_responses,
+    desk_events,
 );

@@ -197,6 +197,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
                 .service(resource("/conversations/{id}/assign").route(web::post().to(desk::assign)))
                 .service(resource("/desk/queue").route(web::get().to(desk::queue)))
                 .service(resource("/desk/agents").route(web::get().to(desk::agents)))
+                .service(resource("/desk/metrics").route(web::get().to(desk::metrics::metrics)))
                 .service(resource("/desk/availability").route(web::put().to(desk::availability)))
                 .service(
                     resource("/conversations/{id}/labels/{label}")

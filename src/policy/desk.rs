@@ -5,7 +5,7 @@
 //! project).
 
 use super::{ConversationFacts, Denied};
-use crate::domain::{ConversationKind, ConversationStatus, Role};
+use crate::domain::{ConversationKind, ConversationStatus, Role, UserId};
 
 /// Something done to a support conversation through the desk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,4 +72,27 @@ pub fn check_resolved_reply(
         return Err(Denied::ConversationClosed);
     }
     Ok(())
+}
+
+/// Whose figures of `GET /api/v1/desk/metrics` someone with `role` (user `actor`) reads when
+/// asking for `agent`'s: an admin any agent's or, asking for nobody, the whole team's; an
+/// agent only their own (asking for nobody means themselves); a customer none. Answers the
+/// agent whose figures they get (`None`: the team's).
+///
+/// # Errors
+/// [`Denied::Forbidden`] for a customer, or an agent asking for another agent's figures.
+pub fn metrics_scope(
+    role: Role,
+    actor: UserId,
+    agent: Option<UserId>,
+) -> Result<Option<UserId>, Denied> {
+    match (role, agent) {
+        (Role::Admin, agent) => Ok(agent),
+        (Role::Agent, None) => Ok(Some(actor)),
+        (Role::Agent, Some(agent)) if agent == actor => Ok(Some(agent)),
+        (Role::Agent, Some(_)) => Err(Denied::Forbidden(
+            "agents read their own figures; admins read everyone's",
+        )),
+        (Role::Customer, _) => Err(Denied::Forbidden(ONLY_TEAM)),
+    }
 }

@@ -6,6 +6,7 @@ pub(in crate::http) mod canned;
 pub(in crate::http) mod csat;
 pub(in crate::http) mod labels;
 pub(in crate::http) mod lists;
+pub(in crate::http) mod metrics;
 
 pub use lists::{agents, availability, queue};
 

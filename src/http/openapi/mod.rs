@@ -94,7 +94,7 @@ pub const NOT_DOCUMENTED: [&str; 16] = [
         desk::lists::availability, desk::canned::list, desk::canned::create,
         desk::canned::update, desk::canned::delete, desk::labels::list, desk::labels::create,
         desk::labels::update, desk::labels::delete, desk::labels::add, desk::labels::remove,
-        desk::csat::rate, desk::csat::list,
+        desk::csat::rate, desk::csat::list, desk::metrics::metrics,
     ),
     components(schemas(
         crate::error::ErrorEnvelope,

@@ -6,6 +6,7 @@ mod canned;
 mod csat;
 mod flow;
 mod labels;
+mod metrics;
 mod notes;
 mod queue;
 mod status;

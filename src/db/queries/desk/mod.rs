@@ -7,6 +7,7 @@ mod assign;
 mod canned;
 mod csat;
 mod labels;
+mod metrics;
 mod queue;
 mod views;
 
@@ -16,6 +17,7 @@ pub use canned::{
 };
 pub use csat::{CsatRow, rate, ratings};
 pub use labels::{LabelChange, LabelRow, LabelView, label_conversation, list_labels, write_label};
+pub use metrics::{CsatFigures, DeskEvent, DeskMetrics, Durations, MetricsFilter, metrics};
 pub use queue::{Assignee, QueueCursor, QueuePage, queue};
 pub use views::{labels_of, public_last};
 
@@ -97,6 +99,9 @@ pub fn set_status(
                     .execute(c)
             }
         })?;
+        if change.status == ConversationStatus::Resolved {
+            metrics::record(conn, &before, DeskEvent::Resolution, at)?;
+        }
         let row = find(conn, change.conversation_id)?;
         let data = serde_json::json!({
             "id": row.id,
@@ -201,11 +206,15 @@ pub fn touch(
             })?;
         }
         DeskTouch::Team => {
-            on_conn!(conn, c => {
+            let first = on_conn!(conn, c => {
                 diesel::update(target.filter(conversations::first_response_at.is_null()))
                     .set(conversations::first_response_at.eq(at))
                     .execute(c)
             })?;
+            if first > 0 {
+                let row = find(conn, conversation)?;
+                metrics::record(conn, &row, DeskEvent::FirstResponse, at)?;
+            }
             on_conn!(conn, c => {
                 diesel::update(target.filter(conversations::waiting_since.is_not_null()))
                     .set(conversations::waiting_since.eq(None::<NaiveDateTime>))
