@@ -1,6 +1,6 @@
 //! The support desk's webhook events (issue 15): `conversation.status`,
 //! `conversation.assigned`, `note.created` (never `message.created` for a note), and
-//! `conversation.closed` with a resolution.
+//! `conversation.closed` with a resolution, `csat.created`.
 
 use serde_json::{Value, json};
 
@@ -18,6 +18,7 @@ async fn desk_changes_reach_the_endpoints_that_subscribe_to_them() {
         "conversation.status",
         "conversation.assigned",
         "conversation.closed",
+        "csat.created",
     ];
     create(&app, &admin, json!({"url": receiver.url, "events": events})).await;
     let sam = app.create_with_role("sam", Role::Agent).await;
@@ -60,9 +61,18 @@ async fn desk_changes_reach_the_endpoints_that_subscribe_to_them() {
     )
     .await;
     assert_eq!(status, 200);
+    let (status, _) = as_user(
+        &app,
+        &cara,
+        "POST",
+        &format!("{base}/csat"),
+        &json!({"rating": 4, "comment": "fine"}),
+    )
+    .await;
+    assert_eq!(status, 201);
 
     let mut got: Vec<Value> = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..5 {
         got.push(receiver.next().await.json());
     }
     let types: Vec<&str> = got.iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -73,6 +83,7 @@ async fn desk_changes_reach_the_endpoints_that_subscribe_to_them() {
             "note.created",
             "conversation.status",
             "conversation.closed",
+            "csat.created",
         ],
         "one event per change, and a note is no message.created: {got:?}"
     );
@@ -81,4 +92,6 @@ async fn desk_changes_reach_the_endpoints_that_subscribe_to_them() {
     assert_eq!(got[1]["data"]["content"], "check the order");
     assert_eq!(got[2]["data"]["status"], "resolved");
     assert_eq!(got[2]["data"]["changed_by"], sam.id);
+    assert_eq!(got[4]["data"]["rating"], 4);
+    assert_eq!(got[4]["data"]["assignee_id"], sam.id);
 }
