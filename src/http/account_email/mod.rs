@@ -16,10 +16,10 @@ use utoipa::OpenApi;
 
 pub(super) use verify::register_unverified;
 
-use crate::api::Accepted;
+use crate::api::{Accepted, EmailBody};
 use crate::db::models::{NewEmailToken, TokenPurpose, UserRow};
 use crate::db::queries::email_tokens::Refused;
-use crate::domain::ProjectId;
+use crate::domain::{DEFAULT_PROJECT, Email, ProjectId};
 use crate::email::writes::IssueEmailToken;
 use crate::error::AppError;
 use crate::http::state::AppState;
@@ -66,6 +66,36 @@ pub(super) fn unverified(state: &AppState, user: &UserRow) -> bool {
 /// 202 `{"accepted": true}`.
 fn accepted() -> HttpResponse {
     HttpResponse::Accepted().json(Accepted { accepted: true })
+}
+
+/// The shared shape of the requests that mail an address whatever it is (OWASP Forgot
+/// Password Cheat Sheet): the address is checked and rate limited (`validation_failed`, 429),
+/// then the answer is 202 at once and `mail(state, project, email)` runs after it, so that
+/// neither the answer nor its timing tells whether the address has an account. A failure is
+/// logged as `what` not sent.
+///
+/// # Errors
+/// `validation_failed` for a malformed address; `rate_limited`.
+fn accept_then_mail<F, Fut>(
+    state: web::Data<AppState>,
+    body: &EmailBody,
+    what: &'static str,
+    mail: F,
+) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(std::sync::Arc<AppState>, ProjectId, Email) -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<(), AppError>> + 'static,
+{
+    let email = Email::parse(&body.email)?;
+    state.limits.account_email(email.as_str())?;
+    let project = body.project_id.unwrap_or(DEFAULT_PROJECT);
+    let state = state.into_inner();
+    actix::spawn(async move {
+        if let Err(err) = mail(state, project, email).await {
+            tracing::warn!(error = ?err, "{what} not sent");
+        }
+    });
+    Ok(accepted())
 }
 
 /// Stores a new token of `purpose` for `user` (replacing their unused ones of that purpose),

@@ -4,13 +4,13 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::{accepted, issue, link_refused, link_token, minutes};
+use super::{accept_then_mail, issue, link_refused, link_token, minutes};
 use crate::api::{EmailBody, PasswordResetConfirmBody};
 use crate::auth::password;
 use crate::db::models::TokenPurpose;
 use crate::db::queries::tokens::Revoked;
 use crate::db::queries::users;
-use crate::domain::{DEFAULT_PROJECT, Email, Password};
+use crate::domain::{Email, Password};
 use crate::email::{Mail, Template, writes::ResetPassword};
 use crate::error::{AppError, ErrorEnvelope};
 use crate::http::auth::end_everything;
@@ -36,18 +36,12 @@ pub async fn request(
     state: web::Data<AppState>,
     body: Json<EmailBody>,
 ) -> Result<HttpResponse, AppError> {
-    let email = Email::parse(&body.email)?;
-    state.limits.account_email(email.as_str())?;
-    let project = body.project_id.unwrap_or(DEFAULT_PROJECT);
-    // Done after the answer, whose content and timing so do not depend on the account; a
-    // failure is logged.
-    let state = state.into_inner();
-    actix::spawn(async move {
-        if let Err(err) = send_link(&state, project, &email).await {
-            tracing::warn!(error = ?err, "password reset link not sent");
-        }
-    });
-    Ok(accepted())
+    accept_then_mail(
+        state,
+        &body,
+        "password reset link",
+        |state, project, email| async move { send_link(&state, project, &email).await },
+    )
 }
 
 async fn send_link(

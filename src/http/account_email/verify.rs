@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::{accepted, issue, minutes};
+use super::{accept_then_mail, issue, minutes};
 use crate::api::{EmailBody, TokenResponse, VerificationRequired, VerifyEmailBody};
 use crate::auth::Signup;
 use crate::db::models::{TokenPurpose, UserRow};
@@ -152,21 +152,15 @@ pub async fn resend(
     state: web::Data<AppState>,
     body: Json<EmailBody>,
 ) -> Result<HttpResponse, AppError> {
-    let email = Email::parse(&body.email)?;
-    state.limits.account_email(email.as_str())?;
-    let project = body.project_id.unwrap_or(DEFAULT_PROJECT);
-    // Done after the answer, whose content and timing so do not depend on the account; a
-    // failure is logged.
-    let state = state.into_inner();
-    actix::spawn(async move {
-        let sent = match unverified_account(&state, project, &email).await {
-            Ok(Some(user)) if !user.disabled => send_code(&state, &user).await,
-            Ok(_) => Ok(()),
-            Err(err) => Err(err),
-        };
-        if let Err(err) = sent {
-            tracing::warn!(error = ?err, "verification code not sent");
-        }
-    });
-    Ok(accepted())
+    accept_then_mail(
+        state,
+        &body,
+        "verification code",
+        |state, project, email| async move {
+            match unverified_account(&state, project, &email).await? {
+                Some(user) if !user.disabled => send_code(&state, &user).await,
+                _ => Ok(()),
+            }
+        },
+    )
 }
