@@ -131,6 +131,28 @@ pub fn auto_assign(
     })
 }
 
+/// The query counting the open (`open`, `pending`) support conversations of `$project`
+/// assigned to each of `$agents`, as `(assignee_id, count)` rows: written once for the writer's
+/// synchronous connection ([`open_loads`]) and the readers' asynchronous one ([`agents`]).
+macro_rules! open_loads_query {
+    ($project:expr, $agents:expr) => {
+        conversations::table
+            .filter(conversations::project_id.eq($project))
+            .filter(conversations::kind.eq(ConversationKind::Support.as_str()))
+            .filter(conversations::status.eq_any(OPEN_LOAD))
+            .filter(conversations::assignee_id.eq_any($agents))
+            .group_by(conversations::assignee_id)
+            .select((conversations::assignee_id, diesel::dsl::count_star()))
+    };
+}
+
+/// `open_loads_query!`'s rows by agent.
+fn by_agent(rows: Vec<(Option<UserId>, i64)>) -> HashMap<UserId, i64> {
+    rows.into_iter()
+        .filter_map(|(user, n)| user.map(|u| (u, n)))
+        .collect()
+}
+
 /// Open (`open`, `pending`) support conversations assigned to each of `agents`.
 fn open_loads(
     conn: &mut DbConnection,
@@ -138,20 +160,8 @@ fn open_loads(
     agents: &[UserId],
 ) -> Result<HashMap<UserId, i64>, DbError> {
     use diesel::RunQueryDsl as _;
-    let rows: Vec<(Option<UserId>, i64)> = on_conn!(conn, c => {
-        conversations::table
-            .filter(conversations::project_id.eq(project))
-            .filter(conversations::kind.eq(ConversationKind::Support.as_str()))
-            .filter(conversations::status.eq_any(OPEN_LOAD))
-            .filter(conversations::assignee_id.eq_any(agents))
-            .group_by(conversations::assignee_id)
-            .select((conversations::assignee_id, diesel::dsl::count_star()))
-            .load(c)
-    })?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(user, n)| user.map(|u| (u, n)))
-        .collect())
+    let rows = on_conn!(conn, c => open_loads_query!(project, agents).load(c))?;
+    Ok(by_agent(rows))
 }
 
 /// Records that `agent` was given a conversation at `at` (the round robin's order).
@@ -305,21 +315,9 @@ pub async fn agents(
             .await
     })?;
     let ids: Vec<UserId> = rows.iter().map(|r| r.0).collect();
-    let loads: Vec<(Option<UserId>, i64)> = on_read!(conn, c => {
-        conversations::table
-            .filter(conversations::project_id.eq(project))
-            .filter(conversations::kind.eq(ConversationKind::Support.as_str()))
-            .filter(conversations::status.eq_any(OPEN_LOAD))
-            .filter(conversations::assignee_id.eq_any(&ids))
-            .group_by(conversations::assignee_id)
-            .select((conversations::assignee_id, diesel::dsl::count_star()))
-            .load(c)
-            .await
-    })?;
-    let loads: HashMap<UserId, i64> = loads
-        .into_iter()
-        .filter_map(|(u, n)| u.map(|u| (u, n)))
-        .collect();
+    let loads = by_agent(on_read!(conn, c => {
+        open_loads_query!(project, &ids).load(c).await
+    })?);
     Ok(rows
         .into_iter()
         .map(
