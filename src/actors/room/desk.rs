@@ -101,15 +101,7 @@ impl RoomActor {
             return self.allow(&msg.actor, Action::Desk(DeskAction::Note));
         }
         self.allow(&msg.actor, Action::Post)?;
-        let loaded = self.loaded()?;
-        let facts = crate::policy::ConversationFacts {
-            project_id: loaded.project_id,
-            status: loaded.status,
-            participant: true,
-            kind: loaded.kind,
-            member_role: None,
-            visibility: loaded.visibility,
-        };
+        let facts = self.facts(Some(msg.actor.user_id))?;
         let reopen = self.deps.config.reopen_resolved;
         Ok(policy::check_resolved_reply(
             msg.actor.role,
