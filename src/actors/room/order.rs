@@ -89,6 +89,31 @@ pub(crate) enum Applied {
     },
 }
 
+impl From<Effect> for Applied {
+    /// What another node's `after` event changes in this room's state (an assignment changes
+    /// only who hears of it: [`Audience::AllBut`]).
+    fn from(effect: Effect) -> Self {
+        match effect {
+            Effect::None | Effect::Assigned { .. } => Self::Nothing,
+            Effect::Receipt {
+                user_id,
+                receipt,
+                seq,
+            } => Self::Receipt {
+                user: user_id,
+                kind: receipt,
+                seq,
+            },
+            Effect::Closed => Self::Closed,
+            Effect::Status { status } => Self::Status(status),
+            Effect::Participant { user_id, role } => Self::Participant {
+                user: user_id,
+                role,
+            },
+        }
+    }
+}
+
 impl Supersede for Delivery {
     fn superseded(self) -> Option<Self> {
         self.ack.map(|ack| Self {
@@ -311,25 +336,7 @@ impl RoomActor {
                     } => Audience::AllBut(user),
                     _ => Audience::All,
                 };
-                let effect = match effect {
-                    Effect::None => Applied::Nothing,
-                    Effect::Receipt {
-                        user_id,
-                        receipt,
-                        seq,
-                    } => Applied::Receipt {
-                        user: user_id,
-                        kind: receipt,
-                        seq,
-                    },
-                    Effect::Closed => Applied::Closed,
-                    Effect::Status { status } => Applied::Status(status),
-                    Effect::Assigned { .. } => Applied::Nothing,
-                    Effect::Participant { user_id, role } => Applied::Participant {
-                        user: user_id,
-                        role,
-                    },
-                };
+                let effect = Applied::from(effect);
                 let delivery = Delivery {
                     frame,
                     except: None,
