@@ -125,6 +125,7 @@ pub enum UserCommand {
 /// Configuration, database or server failures, and validation errors of `user create`.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(settings.log.format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Migrate => {

@@ -44,6 +44,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod monitor;
 pub mod policy;
 pub mod project_settings;
 pub mod protocol;

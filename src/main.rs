@@ -1,9 +1,9 @@
-//! The `parlor` binary: parse the command line, set up logging, run.
+//! The `parlor` binary: parse the command line, run (which sets up logging once the
+//! configuration is read).
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    parlor::telemetry::init();
     // Each WebSocket is a file descriptor: lift the soft limit to the hard one (commonly 1024
     // soft, far more hard), or the server refuses connections at a few thousand clients.
     if let Ok((soft, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE)

@@ -65,6 +65,8 @@ fn cors(origins: Vec<String>, projects: Arc<ProjectSettingsRegistry>) -> actix_c
 pub struct Application {
     port: u16,
     server: Server,
+    /// `GET /metrics` on `metrics.listen`, when set.
+    metrics_server: Option<Server>,
     presence: Addr<PresenceRegistry>,
     writer: Addr<DbWriter>,
     shutdown_timeout: Duration,
@@ -159,6 +161,12 @@ impl Application {
             visitors: crate::auth::visitor::VisitorTokens::new(&secret),
             stats,
             email: crate::email::AccountEmail::start(&settings.email, &secret)?,
+            metrics: settings
+                .metrics
+                .enabled
+                .then(crate::monitor::install)
+                .flatten()
+                .cloned(),
         });
         if let Some(cluster) = &cluster {
             cluster.listen(Listeners {
@@ -195,6 +203,7 @@ impl Application {
         let origins = settings.server.allowed_origins.clone();
         let keys = web::Data::new(jwt);
         let cors_projects = projects.clone();
+        let metrics_server = metrics_listener(&settings, &state)?;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -203,7 +212,12 @@ impl Application {
                 .wrap(tracing_actix_web::TracingLogger::<
                     crate::telemetry::RedactedRootSpan,
                 >::new())
+                .wrap(actix_web::middleware::from_fn(http::metrics::record))
                 .configure(|cfg| http::routes(cfg, json_limit))
+        })
+        // Each connection is counted while it lives (`parlor_http_connections_open`).
+        .on_connect(|_, extensions| {
+            extensions.insert(crate::monitor::ConnectionGuard::open());
         })
         // Small frames go out at once: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
         // hold them for up to ~40 ms.
@@ -220,6 +234,7 @@ impl Application {
         Ok(Self {
             port: address.port(),
             server,
+            metrics_server,
             presence,
             writer,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_s),
@@ -243,14 +258,52 @@ impl Application {
     /// I/O errors of the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let metrics = self.metrics_server.as_ref().map(Server::handle);
+        if let Some(server) = self.metrics_server {
+            actix::spawn(server);
+        }
         let (presence, writer, timeout) = (self.presence, self.writer, self.shutdown_timeout);
         actix::spawn(async move {
             if wait_for_signal().await {
                 graceful_shutdown(handle, presence, writer, timeout).await;
             }
         });
-        self.server.await
+        let served = self.server.await;
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
+        served
     }
+}
+
+/// The server of `GET /metrics` on `metrics.listen` (one worker, that route only, no
+/// authentication), when metrics are on and the address is set.
+///
+/// # Errors
+/// The address cannot be bound.
+fn metrics_listener(
+    settings: &Settings,
+    state: &web::Data<AppState>,
+) -> anyhow::Result<Option<Server>> {
+    let listen = &settings.metrics.listen;
+    if !settings.metrics.enabled || listen.is_empty() {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(listen)
+        .map_err(|e| anyhow::anyhow!("cannot bind metrics.listen {listen}: {e}"))?;
+    let address = listener.local_addr()?;
+    let state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(http::metrics::open_metrics))
+    })
+    .workers(1)
+    .listen(listener)?
+    .disable_signals()
+    .run();
+    tracing::info!(address = %address, "metrics on http://{address}/metrics");
+    Ok(Some(server))
 }
 
 /// Background chores: forget recovered rate-limit keys every minute; sweep unattached uploads

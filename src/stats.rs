@@ -80,6 +80,7 @@ impl NodeStats {
 
     /// Counts `n` messages stored now.
     pub fn messages_stored(&self, n: u64) {
+        crate::monitor::messages_stored(n);
         if n == 0 {
             return;
         }

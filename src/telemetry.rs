@@ -1,16 +1,22 @@
-//! Logging with `tracing`: human-readable lines on stderr, filtered by `RUST_LOG` (default
-//! `info`).
+//! Logging with `tracing`: lines on stderr, human-readable or JSON (`log.format`), filtered by
+//! `RUST_LOG` (default `info`).
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber; a second call is a no-op.
-pub fn init() {
+use crate::config::LogFormat;
+
+/// Installs the global subscriber writing `format`; a second call is a no-op.
+pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 /// Request spans for `tracing-actix-web` that record the method and the path only: query strings

@@ -140,9 +140,11 @@ impl CommitQueue {
             .map(|(write, token, reply_to)| (write, (token, reply_to)))
             .unzip();
         self.in_flight += 1;
+        let (size, sent) = (writes.len(), std::time::Instant::now());
         let write = self.writer.send(WriteBatch { writes });
         ctx.spawn(write.into_actor(self).map(move |result, queue, ctx| {
             queue.in_flight -= 1;
+            crate::monitor::committed(size, sent.elapsed());
             for conversation in &conversations {
                 queue.busy.remove(conversation);
             }

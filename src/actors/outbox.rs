@@ -58,6 +58,11 @@ impl Outbox {
         }
     }
 
+    /// Bytes of counted frames queued and not yet taken by the session.
+    pub fn queued(&self) -> usize {
+        self.shared.queued.load(Ordering::Relaxed)
+    }
+
     /// Queues a live event; `false` (and the session is marked overflowed) when the session
     /// already holds `limit` bytes of unsent events.
     pub fn send(&self, frame: ByteString) -> bool {

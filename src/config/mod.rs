@@ -11,11 +11,13 @@
 
 mod desk;
 mod email;
+mod ops;
 mod sections;
 mod webhooks;
 
 pub use desk::{DeskSettings, ResolvedReply};
 pub use email::EmailSettings;
+pub use ops::{LogFormat, LogSettings, MetricsSettings};
 pub use sections::{
     AuthSettings, ClusterSettings, DatabaseSettings, LimitSettings, RealtimeSettings,
     ServerSettings, UploadSettings,
@@ -51,6 +53,10 @@ pub struct Settings {
     pub desk: DeskSettings,
     /// Account mail: SMTP or the outbox folder, templates, token lifetimes.
     pub email: EmailSettings,
+    /// Prometheus metrics.
+    pub metrics: MetricsSettings,
+    /// Log lines.
+    pub log: LogSettings,
 }
 
 /// Parses an entry of `server.trusted_proxies`: a CIDR block (`10.0.0.0/8`) or a single
@@ -151,6 +157,14 @@ impl Settings {
         }
         if self.realtime.max_queued_bytes < 1024 {
             return bad("realtime.max_queued_bytes", "must be at least 1024");
+        }
+        if !self.metrics.listen.is_empty()
+            && self.metrics.listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            return bad(
+                "metrics.listen",
+                "must be empty or an address such as 127.0.0.1:9464",
+            );
         }
         if self.realtime.heartbeat_interval_s <= 0.0 || self.realtime.client_timeout_s <= 0.0 {
             return bad(

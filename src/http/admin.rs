@@ -42,7 +42,7 @@ pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
 }
 
 /// Checks that the caller, as their account is now, is an instance admin.
-async fn check_instance(state: &AppState, auth: &AuthUser) -> Result<(), AppError> {
+pub(super) async fn check_instance(state: &AppState, auth: &AuthUser) -> Result<(), AppError> {
     let caller = current_user(state, auth).await?;
     Ok(policy::check_instance(&caller.account())?)
 }

@@ -1,5 +1,6 @@
-//! `GET /health` (liveness, with the state of the database and, in cluster mode, Redis) and
-//! `GET /health/ready` (whether a load balancer should send this node traffic).
+//! `GET /health` (the state of the database and, in cluster mode, Redis), `GET /health/live`
+//! (whether the process serves: for a supervisor's restart decision) and `GET /health/ready`
+//! (whether a load balancer should send this node traffic).
 
 use std::time::Duration;
 
@@ -103,4 +104,34 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// The body of `GET /health/live`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"status": "ok", "version": "0.1.0", "uptime_s": 42}))]
+pub struct Live {
+    /// Always `ok`.
+    status: &'static str,
+    /// The server's version.
+    version: &'static str,
+    /// Seconds since the server started.
+    uptime_s: u64,
+}
+
+/// Liveness
+///
+/// 200 `{"status":"ok","version","uptime_s"}` while the process answers HTTP, whatever its
+/// dependencies: a supervisor (systemd, Kubernetes' liveness probe) restarts the process only
+/// when this fails. It touches neither the database nor Redis, whose outages a restart would
+/// not cure; `/health/ready` reports those.
+#[utoipa::path(
+    get, path = "/health/live", tag = "health",
+    responses((status = 200, description = "The process serves", body = Live))
+)]
+pub async fn live(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(Live {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_s: state.stats.uptime_s(),
+    })
 }

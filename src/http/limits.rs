@@ -91,11 +91,17 @@ fn per_hour(n: u32) -> Quota {
     Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
 }
 
+/// `rate_limited` for a refusal of the limit `kind` (counted in
+/// `parlor_rate_limited_total{kind}`).
 fn refused(
+    kind: &'static str,
     result: Result<(), governor::NotUntil<<DefaultClock as Clock>::Instant>>,
 ) -> Result<(), AppError> {
-    result.map_err(|not_until| AppError::RateLimited {
-        retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+    result.map_err(|not_until| {
+        crate::monitor::rate_limited(kind);
+        AppError::RateLimited {
+            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+        }
     })
 }
 
@@ -148,9 +154,17 @@ impl ApiLimits {
         quota: crate::cluster::rate::Quota,
     ) -> Option<Result<(), AppError>> {
         let cluster = self.cluster.as_ref().filter(|c| c.redis_up())?;
+        let kind = match key.split(':').next() {
+            Some("login") => "login",
+            Some("auth") => "auth",
+            _ => "api",
+        };
         match cluster.rate(key, quota).await {
             Ok(Ok(())) => Some(Ok(())),
-            Ok(Err(retry_after)) => Some(Err(AppError::RateLimited { retry_after })),
+            Ok(Err(retry_after)) => {
+                crate::monitor::rate_limited(kind);
+                Some(Err(AppError::RateLimited { retry_after }))
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "cluster rate limit unavailable; counting locally");
                 None
@@ -170,7 +184,7 @@ impl ApiLimits {
         if let Some(verdict) = self.in_cluster(key, 2).await {
             return verdict;
         }
-        refused(self.login_account.check_key(account))
+        refused("login", self.login_account.check_key(account))
     }
 
     /// Counts one `/api/v1` request of `caller`, against `per_minute` when the caller's project
@@ -198,8 +212,8 @@ impl ApiLimits {
             return verdict;
         }
         match per_minute.and_then(|n| self.project_limiter(n)) {
-            Some(limiter) => refused(limiter.check_key(caller)),
-            None => refused(self.api.check_key(caller)),
+            Some(limiter) => refused("api", limiter.check_key(caller)),
+            None => refused("api", self.api.check_key(caller)),
         }
     }
 
@@ -226,7 +240,7 @@ impl ApiLimits {
         if let Some(verdict) = self.in_cluster(format!("auth:ip:{ip}"), 1).await {
             return verdict;
         }
-        refused(self.auth_ip.check_key(&ip))
+        refused("auth", self.auth_ip.check_key(&ip))
     }
 
     /// Counts one upload by `user`.
@@ -234,7 +248,7 @@ impl ApiLimits {
     /// # Errors
     /// `rate_limited` past `uploads.uploads_per_minute`.
     pub fn upload(&self, user: UserId) -> Result<(), AppError> {
-        refused(self.uploads.check_key(&user))
+        refused("upload", self.uploads.check_key(&user))
     }
 
     /// Counts one WebSocket upgrade from the client IP bucket `ip`.
@@ -242,7 +256,7 @@ impl ApiLimits {
     /// # Errors
     /// `rate_limited` past `limits.ws_upgrades_per_ip_per_minute`.
     pub fn ws_upgrade(&self, ip: IpAddr) -> Result<(), AppError> {
-        refused(self.ws_upgrades.check_key(&ip))
+        refused("ws_upgrade", self.ws_upgrades.check_key(&ip))
     }
 
     /// Counts one conversation created by `user`.
@@ -250,7 +264,7 @@ impl ApiLimits {
     /// # Errors
     /// `rate_limited` past `limits.conversations_per_hour`.
     pub fn conversation(&self, user: UserId) -> Result<(), AppError> {
-        refused(self.conversations.check_key(&user))
+        refused("conversation", self.conversations.check_key(&user))
     }
 
     /// Counts one user directory search by `user`.
@@ -258,7 +272,7 @@ impl ApiLimits {
     /// # Errors
     /// `rate_limited` past `limits.user_searches_per_minute`.
     pub fn user_search(&self, user: UserId) -> Result<(), AppError> {
-        refused(self.user_searches.check_key(&user))
+        refused("user_search", self.user_searches.check_key(&user))
     }
 
     /// Counts one invite accept by `user`, valid or not.
@@ -266,7 +280,7 @@ impl ApiLimits {
     /// # Errors
     /// `rate_limited` past `limits.invite_accepts_per_minute`.
     pub fn invite_accept(&self, user: UserId) -> Result<(), AppError> {
-        refused(self.invite_accepts.check_key(&user))
+        refused("invite_accept", self.invite_accepts.check_key(&user))
     }
 
     /// Counts one message search by `user`.
@@ -274,7 +288,7 @@ impl ApiLimits {
     /// # Errors
     /// `rate_limited` past `limits.message_searches_per_minute`.
     pub fn message_search(&self, user: UserId) -> Result<(), AppError> {
-        refused(self.message_searches.check_key(&user))
+        refused("message_search", self.message_searches.check_key(&user))
     }
 
     /// Counts one verification resend or password reset request for `address` (normalized).
@@ -282,7 +296,10 @@ impl ApiLimits {
     /// # Errors
     /// `rate_limited` past `limits.account_emails_per_address_per_hour`.
     pub fn account_email(&self, address: &str) -> Result<(), AppError> {
-        refused(self.account_mail.check_key(&address.to_string()))
+        refused(
+            "account_email",
+            self.account_mail.check_key(&address.to_string()),
+        )
     }
 
     /// Forgets callers whose limits have fully recovered (keeps memory bounded).

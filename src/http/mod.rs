@@ -20,6 +20,7 @@ mod invites;
 pub mod limits;
 mod membership;
 mod messages;
+pub mod metrics;
 pub mod openapi;
 mod paging;
 mod project_settings;
@@ -54,7 +55,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, json_limit: usize) {
         // Browsers ask for it on every page: no icon, and no 404 in their console.
         .service(resource("/favicon.ico").route(web::get().to(HttpResponse::NoContent)))
         .service(resource("/health").route(web::get().to(health::health)))
+        .service(resource("/health/live").route(web::get().to(health::live)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))
+        .service(resource("/metrics").route(web::get().to(metrics::metrics)))
         // The OpenAPI document and its docs UI, whose files are compiled in (http/openapi).
         .service(resource("/api-docs").route(web::get().to(openapi::page)))
         .service(resource("/api-docs/").route(web::get().to(openapi::page)))

@@ -55,6 +55,8 @@ pub struct AppState {
     pub visitors: crate::auth::visitor::VisitorTokens,
     /// What this node has done lately (the admin dashboard).
     pub stats: Arc<crate::stats::NodeStats>,
+    /// The Prometheus recorder's handle (`GET /metrics`); `None` with `metrics.enabled = false`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Queues account mail; hashes the codes it carries.
     pub email: crate::email::AccountEmail,
 }

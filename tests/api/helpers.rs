@@ -203,8 +203,12 @@ impl ServerProcess {
                 .next()
                 .expect("server log ended before it listened")
                 .expect("log");
+            // A text line or a JSON one (`log.format`): the address ends where its characters do.
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                let address = rest.split_whitespace().next().expect("address");
+                let address: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                    .collect();
                 break address
                     .rsplit(':')
                     .next()

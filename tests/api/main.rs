@@ -29,6 +29,7 @@ mod limits;
 mod membership;
 mod mentions;
 mod messages;
+mod monitoring;
 mod openapi;
 mod pins;
 mod presence;

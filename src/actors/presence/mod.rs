@@ -127,6 +127,10 @@ pub struct OnlineCounts {
     pub users: usize,
     /// Live sessions.
     pub sessions: usize,
+    /// Bytes of events queued for the live sessions and not yet written, summed.
+    pub queued_bytes: usize,
+    /// The fullest session's queued bytes.
+    pub queued_bytes_max: usize,
 }
 
 /// A live session's addresses.

@@ -179,9 +179,17 @@ impl Handler<CountOnline> for PresenceRegistry {
         let mut counts = OnlineCounts {
             users: 0,
             sessions: 0,
+            queued_bytes: 0,
+            queued_bytes_max: 0,
         };
         for places in self.online.values() {
-            let live = places.values().filter_map(Place::live).count();
+            let mut live = 0;
+            for session in places.values().filter_map(Place::live) {
+                live += 1;
+                let queued = session.outbox.queued();
+                counts.queued_bytes += queued;
+                counts.queued_bytes_max = counts.queued_bytes_max.max(queued);
+            }
             counts.users += usize::from(live > 0);
             counts.sessions += live;
         }

@@ -184,7 +184,10 @@ impl RoomActor {
         ctx.spawn(check.into_actor(self).map(move |answer, room, ctx| {
             let verdict = match answer {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(retry_after)) => Err(AppError::RateLimited { retry_after }),
+                Ok(Err(retry_after)) => {
+                    crate::monitor::rate_limited("send");
+                    Err(AppError::RateLimited { retry_after })
+                }
                 // Redis failed: this node's own limiter decides.
                 Err(_) => room.spend(user),
             };

@@ -63,10 +63,11 @@ impl RoomActor {
             self.limiter = RateLimiter::keyed(window.quota());
             self.limiter_window = window;
         }
-        self.limiter
-            .check_key(&user)
-            .map_err(|not_until| AppError::RateLimited {
+        self.limiter.check_key(&user).map_err(|not_until| {
+            crate::monitor::rate_limited("send");
+            AppError::RateLimited {
                 retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            })
+            }
+        })
     }
 }

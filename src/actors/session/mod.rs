@@ -320,11 +320,13 @@ impl Handler<Deliver> for SessionActor {
         {
             if !self.unregistered {
                 tracing::info!(session_id = %self.id, "slow consumer: outgoing queue full, closing");
+                crate::monitor::slow_consumer_closed();
                 self.end(ws::CloseCode::Other(SLOW_CONSUMER), "slow consumer", ctx);
             }
             return;
         }
         if !msg.frame.is_empty() {
+            crate::monitor::delivered(msg.frame.len(), msg.counted);
             ctx.text(msg.frame);
         }
     }

@@ -25,7 +25,7 @@ pub use ui::{asset, page};
 
 use super::{
     admin, annotations, api_keys, auth, conversations, desk, health, invites, membership, messages,
-    project_settings, receipts, room_info, rooms, search, server, server_conversations,
+    metrics, project_settings, receipts, room_info, rooms, search, server, server_conversations,
     server_messages, uploads, user_tokens, users, webhooks, widget, ws,
 };
 
@@ -65,7 +65,7 @@ pub const NOT_DOCUMENTED: [&str; 16] = [
                        are the schemas `ClientCommand` (client to server) and `ServerFrame`."
     ),
     paths(
-        health::health, health::ready,
+        health::health, health::live, health::ready, metrics::metrics,
         auth::register, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::me,
         auth::ws_ticket, ws::upgrade, widget::session,
         users::create, users::search, users::profile, users::update,

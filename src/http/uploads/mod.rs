@@ -297,5 +297,9 @@ pub async fn upload(
         })
         .await??;
     tracing::info!(upload_id = %row.id, user_id = %auth.id, size = row.size, "file uploaded");
+    crate::monitor::upload_stored(
+        u64::try_from(row.size).unwrap_or(0),
+        image.as_ref().map(|i| i.thumbnail.is_some()),
+    );
     Ok(HttpResponse::Created().json(view(&row, &state.links)))
 }
