@@ -23,6 +23,7 @@ mod knee;
 mod search;
 mod search_fill;
 mod server;
+mod soak;
 
 use server::{Server, server_pid, spawn_nodes};
 
@@ -125,6 +126,15 @@ struct Args {
     /// search: users the conversations are made of (each conversation has three).
     #[arg(long, default_value_t = 20)]
     search_users: usize,
+    /// soak: clients (one connection each).
+    #[arg(long, default_value_t = 500)]
+    soak_clients: usize,
+    /// soak: seconds between a client's sends.
+    #[arg(long, default_value_t = 5.0)]
+    soak_send_s: f64,
+    /// soak: seconds between a client's reconnects.
+    #[arg(long, default_value_t = 180.0)]
+    soak_reconnect_s: f64,
     /// Write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -177,6 +187,27 @@ async fn run_search(args: &Args, server: &Server) -> anyhow::Result<search::Sear
     search::run(&server.base, &sizes).await
 }
 
+/// The soak scenario against `server` (its pid, when known, for RSS and descriptors).
+async fn run_soak(
+    args: &Args,
+    server: &Server,
+    pid: Option<u32>,
+) -> anyhow::Result<soak::SoakReport> {
+    let long = args.duration_s >= 20.0 * 60.0;
+    let sizes = soak::SoakArgs {
+        clients: args.soak_clients,
+        duration: Duration::from_secs_f64(args.duration_s),
+        send_period: Duration::from_secs_f64(args.soak_send_s),
+        reconnect: Duration::from_secs_f64(args.soak_reconnect_s),
+        // A sample a minute and ten-minute windows after five minutes of warm-up in a long
+        // run; in a short one, a sample every half second and thirds of the run.
+        sample_every: Duration::from_secs_f64(if long { 60.0 } else { 0.5 }),
+        warmup: Duration::from_secs_f64(if long { 300.0 } else { args.duration_s / 6.0 }),
+        window: Duration::from_secs_f64(if long { 600.0 } else { args.duration_s / 3.0 }),
+    };
+    soak::run(&server.base, pid, server.log_errors.as_deref(), sizes).await
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     if args.short {
@@ -187,6 +218,10 @@ fn main() -> anyhow::Result<()> {
         (args.knee_steps, args.knee_step_s) = (vec![5, 10], 1.5);
         (args.messages, args.searches) = (5_000, 40);
         (args.search_conversations, args.search_users) = (20, 6);
+        (args.soak_clients, args.soak_send_s, args.soak_reconnect_s) = (30, 0.25, 2.5);
+        if args.scenario == "soak" {
+            args.duration_s = 8.0;
+        }
     }
     if args.own_conversations {
         args.conversations = args.senders;
@@ -197,8 +232,8 @@ fn main() -> anyhow::Result<()> {
     }
     let scenarios: Vec<&str> = match args.scenario.as_str() {
         "all" => vec!["fanout", "knee", "idle", "ack"],
-        one @ ("ack" | "fanout" | "idle" | "knee" | "search") => vec![one],
-        other => bail!("unknown scenario {other:?}: ack, fanout, knee, idle, all or search"),
+        one @ ("ack" | "fanout" | "idle" | "knee" | "search" | "soak") => vec![one],
+        other => bail!("unknown scenario {other:?}: ack, fanout, knee, idle, all, search or soak"),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -216,6 +251,7 @@ fn main() -> anyhow::Result<()> {
                     child: None,
                     base: url.trim_end_matches('/').to_string(),
                     _dir: None,
+                    log_errors: None,
                 })
                 .collect(),
             (true, Some(path)) => spawn_nodes(&args, path)?,
@@ -269,6 +305,19 @@ fn main() -> anyhow::Result<()> {
                     report.generator_cpu_utilization * 100.0,
                 );
                 serde_json::to_value(report)?
+            }
+            "soak" => {
+                let report = runtime.block_on(run_soak(&args, server, pid))?;
+                soak::print(&report);
+                let passed = report.passed;
+                let value = serde_json::to_value(report)?;
+                if !passed {
+                    if let Some(path) = &args.json {
+                        std::fs::write(path, serde_json::to_string_pretty(&value)?)?;
+                    }
+                    bail!("the soak failed its checks");
+                }
+                value
             }
             "search" => {
                 let report = runtime.block_on(run_search(&args, server))?;

@@ -13,6 +13,8 @@ pub(crate) struct Server {
     pub(crate) child: Option<Child>,
     pub(crate) base: String,
     pub(crate) _dir: Option<tempfile::TempDir>,
+    /// Lines of the spawned server's log at level ERROR so far.
+    pub(crate) log_errors: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Drop for Server {
@@ -81,6 +83,10 @@ pub(crate) fn spawn_server(
         .env("PARLOR__REALTIME__MAX_SESSIONS_PER_USER", "1000000")
         // The knee's conversation is created with all 19,000 participant ids in one body.
         .env("PARLOR__LIMITS__JSON_BODY_MAX_BYTES", "1048576")
+        // The soak reconnects with the tokens it registered with, for as long as it runs; and
+        // its few upload clients send more than a person would.
+        .env("PARLOR__AUTH__ACCESS_TOKEN_TTL_S", "86400")
+        .env("PARLOR__UPLOADS__UPLOADS_PER_MINUTE", "100000")
         .env("RUST_LOG", "warn,parlor::startup=info")
         .stderr(Stdio::piped())
         .spawn()
@@ -99,11 +105,21 @@ pub(crate) fn spawn_server(
                 .to_string();
         }
     };
-    std::thread::spawn(move || lines.for_each(drop));
+    let errors = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = errors.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains(" ERROR ") {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                eprintln!("server: {line}");
+            }
+        }
+    });
     Ok(Server {
         child: Some(child),
         base: format!("http://{address}"),
         _dir: Some(dir),
+        log_errors: Some(errors),
     })
 }
 

@@ -94,3 +94,43 @@ fn the_search_scenario_fills_a_database_and_searches_it_in_short_mode() {
         );
     }
 }
+
+#[test]
+fn the_soak_scenario_runs_in_short_mode_and_passes_its_checks() {
+    let bench = PathBuf::from(env!("CARGO_BIN_EXE_parlor-bench"));
+    let server = bench.with_file_name("parlor");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("soak.json");
+    let output = Command::new(&bench)
+        .args(["soak", "--short", "--spawn"])
+        .arg(&server)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let soak = &results["soak"];
+    assert_eq!(soak["passed"], true, "{soak}");
+    for busy in ["acked", "delivered", "reconnects", "rejoins", "uploads"] {
+        assert!(soak[busy].as_u64().unwrap() > 0, "{busy}: {soak}");
+    }
+    assert_eq!(soak["acked"], soak["sent"], "{soak}");
+    for none in [
+        "lost",
+        "duplicated",
+        "resend_mismatches",
+        "error_frames",
+        "unexpected_closes",
+    ] {
+        assert_eq!(soak[none], 0, "{none}: {soak}");
+    }
+    assert_eq!(soak["server_log_errors"], 0, "{soak}");
+    assert!(soak["samples"].as_array().unwrap().len() >= 4, "{soak}");
+}

@@ -201,7 +201,8 @@ async fn log_format_json_writes_one_json_object_per_line() {
     let dir = TestDir::new();
     let server = ServerProcess::start_with(dir.clone(), &[("PARLOR__LOG__FORMAT", "json".into())]);
     let port = server.app.port;
-    let body = json!({"email": "xavier@example.com", "username": "xavier", "password": "long enough pw"});
+    let body =
+        json!({"email": "xavier@example.com", "username": "xavier", "password": "long enough pw"});
     let answer = server.app.post("/api/v1/auth/register", None, &body).await;
     assert_eq!(answer.status(), 201);
     assert!(server.signal_and_wait("TERM").success());
