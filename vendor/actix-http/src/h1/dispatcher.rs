@@ -304,8 +304,10 @@ where
                     graceful_shutdown: config.graceful_shutdown(),
 
                     io: Some(io),
-                    read_buf: BytesMut::with_capacity(HW_BUFFER_SIZE),
-                    write_buf: BytesMut::with_capacity(HW_BUFFER_SIZE),
+                    // Parlor patch: both buffers start unallocated. `read_available` reserves
+                    // `HW_BUFFER_SIZE` before each read; the encoder grows `write_buf` as needed.
+                    read_buf: BytesMut::new(),
+                    write_buf: BytesMut::new(),
                     h1_write_buffer_size: config.h1_write_buffer_size(),
                     write_buf_needs_reset: false,
                     codec: Codec::new(config),
@@ -397,13 +399,11 @@ where
             }
         }
 
-        // All bytes have been accepted by the I/O stream, so the buffer can be reused or released.
-        if *write_buf_needs_reset {
-            *write_buf = BytesMut::with_capacity(HW_BUFFER_SIZE);
-            *write_buf_needs_reset = false;
-        } else {
-            write_buf.clear();
-        }
+        // All bytes have been accepted by the I/O stream.
+        // Parlor patch: release the allocation instead of keeping it for the next write, so an
+        // idle connection (a WebSocket between frames) holds no write buffer.
+        *write_buf = BytesMut::new();
+        *write_buf_needs_reset = false;
 
         // flush the I/O and check if get blocked
         io.poll_flush(cx)
@@ -1376,6 +1376,16 @@ where
                     }
 
                     inner.as_mut().poll_request(cx)?;
+
+                    // Parlor patch: everything read has been decoded (a WebSocket's frames went
+                    // to its payload), so release the read buffer; the next read reserves a new
+                    // one. An idle connection then holds no read buffer.
+                    {
+                        let inner = inner.as_mut().project();
+                        if inner.read_buf.is_empty() && inner.read_buf.capacity() > 0 {
+                            *inner.read_buf = BytesMut::new();
+                        }
+                    }
 
                     if should_disconnect {
                         // I/O stream should to be closed
