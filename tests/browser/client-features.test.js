@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { clientPage, countSentFrames, launch } from "./lib/browser.js";
+import { clientPage, countSentFrames, launch, until } from "./lib/browser.js";
 import { ParlorServer } from "./lib/server.js";
 
 /** @type {ParlorServer} */
@@ -54,6 +54,8 @@ test("a burst of keystrokes is one typing:start, seen by the other side, then on
   await a.page.evaluate((id) => { for (let i = 0; i < 30; i++) window.client.typing(id); }, id);
   await b.page.waitForFunction((userId) => window.events.some(([type, d]) => type === "typing:start" && d.user_id === userId), a.user.user.id);
   await b.page.waitForFunction((userId) => window.events.some(([type, d]) => type === "typing:stop" && d.user_id === userId), a.user.user.id);
+  // Playwright reports sent frames to Node asynchronously: wait until it has told the stop.
+  await until(() => (a.sent.get("typing:stop") ?? 0) >= 1, "no typing:stop frame seen");
   assert.equal(a.sent.get("typing:start"), 1);
   assert.equal(a.sent.get("typing:stop"), 1);
 });
