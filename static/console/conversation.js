@@ -7,6 +7,7 @@ import {
   markRead, typingUsers, waiting, takeConversation,
 } from "./store.js";
 import { Composer } from "./composer.js";
+import { DeskControls } from "./desk-controls.js";
 
 const PAGE = 50;
 
@@ -131,6 +132,7 @@ export function ConversationView({ id, back }) {
       client.on("reaction:removed", (d) => mine(d) && react(d, false)),
       client.on("conversation:closed", (d) => mine(d) && setFetched((c) => c && { ...c, status: c.kind === "support" ? "resolved" : "closed", closed_by: d.closed_by, closed_at: d.closed_at })),
       client.on("conversation:status", (d) => mine(d) && setFetched((c) => c && { ...c, status: d.status, snoozed_until: d.snoozed_until })),
+      client.on("conversation:assigned", (d) => mine(d) && setFetched((c) => c && { ...c, assignee_id: d.assignee_id })),
     ];
     const onVisibility = () => setVisible(!document.hidden);
     document.addEventListener("visibilitychange", onVisibility);
@@ -224,15 +226,19 @@ export function ConversationView({ id, back }) {
     }
   }
 
+  // A view the server answered with: the inbox's copy and the fetched one.
+  function showView(view) {
+    if (store.convs.get(id)) addConversation(view);
+    setFetched((c) => (c ? view : c));
+  }
+
   async function close() {
     const ok = await askConfirm("Close this conversation?", {
       body: "Nobody can send messages to a closed conversation. Its history stays readable.", confirm: "Close conversation", danger: true,
     });
     if (!ok) return;
     try {
-      const view = await client.api("POST", `/api/v1/conversations/${id}/close`);
-      if (store.convs.get(id)) addConversation(view);
-      setFetched((c) => (c ? view : c));
+      showView(await client.api("POST", `/api/v1/conversations/${id}/close`));
       notice("Conversation closed.");
     } catch (error) {
       showError(error, "Closing the conversation");
@@ -269,6 +275,9 @@ export function ConversationView({ id, back }) {
       <a class="btn small" href=${`#/search?conversation=${id}`}>Search</a>
       ${canClose ? html`<button type="button" class="btn danger small" onClick=${close} data-testid="close-conversation">Close</button>` : null}
     </div>
+    ${conv.kind === "support" && (me.role === "agent" || me.role === "admin") && conv.status !== "closed"
+      ? html`<${DeskControls} conv=${conv} onView=${showView} />`
+      : null}
     ${closed
       ? html`<p class="closed-banner" data-testid="closed-banner">${`Closed by ${conv.closed_by ? displayName(conv.closed_by).replace(/^You$/, "you") : "someone"} on ${formatDateTime(conv.closed_at)}. The history stays readable.`}</p>`
       : null}

@@ -309,8 +309,19 @@ function wire() {
   });
   on("conversation:closed", (data) => {
     const conv = state.convs.get(data.conversation_id);
-    if (conv) Object.assign(conv, { status: "closed", closed_by: data.closed_by, closed_at: data.closed_at });
+    const status = conv && conv.kind === "support" ? "resolved" : "closed";
+    if (conv) Object.assign(conv, { status, closed_by: data.closed_by, closed_at: data.closed_at });
     state.typing.delete(data.conversation_id);
+    changed();
+  });
+  on("conversation:status", (data) => {
+    const conv = state.convs.get(data.conversation_id);
+    if (conv) Object.assign(conv, { status: data.status, snoozed_until: data.snoozed_until });
+    changed();
+  });
+  on("conversation:assigned", (data) => {
+    const conv = state.convs.get(data.conversation_id);
+    if (conv) conv.assignee_id = data.assignee_id;
     changed();
   });
   on("mention", (data) => {

@@ -99,6 +99,16 @@ test("a widget visitor and an agent in the console chat live, and the visitor se
   await visitor.page.getByTestId("send").click();
   await agent.page.getByTestId("message-list").getByText("Thanks!").waitFor();
 
+  // The desk's controls: the agent takes the conversation, parks it as pending (waiting on the
+  // customer), and opens it again; each answer shows at once.
+  await agent.page.getByTestId("desk-assignee").filter({ hasText: "Unassigned" }).waitFor();
+  await agent.page.getByTestId("assign-me").click();
+  await agent.page.getByTestId("desk-assignee").filter({ hasText: "Assigned to you" }).waitFor();
+  await agent.page.getByTestId("desk-status").selectOption("pending");
+  await agent.page.locator('[data-testid=conversation][data-status="pending"]').waitFor();
+  await agent.page.getByTestId("desk-status").selectOption("open");
+  await agent.page.locator('[data-testid=conversation][data-status="open"]').waitFor();
+
   await screenshot(agent.page, "console-conversation-light");
   await screenshot(visitor.page, "widget-conversation");
   assert.deepEqual(await accessibilityViolations(agent.page), [], "console");
