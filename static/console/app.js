@@ -1,7 +1,7 @@
 // The Parlor console: sign-in, the page frame (header, navigation) and the routes.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { html, Icon, useRoute, useTheme, Notices, ConfirmHost, formValues } from "./lib.js";
+import { html, Icon, useRoute, useTheme, Notices, ConfirmHost, formValues, showError } from "./lib.js";
 import { client, state, start, stop, useStore, isStaff } from "./store.js";
 import { Inbox } from "./queue.js";
 import { Search } from "./search.js";
@@ -51,6 +51,38 @@ function ThemeToggle() {
   </button>`;
 }
 
+// The agent's availability on the desk (PROTOCOL.md §3, "Support desk"): `online` takes new
+// conversations by auto-assignment; presence sets `offline` when the last session ends.
+function Availability() {
+  const [status, setStatus] = useState(null);
+  useEffect(() => {
+    (async () => {
+      try {
+        const [row] = await client.api("GET", `/api/v1/desk/agents?after=${state.me.id - 1}&limit=1`);
+        setStatus(row && row.user_id === state.me.id ? row.availability : "offline");
+      } catch {
+        // No desk for this account: no control.
+      }
+    })();
+  }, []);
+  async function change(event) {
+    const value = event.currentTarget.value;
+    try {
+      setStatus((await client.api("PUT", "/api/v1/desk/availability", { status: value })).status);
+    } catch (error) {
+      showError(error, "Setting your availability");
+    }
+  }
+  if (status === null) return null;
+  return html`<label class="sr-only" for="availability">Availability</label>
+    <select id="availability" class="small" value=${status} onChange=${change} data-testid="availability"
+      title="Your availability: online agents get new conversations">
+      <option value="online">Online</option>
+      <option value="busy">Busy</option>
+      <option value="offline">Offline</option>
+    </select>`;
+}
+
 const CONNECTION_LABELS = {
   open: "Live",
   connecting: "Connecting…",
@@ -85,6 +117,7 @@ function Header({ section, onSignOut }) {
       <span class=${`conn conn-${connection}`} data-testid="connection-state" title="Realtime connection">
         <span class="dot" aria-hidden="true"></span><span class="conn-label">${CONNECTION_LABELS[connection] || connection}</span>
       </span>
+      <${Availability} />
       <${ThemeToggle} />
       <span class="whoami muted" title=${me.email || ""}>${me.display_name || me.username}</span>
       <button type="button" class="btn" onClick=${onSignOut} data-testid="sign-out">Sign out</button>

@@ -79,6 +79,16 @@ test("a widget visitor and an agent in the console chat live, and the visitor se
   // The agent's console lists the visitor's conversation (polled as waiting) with its message.
   const agent = await newPage();
   await signIn(agent.page, "alex");
+  // Alex is offline until they say otherwise; the choice is stored.
+  const availability = agent.page.getByTestId("availability");
+  assert.equal(await availability.inputValue(), "offline");
+  await Promise.all([
+    agent.page.waitForResponse((r) => r.url().endsWith("/api/v1/desk/availability") && r.status() === 200),
+    availability.selectOption("busy"),
+  ]);
+  const alex = await server.api("POST", "/auth/login", { username: "alex", password: "password alex" });
+  const agents = await server.api("GET", "/desk/agents", undefined, alex.access_token);
+  assert.equal(agents.find((a) => a.username === "alex").availability, "busy");
   const item = agent.page.getByTestId("queue-item").filter({ hasText: "Where is my parcel?" });
   await item.waitFor({ timeout: 30_000 });
   await item.click();
