@@ -207,6 +207,23 @@ impl Drop for ConnectionGuard {
     }
 }
 
+/// How often recorded histogram samples are folded into their buckets between scrapes.
+pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the histogram samples recorded since the last upkeep into their buckets every
+/// [`UPKEEP_INTERVAL`], for as long as the actix system runs. The exporter keeps each sample
+/// until then, so without it a node nobody scrapes would hold every commit's and request's
+/// timing (found by the 30-minute soak, docs/BENCHMARKS.md).
+pub fn spawn_upkeep(handle: PrometheusHandle) {
+    actix::spawn(async move {
+        let mut every = tokio::time::interval(UPKEEP_INTERVAL);
+        loop {
+            every.tick().await;
+            handle.run_upkeep();
+        }
+    });
+}
+
 /// The state read at scrape time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Gauges {

@@ -175,6 +175,9 @@ impl Application {
             });
         }
         spawn_housekeeping(&state);
+        if let Some(handle) = &state.metrics {
+            crate::monitor::spawn_upkeep(handle.clone());
+        }
         crate::actors::desk::spawn_snooze_sweep(
             state.writer.clone(),
             state.rooms.clone(),
