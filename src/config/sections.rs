@@ -70,6 +70,10 @@ pub struct DatabaseSettings {
     pub url: String,
     /// SQLite `synchronous` pragma: `normal` survives a process crash, `full` survives power loss.
     pub sqlite_synchronous: String,
+    /// The page cache of each SQLite connection (the writer and each reader), in KiB: SQLite's
+    /// `cache_size` pragma (as a negative number). Memory grows toward this as the database
+    /// grows; the default keeps a group commit's index pages in memory (docs/BENCHMARKS.md).
+    pub sqlite_cache_kib: u32,
     /// How long a write waits for a lock another connection holds, in milliseconds: SQLite's
     /// `busy_timeout`, PostgreSQL's `lock_timeout` on the writers' connections.
     pub busy_timeout_ms: u64,
@@ -89,6 +93,7 @@ impl Default for DatabaseSettings {
         Self {
             url: "sqlite://data/parlor.db".into(),
             sqlite_synchronous: "normal".into(),
+            sqlite_cache_kib: 32_768,
             busy_timeout_ms: 5000,
             read_pool_size: 4,
             writers: 4,

@@ -134,6 +134,8 @@ pub struct Pragmas {
     pub busy_timeout_ms: u64,
     /// `synchronous` (`NORMAL` or `FULL`).
     pub synchronous: String,
+    /// `cache_size`, in KiB (`database.sqlite_cache_kib`).
+    pub cache_kib: u32,
     /// `wal_autocheckpoint`, in pages, when not SQLite's default (1000).
     pub wal_autocheckpoint: Option<u32>,
 }
@@ -144,23 +146,25 @@ impl Pragmas {
         Self {
             busy_timeout_ms: settings.busy_timeout_ms,
             synchronous: settings.sqlite_synchronous.to_ascii_uppercase(),
+            cache_kib: settings.sqlite_cache_kib,
             wal_autocheckpoint: None,
         }
     }
 
     /// Applies them to `conn`. Statement journals (the undo log of one statement inside a
     /// transaction, needed by every multi-row `INSERT`) stay in memory (`temp_store`), and the
-    /// page cache holds 32 MiB instead of 2, so a group commit that touches many conversations'
-    /// index pages does not spill them to the WAL before its commit (both seen in perf
-    /// profiles of the `ack` benchmark, docs/BENCHMARKS.md).
+    /// page cache holds `database.sqlite_cache_kib` (32 MiB by default instead of SQLite's 2),
+    /// so a group commit that touches many conversations' index pages does not spill them to
+    /// the WAL before its commit (both seen in perf profiles of the `ack` benchmark,
+    /// docs/BENCHMARKS.md).
     ///
     /// # Errors
     /// A pragma failed.
     pub fn apply(&self, conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; \
-             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
-            self.busy_timeout_ms, self.synchronous
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{};",
+            self.busy_timeout_ms, self.synchronous, self.cache_kib
         ))?;
         if let Some(pages) = self.wal_autocheckpoint {
             conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {pages};"))?;

@@ -1,4 +1,5 @@
-//! The read pool survives queries whose futures were dropped (a client that went away).
+//! The read pool survives queries whose futures were dropped (a client that went away); the
+//! pragmas each connection gets.
 
 use std::sync::mpsc;
 
@@ -46,4 +47,29 @@ async fn a_read_cancelled_mid_query_neither_panics_the_next_checkout_nor_blocks_
     .unwrap();
     assert_eq!(one, 1);
     release.send(()).unwrap();
+}
+
+#[test]
+fn each_connection_caches_the_configured_kib() {
+    use diesel::Connection;
+    use diesel::sqlite::SqliteConnection;
+
+    #[derive(diesel::QueryableByName)]
+    struct CacheSize {
+        #[diesel(sql_type = BigInt)]
+        cache_size: i64,
+    }
+
+    let settings = DatabaseSettings {
+        sqlite_cache_kib: 2048,
+        ..DatabaseSettings::default()
+    };
+    let mut conn = SqliteConnection::establish(":memory:").unwrap();
+    super::Pragmas::from_settings(&settings)
+        .apply(&mut conn)
+        .unwrap();
+    let got: CacheSize =
+        diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA cache_size"), &mut conn).unwrap();
+    // Negative: KiB rather than pages.
+    assert_eq!(got.cache_size, -2048);
 }
