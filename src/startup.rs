@@ -206,7 +206,7 @@ impl Application {
         let origins = settings.server.allowed_origins.clone();
         let keys = web::Data::new(jwt);
         let cors_projects = projects.clone();
-        let metrics_server = metrics_listener(&settings, &state)?;
+        let metrics_server = http::metrics::listener(&settings, &state)?;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -277,36 +277,6 @@ impl Application {
         }
         served
     }
-}
-
-/// The server of `GET /metrics` on `metrics.listen` (one worker, that route only, no
-/// authentication), when metrics are on and the address is set.
-///
-/// # Errors
-/// The address cannot be bound.
-fn metrics_listener(
-    settings: &Settings,
-    state: &web::Data<AppState>,
-) -> anyhow::Result<Option<Server>> {
-    let listen = &settings.metrics.listen;
-    if !settings.metrics.enabled || listen.is_empty() {
-        return Ok(None);
-    }
-    let listener = TcpListener::bind(listen)
-        .map_err(|e| anyhow::anyhow!("cannot bind metrics.listen {listen}: {e}"))?;
-    let address = listener.local_addr()?;
-    let state = state.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .route("/metrics", web::get().to(http::metrics::open_metrics))
-    })
-    .workers(1)
-    .listen(listener)?
-    .disable_signals()
-    .run();
-    tracing::info!(address = %address, "metrics on http://{address}/metrics");
-    Ok(Some(server))
 }
 
 /// Background chores: forget recovered rate-limit keys every minute; sweep unattached uploads

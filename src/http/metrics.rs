@@ -1,18 +1,21 @@
 //! `GET /metrics`: Prometheus metrics ([`crate::monitor`]), and the middleware that counts
 //! HTTP requests by route and status.
 
+use std::net::TcpListener;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
+use actix_web::dev::Server;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use sha2::{Digest, Sha256};
 
 use crate::actors::presence::CountOnline;
 use crate::actors::room_registry::CountRooms;
 use crate::auth::AuthUser;
 use crate::auth::extractors::bearer_token;
+use crate::config::Settings;
 use crate::error::{AppError, ErrorEnvelope};
 use crate::http::state::AppState;
 use crate::monitor;
@@ -112,4 +115,34 @@ pub async fn record(
         start.elapsed(),
     );
     Ok(response)
+}
+
+/// The server of `GET /metrics` on `metrics.listen` (one worker, that route only, no
+/// authentication), when metrics are on and the address is set.
+///
+/// # Errors
+/// The address cannot be bound.
+pub fn listener(
+    settings: &Settings,
+    state: &web::Data<AppState>,
+) -> anyhow::Result<Option<Server>> {
+    let listen = &settings.metrics.listen;
+    if !settings.metrics.enabled || listen.is_empty() {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(listen)
+        .map_err(|e| anyhow::anyhow!("cannot bind metrics.listen {listen}: {e}"))?;
+    let address = listener.local_addr()?;
+    let state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(open_metrics))
+    })
+    .workers(1)
+    .listen(listener)?
+    .disable_signals()
+    .run();
+    tracing::info!(address = %address, "metrics on http://{address}/metrics");
+    Ok(Some(server))
 }
