@@ -5,8 +5,8 @@
 //!
 //! ```text
 //!  browser ──ws──▶ SessionActor ──typed msg──▶ RoomActor ──QueueWrite──▶ CommitQueue ──WriteBatch──▶ DbWriter
-//!     ▲               │   ▲                      │   ▲        (one per thread)  ◀── results ─┘  (SyncArbiter)
-//!     └──frames───────┘   └──Deliver(bytes)──────┘   └──── Committed (in commit order) ───┘
+//!     ▲               │                          │   ▲        (one per thread)  ◀── results ─┘  (SyncArbiter)
+//!     └──frames───Outbox◀─────push(frame)────────┘   └──── Committed (in commit order) ───┘
 //!                     │
 //!                     └──Connect/Disconnect──▶ PresenceRegistry ──user:status──▶ contacts
 //!

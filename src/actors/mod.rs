@@ -15,36 +15,18 @@ pub mod commit_queue;
 pub mod db_writer;
 pub mod desk;
 mod outbox;
+#[cfg(test)]
+mod outbox_tests;
 pub mod presence;
 pub mod room;
 pub mod room_registry;
 pub mod session;
+pub mod wire;
 
-pub use outbox::Outbox;
+pub use outbox::{Outbox, WireEvent};
+pub use wire::Frame;
 
 use actix::prelude::*;
-use bytestring::ByteString;
-
-/// An encoded server frame for one session. Room broadcasts encode a frame once and send a
-/// clone of the same bytes to every session.
-#[derive(Message, Clone)]
-#[rtype(result = "()")]
-pub struct Deliver {
-    /// The JSON text frame; empty for a wake-up that carries nothing.
-    pub frame: ByteString,
-    /// Counted in the session's [`Outbox`] (live events and replays); `false` for answers.
-    pub counted: bool,
-}
-
-impl Deliver {
-    /// A frame outside any [`Outbox`] bound: answers, presence.
-    pub fn uncounted(frame: ByteString) -> Self {
-        Self {
-            frame,
-            counted: false,
-        }
-    }
-}
 
 /// Mailbox capacity of the shared actors (rooms, registries, the commit queue). actix's default
 /// of 16 makes `send` park messages under bursts, and parked messages are retried in no

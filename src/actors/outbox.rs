@@ -1,11 +1,15 @@
 //! [`Outbox`]: a session's outgoing queue as the rooms that feed it see it, bounded by
 //! `realtime.max_queued_bytes`.
 //!
-//! A client that stops reading stalls its connection's writes, and with them the session's
-//! mailbox; without a bound every event of every joined conversation would pile up there. Past
-//! the bound the outbox refuses further events and marks the session overflowed; the session
-//! closes with 4008 (`slow consumer`) as soon as it runs again, and the client catches up by
-//! rejoining with `since_seq` (docs/PROTOCOL.md §5.7).
+//! Rooms and presence push complete WebSocket [`Frame`]s into it; the connection's
+//! [`WireBody`] drains it into the HTTP dispatcher. A push takes a lock, appends a reference to
+//! the shared frame, and wakes the connection only if it was idle: no actor message, no copy.
+//!
+//! A client that stops reading stalls its connection's writes, and with them the draining; without
+//! a bound every event of every joined conversation would pile up here. Past the bound the
+//! outbox refuses further events and tells the session ([`WireEvent::Overflowed`]), which closes
+//! with 4008 (`slow consumer`); the client catches up by rejoining with `since_seq`
+//! (docs/PROTOCOL.md §5.7).
 //!
 //! Three kinds of frames pass through it:
 //! - live events ([`Outbox::send`]): a room's broadcasts and presence changes (`user:status`);
@@ -15,112 +19,230 @@
 //! - replayed history ([`Outbox::replay`]): counted but never refused; the replay waits
 //!   ([`Outbox::drained`]) while half the bound is queued, so a replay streams at the client's
 //!   pace instead of piling up in memory;
-//! - answers to the client's own commands ([`Outbox::answer`]): not counted, bounded by what the
-//!   client asked for.
+//! - answers to the client's own commands and control frames ([`Outbox::answer`]): not
+//!   counted, bounded by what the client asked for.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 
 use actix::prelude::*;
-use bytestring::ByteString;
 use tokio::sync::Notify;
 
-use super::Deliver;
+use super::wire::{Frame, WireBody};
 
-struct Shared {
-    /// Bytes of counted frames sent and not yet taken by the session.
+/// What the connection tells its session actor.
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub enum WireEvent {
+    /// A live event was refused: close with 4008.
+    Overflowed,
+    /// The connection is gone (the dispatcher dropped the body): stop.
+    Gone,
+}
+
+/// The frames between the rooms and the connection.
+#[derive(Default)]
+struct Queue {
+    /// Each frame, and whether it counts against the bound.
+    frames: VecDeque<(Frame, bool)>,
+    /// The connection's task, when it found the queue empty.
+    waker: Option<Waker>,
+    /// No more frames: the session closed, or the connection is gone.
+    closed: bool,
+}
+
+/// The state an [`Outbox`] and its [`WireBody`] share.
+pub(super) struct Shared {
+    /// Bytes of counted frames queued and not yet taken by the connection.
     queued: AtomicUsize,
     /// Set once a live event was refused; the session closes with 4008.
     overflowed: AtomicBool,
     /// Wakes a replay waiting for the session to catch up.
     drained: Notify,
-}
-
-/// A session's bounded outgoing queue (cheap to clone; clones share the count).
-#[derive(Clone)]
-pub struct Outbox {
-    recipient: Recipient<Deliver>,
-    shared: Arc<Shared>,
+    queue: Mutex<Queue>,
     limit: usize,
+    session: Recipient<WireEvent>,
 }
 
-impl Outbox {
-    /// The outbox of the session behind `recipient`, holding at most `limit` bytes of events.
-    pub fn new(recipient: Recipient<Deliver>, limit: usize) -> Self {
-        Self {
-            recipient,
-            shared: Arc::new(Shared {
-                queued: AtomicUsize::new(0),
-                overflowed: AtomicBool::new(false),
-                drained: Notify::new(),
-            }),
-            limit,
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // A panic while holding the lock leaves the queue consistent (pushes and swaps only).
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends `frame`; `false` once the queue is closed.
+    fn push(&self, frame: Frame, counted: bool) -> bool {
+        let waker = {
+            let mut queue = self.queue();
+            if queue.closed {
+                return false;
+            }
+            queue.frames.push_back((frame, counted));
+            queue.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// Moves every queued frame into `batch` (empty), or registers `waker` when there is none;
+    /// `false` once the queue is closed and empty (the body ends).
+    pub(super) fn take_all(&self, batch: &mut VecDeque<(Frame, bool)>, waker: &Waker) -> bool {
+        let mut queue = self.queue();
+        if queue.frames.is_empty() {
+            if queue.closed {
+                return false;
+            }
+            if !queue.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                queue.waker = Some(waker.clone());
+            }
+            return true;
+        }
+        *batch = std::mem::take(&mut queue.frames);
+        true
+    }
+
+    /// A frame of `len` bytes handed to the connection.
+    pub(super) fn taken(&self, len: usize, counted: bool) {
+        crate::monitor::delivered(len, counted);
+        if counted {
+            let before = self.queued.fetch_sub(len, Ordering::Relaxed);
+            let after = before.saturating_sub(len);
+            if after <= self.limit / 2 && before > self.limit / 2 {
+                self.drained.notify_waiters();
+            }
         }
     }
 
-    /// Bytes of counted frames queued and not yet taken by the session.
+    /// Closes the queue: `discard` drops what is queued, then `last` (a close frame) goes
+    /// behind whatever is left.
+    fn close(&self, last: Option<Frame>, discard: bool) {
+        let waker = {
+            let mut queue = self.queue();
+            if queue.closed {
+                return;
+            }
+            if discard {
+                queue.frames.clear();
+                self.queued.store(0, Ordering::Relaxed);
+            }
+            if let Some(frame) = last {
+                queue.frames.push_back((frame, false));
+            }
+            queue.closed = true;
+            queue.waker.take()
+        };
+        self.drained.notify_waiters();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The connection dropped its body: nothing more can be written.
+    pub(super) fn connection_gone(&self) {
+        self.close(None, true);
+        self.session.do_send(WireEvent::Gone);
+    }
+
+    fn closed(&self) -> bool {
+        self.queue().closed
+    }
+}
+
+/// A session's bounded outgoing queue (cheap to clone; clones share the queue).
+#[derive(Clone)]
+pub struct Outbox {
+    shared: Arc<Shared>,
+}
+
+impl Outbox {
+    /// The outbox of the session behind `session`, holding at most `limit` bytes of events,
+    /// and the response body that drains it.
+    pub fn new(session: Recipient<WireEvent>, limit: usize) -> (Self, WireBody) {
+        let shared = Arc::new(Shared {
+            queued: AtomicUsize::new(0),
+            overflowed: AtomicBool::new(false),
+            drained: Notify::new(),
+            queue: Mutex::new(Queue::default()),
+            limit,
+            session,
+        });
+        (
+            Self {
+                shared: shared.clone(),
+            },
+            WireBody::new(shared),
+        )
+    }
+
+    /// Bytes of counted frames queued and not yet taken by the connection.
     pub fn queued(&self) -> usize {
         self.shared.queued.load(Ordering::Relaxed)
     }
 
-    /// Queues a live event; `false` (and the session is marked overflowed) when the session
+    /// Queues a live event; `false` (and the session is told it overflowed) when the session
     /// already holds `limit` bytes of unsent events.
-    pub fn send(&self, frame: ByteString) -> bool {
-        if self.shared.overflowed.load(Ordering::Relaxed) {
+    pub fn send(&self, frame: Frame) -> bool {
+        let shared = &self.shared;
+        if shared.overflowed.load(Ordering::Relaxed) {
             return false;
         }
-        let before = self.shared.queued.fetch_add(frame.len(), Ordering::Relaxed);
-        if before + frame.len() > self.limit && before > 0 {
-            self.shared.queued.fetch_sub(frame.len(), Ordering::Relaxed);
+        let len = frame.len();
+        let before = shared.queued.fetch_add(len, Ordering::Relaxed);
+        if before + len > shared.limit && before > 0 {
+            shared.queued.fetch_sub(len, Ordering::Relaxed);
             self.overflow();
             return false;
         }
-        self.recipient.do_send(Deliver {
-            frame,
-            counted: true,
-        });
+        if !shared.push(frame, true) {
+            shared.queued.fetch_sub(len, Ordering::Relaxed);
+        }
         true
     }
 
     /// Whether `held` more bytes (frames a room keeps back for this session) fit beside what is
-    /// queued; if not, the session is marked overflowed.
+    /// queued; if not, the session is told it overflowed.
     pub fn fits(&self, held: usize) -> bool {
-        if self.shared.overflowed.load(Ordering::Relaxed) {
+        let shared = &self.shared;
+        if shared.overflowed.load(Ordering::Relaxed) {
             return false;
         }
-        let queued = self.shared.queued.load(Ordering::Relaxed);
-        if queued + held > self.limit && held > 0 {
+        let queued = shared.queued.load(Ordering::Relaxed);
+        if queued + held > shared.limit && held > 0 {
             self.overflow();
             return false;
         }
         true
     }
 
-    /// Marks the session overflowed and wakes it, so it closes now rather than at its next
-    /// frame.
+    /// Marks the session overflowed and tells it, so it closes now.
     fn overflow(&self) {
-        self.shared.overflowed.store(true, Ordering::Relaxed);
-        self.recipient
-            .do_send(Deliver::uncounted(ByteString::new()));
+        if !self.shared.overflowed.swap(true, Ordering::Relaxed) {
+            self.shared.session.do_send(WireEvent::Overflowed);
+        }
     }
 
     /// Queues a replayed message: counted, never refused (the replay paces itself with
     /// [`drained`](Self::drained)).
-    pub fn replay(&self, frame: ByteString) {
-        self.shared.queued.fetch_add(frame.len(), Ordering::Relaxed);
-        self.recipient.do_send(Deliver {
-            frame,
-            counted: true,
-        });
+    pub fn replay(&self, frame: Frame) {
+        let len = frame.len();
+        self.shared.queued.fetch_add(len, Ordering::Relaxed);
+        if !self.shared.push(frame, true) {
+            self.shared.queued.fetch_sub(len, Ordering::Relaxed);
+        }
     }
 
-    /// Waits until at most half the bound is queued, or the session is gone or overflowed.
+    /// Waits until at most half the bound is queued, or the session is closed or overflowed.
     pub async fn drained(&self) {
+        let shared = &self.shared;
         loop {
-            let notified = self.shared.drained.notified();
-            if self.shared.queued.load(Ordering::Relaxed) <= self.limit / 2
-                || !self.recipient.connected()
-                || self.shared.overflowed.load(Ordering::Relaxed)
+            let notified = shared.drained.notified();
+            if shared.queued.load(Ordering::Relaxed) <= shared.limit / 2
+                || shared.overflowed.load(Ordering::Relaxed)
+                || shared.closed()
             {
                 return;
             }
@@ -128,122 +250,25 @@ impl Outbox {
         }
     }
 
-    /// Queues an answer or a frame outside the bound.
-    pub fn answer(&self, frame: ByteString) {
-        self.recipient.do_send(Deliver::uncounted(frame));
+    /// Queues an answer or a control frame, outside the bound.
+    pub fn answer(&self, frame: Frame) {
+        self.shared.push(frame, false);
     }
 
-    /// Called by the session as it takes a delivery; `true` once the outbox has overflowed.
-    pub fn taken(&self, delivery: &Deliver) -> bool {
-        if delivery.counted {
-            let before = self
-                .shared
-                .queued
-                .fetch_sub(delivery.frame.len(), Ordering::Relaxed);
-            let after = before.saturating_sub(delivery.frame.len());
-            if after <= self.limit / 2 && before > self.limit / 2 {
-                self.shared.drained.notify_waiters();
-            }
-        }
-        self.shared.overflowed.load(Ordering::Relaxed)
+    /// Ends the queue (the session is closing): `discard` drops what is still queued (a slow
+    /// consumer), else it is written first; then `last`, a close frame, if any. Frames pushed
+    /// afterwards are dropped, and the connection ends once the rest is written.
+    pub fn close(&self, last: Option<Frame>, discard: bool) {
+        self.shared.close(last, discard);
     }
 
     /// The byte bound.
     pub fn limit(&self) -> usize {
-        self.limit
+        self.shared.limit
     }
 
-    /// Whether the session is still running.
+    /// Whether the session still takes frames.
     pub fn connected(&self) -> bool {
-        self.recipient.connected()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Receives nothing: its context is never run, like a session whose client stopped reading.
-    struct Stalled;
-
-    impl Actor for Stalled {
-        type Context = Context<Self>;
-    }
-
-    impl Handler<Deliver> for Stalled {
-        type Result = ();
-        fn handle(&mut self, _: Deliver, _: &mut Self::Context) {}
-    }
-
-    fn frame(bytes: usize) -> ByteString {
-        ByteString::from("x".repeat(bytes))
-    }
-
-    fn counted(bytes: usize) -> Deliver {
-        Deliver {
-            frame: frame(bytes),
-            counted: true,
-        }
-    }
-
-    #[actix::test]
-    async fn outbox_refuses_events_past_its_bound_until_the_session_catches_up() {
-        let stalled: Context<Stalled> = Context::new();
-        let outbox = Outbox::new(stalled.address().recipient(), 1000);
-        // Answers are never refused and do not count.
-        outbox.answer(frame(5000));
-        assert!(outbox.send(frame(400)));
-        assert!(outbox.send(frame(400)));
-        // 1200 bytes would be over 1000: refused, and the session is marked.
-        assert!(!outbox.send(frame(400)));
-        assert!(
-            outbox.taken(&counted(400)),
-            "the session learns it overflowed"
-        );
-        // Once overflowed, nothing more is queued even with room to spare.
-        assert!(!outbox.send(frame(1)));
-    }
-
-    #[actix::test]
-    async fn outbox_admits_events_as_the_session_takes_them() {
-        let stalled: Context<Stalled> = Context::new();
-        let outbox = Outbox::new(stalled.address().recipient(), 1000);
-        for _ in 0..50 {
-            assert!(outbox.send(frame(600)));
-            assert!(!outbox.taken(&counted(600)));
-        }
-        // A single event larger than the bound still goes to an empty queue.
-        assert!(outbox.send(frame(5000)));
-    }
-
-    #[actix::test]
-    async fn held_frames_count_against_the_same_bound() {
-        let stalled: Context<Stalled> = Context::new();
-        let outbox = Outbox::new(stalled.address().recipient(), 1000);
-        assert!(outbox.send(frame(600)));
-        assert!(outbox.fits(400));
-        assert!(!outbox.fits(401), "600 queued + 401 held is over 1000");
-        assert!(!outbox.send(frame(1)), "the session is marked overflowed");
-    }
-
-    #[actix::test]
-    async fn a_replay_waits_while_half_the_bound_is_queued() {
-        let stalled: Context<Stalled> = Context::new();
-        let outbox = Outbox::new(stalled.address().recipient(), 1000);
-        outbox.replay(frame(800));
-        use futures_util::FutureExt as _;
-        assert!(
-            outbox.drained().now_or_never().is_none(),
-            "800 of 1000 queued: the replay waits"
-        );
-        let waiting = outbox.clone();
-        let wait = tokio::spawn(async move { waiting.drained().await });
-        tokio::task::yield_now().await;
-        assert!(!outbox.taken(&counted(800)));
-        assert!(wait.await.is_ok(), "taken: the replay goes on");
-        assert!(outbox.drained().now_or_never().is_some());
-        // Replayed frames are never refused, whatever is queued.
-        outbox.replay(frame(5000));
-        assert!(!outbox.taken(&counted(5000)));
+        !self.shared.closed()
     }
 }

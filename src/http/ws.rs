@@ -21,7 +21,7 @@
 
 use actix_web::http::header::{HOST, ORIGIN};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_web_actors::ws::{self, WsResponseBuilder};
+use actix_web_actors::ws;
 
 use crate::actors::presence::{Admit, Disconnect};
 use crate::actors::session::SessionActor;
@@ -78,7 +78,7 @@ pub async fn upgrade(
     state.limits.ws_upgrade(state.proxies.bucket_of(&req))?;
     let auth = credentials(&req, &state)?;
     check_origin(&req, &state, auth.project_id)?;
-    ws::handshake(&req)
+    let mut response = ws::handshake(&req)
         .map_err(|e| AppError::BadRequest(format!("WebSocket handshake failed: {e}")))?;
     let session_id = SessionId::new();
     state
@@ -98,11 +98,9 @@ pub async fn upgrade(
             return Err(err);
         }
     };
-    let session = SessionActor::new(session_id, auth, user.view(), state.session.clone());
-    WsResponseBuilder::new(session, &req, stream)
-        .frame_size(state.settings.realtime.max_frame_bytes)
-        .start()
-        .map_err(|e| AppError::BadRequest(format!("WebSocket handshake failed: {e}")))
+    // The session's frames go out through its outbox (actors/wire.rs), not a WebSocket context.
+    let body = SessionActor::start(session_id, auth, user.view(), state.session.clone(), stream);
+    Ok(response.streaming(body))
 }
 
 /// Refuses a browser `Origin` that `project` does not allow: its own `allowed_origins` when it

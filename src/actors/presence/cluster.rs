@@ -187,11 +187,11 @@ impl PresenceRegistry {
             } else {
                 Status::Offline
             };
-            let frame = status_frame(StatusEvent {
+            let frame = Frame::from(status_frame(StatusEvent {
                 user_id: *contact,
                 status,
                 last_seen_at: None,
-            });
+            }));
             for session in &sessions {
                 session.outbox.send(frame.clone());
             }

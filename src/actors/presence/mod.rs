@@ -39,9 +39,9 @@ pub use cluster::{load_project_settings, load_revoked};
 pub use notify::NotifyUsers;
 pub use online::{OnlineAmong, OnlineIn, online_for_here};
 
-use crate::actors::Outbox;
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};
 use crate::actors::session::{EndSession, Shutdown};
+use crate::actors::{Frame, Outbox};
 use crate::auth::JwtKeys;
 use crate::cluster::envelope::{Event, SessionEnd};
 use crate::cluster::{Cluster, GlobalEvent, Recovered};
@@ -323,7 +323,7 @@ impl PresenceRegistry {
 
     /// Sends `event` to every session of every user in `contacts`.
     fn tell(&self, contacts: &[UserId], event: StatusEvent) {
-        let frame = status_frame(event);
+        let frame = Frame::from(status_frame(event));
         for contact in contacts {
             for session in self.live_sessions(contact) {
                 session.outbox.send(frame.clone());

@@ -22,7 +22,8 @@ pub struct NotifyUsers {
 
 impl PresenceRegistry {
     /// Sends `frame` to every session of `users` on this node.
-    pub(super) fn notify_here(&self, users: &[UserId], frame: &ByteString) {
+    pub(super) fn notify_here(&self, users: &[UserId], json: &ByteString) {
+        let frame = crate::actors::Frame::from(json);
         for user in users {
             for session in self.live_sessions(user) {
                 session.outbox.send(frame.clone());

@@ -85,7 +85,7 @@ impl Handler<Connect> for PresenceRegistry {
                         status: Status::Online,
                         last_seen_at: None,
                     });
-                    msg.outbox.send(frame);
+                    msg.outbox.send(frame.into());
                 }
             },
         );

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix::prelude::*;
 
 use super::{Held, Join, Leave, Member, RoomActor, Since, event};
-use crate::actors::Outbox;
+use crate::actors::{Frame, Outbox};
 use crate::api::{DownloadLinks, Extras};
 use crate::db::models::MessageRow;
 use crate::db::queries::extras;
@@ -146,7 +146,7 @@ async fn stream(
                 continue;
             }
             let more = extras.remove(&row.id).unwrap_or_default();
-            outbox.replay(protocol::encode(&replayed(row, more, since, &links)));
+            outbox.replay(protocol::encode(&replayed(row, more, since, &links)).into());
         }
         if !full {
             match (replay, phase) {
@@ -231,7 +231,7 @@ impl Handler<Join> for RoomActor {
         if msg.since == Since::Now {
             origin
                 .outbox
-                .answer(protocol::ack(origin.reference.as_deref(), Ack::Joined(ack)));
+                .answer(protocol::ack(origin.reference.as_deref(), Ack::Joined(ack)).into());
             self.members.insert(
                 origin.session_id,
                 Member::live(msg.actor.user_id, msg.actor.role.is_staff(), origin.outbox),
@@ -276,7 +276,7 @@ impl Handler<Join> for RoomActor {
                 // Left during the replay: the join still gets its answer.
                 origin
                     .outbox
-                    .answer(protocol::ack(reference, Ack::Joined(ack)));
+                    .answer(protocol::ack(reference, Ack::Joined(ack)).into());
                 return;
             };
             let held = member.held.take().unwrap_or_default();
@@ -292,14 +292,16 @@ impl Handler<Join> for RoomActor {
                     }
                     member
                         .outbox
-                        .answer(protocol::ack(reference, Ack::Joined(ack)));
+                        .answer(protocol::ack(reference, Ack::Joined(ack)).into());
                     held.release(&member.outbox);
                 }
                 Err(err) => {
                     tracing::warn!(conversation_id = %room.id, error = ?err, "replay failed");
                     let error =
                         AppError::Unavailable("could not replay history; join again".into());
-                    member.outbox.answer(protocol::error(reference, &error));
+                    member
+                        .outbox
+                        .answer(protocol::error(reference, &error).into());
                     room.members.remove(&session_id);
                 }
             }
@@ -349,11 +351,11 @@ impl RoomActor {
     /// so a rejoin with `since_seq` (the last seq it saw) replays exactly what it missed, with
     /// no live frame in flight to repeat it.
     pub(super) fn resync_members(&mut self, ctx: &mut Context<Self>) {
-        let frame = event(&ServerFrame::Resync {
+        let frame = Frame::from(event(&ServerFrame::Resync {
             data: ResyncEvent {
                 conversation_id: self.id,
             },
-        });
+        }));
         let sessions: Vec<SessionId> = self.members.keys().copied().collect();
         for session_id in sessions {
             if let Some(member) = self.detach(session_id, ctx) {

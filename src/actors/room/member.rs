@@ -3,9 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use bytestring::ByteString;
-
-use crate::actors::Outbox;
+use crate::actors::{Frame, Outbox};
 use crate::domain::UserId;
 
 /// Frames held back for a session while its replay is out.
@@ -13,7 +11,7 @@ use crate::domain::UserId;
 pub(super) struct Held {
     /// Each frame, and whether it is a live event (counted) or an answer to the session's own
     /// command (not counted, bounded by `realtime.max_in_flight`).
-    pub(super) frames: Vec<(ByteString, bool)>,
+    pub(super) frames: Vec<(Frame, bool)>,
     /// Bytes of the events among them.
     pub(super) bytes: usize,
 }
@@ -55,7 +53,7 @@ impl Member {
     }
 
     /// A live event: held during a replay (counted against the session's bound), else queued.
-    pub(super) fn send(&mut self, frame: ByteString) {
+    pub(super) fn send(&mut self, frame: Frame) {
         match &mut self.held {
             Some(held) => {
                 if self.outbox.fits(held.bytes + frame.len()) {
@@ -71,7 +69,7 @@ impl Member {
 
     /// An answer to this session's own command: behind its held frames during a replay, never
     /// counted against the bound.
-    pub(super) fn answer(&mut self, frame: ByteString) {
+    pub(super) fn answer(&mut self, frame: Frame) {
         match &mut self.held {
             Some(held) => held.frames.push((frame, false)),
             None => self.outbox.answer(frame),

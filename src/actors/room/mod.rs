@@ -50,6 +50,7 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
+use crate::actors::Frame;
 use crate::actors::commit_queue::{CommitQueue, CommitQueues};
 use crate::actors::db_writer::DbWriter;
 use crate::api::{DownloadLinks, MessageView};
@@ -279,7 +280,9 @@ impl RoomActor {
             .is_ok_and(|l| l.status == ConversationStatus::Closed)
     }
 
-    fn broadcast(&mut self, frame: &ByteString, except: Option<SessionId>) {
+    /// Sends `json` to every member but `except`, framed once for all of them.
+    fn broadcast(&mut self, json: &ByteString, except: Option<SessionId>) {
+        let frame = Frame::from(json);
         for (id, member) in &mut self.members {
             if Some(*id) != except {
                 member.send(frame.clone());
@@ -288,7 +291,8 @@ impl RoomActor {
     }
 
     /// Sends an answer to one session, behind its held frames if it is replaying here.
-    fn send_to(&mut self, origin: &Origin, frame: ByteString) {
+    fn send_to(&mut self, origin: &Origin, json: ByteString) {
+        let frame = Frame::from(json);
         match self.members.get_mut(&origin.session_id) {
             Some(member) => member.answer(frame),
             None => origin.outbox.answer(frame),

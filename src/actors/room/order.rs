@@ -16,6 +16,7 @@ use actix::prelude::*;
 use bytestring::ByteString;
 
 use super::{Origin, RoomActor, RoomState};
+use crate::actors::Frame;
 use crate::cluster::envelope::{Effect, Envelope, Event};
 use crate::cluster::sequencer::{MAX_HELD, Supersede};
 use crate::cluster::{Cluster, RemoteEvent};
@@ -252,7 +253,8 @@ impl RoomActor {
     }
 
     /// Sends `frame` to the members in `audience` but `except`.
-    fn tell(&mut self, frame: &ByteString, except: Option<SessionId>, audience: Audience) {
+    fn tell(&mut self, json: &ByteString, except: Option<SessionId>, audience: Audience) {
+        let frame = Frame::from(json);
         for (id, member) in &mut self.members {
             let wanted = match audience {
                 Audience::All => true,
@@ -267,10 +269,11 @@ impl RoomActor {
 
     /// Sends `frame` to the joined sessions of `user` and of the participants who moderate
     /// (owners, admins, moderators).
-    fn tell_staff_and(&mut self, frame: &ByteString, user: UserId) {
+    fn tell_staff_and(&mut self, json: &ByteString, user: UserId) {
         let RoomState::Ready(loaded) = &self.state else {
             return;
         };
+        let frame = Frame::from(json);
         for member in self.members.values_mut() {
             let staff = loaded
                 .participants

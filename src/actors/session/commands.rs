@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use actix::prelude::*;
-use actix_web_actors::ws;
+use actix_http::ws;
 
 use super::SessionActor;
+use crate::actors::Frame;
 use crate::actors::room::{Join, Leave, MarkReceipt, PostMessage, SetTyping, Since};
 use crate::actors::room_registry::locate;
 use crate::db::queries::messages::Change;
@@ -31,25 +32,24 @@ pub(super) enum Reply {
 }
 
 impl SessionActor {
-    pub(super) fn reply(
-        ctx: &mut ws::WebsocketContext<Self>,
-        reference: Option<&str>,
-        result: Result<Reply, AppError>,
-    ) {
+    /// Answers a command: its `ack`, or an `error` frame.
+    pub(super) fn reply(&self, reference: Option<&str>, result: Result<Reply, AppError>) {
         match result {
             Ok(Reply::Sent) => {}
-            Ok(Reply::Ack(data)) => ctx.text(protocol::ack(reference, data)),
-            Err(err) => ctx.text(protocol::error(reference, &err)),
+            Ok(Reply::Ack(data)) => self.say(protocol::ack(reference, data)),
+            Err(err) => self.say(protocol::error(reference, &err)),
         }
+    }
+
+    /// Queues one of the session's own frames (an answer, outside the outbox's bound).
+    pub(super) fn say(&self, text: bytestring::ByteString) {
+        self.outbox.answer(Frame::text(&text));
     }
 
     /// Counts one frame against the session's budget: `Err(Some(error))` to answer when it is
     /// spent; `Err(None)` when the client keeps flooding and the session was closed with 1008
     /// (a closed socket gets no reply: RFC 6455 §5.5.1 allows no data after Close).
-    fn admit_frame(
-        &mut self,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) -> Result<(), Option<AppError>> {
+    fn admit_frame(&mut self, ctx: &mut Context<Self>) -> Result<(), Option<AppError>> {
         use governor::clock::{Clock, DefaultClock};
         if let Err(not_until) = self.commands.check() {
             if self.refusals.check().is_err() {
@@ -72,7 +72,7 @@ impl SessionActor {
         Ok(())
     }
 
-    pub(super) fn handle_binary(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+    pub(super) fn handle_binary(&mut self, ctx: &mut Context<Self>) {
         let err = match self.admit_frame(ctx) {
             Ok(()) => {
                 AppError::BadRequest("only unfragmented JSON text frames are accepted".into())
@@ -80,10 +80,10 @@ impl SessionActor {
             Err(Some(err)) => err,
             Err(None) => return,
         };
-        ctx.text(protocol::error(None, &err));
+        self.say(protocol::error(None, &err));
     }
 
-    pub(super) fn handle_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+    pub(super) fn handle_text(&mut self, text: &str, ctx: &mut Context<Self>) {
         let parsed = protocol::parse(text);
         let reference = match &parsed {
             Ok(frame) => frame.reference.clone(),
@@ -91,16 +91,16 @@ impl SessionActor {
         };
         if self.draining {
             let err = AppError::Unavailable("the server is shutting down".into());
-            return ctx.text(protocol::error(reference.as_deref(), &err));
+            return self.say(protocol::error(reference.as_deref(), &err));
         }
         match self.admit_frame(ctx) {
             Ok(()) => {}
-            Err(Some(err)) => return ctx.text(protocol::error(reference.as_deref(), &err)),
+            Err(Some(err)) => return self.say(protocol::error(reference.as_deref(), &err)),
             Err(None) => return,
         }
         let frame = match parsed {
             Ok(frame) => frame,
-            Err(bad) => return ctx.text(protocol::error(bad.reference.as_deref(), &bad.error)),
+            Err(bad) => return self.say(protocol::error(bad.reference.as_deref(), &bad.error)),
         };
         match frame.command {
             ClientCommand::Join(data) => self.join(data, reference, ctx),
@@ -113,7 +113,7 @@ impl SessionActor {
                         let change = Change::Edit(content.into_inner());
                         self.change(data.message_id, change, reference, ctx);
                     }
-                    Err(err) => Self::reply(ctx, reference.as_deref(), Err(err.into())),
+                    Err(err) => self.reply(reference.as_deref(), Err(err.into())),
                 }
             }
             ClientCommand::Delete(data) => {
@@ -131,7 +131,7 @@ impl SessionActor {
             }
             ClientCommand::Refresh(data) => {
                 let result = self.refresh(&data.access_token, ctx);
-                Self::reply(ctx, reference.as_deref(), result);
+                self.reply(reference.as_deref(), result);
             }
             ClientCommand::ReactionAdd(data) => self.react(data, true, reference, ctx),
             ClientCommand::ReactionRemove(data) => self.react(data, false, reference, ctx),
@@ -139,11 +139,7 @@ impl SessionActor {
     }
 
     /// `auth:refresh`: continues the session on a newer access token of the same user.
-    fn refresh(
-        &mut self,
-        token: &str,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) -> Result<Reply, AppError> {
+    fn refresh(&mut self, token: &str, ctx: &mut Context<Self>) -> Result<Reply, AppError> {
         let renewed = self.deps.jwt.verify(token)?;
         if renewed.id != self.auth.id || renewed.project_id != self.auth.project_id {
             return Err(AppError::Forbidden(
@@ -167,17 +163,12 @@ impl SessionActor {
         })))
     }
 
-    fn join(
-        &mut self,
-        data: JoinData,
-        reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) {
+    fn join(&mut self, data: JoinData, reference: Option<String>, ctx: &mut Context<Self>) {
         let since = match (data.since_seq, data.since_version) {
             (Some(_), Some(_)) => {
                 let err =
                     AppError::Validation("data: give since_seq or since_version, not both".into());
-                return Self::reply(ctx, reference.as_deref(), Err(err));
+                return self.reply(reference.as_deref(), Err(err));
             }
             (Some(seq), None) => Since::Seq(seq),
             (None, Some(version)) => Since::Version(version),
@@ -186,7 +177,7 @@ impl SessionActor {
         let (id, actor) = (data.conversation_id, self.auth.actor());
         self.with_room(id, reference, ctx, move |session, room, reference, ctx| {
             let join = Join {
-                origin: session.origin(reference.clone(), ctx),
+                origin: session.origin(reference.clone()),
                 actor,
                 since,
             };
@@ -201,19 +192,14 @@ impl SessionActor {
         });
     }
 
-    fn leave(
-        &mut self,
-        id: ConversationId,
-        reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) {
+    fn leave(&mut self, id: ConversationId, reference: Option<String>, ctx: &mut Context<Self>) {
         self.joined.remove(&id);
         let ack = Ack::Conversation(ConversationAck {
             conversation_id: id,
         });
         if !self.rooms.get(&id).is_some_and(Addr::connected) {
             // No room this session has talked to: nothing joined or typing there to end.
-            return Self::reply(ctx, reference.as_deref(), Ok(Reply::Ack(ack)));
+            return self.reply(reference.as_deref(), Ok(Reply::Ack(ack)));
         }
         let leave = Leave {
             session_id: self.id,
@@ -227,12 +213,7 @@ impl SessionActor {
         });
     }
 
-    fn post(
-        &mut self,
-        data: SendData,
-        reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) {
+    fn post(&mut self, data: SendData, reference: Option<String>, ctx: &mut Context<Self>) {
         let checked = MessageContent::parse_with_attachment(
             &data.content,
             self.deps.config.message_max_chars,
@@ -241,7 +222,7 @@ impl SessionActor {
         .and_then(|content| Ok((content, validate_client_msg_id(data.client_msg_id)?)));
         let (content, client_msg_id) = match checked {
             Ok(checked) => checked,
-            Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err.into())),
+            Err(err) => return self.reply(reference.as_deref(), Err(err.into())),
         };
         let (id, actor) = (data.conversation_id, self.auth.actor());
         let here = mentions::parse(content.as_str()).here;
@@ -252,7 +233,7 @@ impl SessionActor {
                     content: content.into_inner(),
                     client_msg_id,
                     attachment_id: data.attachment_id,
-                    origin: Some(session.origin(reference.clone(), ctx)),
+                    origin: Some(session.origin(reference.clone())),
                     system: false,
                     reply_to: data.reply_to,
                     online,
@@ -272,7 +253,7 @@ impl SessionActor {
         message_id: MessageId,
         change: Change,
         reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
+        ctx: &mut Context<Self>,
     ) {
         let registry = self.deps.rooms.clone();
         let lookup = async move { locate(&registry, message_id).await };
@@ -280,13 +261,13 @@ impl SessionActor {
         ctx.wait(lookup.into_actor(self).map(move |found, session, ctx| {
             let location = match found {
                 Ok(location) => location,
-                Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err)),
+                Err(err) => return session.reply(reference.as_deref(), Err(err)),
             };
             let id = location.conversation_id;
             let here = matches!(&change, Change::Edit(text) if mentions::parse(text).here);
             session.with_here(id, here, ctx, move |session, online, ctx| {
                 session.with_room(id, reference, ctx, move |session, room, reference, ctx| {
-                    let origin = Some(session.origin(reference.clone(), ctx));
+                    let origin = Some(session.origin(reference.clone()));
                     let mut msg = location.change(actor, message_id, change, origin);
                     msg.online = online;
                     session.forward(id, room, msg, reference, ctx, |_, result| {
@@ -302,7 +283,7 @@ impl SessionActor {
         data: ReceiptData,
         kind: ReceiptKind,
         reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
+        ctx: &mut Context<Self>,
     ) {
         let mark = MarkReceipt {
             actor: self.auth.actor(),
@@ -323,7 +304,7 @@ impl SessionActor {
         id: ConversationId,
         typing: bool,
         reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
+        ctx: &mut Context<Self>,
     ) {
         let set = SetTyping {
             actor: self.auth.actor(),

@@ -3,7 +3,6 @@
 //! wait (`ctx.wait`), so they still reach the room in the order sent.
 
 use actix::prelude::*;
-use actix_web_actors::ws;
 
 use super::SessionActor;
 use super::commands::Reply;
@@ -21,8 +20,8 @@ impl SessionActor {
         &mut self,
         id: ConversationId,
         here: bool,
-        ctx: &mut ws::WebsocketContext<Self>,
-        then: impl FnOnce(&mut Self, Option<Vec<UserId>>, &mut ws::WebsocketContext<Self>) + 'static,
+        ctx: &mut Context<Self>,
+        then: impl FnOnce(&mut Self, Option<Vec<UserId>>, &mut Context<Self>) + 'static,
     ) {
         if !here {
             return then(self, None, ctx);
@@ -42,11 +41,11 @@ impl SessionActor {
         data: ReactionData,
         add: bool,
         reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
+        ctx: &mut Context<Self>,
     ) {
         let emoji = match Emoji::parse(&data.emoji) {
             Ok(emoji) => emoji.into_inner(),
-            Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err.into())),
+            Err(err) => return self.reply(reference.as_deref(), Err(err.into())),
         };
         let (registry, message_id) = (self.deps.rooms.clone(), data.message_id);
         let lookup = async move { locate(&registry, message_id).await };
@@ -54,14 +53,14 @@ impl SessionActor {
         ctx.wait(lookup.into_actor(self).map(move |found, session, ctx| {
             let id = match found {
                 Ok(location) => location.conversation_id,
-                Err(err) => return Self::reply(ctx, reference.as_deref(), Err(err)),
+                Err(err) => return session.reply(reference.as_deref(), Err(err)),
             };
             session.with_room(id, reference, ctx, move |session, room, reference, ctx| {
                 let msg = Annotate {
                     actor,
                     message_id,
                     annotation: Annotation::React { emoji, add },
-                    origin: Some(session.origin(reference.clone(), ctx)),
+                    origin: Some(session.origin(reference.clone())),
                 };
                 session.forward(id, room, msg, reference, ctx, |_, result| {
                     result.map(|_| Reply::Sent)

@@ -5,10 +5,13 @@
 //! frames reach each room in the order sent); its command budget (`realtime.commands_per_second`)
 //! and the commands in flight; heartbeat bookkeeping. Receives text frames from the browser
 //! (parsed into [`ClientCommand`](crate::protocol::ClientCommand)s and forwarded as typed
-//! messages to room actors, `commands.rs`) and [`Deliver`] messages from rooms and the presence
-//! registry (written to the socket as they are). Never touches the database.
+//! messages to room actors, `commands.rs`). Rooms and the presence registry do not message it
+//! per event: they push frames into its [`Outbox`], which the connection drains
+//! (`actors/wire.rs`). Never touches the database.
 //!
-//! Started by the `/api/v1/ws` handler after authentication and admission. Stops when the
+//! Started by the `/api/v1/ws` handler ([`SessionActor::start`]) after authentication and
+//! admission; runs as its own task beside the connection, which it learns has ended from its
+//! inbound stream or from [`WireEvent::Gone`]. Stops when the
 //! client closes; with 1007 on a text frame that is not UTF-8 (RFC 6455 §8.1), 1002 on another
 //! protocol error, 1009 on a frame over `realtime.max_frame_bytes`, 1008 when the client keeps
 //! flooding past its command budget; with 1001 when the client is silent for
@@ -27,13 +30,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_web_actors::ws;
+use actix_http::ws;
+use actix_web::error::PayloadError;
+use bytes::Bytes;
+use futures_util::Stream;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::actors::presence::{Connect, Disconnect, PresenceRegistry};
 use crate::actors::room::{Leave, RoomActor};
 use crate::actors::room_registry::RoomRegistry;
-use crate::actors::{Deliver, Outbox};
+use crate::actors::wire::{Inbound, InboundError, Incoming, WireBody};
+use crate::actors::{Frame, Outbox, WireEvent};
 use crate::api::UserView;
 use crate::auth::{AuthUser, JwtKeys};
 use crate::config::Settings;
@@ -98,6 +105,8 @@ pub struct SessionConfig {
     pub client_timeout: Duration,
     /// `realtime.max_queued_bytes`.
     pub max_queued_bytes: usize,
+    /// `realtime.max_frame_bytes`.
+    pub max_frame_bytes: usize,
     /// `limits.message_max_chars`.
     pub message_max_chars: usize,
     /// `realtime.commands_per_second` with `realtime.commands_burst`.
@@ -118,6 +127,7 @@ impl SessionConfig {
             heartbeat_interval: realtime.heartbeat_interval(),
             client_timeout: realtime.client_timeout(),
             max_queued_bytes: realtime.max_queued_bytes,
+            max_frame_bytes: realtime.max_frame_bytes,
             message_max_chars: settings.limits.message_max_chars,
             command_quota: Quota::per_second(rate).allow_burst(burst),
             max_in_flight: realtime.max_in_flight,
@@ -157,9 +167,9 @@ pub struct SessionActor {
     in_flight: usize,
     /// Set by [`Shutdown`]: no new commands; close with 1001 once `in_flight` is 0.
     draining: bool,
-    /// The bounded queue rooms and presence send live events through; made as the session
-    /// starts (it needs the session's address).
-    outbox: Option<Outbox>,
+    /// The bounded queue everything the session sends goes through: rooms' and presence's
+    /// events, answers, heartbeats, the close.
+    outbox: Outbox,
     /// Frames per second (`realtime.commands_per_second`, `realtime.commands_burst`).
     commands: DefaultDirectRateLimiter,
     /// Frames refused by `commands`, on the same quota: once it runs dry too, the client is
@@ -170,10 +180,24 @@ pub struct SessionActor {
 }
 
 impl SessionActor {
-    /// A session for an authenticated user, admitted by presence as `id`.
-    pub fn new(id: SessionId, auth: AuthUser, user: UserView, deps: SessionDeps) -> Self {
+    /// Starts the session of an authenticated user, admitted by presence as `id`, reading the
+    /// client's frames from `inbound` (the upgrade request's body); returns the body of the
+    /// upgrade response.
+    pub fn start<S>(
+        id: SessionId,
+        auth: AuthUser,
+        user: UserView,
+        deps: SessionDeps,
+        inbound: S,
+    ) -> WireBody
+    where
+        S: Stream<Item = Result<Bytes, PayloadError>> + Unpin + 'static,
+    {
+        let mut ctx = Context::new();
+        let (outbox, body) = Outbox::new(ctx.address().recipient(), deps.config.max_queued_bytes);
+        ctx.add_stream(Inbound::new(inbound, deps.config.max_frame_bytes));
         let quota = deps.config.command_quota;
-        Self {
+        ctx.run(Self {
             id,
             auth,
             user,
@@ -184,11 +208,12 @@ impl SessionActor {
             unregistered: false,
             in_flight: 0,
             draining: false,
-            outbox: None,
+            outbox,
             commands: RateLimiter::direct(quota),
             refusals: RateLimiter::direct(quota),
             expiry: None,
-        }
+        });
+        body
     }
 
     fn unregister(&mut self) {
@@ -209,29 +234,32 @@ impl SessionActor {
     }
 
     /// Leaves everything and closes the socket with `code` and `reason`.
-    fn end(&mut self, code: ws::CloseCode, reason: &str, ctx: &mut ws::WebsocketContext<Self>) {
+    /// A slow consumer's queued frames are dropped; otherwise they are written first.
+    fn end(&mut self, code: ws::CloseCode, reason: &str, ctx: &mut Context<Self>) {
         self.unregister();
-        ctx.close(Some(ws::CloseReason {
+        let close = Frame::close(Some(ws::CloseReason {
             code,
             description: (!reason.is_empty()).then(|| reason.to_string()),
         }));
+        let slow = code == ws::CloseCode::Other(SLOW_CONSUMER);
+        self.outbox.close(Some(close), slow);
         ctx.stop();
     }
 
-    fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
+    fn heartbeat(&self, ctx: &mut Context<Self>) {
         let timeout = self.deps.config.client_timeout;
         ctx.run_interval(self.deps.config.heartbeat_interval, move |session, ctx| {
             if session.last_heard.elapsed() > timeout {
                 tracing::debug!(session_id = %session.id, "client timed out");
                 session.end(ws::CloseCode::Away, "", ctx);
             } else {
-                ctx.ping(b"");
+                session.outbox.answer(Frame::ping());
             }
         });
     }
 
     /// (Re)arms the timer that ends the session when its access token expires.
-    fn arm_expiry(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+    fn arm_expiry(&mut self, ctx: &mut Context<Self>) {
         if let Some(handle) = self.expiry.take() {
             ctx.cancel_future(handle);
         }
@@ -249,7 +277,7 @@ impl SessionActor {
     }
 
     /// While draining, closes with 1001 once nothing is in flight.
-    fn close_if_drained(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+    fn close_if_drained(&mut self, ctx: &mut Context<Self>) {
         if self.draining && self.in_flight == 0 {
             self.end(ws::CloseCode::Away, "server shutting down", ctx);
         }
@@ -257,23 +285,21 @@ impl SessionActor {
 }
 
 impl Actor for SessionActor {
-    type Context = ws::WebsocketContext<Self>;
+    type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         tracing::debug!(session_id = %self.id, user_id = %self.auth.id, "session started");
-        ctx.text(protocol::encode(&ServerFrame::Welcome {
+        self.say(protocol::encode(&ServerFrame::Welcome {
             data: Welcome {
                 user: self.user.clone(),
                 session_id: self.id,
                 token_expires_at: self.auth.expires_at(),
             },
         }));
-        let outbox = Outbox::new(ctx.address().recipient(), self.deps.config.max_queued_bytes);
-        self.outbox = Some(outbox.clone());
         self.deps.presence.do_send(Connect {
             user_id: self.auth.id,
             session_id: self.id,
-            outbox,
+            outbox: self.outbox.clone(),
             shutdown: ctx.address().recipient(),
             end: ctx.address().recipient(),
         });
@@ -283,6 +309,8 @@ impl Actor for SessionActor {
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
         self.unregister();
+        // Whatever is queued is still written; then the connection ends.
+        self.outbox.close(None, false);
         Running::Stop
     }
 }
@@ -309,67 +337,47 @@ impl Handler<EndSession> for SessionActor {
     }
 }
 
-impl Handler<Deliver> for SessionActor {
+impl Handler<WireEvent> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
-        if self
-            .outbox
-            .as_ref()
-            .is_some_and(|outbox| outbox.taken(&msg))
-        {
-            if !self.unregistered {
+    fn handle(&mut self, event: WireEvent, ctx: &mut Self::Context) {
+        match event {
+            WireEvent::Overflowed if !self.unregistered => {
                 tracing::info!(session_id = %self.id, "slow consumer: outgoing queue full, closing");
                 crate::monitor::slow_consumer_closed();
                 self.end(ws::CloseCode::Other(SLOW_CONSUMER), "slow consumer", ctx);
             }
-            return;
-        }
-        if !msg.frame.is_empty() {
-            crate::monitor::delivered(msg.frame.len(), msg.counted);
-            ctx.text(msg.frame);
+            WireEvent::Overflowed => {}
+            WireEvent::Gone => ctx.stop(),
         }
     }
 }
 
-/// Whether a read error is a text frame that is not valid UTF-8. actix-web-actors reports it
-/// as an I/O error of kind `Other` carrying `str::Utf8Error`'s text; the only other I/O errors
-/// there are failures of the connection itself.
-fn invalid_utf8(err: &ws::ProtocolError) -> bool {
-    match err {
-        ws::ProtocolError::Io(io) => {
-            io.kind() == std::io::ErrorKind::Other && io.to_string().contains("utf-8")
-        }
-        _ => false,
-    }
-}
-
-impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for SessionActor {
-    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        let message = match item {
-            Ok(message) => message,
-            Err(ws::ProtocolError::Overflow) => {
-                tracing::debug!(session_id = %self.id, "frame too large");
-                let reason = "frame exceeds realtime.max_frame_bytes";
-                return self.end(ws::CloseCode::Size, reason, ctx);
-            }
-            Err(err) if invalid_utf8(&err) => {
-                tracing::debug!(session_id = %self.id, "text frame is not UTF-8");
-                return self.end(ws::CloseCode::Invalid, "text frame is not valid UTF-8", ctx);
-            }
+impl StreamHandler<Result<Incoming, InboundError>> for SessionActor {
+    fn handle(&mut self, item: Result<Incoming, InboundError>, ctx: &mut Self::Context) {
+        let incoming = match item {
+            Ok(incoming) => incoming,
             Err(err) => {
-                tracing::debug!(session_id = %self.id, error = %err, "protocol error");
-                return self.end(ws::CloseCode::Protocol, "", ctx);
+                tracing::debug!(session_id = %self.id, error = %err, "inbound frame refused");
+                let (code, reason) = match err {
+                    InboundError::TooLarge => (ws::CloseCode::Size, err.to_string()),
+                    InboundError::NotUtf8 => (ws::CloseCode::Invalid, err.to_string()),
+                    InboundError::Protocol(_) => (ws::CloseCode::Protocol, String::new()),
+                    InboundError::Connection(_) => return ctx.stop(),
+                };
+                return self.end(code, &reason, ctx);
             }
         };
         self.last_heard = Instant::now();
-        match message {
-            ws::Message::Text(text) => self.handle_text(&text, ctx),
-            ws::Message::Ping(bytes) => ctx.pong(&bytes),
-            ws::Message::Pong(_) | ws::Message::Nop => {}
-            ws::Message::Binary(_) | ws::Message::Continuation(_) => self.handle_binary(ctx),
-            ws::Message::Close(reason) => {
-                ctx.close(reason);
+        match incoming {
+            Incoming::Text(text) => self.handle_text(&text, ctx),
+            Incoming::Ping(payload) => self.outbox.answer(Frame::pong(&payload)),
+            Incoming::Pong => {}
+            Incoming::Unsupported => self.handle_binary(ctx),
+            Incoming::Close(reason) => {
+                // Echo the client's close (RFC 6455 §5.5.1) behind what is queued.
+                self.unregister();
+                self.outbox.close(Some(Frame::close(reason)), false);
                 ctx.stop();
             }
         }

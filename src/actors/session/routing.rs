@@ -2,11 +2,9 @@
 //! room stopped in between, and answered when the room answers.
 
 use actix::prelude::*;
-use actix_web_actors::ws;
 
 use super::SessionActor;
 use super::commands::Reply;
-use crate::actors::Outbox;
 use crate::actors::room::{Origin, RoomActor};
 use crate::actors::room_registry::{GetRoom, send_to_room};
 use crate::domain::ConversationId;
@@ -20,9 +18,8 @@ impl SessionActor {
         &mut self,
         id: ConversationId,
         reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
-        then: impl FnOnce(&mut Self, Addr<RoomActor>, Option<String>, &mut ws::WebsocketContext<Self>)
-        + 'static,
+        ctx: &mut Context<Self>,
+        then: impl FnOnce(&mut Self, Addr<RoomActor>, Option<String>, &mut Context<Self>) + 'static,
     ) {
         if let Some(room) = self.rooms.get(&id).filter(|room| room.connected()).cloned() {
             then(self, room, reference, ctx);
@@ -37,7 +34,7 @@ impl SessionActor {
                         session.rooms.insert(id, room.clone());
                         then(session, room, reference, ctx);
                     }
-                    Err(err) => Self::reply(ctx, reference.as_deref(), Err(err.into())),
+                    Err(err) => session.reply(reference.as_deref(), Err(err.into())),
                 }),
         );
     }
@@ -51,7 +48,7 @@ impl SessionActor {
         room: Addr<RoomActor>,
         msg: M,
         reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
+        ctx: &mut Context<Self>,
         map: impl FnOnce(&mut Self, M::Result) -> Result<Reply, AppError> + 'static,
     ) where
         M: actix::Message + Send + Clone + 'static,
@@ -79,23 +76,16 @@ impl SessionActor {
                 // only the user's own conversations, and look the room up afresh next time.
                 session.rooms.remove(&id);
             }
-            Self::reply(ctx, reference.as_deref(), result);
+            session.reply(reference.as_deref(), result);
             session.close_if_drained(ctx);
         }));
     }
 
-    pub(super) fn origin(
-        &mut self,
-        reference: Option<String>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) -> Origin {
-        let limit = self.deps.config.max_queued_bytes;
-        let outbox = self
-            .outbox
-            .get_or_insert_with(|| Outbox::new(ctx.address().recipient(), limit));
+    /// Where a room sends this command's answer: this session's outbox.
+    pub(super) fn origin(&self, reference: Option<String>) -> Origin {
         Origin {
             session_id: self.id,
-            outbox: outbox.clone(),
+            outbox: self.outbox.clone(),
             reference,
         }
     }
