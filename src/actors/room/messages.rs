@@ -37,7 +37,7 @@ pub enum Since {
 #[derive(Message, Clone)]
 #[rtype(result = "Result<(), AppError>")]
 pub struct Join {
-    /// The joining session, its mailbox and the `ref` to acknowledge.
+    /// The joining session, its outbox and the `ref` to acknowledge.
     pub origin: Origin,
     /// Its user.
     pub actor: PolicyActor,

@@ -19,7 +19,7 @@
 //! through [`RoomDeps::on_stop`].
 //!
 //! Ordering: a session's `ack` for a join, a send, an edit or a deletion is delivered through
-//! the same mailbox as the room's events, so every session sees one consistent order: replayed
+//! the same outbox as the room's events, so every session sees one consistent order: replayed
 //! history, then the join `ack`, then live events; a sender sees its `ack` for seq N before any
 //! `message:new` after N. Edits and deletions are written through the same commit queue as
 //! sends, so `message:updated` for seq N always follows N's `message:new`.
