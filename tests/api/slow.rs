@@ -9,7 +9,14 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::helpers::spawn_app_with;
 #[actix_web::test]
 async fn a_client_that_stops_reading_is_closed_as_a_slow_consumer_and_catches_up_with_since_seq() {
-    let app = spawn_app_with(|s| s.realtime.max_queued_bytes = 64 * 1024).await;
+    let app = spawn_app_with(|s| {
+        s.realtime.max_queued_bytes = 64 * 1024;
+        // Bob's stall lasts as long as the sends below (over 30 s on a loaded machine); this
+        // test is about the outbox's bound, so the kernel must not abort his connection first
+        // (the stall timeout has its own test below).
+        s.server.stall_timeout_s = 0;
+    })
+    .await;
     let (ann, bob) = (app.register("ann").await, app.register("bob").await);
     let id = app.conversation(&ann, &[&bob]).await;
     let mut bob_ws = app.ws(&bob).await;
