@@ -280,16 +280,6 @@ impl RoomActor {
             .is_ok_and(|l| l.status == ConversationStatus::Closed)
     }
 
-    /// Sends `json` to every member but `except`, framed once for all of them.
-    fn broadcast(&mut self, json: &ByteString, except: Option<SessionId>) {
-        let frame = Frame::from(json);
-        for (id, member) in &mut self.members {
-            if Some(*id) != except {
-                member.send(frame.clone());
-            }
-        }
-    }
-
     /// Sends an answer to one session, behind its held frames if it is replaying here.
     fn send_to(&mut self, origin: &Origin, json: ByteString) {
         let frame = Frame::from(json);

@@ -238,7 +238,6 @@ impl RoomActor {
             }
             match (item.frame, staff_and, item.audience) {
                 (Some(frame), Some(user), _) => self.tell_staff_and(&frame, user),
-                (Some(frame), None, Audience::All) => self.broadcast(&frame, item.except),
                 (Some(frame), None, audience) => self.tell(&frame, item.except, audience),
                 (None, _, _) => {}
             }
@@ -252,8 +251,13 @@ impl RoomActor {
         }
     }
 
-    /// Sends `frame` to the members in `audience` but `except`.
-    fn tell(&mut self, json: &ByteString, except: Option<SessionId>, audience: Audience) {
+    /// Sends `json` to the members in `audience` but `except`, framed once for all of them.
+    pub(super) fn tell(
+        &mut self,
+        json: &ByteString,
+        except: Option<SessionId>,
+        audience: Audience,
+    ) {
         let frame = Frame::from(json);
         for (id, member) in &mut self.members {
             let wanted = match audience {

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use actix::prelude::*;
 
+use super::order::Audience;
 use super::{RoomActor, SetTyping, Typist, event};
 use crate::cluster::envelope::{Effect, Event};
 use crate::domain::UserId;
@@ -35,7 +36,7 @@ impl RoomActor {
             data: self.typing_event(user),
         });
         self.publish_typing(&frame);
-        self.broadcast(&frame, Some(except));
+        self.tell(&frame, Some(except), Audience::All);
     }
 
     /// Ends `user`'s typing indicator, telling the other sessions if they were told it started.
@@ -47,7 +48,7 @@ impl RoomActor {
                     data: self.typing_event(user),
                 });
                 self.publish_typing(&frame);
-                self.broadcast(&frame, Some(typist.session_id));
+                self.tell(&frame, Some(typist.session_id), Audience::All);
             }
         }
     }

@@ -64,6 +64,7 @@ fn each_connection_caches_the_configured_kib() {
         sqlite_cache_kib: 2048,
         ..DatabaseSettings::default()
     };
+    // A test on an in-memory database: no client, file or network input reaches these unwraps.
     let mut conn = SqliteConnection::establish(":memory:").unwrap();
     super::Pragmas::from_settings(&settings)
         .apply(&mut conn)
