@@ -230,6 +230,14 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// 429 `rate_limited` for a refusal by the limit `kind` (`send`, `frames`, `in_flight`,
+    /// `api`, `login`, `auth`, ...), which it counts in `parlor_rate_limited_total{kind}`:
+    /// every refusal is built here, so each is counted once.
+    pub fn rate_limited(kind: &'static str, retry_after: Duration) -> Self {
+        crate::monitor::rate_limited(kind);
+        Self::RateLimited { retry_after }
+    }
+
     /// The stable code sent to clients.
     pub fn code(&self) -> ErrorCode {
         match self {

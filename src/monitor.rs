@@ -166,7 +166,8 @@ pub fn committed(size: usize, elapsed: std::time::Duration) {
     histogram!(COMMIT_SECONDS).record(elapsed.as_secs_f64());
 }
 
-/// A refusal by the rate limit `kind` (`api`, `login`, `send`, `frames`, ...).
+/// A refusal by the rate limit `kind` (`api`, `login`, `send`, `frames`, ...); called by
+/// [`crate::error::AppError::rate_limited`], where every refusal is built.
 pub fn rate_limited(kind: &'static str) {
     counter!(RATE_LIMITED, "kind" => kind).increment(1);
 }

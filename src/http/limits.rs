@@ -98,10 +98,10 @@ fn refused(
     result: Result<(), governor::NotUntil<<DefaultClock as Clock>::Instant>>,
 ) -> Result<(), AppError> {
     result.map_err(|not_until| {
-        crate::monitor::rate_limited(kind);
-        AppError::RateLimited {
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-        }
+        AppError::rate_limited(
+            kind,
+            not_until.wait_time_from(DefaultClock::default().now()),
+        )
     })
 }
 
@@ -161,10 +161,7 @@ impl ApiLimits {
         };
         match cluster.rate(key, quota).await {
             Ok(Ok(())) => Some(Ok(())),
-            Ok(Err(retry_after)) => {
-                crate::monitor::rate_limited(kind);
-                Some(Err(AppError::RateLimited { retry_after }))
-            }
+            Ok(Err(retry_after)) => Some(Err(AppError::rate_limited(kind, retry_after))),
             Err(err) => {
                 tracing::warn!(error = %err, "cluster rate limit unavailable; counting locally");
                 None

@@ -184,10 +184,7 @@ impl RoomActor {
         ctx.spawn(check.into_actor(self).map(move |answer, room, ctx| {
             let verdict = match answer {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(retry_after)) => {
-                    crate::monitor::rate_limited("send");
-                    Err(AppError::RateLimited { retry_after })
-                }
+                Ok(Err(retry_after)) => Err(AppError::rate_limited("send", retry_after)),
                 // Redis failed: this node's own limiter decides.
                 Err(_) => room.spend(user),
             };

@@ -64,10 +64,10 @@ impl RoomActor {
             self.limiter_window = window;
         }
         self.limiter.check_key(&user).map_err(|not_until| {
-            crate::monitor::rate_limited("send");
-            AppError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            }
+            AppError::rate_limited(
+                "send",
+                not_until.wait_time_from(DefaultClock::default().now()),
+            )
         })
     }
 }

@@ -57,17 +57,13 @@ impl SessionActor {
                 self.end(ws::CloseCode::Policy, "too many frames", ctx);
                 return Err(None);
             }
-            crate::monitor::rate_limited("frames");
-            return Err(Some(AppError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            }));
+            let retry_after = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(Some(AppError::rate_limited("frames", retry_after)));
         }
         if self.in_flight >= self.deps.config.max_in_flight {
             // Not a budget that refills with time: the client should wait for replies.
-            crate::monitor::rate_limited("in_flight");
-            return Err(Some(AppError::RateLimited {
-                retry_after: Duration::from_millis(100),
-            }));
+            let retry_after = Duration::from_millis(100);
+            return Err(Some(AppError::rate_limited("in_flight", retry_after)));
         }
         Ok(())
     }
