@@ -88,6 +88,15 @@ impl Shared {
         true
     }
 
+    /// Queues `frame` within the bound, its bytes already added to `queued` by the caller;
+    /// gives them back if the queue is closed.
+    fn push_counted(&self, frame: Frame) {
+        let len = frame.len();
+        if !self.push(frame, true) {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+        }
+    }
+
     /// Moves every queued frame into `batch` (empty), or registers `waker` when there is none;
     /// `false` once the queue is closed and empty (the body ends).
     pub(super) fn take_all(&self, batch: &mut VecDeque<(Frame, bool)>, waker: &Waker) -> bool {
@@ -197,9 +206,7 @@ impl Outbox {
             self.overflow();
             return false;
         }
-        if !shared.push(frame, true) {
-            shared.queued.fetch_sub(len, Ordering::Relaxed);
-        }
+        shared.push_counted(frame);
         true
     }
 
@@ -228,11 +235,8 @@ impl Outbox {
     /// Queues a replayed message: counted, never refused (the replay paces itself with
     /// [`drained`](Self::drained)).
     pub fn replay(&self, frame: Frame) {
-        let len = frame.len();
-        self.shared.queued.fetch_add(len, Ordering::Relaxed);
-        if !self.shared.push(frame, true) {
-            self.shared.queued.fetch_sub(len, Ordering::Relaxed);
-        }
+        self.shared.queued.fetch_add(frame.len(), Ordering::Relaxed);
+        self.shared.push_counted(frame);
     }
 
     /// Waits until at most half the bound is queued, or the session is closed or overflowed.
