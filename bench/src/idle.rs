@@ -2,7 +2,7 @@
 //! while, and report the server's resident memory per connection (VmRSS from /proc) and whether
 //! every connection stayed up.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -33,33 +33,35 @@ pub async fn run(
     let local = tokio::task::LocalSet::new();
     let (stayed, after) = local
         .run_until(async move {
-            let mut sockets = Vec::new();
+            // Each socket reads from the moment it is open, so the library answers the
+            // server's pings while later connections are still being made: a connect phase
+            // longer than `realtime.client_timeout_s` would otherwise lose the first ones.
+            // A task ends `true` when told to stop with its socket still open.
+            let (stop_tx, stop) = tokio::sync::watch::channel(false);
+            let mut tasks = Vec::with_capacity(connections);
             for i in 0..connections {
                 let url = format!("{ws_base}/api/v1/ws?token={}", users[i % users.len()].0);
-                let (ws, _) = crate::server::connect(url).await?;
-                sockets.push(ws);
+                let (mut ws, _) = crate::server::connect(url).await?;
+                let mut stop = stop.clone();
+                tasks.push(tokio::task::spawn_local(async move {
+                    loop {
+                        tokio::select! {
+                            item = ws.next() => match item {
+                                Some(Ok(_)) => continue,
+                                _ => return false,
+                            },
+                            _ = stop.wait_for(|stop| *stop) => return true,
+                        }
+                    }
+                }));
                 if i % 500 == 499 {
                     tokio::time::sleep(Duration::from_millis(20)).await; // paced
                 }
             }
-            let until = Instant::now() + hold;
-            // Every socket keeps reading, so the library answers the server's pings.
-            let tasks: Vec<_> = sockets
-                .into_iter()
-                .map(|mut ws| {
-                    tokio::task::spawn_local(async move {
-                        loop {
-                            match tokio::time::timeout_at(until.into(), ws.next()).await {
-                                Err(_) => return true,
-                                Ok(Some(Ok(_))) => continue,
-                                Ok(_) => return false,
-                            }
-                        }
-                    })
-                })
-                .collect();
+            // The hold starts once every connection is open.
             tokio::time::sleep(hold.saturating_sub(Duration::from_millis(200))).await;
             let after = pid.and_then(rss_kib);
+            stop_tx.send_replace(true);
             let mut stayed = 0;
             for task in tasks {
                 if task.await? {
