@@ -71,9 +71,15 @@ pub struct DatabaseSettings {
     /// SQLite `synchronous` pragma: `normal` survives a process crash, `full` survives power loss.
     pub sqlite_synchronous: String,
     /// The page cache of each SQLite connection (the writer and each reader), in KiB: SQLite's
-    /// `cache_size` pragma (as a negative number). Memory grows toward this as the database
-    /// grows; the default keeps a group commit's index pages in memory (docs/BENCHMARKS.md).
+    /// `cache_size` pragma (as a negative number), 2048 by default as SQLite's own. Memory
+    /// grows toward this as the database grows; pages beyond it come from the OS's file cache.
     pub sqlite_cache_kib: u32,
+    /// How many KiB of changed pages one write transaction may hold in memory before SQLite
+    /// spills them to the WAL mid-transaction: the `cache_spill` pragma (as a negative number,
+    /// like `cache_size`), 32768 by default. A group commit that touches many
+    /// conversations' index pages keeps them in memory until its commit (docs/BENCHMARKS.md),
+    /// and the pages beyond `sqlite_cache_kib` are freed once it commits.
+    pub sqlite_spill_kib: u32,
     /// How long a write waits for a lock another connection holds, in milliseconds: SQLite's
     /// `busy_timeout`, PostgreSQL's `lock_timeout` on the writers' connections.
     pub busy_timeout_ms: u64,
@@ -93,7 +99,8 @@ impl Default for DatabaseSettings {
         Self {
             url: "sqlite://data/parlor.db".into(),
             sqlite_synchronous: "normal".into(),
-            sqlite_cache_kib: 32_768,
+            sqlite_cache_kib: 2048,
+            sqlite_spill_kib: 32_768,
             busy_timeout_ms: 5000,
             read_pool_size: 4,
             writers: 4,

@@ -136,6 +136,10 @@ pub struct Pragmas {
     pub synchronous: String,
     /// `cache_size`, in KiB (`database.sqlite_cache_kib`).
     pub cache_kib: u32,
+    /// `cache_spill`, in KiB (`database.sqlite_spill_kib`), given negative as for `cache_size`:
+    /// a positive page count is also read as a boolean truncated to its low byte, so 2048 or
+    /// 8192 pages would turn spilling off altogether (sqlite3 `pragma.c`, `getSafetyLevel`).
+    pub spill_kib: u32,
     /// `wal_autocheckpoint`, in pages, when not SQLite's default (1000).
     pub wal_autocheckpoint: Option<u32>,
 }
@@ -147,24 +151,27 @@ impl Pragmas {
             busy_timeout_ms: settings.busy_timeout_ms,
             synchronous: settings.sqlite_synchronous.to_ascii_uppercase(),
             cache_kib: settings.sqlite_cache_kib,
+            spill_kib: settings.sqlite_spill_kib,
             wal_autocheckpoint: None,
         }
     }
 
     /// Applies them to `conn`. Statement journals (the undo log of one statement inside a
-    /// transaction, needed by every multi-row `INSERT`) stay in memory (`temp_store`), and the
-    /// page cache holds `database.sqlite_cache_kib` (32 MiB by default instead of SQLite's 2),
-    /// so a group commit that touches many conversations' index pages does not spill them to
-    /// the WAL before its commit (both seen in perf profiles of the `ack` benchmark,
-    /// docs/BENCHMARKS.md).
+    /// transaction, needed by every multi-row `INSERT`) stay in memory (`temp_store`), and a
+    /// transaction may hold `database.sqlite_spill_kib` of changed pages (32 MiB by default)
+    /// before SQLite spills them to the WAL, so a group commit that touches many conversations'
+    /// index pages keeps them until its commit (both seen in perf profiles of the `ack`
+    /// benchmark, docs/BENCHMARKS.md). Between transactions the page cache shrinks back to
+    /// `database.sqlite_cache_kib` (SQLite frees unpinned pages beyond `cache_size`), so a
+    /// long-running server's memory does not grow toward the spill size as the file grows.
     ///
     /// # Errors
     /// A pragma failed.
     pub fn apply(&self, conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; \
-             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{};",
-            self.busy_timeout_ms, self.synchronous, self.cache_kib
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{}; PRAGMA cache_spill = -{};",
+            self.busy_timeout_ms, self.synchronous, self.cache_kib, self.spill_kib
         ))?;
         if let Some(pages) = self.wal_autocheckpoint {
             conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {pages};"))?;

@@ -59,9 +59,15 @@ fn each_connection_caches_the_configured_kib() {
         #[diesel(sql_type = BigInt)]
         cache_size: i64,
     }
+    #[derive(diesel::QueryableByName)]
+    struct CacheSpill {
+        #[diesel(sql_type = BigInt)]
+        cache_spill: i64,
+    }
 
     let settings = DatabaseSettings {
-        sqlite_cache_kib: 2048,
+        sqlite_cache_kib: 1024,
+        sqlite_spill_kib: 8192,
         ..DatabaseSettings::default()
     };
     // A test on an in-memory database: no client, file or network input reaches these unwraps.
@@ -72,5 +78,15 @@ fn each_connection_caches_the_configured_kib() {
     let got: CacheSize =
         diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA cache_size"), &mut conn).unwrap();
     // Negative: KiB rather than pages.
-    assert_eq!(got.cache_size, -2048);
+    assert_eq!(got.cache_size, -1024);
+    let got: CacheSpill =
+        diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA cache_spill"), &mut conn)
+            .unwrap();
+    // Spilling stays on, its threshold read back in pages: 8 MiB over 4 KiB pages and their
+    // headers.
+    assert!(
+        (1800..=2048).contains(&got.cache_spill),
+        "{}",
+        got.cache_spill
+    );
 }
