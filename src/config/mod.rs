@@ -9,18 +9,19 @@
 //! Keys carry their unit in the name (`_s` seconds, `_bytes`, `_chars`), after the Matrix servers'
 //! habit.
 
+mod database;
 mod desk;
 mod email;
 mod ops;
 mod sections;
 mod webhooks;
 
+pub use database::DatabaseSettings;
 pub use desk::{DeskSettings, ResolvedReply};
 pub use email::EmailSettings;
 pub use ops::{LogFormat, LogSettings, MetricsSettings};
 pub use sections::{
-    AuthSettings, ClusterSettings, DatabaseSettings, LimitSettings, RealtimeSettings,
-    ServerSettings, UploadSettings,
+    AuthSettings, ClusterSettings, LimitSettings, RealtimeSettings, ServerSettings, UploadSettings,
 };
 pub use webhooks::WebhookSettings;
 

@@ -50,7 +50,7 @@ async fn a_read_cancelled_mid_query_neither_panics_the_next_checkout_nor_blocks_
 }
 
 #[test]
-fn each_connection_caches_the_configured_kib() {
+fn each_connection_caches_the_configured_kib() -> Result<(), Box<dyn std::error::Error>> {
     use diesel::Connection;
     use diesel::sqlite::SqliteConnection;
 
@@ -70,18 +70,14 @@ fn each_connection_caches_the_configured_kib() {
         sqlite_spill_kib: 8192,
         ..DatabaseSettings::default()
     };
-    // A test on an in-memory database: no client, file or network input reaches these unwraps.
-    let mut conn = SqliteConnection::establish(":memory:").unwrap();
-    super::Pragmas::from_settings(&settings)
-        .apply(&mut conn)
-        .unwrap();
+    let mut conn = SqliteConnection::establish(":memory:")?;
+    super::Pragmas::from_settings(&settings).apply(&mut conn)?;
     let got: CacheSize =
-        diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA cache_size"), &mut conn).unwrap();
+        diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA cache_size"), &mut conn)?;
     // Negative: KiB rather than pages.
     assert_eq!(got.cache_size, -1024);
     let got: CacheSpill =
-        diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA cache_spill"), &mut conn)
-            .unwrap();
+        diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA cache_spill"), &mut conn)?;
     // Spilling stays on, its threshold read back in pages: 8 MiB over 4 KiB pages and their
     // headers.
     assert!(
@@ -89,4 +85,5 @@ fn each_connection_caches_the_configured_kib() {
         "{}",
         got.cache_spill
     );
+    Ok(())
 }
