@@ -16,6 +16,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
+use governor::clock::{Clock, DefaultClock};
 use serde::{Deserialize, Serialize};
 
 mod convert;
@@ -236,6 +237,18 @@ impl AppError {
     pub fn rate_limited(kind: &'static str, retry_after: Duration) -> Self {
         crate::monitor::rate_limited(kind);
         Self::RateLimited { retry_after }
+    }
+
+    /// [`Self::rate_limited`] for a refusal by a governor limiter: retry once `not_until` has
+    /// passed, measured from now.
+    pub fn rate_limited_until(
+        kind: &'static str,
+        not_until: &governor::NotUntil<<DefaultClock as Clock>::Instant>,
+    ) -> Self {
+        Self::rate_limited(
+            kind,
+            not_until.wait_time_from(DefaultClock::default().now()),
+        )
     }
 
     /// The stable code sent to clients.

@@ -97,12 +97,7 @@ fn refused(
     kind: &'static str,
     result: Result<(), governor::NotUntil<<DefaultClock as Clock>::Instant>>,
 ) -> Result<(), AppError> {
-    result.map_err(|not_until| {
-        AppError::rate_limited(
-            kind,
-            not_until.wait_time_from(DefaultClock::default().now()),
-        )
-    })
+    result.map_err(|not_until| AppError::rate_limited_until(kind, &not_until))
 }
 
 impl ApiLimits {

@@ -7,7 +7,6 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
 use governor::{Quota, RateLimiter};
 
 use super::RoomActor;
@@ -63,11 +62,8 @@ impl RoomActor {
             self.limiter = RateLimiter::keyed(window.quota());
             self.limiter_window = window;
         }
-        self.limiter.check_key(&user).map_err(|not_until| {
-            AppError::rate_limited(
-                "send",
-                not_until.wait_time_from(DefaultClock::default().now()),
-            )
-        })
+        self.limiter
+            .check_key(&user)
+            .map_err(|not_until| AppError::rate_limited_until("send", &not_until))
     }
 }

@@ -50,15 +50,13 @@ impl SessionActor {
     /// spent; `Err(None)` when the client keeps flooding and the session was closed with 1008
     /// (a closed socket gets no reply: RFC 6455 §5.5.1 allows no data after Close).
     fn admit_frame(&mut self, ctx: &mut Context<Self>) -> Result<(), Option<AppError>> {
-        use governor::clock::{Clock, DefaultClock};
         if let Err(not_until) = self.commands.check() {
             if self.refusals.check().is_err() {
                 tracing::info!(session_id = %self.id, "command flood, closing");
                 self.end(ws::CloseCode::Policy, "too many frames", ctx);
                 return Err(None);
             }
-            let retry_after = not_until.wait_time_from(DefaultClock::default().now());
-            return Err(Some(AppError::rate_limited("frames", retry_after)));
+            return Err(Some(AppError::rate_limited_until("frames", &not_until)));
         }
         if self.in_flight >= self.deps.config.max_in_flight {
             // Not a budget that refills with time: the client should wait for replies.
