@@ -168,11 +168,7 @@ pub async fn update(
         self_registration: body.self_registration,
         settings: settings.map(|s| s.to_stored()),
     };
-    let row = state
-        .writer
-        .send(UpdateProject { change })
-        .await?
-        .map_err(AppError::db_naming("project"))?;
+    let row = state.write(UpdateProject { change }, "project").await?;
     super::project_settings::publish(&state, &row)?;
     Ok(HttpResponse::Ok().json(row.view()))
 }
@@ -203,13 +199,14 @@ pub async fn delete(
     check_instance(&state, &auth).await?;
     let id = path.into_inner();
     let removed = state
-        .writer
-        .send(DeleteProject {
-            id,
-            confirm: body.into_inner().confirm,
-        })
-        .await?
-        .map_err(AppError::db_naming("project"))?;
+        .write(
+            DeleteProject {
+                id,
+                confirm: body.into_inner().confirm,
+            },
+            "project",
+        )
+        .await?;
     for user_id in &removed.users {
         state.presence.do_send(EndSessions {
             user_id: *user_id,

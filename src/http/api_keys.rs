@@ -230,13 +230,14 @@ pub async fn revoke(
     let (project, id) = path.into_inner();
     let by = check_manager(&state, &auth, project).await?;
     state
-        .writer
-        .send(RevokeApiKey {
-            project_id: project,
-            id,
-        })
-        .await?
-        .map_err(AppError::db_naming("API key"))?;
+        .write(
+            RevokeApiKey {
+                project_id: project,
+                id,
+            },
+            "API key",
+        )
+        .await?;
     tracing::info!(project_id = %project, key_id = id, by = %by, "API key revoked");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -270,13 +270,14 @@ pub async fn revoke(
         check_role_action(&mut conn, &auth, id, RoomAction::ManageInvites).await?;
     }
     state
-        .writer
-        .send(RevokeInvite {
-            conversation_id: id,
-            code,
-        })
-        .await?
-        .map_err(AppError::db_naming("invite"))?;
+        .write(
+            RevokeInvite {
+                conversation_id: id,
+                code,
+            },
+            "invite",
+        )
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -116,11 +116,7 @@ pub async fn update(
         self_registration: None,
         settings: Some(settings.to_stored()),
     };
-    let row = state
-        .writer
-        .send(UpdateProject { change })
-        .await?
-        .map_err(AppError::db_naming("project"))?;
+    let row = state.write(UpdateProject { change }, "project").await?;
     publish(&state, &row)?;
     tracing::info!(project_id = %project, by = %by, "project settings changed");
     Ok(HttpResponse::Ok().json(ProjectSettings::from_stored(&row.settings)))

@@ -197,13 +197,14 @@ pub async fn deactivate_user(
 ) -> Result<HttpResponse, AppError> {
     caller.check(Scope::UsersWrite, caller.project_id, "user")?;
     let row = state
-        .writer
-        .send(DeactivateExternalUser {
-            project_id: caller.project_id,
-            external_id: path.into_inner(),
-        })
-        .await?
-        .map_err(AppError::db_naming("user"))?;
+        .write(
+            DeactivateExternalUser {
+                project_id: caller.project_id,
+                external_id: path.into_inner(),
+            },
+            "user",
+        )
+        .await?;
     revoke_all_of(&state, row.id).await?;
     state.presence.do_send(EndSessions {
         user_id: row.id,

@@ -13,6 +13,7 @@ use crate::api::DownloadLinks;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::error::AppError;
 use crate::http::client_ip::TrustedProxies;
 use crate::http::limits::ApiLimits;
 use crate::http::tickets::WsTickets;
@@ -59,4 +60,24 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Queues account mail; hashes the codes it carries.
     pub email: crate::email::AccountEmail,
+}
+
+impl AppState {
+    /// Runs `write` on the database writer and answers its result. A row the write needed and
+    /// did not find ([`DbError::NotFound`]) answers `not_found` naming `what` ("label", "API
+    /// key"); a writer that is gone answers `unavailable`; other database errors answer as
+    /// [`AppError`]'s conversion says.
+    ///
+    /// [`DbError::NotFound`]: crate::db::DbError::NotFound
+    pub async fn write<M, T>(&self, write: M, what: &'static str) -> Result<T, AppError>
+    where
+        M: Message<Result = Result<T, crate::db::DbError>> + Send + 'static,
+        T: Send + 'static,
+        DbWriter: Handler<M>,
+    {
+        self.writer
+            .send(write)
+            .await?
+            .map_err(AppError::db_naming(what))
+    }
 }

@@ -146,13 +146,14 @@ pub async fn revoke(
     caller.check(Scope::TokensWrite, caller.project_id, "token")?;
     let id = TokenId::parse(&path.into_inner()).ok_or_else(|| AppError::not_found("token"))?;
     let (user_id, revocation) = state
-        .writer
-        .send(RevokeUserToken {
-            project_id: caller.project_id,
-            id,
-        })
-        .await?
-        .map_err(AppError::db_naming("token"))?;
+        .write(
+            RevokeUserToken {
+                project_id: caller.project_id,
+                id,
+            },
+            "token",
+        )
+        .await?;
     announce_revoked(&state, user_id, vec![revocation])?;
     tracing::info!(%user_id, token_id = %id, key_id = caller.key_id, "user token revoked");
     Ok(HttpResponse::NoContent().finish())

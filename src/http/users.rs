@@ -108,11 +108,7 @@ pub async fn update(
         role: body.role,
         disabled: body.disabled,
     };
-    let (user, end_sessions) = state
-        .writer
-        .send(ChangeAccount { change })
-        .await?
-        .map_err(AppError::db_naming("user"))?;
+    let (user, end_sessions) = state.write(ChangeAccount { change }, "user").await?;
     if end_sessions {
         state.presence.do_send(EndSessions {
             user_id,

@@ -272,11 +272,7 @@ pub async fn update(
             change.url = Some(checked_url(&state, url).await?);
         }
     }
-    let row = state
-        .writer
-        .send(UpdateWebhook { change })
-        .await?
-        .map_err(AppError::db_naming("webhook"))?;
+    let row = state.write(UpdateWebhook { change }, "webhook").await?;
     tracing::info!(project_id = %project, webhook_id = id, enabled = row.enabled, "webhook changed");
     Ok(HttpResponse::Ok().json(row.view()))
 }
@@ -302,13 +298,14 @@ pub async fn delete(
     let (project, id) = path.into_inner();
     check_manager(&state, &auth, project).await?;
     state
-        .writer
-        .send(DeleteWebhook {
-            project_id: project,
-            id,
-        })
-        .await?
-        .map_err(AppError::db_naming("webhook"))?;
+        .write(
+            DeleteWebhook {
+                project_id: project,
+                id,
+            },
+            "webhook",
+        )
+        .await?;
     tracing::info!(project_id = %project, webhook_id = id, "webhook deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -367,14 +364,15 @@ pub async fn redeliver(
     let (project, webhook_id, id) = path.into_inner();
     check_manager(&state, &auth, project).await?;
     let row = state
-        .writer
-        .send(Redeliver {
-            project_id: project,
-            webhook_id,
-            id,
-        })
-        .await?
-        .map_err(AppError::db_naming("delivery"))?;
+        .write(
+            Redeliver {
+                project_id: project,
+                webhook_id,
+                id,
+            },
+            "delivery",
+        )
+        .await?;
     tracing::info!(project_id = %project, webhook_id, delivery_id = id, "redelivery queued");
     Ok(HttpResponse::Accepted().json(row.view()))
 }

@@ -95,11 +95,7 @@ pub async fn session(
         role: None,
         metadata: None,
     };
-    let upserted = state
-        .writer
-        .send(UpsertExternalUser { user })
-        .await?
-        .map_err(AppError::db_naming("user"))?;
+    let upserted = state.write(UpsertExternalUser { user }, "user").await?;
     if upserted.row.disabled {
         return Err(AppError::Forbidden("this account is disabled".into()));
     }

@@ -214,10 +214,6 @@ async fn write(
         by: auth.id,
         change,
     };
-    let row = state
-        .writer
-        .send(write)
-        .await?
-        .map_err(AppError::db_naming("canned response"))?;
+    let row = state.write(write, "canned response").await?;
     Ok(row.as_ref().map(desk::CannedRow::view))
 }

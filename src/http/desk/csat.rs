@@ -77,11 +77,7 @@ pub async fn rate(
         rating: body.rating,
         comment: body.comment.filter(|c| !c.trim().is_empty()),
     };
-    let (row, seq) = state
-        .writer
-        .send(write)
-        .await?
-        .map_err(AppError::db_naming("conversation"))?;
+    let (row, seq) = state.write(write, "conversation").await?;
     let data = row.event();
     announce(
         &state,

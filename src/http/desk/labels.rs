@@ -233,11 +233,7 @@ async fn write(
         project_id: auth.project_id,
         change,
     };
-    let row = state
-        .writer
-        .send(write)
-        .await?
-        .map_err(AppError::db_naming("label"))?;
+    let row = state.write(write, "label").await?;
     Ok(row.as_ref().map(desk::LabelRow::view))
 }
 
@@ -303,10 +299,6 @@ async fn label(
         title: title(&raw)?,
         add,
     };
-    let labels = state
-        .writer
-        .send(write)
-        .await?
-        .map_err(AppError::db_naming("label"))?;
+    let labels = state.write(write, "label").await?;
     Ok(HttpResponse::Ok().json(ConversationLabels { labels }))
 }
