@@ -1,5 +1,5 @@
 //! The read pool survives queries whose futures were dropped (a client that went away); the
-//! pragmas each connection gets.
+//! pragmas each connection gets; the write connections live as long as the server.
 
 use std::sync::mpsc;
 
@@ -85,5 +85,20 @@ fn each_connection_caches_the_configured_kib() -> Result<(), Box<dyn std::error:
         "{}",
         got.cache_spill
     );
+    Ok(())
+}
+
+#[test]
+fn sqlite_write_connections_are_never_reaped() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let settings = DatabaseSettings {
+        url: format!("sqlite://{}", dir.path().join("parlor.db").display()),
+        ..DatabaseSettings::default()
+    };
+    let db = Database::open(&settings)?;
+    // r2d2's defaults would replace an idle connection after 10 minutes and every
+    // connection after 30, and each reopen stepped the server's memory up.
+    assert_eq!(db.write_pool.idle_timeout(), None);
+    assert_eq!(db.write_pool.max_lifetime(), None);
     Ok(())
 }
