@@ -21,7 +21,7 @@ fn main() -> std::process::ExitCode {
 }
 
 /// mimalloc: fewer and cheaper allocator calls than glibc's across the actor threads (measured
-/// in docs/BENCHMARKS.md).
+/// in docs/BENCHMARKS.md), built without transparent huge pages (`no_thp` in Cargo.toml).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
