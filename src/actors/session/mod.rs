@@ -153,7 +153,6 @@ pub struct SessionActor {
     id: SessionId,
     /// Who, and until when: the access token the session runs on (renewed by `auth:refresh`).
     auth: AuthUser,
-    user: UserView,
     deps: SessionDeps,
     /// Conversations joined (or being joined) by this session.
     joined: HashSet<ConversationId>,
@@ -195,12 +194,19 @@ impl SessionActor {
     {
         let mut ctx = Context::new();
         let (outbox, body) = Outbox::new(ctx.address().recipient(), deps.config.max_queued_bytes);
+        // The first frame, queued here so that the session need not keep the user's profile.
+        outbox.answer(Frame::text(&protocol::encode(&ServerFrame::Welcome {
+            data: Welcome {
+                user,
+                session_id: id,
+                token_expires_at: auth.expires_at(),
+            },
+        })));
         ctx.add_stream(Inbound::new(inbound, deps.config.max_frame_bytes));
         let quota = deps.config.command_quota;
         ctx.run(Self {
             id,
             auth,
-            user,
             deps,
             joined: HashSet::new(),
             rooms: HashMap::new(),
@@ -289,13 +295,6 @@ impl Actor for SessionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         tracing::debug!(session_id = %self.id, user_id = %self.auth.id, "session started");
-        self.say(protocol::encode(&ServerFrame::Welcome {
-            data: Welcome {
-                user: self.user.clone(),
-                session_id: self.id,
-                token_expires_at: self.auth.expires_at(),
-            },
-        }));
         self.deps.presence.do_send(Connect {
             user_id: self.auth.id,
             session_id: self.id,
