@@ -59,12 +59,6 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/
 /// PostgreSQL migrations, the same schema in PostgreSQL's dialect.
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// A PostgreSQL write connection idle this long is closed and another opened (r2d2's default).
-const PG_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-/// A PostgreSQL write connection this old is replaced when next returned (r2d2's default), so
-/// no backend process grows without end and a failover's new primary is picked up.
-const PG_MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
-
 /// A parsed `database.url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -201,21 +195,16 @@ impl Database {
         // housekeeping; an SQLite connection is the file itself, and each reopen parses the
         // schema and refills a page cache in memory freed by the last one, so the server's
         // memory stepped up every 10 minutes (the soak, docs/BENCHMARKS.md). SQLite's
-        // connections live as long as the server.
-        let sqlite = matches!(url, DatabaseUrl::Sqlite(_));
-        let (idle_timeout, max_lifetime) = if sqlite {
-            (None, None)
-        } else {
-            (Some(PG_IDLE_TIMEOUT), Some(PG_MAX_LIFETIME))
-        };
-        let write_pool = r2d2::Pool::builder()
+        // connections live as long as the server; PostgreSQL's keep r2d2's defaults.
+        let mut write_pool = r2d2::Pool::builder()
             // One connection per writer thread, and a spare so that health checks and the
             // CLI-style helpers never starve a writer.
             .max_size(u32::try_from(writers + 1).unwrap_or(u32::MAX))
-            .connection_timeout(Duration::from_secs(10))
-            .idle_timeout(idle_timeout)
-            .max_lifetime(max_lifetime)
-            .build(manager)?;
+            .connection_timeout(Duration::from_secs(10));
+        if matches!(url, DatabaseUrl::Sqlite(_)) {
+            write_pool = write_pool.idle_timeout(None).max_lifetime(None);
+        }
+        let write_pool = write_pool.build(manager)?;
 
         Ok(Self {
             url,
