@@ -131,9 +131,9 @@ test("a widget visitor and an agent in the console chat live, and the visitor se
   assert.notEqual(launcher, "rgb(255, 0, 0)", "the page's button rule leaked into the widget");
 
   // The agent closes the conversation; the visitor sees it closed.
+  // Closing always asks first; the click waits for the dialog to render.
   await agent.page.getByTestId("close-conversation").click();
-  const confirm = agent.page.getByTestId("confirm-yes");
-  if (await confirm.isVisible().catch(() => false)) await confirm.click();
+  await agent.page.getByTestId("confirm-yes").click();
   await agent.page.getByTestId("closed-banner").waitFor();
   await visitor.page.getByTestId("closed-notice").waitFor();
 
