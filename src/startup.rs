@@ -135,12 +135,12 @@ impl Application {
             projects: projects.clone(),
             presence: presence.clone().recipient(),
         });
-        let session = SessionDeps {
+        let session = Arc::new(SessionDeps {
             rooms: rooms.clone(),
             presence: presence.clone(),
             jwt: jwt.clone(),
-            config: Arc::new(SessionConfig::new(&settings)),
-        };
+            config: SessionConfig::new(&settings),
+        });
 
         let state = web::Data::new(AppState {
             settings: settings.clone(),

@@ -23,7 +23,7 @@ pub mod room_registry;
 pub mod session;
 pub mod wire;
 
-pub use outbox::{Outbox, WireEvent};
+pub use outbox::{Outbox, SessionSignal};
 pub use wire::Frame;
 
 use actix::prelude::*;

@@ -7,7 +7,7 @@
 //!
 //! A client that stops reading stalls its connection's writes, and with them the draining; without
 //! a bound every event of every joined conversation would pile up here. Past the bound the
-//! outbox refuses further events and tells the session ([`WireEvent::Overflowed`]), which closes
+//! outbox refuses further events and tells the session ([`SessionSignal::Overflowed`]), which closes
 //! with 4008 (`slow consumer`); the client catches up by rejoining with `since_seq`
 //! (docs/PROTOCOL.md §5.7).
 //!
@@ -30,16 +30,25 @@ use std::task::Waker;
 use actix::prelude::*;
 use tokio::sync::Notify;
 
+use super::session::EndSession;
 use super::wire::{Frame, WireBody};
 
-/// What the connection tells its session actor.
+/// What reaches a session actor other than its client's frames: from its connection
+/// ([`Self::Overflowed`], [`Self::Gone`]) and from the presence registry ([`Self::Shutdown`],
+/// [`Self::End`]). One message type, so that the session has one address (the one its
+/// [`Outbox`] holds) for all of them: each actix address a session hands out is an allocation
+/// it keeps for its whole life.
 #[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
 #[rtype(result = "()")]
-pub enum WireEvent {
+pub enum SessionSignal {
     /// A live event was refused: close with 4008.
     Overflowed,
     /// The connection is gone (the dispatcher dropped the body): stop.
     Gone,
+    /// The server is stopping: finish what is in flight, then close with 1001 (going away).
+    Shutdown,
+    /// End the session now with this close code and reason (docs/PROTOCOL.md §5.7).
+    End(EndSession),
 }
 
 /// The frames between the rooms and the connection.
@@ -63,7 +72,7 @@ pub(super) struct Shared {
     drained: Notify,
     queue: Mutex<Queue>,
     limit: usize,
-    session: Recipient<WireEvent>,
+    session: Recipient<SessionSignal>,
 }
 
 impl Shared {
@@ -153,7 +162,7 @@ impl Shared {
     /// The connection dropped its body: nothing more can be written.
     pub(super) fn connection_gone(&self) {
         self.close(None, true);
-        self.session.do_send(WireEvent::Gone);
+        self.session.do_send(SessionSignal::Gone);
     }
 
     fn closed(&self) -> bool {
@@ -170,7 +179,7 @@ pub struct Outbox {
 impl Outbox {
     /// The outbox of the session behind `session`, holding at most `limit` bytes of events,
     /// and the response body that drains it.
-    pub fn new(session: Recipient<WireEvent>, limit: usize) -> (Self, WireBody) {
+    pub fn new(session: Recipient<SessionSignal>, limit: usize) -> (Self, WireBody) {
         let shared = Arc::new(Shared {
             queued: AtomicUsize::new(0),
             overflowed: AtomicBool::new(false),
@@ -185,6 +194,12 @@ impl Outbox {
             },
             WireBody::new(shared),
         )
+    }
+
+    /// Tells the session `signal`, behind the actor messages already in its mailbox (frames
+    /// queued here are not waited for).
+    pub fn signal(&self, signal: SessionSignal) {
+        self.shared.session.do_send(signal);
     }
 
     /// Bytes of counted frames queued and not yet taken by the connection.
@@ -228,7 +243,7 @@ impl Outbox {
     /// Marks the session overflowed and tells it, so it closes now.
     fn overflow(&self) {
         if !self.shared.overflowed.swap(true, Ordering::Relaxed) {
-            self.shared.session.do_send(WireEvent::Overflowed);
+            self.shared.session.do_send(SessionSignal::Overflowed);
         }
     }
 

@@ -15,9 +15,9 @@ impl Actor for Stalled {
     type Context = actix::Context<Self>;
 }
 
-impl Handler<WireEvent> for Stalled {
+impl Handler<SessionSignal> for Stalled {
     type Result = ();
-    fn handle(&mut self, _: WireEvent, _: &mut Self::Context) {}
+    fn handle(&mut self, _: SessionSignal, _: &mut Self::Context) {}
 }
 
 fn frame(bytes: usize) -> Frame {

@@ -32,7 +32,7 @@ pub struct AppState {
     /// Who is online; ends a user's sessions.
     pub presence: Addr<PresenceRegistry>,
     /// What each new WebSocket session gets.
-    pub session: SessionDeps,
+    pub session: Arc<SessionDeps>,
     /// Access token keys.
     pub jwt: JwtKeys,
     /// Signs download links.

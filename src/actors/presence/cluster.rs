@@ -180,7 +180,7 @@ impl PresenceRegistry {
             return;
         };
         let online: std::collections::HashSet<&UserId> = online.iter().collect();
-        let sessions: Vec<&Live> = self.live_sessions(&user_id).collect();
+        let sessions: Vec<&Outbox> = self.live_sessions(&user_id).collect();
         for contact in &found.contacts {
             let status = if online.contains(contact) || self.is_online(contact) {
                 Status::Online
@@ -193,7 +193,7 @@ impl PresenceRegistry {
                 last_seen_at: None,
             }));
             for session in &sessions {
-                session.outbox.send(frame.clone());
+                session.send(frame.clone());
             }
         }
     }

@@ -40,8 +40,8 @@ pub use notify::NotifyUsers;
 pub use online::{OnlineAmong, OnlineIn, online_for_here};
 
 use crate::actors::db_writer::{DbWriter, TouchLastSeen};
-use crate::actors::session::{EndSession, Shutdown};
-use crate::actors::{Frame, Outbox};
+use crate::actors::session::EndSession;
+use crate::actors::{Frame, Outbox, SessionSignal};
 use crate::auth::JwtKeys;
 use crate::cluster::envelope::{Event, SessionEnd};
 use crate::cluster::{Cluster, GlobalEvent, Recovered};
@@ -97,12 +97,9 @@ pub struct Connect {
     pub session_id: SessionId,
     /// Where to deliver presence events for this session: its bounded outbox, so a client
     /// that reads too slowly while its contacts come and go is closed as a slow consumer
-    /// rather than piling events up.
+    /// rather than piling events up. Also how the session is told that the server is stopping
+    /// or that it must end ([`Outbox::signal`]).
     pub outbox: Outbox,
-    /// Where to tell this session that the server is stopping.
-    pub shutdown: Recipient<Shutdown>,
-    /// Where to tell this session that it must end.
-    pub end: Recipient<EndSession>,
 }
 
 /// Tell every session the server is stopping. Answers how many sessions are still open.
@@ -133,13 +130,6 @@ pub struct OnlineCounts {
     pub queued_bytes_max: usize,
 }
 
-/// A live session's addresses.
-struct Live {
-    outbox: Outbox,
-    shutdown: Recipient<Shutdown>,
-    end: Recipient<EndSession>,
-}
-
 /// One of a user's places: admitted at the upgrade, live once the session starts.
 enum Place {
     /// Admitted at this instant; the session has not started yet.
@@ -147,12 +137,12 @@ enum Place {
     /// Admitted, then the user's sessions were ended before this one started: it is ended as
     /// soon as it starts (its token was checked before the revocation).
     Doomed(Instant, EndSession),
-    /// Running.
-    Live(Live),
+    /// Running: its outbox.
+    Live(Outbox),
 }
 
 impl Place {
-    fn live(&self) -> Option<&Live> {
+    fn live(&self) -> Option<&Outbox> {
         match self {
             Self::Live(live) => Some(live),
             Self::Admitted(_) | Self::Doomed(..) => None,
@@ -223,7 +213,7 @@ impl PresenceRegistry {
         }
     }
 
-    fn live_sessions(&self, user: &UserId) -> impl Iterator<Item = &Live> {
+    fn live_sessions(&self, user: &UserId) -> impl Iterator<Item = &Outbox> {
         self.online
             .get(user)
             .into_iter()
@@ -326,7 +316,7 @@ impl PresenceRegistry {
         let frame = Frame::from(status_frame(event));
         for contact in contacts {
             for session in self.live_sessions(contact) {
-                session.outbox.send(frame.clone());
+                session.send(frame.clone());
             }
         }
     }

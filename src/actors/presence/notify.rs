@@ -26,7 +26,7 @@ impl PresenceRegistry {
         let frame = crate::actors::Frame::from(json);
         for user in users {
             for session in self.live_sessions(user) {
-                session.outbox.send(frame.clone());
+                session.send(frame.clone());
             }
         }
     }

@@ -42,15 +42,11 @@ impl Handler<Connect> for PresenceRegistry {
             }
         });
         if let Some(end) = doomed {
-            msg.end.do_send(end);
+            msg.outbox.signal(SessionSignal::End(end));
             return;
         }
         let first = !self.is_online(&msg.user_id);
-        let live = Live {
-            outbox: msg.outbox.clone(),
-            shutdown: msg.shutdown,
-            end: msg.end,
-        };
+        let live = msg.outbox.clone();
         self.online
             .entry(msg.user_id)
             .or_default()
@@ -98,7 +94,7 @@ impl PresenceRegistry {
         let places = self.online.get_mut(&user_id).into_iter();
         for place in places.flat_map(|p| p.values_mut()) {
             match place {
-                Place::Live(live) => live.end.do_send(end),
+                Place::Live(live) => live.signal(SessionSignal::End(end)),
                 Place::Admitted(at) => *place = Place::Doomed(*at, end),
                 // An unconditional end outranks one that spares sessions on unrevoked tokens.
                 Place::Doomed(_, doom) if doom.if_revoked && !end.if_revoked => *doom = end,
@@ -154,7 +150,7 @@ impl Handler<ShutdownAll> for PresenceRegistry {
             .values()
             .flat_map(|s| s.values().filter_map(Place::live))
         {
-            live.shutdown.do_send(Shutdown);
+            live.signal(SessionSignal::Shutdown);
             count += 1;
         }
         count
@@ -186,7 +182,7 @@ impl Handler<CountOnline> for PresenceRegistry {
             let mut live = 0;
             for session in places.values().filter_map(Place::live) {
                 live += 1;
-                let queued = session.outbox.queued();
+                let queued = session.queued();
                 counts.queued_bytes += queued;
                 counts.queued_bytes_max = counts.queued_bytes_max.max(queued);
             }

@@ -1,7 +1,7 @@
 //! A session's commands: each text frame is counted against the session's budget, parsed, and
 //! carried out by the conversation's room (or, for `auth:refresh`, by the session itself).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_http::ws;
@@ -56,7 +56,8 @@ impl SessionActor {
                 self.end(ws::CloseCode::Policy, "too many frames", ctx);
                 return Err(None);
             }
-            return Err(Some(AppError::rate_limited_until("frames", &not_until)));
+            let retry_after = not_until.wait_time_from(Instant::now());
+            return Err(Some(AppError::rate_limited("frames", retry_after)));
         }
         if self.in_flight >= self.deps.config.max_in_flight {
             // Not a budget that refills with time: the client should wait for replies.
@@ -151,7 +152,7 @@ impl SessionActor {
             ));
         }
         self.auth = renewed;
-        self.arm_expiry(ctx);
+        self.arm_timer(ctx);
         Ok(Reply::Ack(Ack::Refreshed(RefreshAck {
             token_expires_at: self.auth.expires_at(),
         })))
@@ -175,19 +176,15 @@ impl SessionActor {
                 actor,
                 since,
             };
-            // Counted as joined from now on, so a stop before the answer still sends Leave.
-            session.joined.insert(id);
-            session.forward(id, room, join, reference, ctx, move |session, result| {
-                if result.is_err() {
-                    session.joined.remove(&id);
-                }
+            // The room's address is kept (`with_room`), so a stop before the answer still
+            // sends it Leave.
+            session.forward(id, room, join, reference, ctx, |_, result| {
                 result.map(|()| Reply::Sent)
             });
         });
     }
 
     fn leave(&mut self, id: ConversationId, reference: Option<String>, ctx: &mut Context<Self>) {
-        self.joined.remove(&id);
         let ack = Ack::Conversation(ConversationAck {
             conversation_id: id,
         });

@@ -1,8 +1,8 @@
 //! `SessionActor`: one per WebSocket connection.
 //!
 //! State: the authenticated user and the expiry of the access token the session runs on; the
-//! conversations this session joined; the addresses of the rooms it has talked to (so its
-//! frames reach each room in the order sent); its command budget (`realtime.commands_per_second`)
+//! addresses of the rooms it has talked to, joined or not (so its frames reach each room in
+//! the order sent, and each hears of its stop); its command budget (`realtime.commands_per_second`)
 //! and the commands in flight; heartbeat bookkeeping. Receives text frames from the browser
 //! (parsed into [`ClientCommand`](crate::protocol::ClientCommand)s and forwarded as typed
 //! messages to room actors, `commands.rs`). Rooms and the presence registry do not message it
@@ -11,21 +11,23 @@
 //!
 //! Started by the `/api/v1/ws` handler ([`SessionActor::start`]) after authentication and
 //! admission; runs as its own task beside the connection, which it learns has ended from its
-//! inbound stream or from [`WireEvent::Gone`]. Stops when the
+//! inbound stream or from [`SessionSignal::Gone`]. Stops when the
 //! client closes; with 1007 on a text frame that is not UTF-8 (RFC 6455 §8.1), 1002 on another
 //! protocol error, 1009 on a frame over `realtime.max_frame_bytes`, 1008 when the client keeps
 //! flooding past its command budget; with 1001 when the client is silent for
-//! `realtime.client_timeout_s`, or on [`Shutdown`] once its in-flight commands are answered;
-//! with 4001 when its access token expires without an in-band `auth:refresh`, or [`EndSession`]
+//! `realtime.client_timeout_s`, or on [`SessionSignal::Shutdown`] once its in-flight commands are answered;
+//! with 4001 when its access token expires without an in-band `auth:refresh`, or [`SessionSignal::End`]
 //! with the code the auth layer chose (4001 signed out everywhere, 4003 role changed or account
 //! disabled); with 4008 when it reads too slowly. On stop it leaves its rooms and unregisters
 //! from presence.
 
 mod commands;
 mod extras;
+#[cfg(test)]
+mod layout_tests;
 mod routing;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,13 +36,16 @@ use actix_http::ws;
 use actix_web::error::PayloadError;
 use bytes::Bytes;
 use futures_util::Stream;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::clock::MonotonicClock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 
 use crate::actors::presence::{Connect, Disconnect, PresenceRegistry};
 use crate::actors::room::{Leave, RoomActor};
 use crate::actors::room_registry::RoomRegistry;
 use crate::actors::wire::{Inbound, InboundError, Incoming, WireBody};
-use crate::actors::{Frame, Outbox, WireEvent};
+use crate::actors::{Frame, Outbox, SessionSignal};
 use crate::api::UserView;
 use crate::auth::{AuthUser, JwtKeys};
 use crate::config::Settings;
@@ -51,14 +56,9 @@ use crate::protocol::{self, ServerFrame, Welcome};
 /// range (RFC 6455 §7.4.2), as 3008 `slow` is Centrifugo's. docs/PROTOCOL.md §5.7.
 pub const SLOW_CONSUMER: u16 = 4008;
 
-/// The server is stopping: finish what is in flight, then close with 1001 (going away).
-#[derive(Message, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct Shutdown;
-
-/// End the session now with this close code and reason (docs/PROTOCOL.md §5.7).
-#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
-#[rtype(result = "()")]
+/// Why a session ends now: its close code and reason (docs/PROTOCOL.md §5.7); sent to it as
+/// [`SessionSignal::End`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EndSession {
     /// The close code.
     pub code: u16,
@@ -135,8 +135,13 @@ impl SessionConfig {
     }
 }
 
-/// What a session needs from the outside world.
-#[derive(Clone)]
+/// A session's frame budget: governor's GCRA on the standard library's monotonic clock, whose
+/// limiter is 40 bytes against the default (quanta) clock's 72; a session holds two.
+type CommandLimiter = RateLimiter<NotKeyed, InMemoryState, MonotonicClock, NoOpMiddleware<Instant>>;
+
+/// What a session needs from the outside world: one for the whole server, shared by every
+/// session through an `Arc` (a session that cloned it would keep two actix addresses of its
+/// own, each an allocation, for its whole life).
 pub struct SessionDeps {
     /// Finds rooms.
     pub rooms: Addr<RoomRegistry>,
@@ -145,7 +150,7 @@ pub struct SessionDeps {
     /// Checks the tokens of `auth:refresh`.
     pub jwt: JwtKeys,
     /// Limits and timeouts.
-    pub config: Arc<SessionConfig>,
+    pub config: SessionConfig,
 }
 
 /// The session actor.
@@ -153,9 +158,7 @@ pub struct SessionActor {
     id: SessionId,
     /// Who, and until when: the access token the session runs on (renewed by `auth:refresh`).
     auth: AuthUser,
-    deps: SessionDeps,
-    /// Conversations joined (or being joined) by this session.
-    joined: HashSet<ConversationId>,
+    deps: Arc<SessionDeps>,
     /// Room addresses this session has used, so its frames reach each room in order. Only
     /// conversations the user may act in stay: an address that answered `not_found` or
     /// `forbidden` is dropped, and `conversation:leave` never adds one.
@@ -164,18 +167,20 @@ pub struct SessionActor {
     unregistered: bool,
     /// Commands sent on and not yet answered; at most `realtime.max_in_flight`.
     in_flight: usize,
-    /// Set by [`Shutdown`]: no new commands; close with 1001 once `in_flight` is 0.
+    /// Set by [`SessionSignal::Shutdown`]: no new commands; close with 1001 once `in_flight` is 0.
     draining: bool,
     /// The bounded queue everything the session sends goes through: rooms' and presence's
     /// events, answers, heartbeats, the close.
     outbox: Outbox,
     /// Frames per second (`realtime.commands_per_second`, `realtime.commands_burst`).
-    commands: DefaultDirectRateLimiter,
+    commands: CommandLimiter,
     /// Frames refused by `commands`, on the same quota: once it runs dry too, the client is
     /// flooding (twice its budget, sustained) and the session closes with 1008.
-    refusals: DefaultDirectRateLimiter,
-    /// The timer that closes the session when its token expires.
-    expiry: Option<SpawnHandle>,
+    refusals: CommandLimiter,
+    /// When the next heartbeat is due: a ping, or the close if the client fell silent.
+    next_heartbeat: Instant,
+    /// The one timer: for the next heartbeat or the token's expiry, whichever is first.
+    timer: Option<SpawnHandle>,
 }
 
 impl SessionActor {
@@ -186,7 +191,7 @@ impl SessionActor {
         id: SessionId,
         auth: AuthUser,
         user: UserView,
-        deps: SessionDeps,
+        deps: Arc<SessionDeps>,
         inbound: S,
     ) -> WireBody
     where
@@ -203,21 +208,21 @@ impl SessionActor {
             },
         })));
         ctx.add_stream(Inbound::new(inbound, deps.config.max_frame_bytes));
-        let quota = deps.config.command_quota;
+        let (quota, heartbeat) = (deps.config.command_quota, deps.config.heartbeat_interval);
         ctx.run(Self {
             id,
             auth,
             deps,
-            joined: HashSet::new(),
             rooms: HashMap::new(),
             last_heard: Instant::now(),
             unregistered: false,
             in_flight: 0,
             draining: false,
             outbox,
-            commands: RateLimiter::direct(quota),
-            refusals: RateLimiter::direct(quota),
-            expiry: None,
+            commands: RateLimiter::direct_with_clock(quota, MonotonicClock),
+            refusals: RateLimiter::direct_with_clock(quota, MonotonicClock),
+            next_heartbeat: Instant::now() + heartbeat,
+            timer: None,
         });
         body
     }
@@ -252,34 +257,45 @@ impl SessionActor {
         ctx.stop();
     }
 
-    fn heartbeat(&self, ctx: &mut Context<Self>) {
-        let timeout = self.deps.config.client_timeout;
-        ctx.run_interval(self.deps.config.heartbeat_interval, move |session, ctx| {
-            if session.last_heard.elapsed() > timeout {
-                tracing::debug!(session_id = %session.id, "client timed out");
-                session.end(ws::CloseCode::Away, "", ctx);
-            } else {
-                session.outbox.answer(Frame::ping());
-            }
-        });
-    }
-
-    /// (Re)arms the timer that ends the session when its access token expires.
-    fn arm_expiry(&mut self, ctx: &mut Context<Self>) {
-        if let Some(handle) = self.expiry.take() {
+    /// (Re)arms the session's one timer for whichever comes first: its next heartbeat or the
+    /// expiry of its access token. One timer rather than an interval and a timeout, because
+    /// each actix timer is an allocation (a boxed future holding a tokio `Sleep`) that even an
+    /// idle session keeps for its whole life.
+    fn arm_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.timer.take() {
             ctx.cancel_future(handle);
         }
-        let left = self
+        let expiry = self
             .auth
             .expires_at()
             .signed_duration_since(chrono::Utc::now())
             .to_std()
             .unwrap_or(Duration::ZERO);
-        self.expiry = Some(ctx.run_later(left, |session, ctx| {
-            tracing::debug!(session_id = %session.id, "access token expired");
+        let heartbeat = self
+            .next_heartbeat
+            .saturating_duration_since(Instant::now());
+        self.timer = Some(ctx.run_later(expiry.min(heartbeat), Self::on_timer));
+    }
+
+    /// The timer fired: ends the session if its token expired (4001) or its client has been
+    /// silent for `realtime.client_timeout_s` (1001); pings it when a heartbeat is due.
+    fn on_timer(&mut self, ctx: &mut Context<Self>) {
+        self.timer = None;
+        if self.auth.expires_at() <= chrono::Utc::now() {
+            tracing::debug!(session_id = %self.id, "access token expired");
             let end = EndSession::TOKEN_EXPIRED;
-            session.end(ws::CloseCode::Other(end.code), end.reason, ctx);
-        }));
+            return self.end(ws::CloseCode::Other(end.code), end.reason, ctx);
+        }
+        let now = Instant::now();
+        if now >= self.next_heartbeat {
+            if now.duration_since(self.last_heard) > self.deps.config.client_timeout {
+                tracing::debug!(session_id = %self.id, "client timed out");
+                return self.end(ws::CloseCode::Away, "", ctx);
+            }
+            self.outbox.answer(Frame::ping());
+            self.next_heartbeat = now + self.deps.config.heartbeat_interval;
+        }
+        self.arm_timer(ctx);
     }
 
     /// While draining, closes with 1001 once nothing is in flight.
@@ -299,11 +315,8 @@ impl Actor for SessionActor {
             user_id: self.auth.id,
             session_id: self.id,
             outbox: self.outbox.clone(),
-            shutdown: ctx.address().recipient(),
-            end: ctx.address().recipient(),
         });
-        self.heartbeat(ctx);
-        self.arm_expiry(ctx);
+        self.arm_timer(ctx);
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
@@ -314,40 +327,30 @@ impl Actor for SessionActor {
     }
 }
 
-impl Handler<Shutdown> for SessionActor {
+impl Handler<SessionSignal> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
-        self.draining = true;
-        self.close_if_drained(ctx);
-    }
-}
-
-impl Handler<EndSession> for SessionActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: EndSession, ctx: &mut Self::Context) {
-        let revoked = |id| self.deps.jwt.revoked().is_revoked(id);
-        if msg.if_revoked && !self.auth.token_id.is_some_and(revoked) {
-            return;
-        }
-        tracing::info!(session_id = %self.id, user_id = %self.auth.id, code = msg.code, "session ended");
-        self.end(ws::CloseCode::Other(msg.code), msg.reason, ctx);
-    }
-}
-
-impl Handler<WireEvent> for SessionActor {
-    type Result = ();
-
-    fn handle(&mut self, event: WireEvent, ctx: &mut Self::Context) {
-        match event {
-            WireEvent::Overflowed if !self.unregistered => {
+    fn handle(&mut self, signal: SessionSignal, ctx: &mut Self::Context) {
+        match signal {
+            SessionSignal::Overflowed if !self.unregistered => {
                 tracing::info!(session_id = %self.id, "slow consumer: outgoing queue full, closing");
                 crate::monitor::slow_consumer_closed();
                 self.end(ws::CloseCode::Other(SLOW_CONSUMER), "slow consumer", ctx);
             }
-            WireEvent::Overflowed => {}
-            WireEvent::Gone => ctx.stop(),
+            SessionSignal::Overflowed => {}
+            SessionSignal::Gone => ctx.stop(),
+            SessionSignal::Shutdown => {
+                self.draining = true;
+                self.close_if_drained(ctx);
+            }
+            SessionSignal::End(end) => {
+                let revoked = |id| self.deps.jwt.revoked().is_revoked(id);
+                if end.if_revoked && !self.auth.token_id.is_some_and(revoked) {
+                    return;
+                }
+                tracing::info!(session_id = %self.id, user_id = %self.auth.id, code = end.code, "session ended");
+                self.end(ws::CloseCode::Other(end.code), end.reason, ctx);
+            }
         }
     }
 }
