@@ -9,6 +9,7 @@ use actix_web::dev::Server;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 
 use crate::actors::presence::CountOnline;
@@ -95,12 +96,23 @@ async fn scrape(state: &AppState) -> Result<HttpResponse, AppError> {
 /// `parlor_http_request_duration_seconds`, by method, route pattern (`/api/v1/conversations/{id}`,
 /// never the raw path, so the label's values stay few) and status.
 ///
+/// The future is boxed: as the outermost middleware's, it would otherwise sit inline in every
+/// connection's HTTP/1 dispatcher for the connection's whole life, a WebSocket's included
+/// (docs/BENCHMARKS.md, idle connections).
+///
 /// # Errors
 /// The inner service's.
-pub async fn record(
+pub fn record<B: MessageBody + 'static>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<B>,
+) -> LocalBoxFuture<'static, Result<ServiceResponse<B>, actix_web::Error>> {
+    Box::pin(measure(req, next))
+}
+
+async fn measure<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
     let start = Instant::now();
     let method = req.method().clone();
     let response = next.call(req).await?;
