@@ -67,6 +67,8 @@ test("two people chat through the demo page, live on both sides", { timeout: 60_
   // Bob sees it in his list and opens it.
   await bob.page.locator("#conversations button", { hasText: "ann" }).click();
   await bob.page.locator("#title", { hasText: "ann (direct" }).waitFor();
+  // Typing indicators are live only: Ann types once Bob's page has joined.
+  await bob.page.locator('#messages[aria-busy="false"]').waitFor();
 
   // Ann types: Bob sees her typing; a burst of keystrokes is one typing:start frame.
   const typed = Date.now();
