@@ -7,8 +7,8 @@
 //!
 //! A client that stops reading stalls its connection's writes, and with them the draining; without
 //! a bound every event of every joined conversation would pile up here. Past the bound the
-//! outbox refuses further events and tells the session ([`SessionSignal::Overflowed`]), which closes
-//! with 4008 (`slow consumer`); the client catches up by rejoining with `since_seq`
+//! outbox refuses further events and tells the session ([`SessionSignal::Overflowed`]), which
+//! closes with 4008 (`slow consumer`); the client catches up by rejoining with `since_seq`
 //! (docs/PROTOCOL.md §5.7).
 //!
 //! Three kinds of frames pass through it:

@@ -11,13 +11,13 @@
 //!
 //! Started by the `/api/v1/ws` handler ([`SessionActor::start`]) after authentication and
 //! admission; runs as its own task beside the connection, which it learns has ended from its
-//! inbound stream or from [`SessionSignal::Gone`]. Stops when the
-//! client closes; with 1007 on a text frame that is not UTF-8 (RFC 6455 §8.1), 1002 on another
-//! protocol error, 1009 on a frame over `realtime.max_frame_bytes`, 1008 when the client keeps
-//! flooding past its command budget; with 1001 when the client is silent for
-//! `realtime.client_timeout_s`, or on [`SessionSignal::Shutdown`] once its in-flight commands are answered;
-//! with 4001 when its access token expires without an in-band `auth:refresh`, or [`SessionSignal::End`]
-//! with the code the auth layer chose (4001 signed out everywhere, 4003 role changed or account
+//! inbound stream or from [`SessionSignal::Gone`]. Stops when the client closes; with 1007 on a
+//! text frame that is not UTF-8 (RFC 6455 §8.1), 1002 on another protocol error, 1009 on a frame
+//! over `realtime.max_frame_bytes`, 1008 when the client keeps flooding past its command budget;
+//! with 1001 when the client is silent for `realtime.client_timeout_s`, or on
+//! [`SessionSignal::Shutdown`] once its in-flight commands are answered; with 4001 when its
+//! access token expires without an in-band `auth:refresh`, or [`SessionSignal::End`] with the
+//! code the auth layer chose (4001 signed out everywhere, 4003 role changed or account
 //! disabled); with 4008 when it reads too slowly. On stop it leaves its rooms and unregisters
 //! from presence.
 
