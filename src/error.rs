@@ -16,7 +16,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use serde::{Deserialize, Serialize};
 
 mod convert;
@@ -239,16 +239,13 @@ impl AppError {
         Self::RateLimited { retry_after }
     }
 
-    /// [`Self::rate_limited`] for a refusal by a governor limiter: retry once `not_until` has
-    /// passed, measured from now.
-    pub fn rate_limited_until(
+    /// [`Self::rate_limited`] for a refusal by a governor limiter running on clock `C`: retry
+    /// once `not_until` has passed, measured from now on that clock.
+    pub fn rate_limited_until<C: Clock + Default>(
         kind: &'static str,
-        not_until: &governor::NotUntil<<DefaultClock as Clock>::Instant>,
+        not_until: &governor::NotUntil<C::Instant>,
     ) -> Self {
-        Self::rate_limited(
-            kind,
-            not_until.wait_time_from(DefaultClock::default().now()),
-        )
+        Self::rate_limited(kind, not_until.wait_time_from(C::default().now()))
     }
 
     /// The stable code sent to clients.

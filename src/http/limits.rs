@@ -97,7 +97,7 @@ fn refused(
     kind: &'static str,
     result: Result<(), governor::NotUntil<<DefaultClock as Clock>::Instant>>,
 ) -> Result<(), AppError> {
-    result.map_err(|not_until| AppError::rate_limited_until(kind, &not_until))
+    result.map_err(|not_until| AppError::rate_limited_until::<DefaultClock>(kind, &not_until))
 }
 
 impl ApiLimits {

@@ -7,6 +7,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use governor::clock::DefaultClock;
 use governor::{Quota, RateLimiter};
 
 use super::RoomActor;
@@ -64,6 +65,6 @@ impl RoomActor {
         }
         self.limiter
             .check_key(&user)
-            .map_err(|not_until| AppError::rate_limited_until("send", &not_until))
+            .map_err(|not_until| AppError::rate_limited_until::<DefaultClock>("send", &not_until))
     }
 }

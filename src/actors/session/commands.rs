@@ -1,10 +1,11 @@
 //! A session's commands: each text frame is counted against the session's budget, parsed, and
 //! carried out by the conversation's room (or, for `auth:refresh`, by the session itself).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::prelude::*;
 use actix_http::ws;
+use governor::clock::MonotonicClock;
 
 use super::SessionActor;
 use crate::actors::Frame;
@@ -56,8 +57,8 @@ impl SessionActor {
                 self.end(ws::CloseCode::Policy, "too many frames", ctx);
                 return Err(None);
             }
-            let retry_after = not_until.wait_time_from(Instant::now());
-            return Err(Some(AppError::rate_limited("frames", retry_after)));
+            let refused = AppError::rate_limited_until::<MonotonicClock>("frames", &not_until);
+            return Err(Some(refused));
         }
         if self.in_flight >= self.deps.config.max_in_flight {
             // Not a budget that refills with time: the client should wait for replies.
