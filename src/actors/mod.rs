@@ -17,6 +17,7 @@ pub mod desk;
 mod outbox;
 #[cfg(test)]
 mod outbox_tests;
+pub mod pacer;
 pub mod presence;
 pub mod room;
 pub mod room_registry;

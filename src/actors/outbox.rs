@@ -4,6 +4,9 @@
 //! Rooms and presence push complete WebSocket [`Frame`]s into it; the connection's
 //! [`WireBody`] drains it into the HTTP dispatcher. A push takes a lock, appends a reference to
 //! the shared frame, and wakes the connection only if it was idle: no actor message, no copy.
+//! A live event's wake-up goes through the thread's [pacer](super::pacer), so a broadcast's
+//! thousands of writes take turns with the rest of the thread's work, and frames that arrive
+//! meanwhile go out with it.
 //!
 //! A client that stops reading stalls its connection's writes, and with them the draining; without
 //! a bound every event of every joined conversation would pile up here. Past the bound the
@@ -81,8 +84,9 @@ impl Shared {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Appends `frame`; `false` once the queue is closed.
-    fn push(&self, frame: Frame, counted: bool) -> bool {
+    /// Appends `frame`; `false` once the queue is closed. An idle connection is woken now, or
+    /// on its thread's pacer's next turn if `paced` (live events, [`super::pacer`]).
+    fn push(&self, frame: Frame, counted: bool, paced: bool) -> bool {
         let waker = {
             let mut queue = self.queue();
             if queue.closed {
@@ -91,17 +95,19 @@ impl Shared {
             queue.frames.push_back((frame, counted));
             queue.waker.take()
         };
-        if let Some(waker) = waker {
-            waker.wake();
+        match waker {
+            Some(waker) if paced => super::pacer::wake(waker),
+            Some(waker) => waker.wake(),
+            None => {}
         }
         true
     }
 
     /// Queues `frame` within the bound, its bytes already added to `queued` by the caller;
     /// gives them back if the queue is closed.
-    fn push_counted(&self, frame: Frame) {
+    fn push_counted(&self, frame: Frame, paced: bool) {
         let len = frame.len();
-        if !self.push(frame, true) {
+        if !self.push(frame, true, paced) {
             self.queued.fetch_sub(len, Ordering::Relaxed);
         }
     }
@@ -221,7 +227,7 @@ impl Outbox {
             self.overflow();
             return false;
         }
-        shared.push_counted(frame);
+        shared.push_counted(frame, true);
         true
     }
 
@@ -251,7 +257,7 @@ impl Outbox {
     /// [`drained`](Self::drained)).
     pub fn replay(&self, frame: Frame) {
         self.shared.queued.fetch_add(frame.len(), Ordering::Relaxed);
-        self.shared.push_counted(frame);
+        self.shared.push_counted(frame, false);
     }
 
     /// Waits until at most half the bound is queued, or the session is closed or overflowed.
@@ -271,7 +277,7 @@ impl Outbox {
 
     /// Queues an answer or a control frame, outside the bound.
     pub fn answer(&self, frame: Frame) {
-        self.shared.push(frame, false);
+        self.shared.push(frame, false, false);
     }
 
     /// Ends the queue (the session is closing): `discard` drops what is still queued (a slow

@@ -330,6 +330,7 @@ impl Actor for PresenceRegistry {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        super::pacer::install();
         if let Some(cluster) = &self.deps.cluster {
             let interval = cluster.heartbeat_interval();
             self.heartbeat(ctx);

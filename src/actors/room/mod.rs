@@ -325,6 +325,7 @@ impl Actor for RoomActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        super::pacer::install();
         if let Some(cluster) = &self.deps.cluster {
             // Events published from now on queue in the mailbox while the state loads.
             cluster.subscribe(self.id, ctx.address().recipient());
