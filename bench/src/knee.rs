@@ -2,6 +2,9 @@
 //! added in steps, and each step measures delivery latency to every member. The run stops at the
 //! first step whose p95 exceeds 500 ms; the knee is the largest member count below it.
 //!
+//! By default the four send at the same moments each second (as four clients started together
+//! do); `--knee-stagger-ms 250` spreads them over the second instead.
+//!
 //! Each delivery is also split at the server's commit: the message's `created_at`, stamped inside
 //! the commit transaction on the same machine's clock, placed on the generator's timeline.
 
@@ -56,10 +59,27 @@ struct Shared {
     histogram: RefCell<Histogram<u64>>,
     stop: Cell<bool>,
     joined: Cell<usize>,
+    /// Members that could not connect after their retries.
+    failed: Cell<usize>,
 }
 
 async fn receiver(url: String, conversation: i64, shared: Rc<Shared>) -> anyhow::Result<()> {
-    let (mut ws, _) = crate::server::connect(url).await?;
+    // A connect refused or dropped (a full listen queue during a burst of connects) is tried
+    // again, as a client would; one that never succeeds fails the run instead of stalling it.
+    let mut attempt = 0;
+    let mut ws = loop {
+        match crate::server::connect(url.clone()).await {
+            Ok((ws, _)) => break ws,
+            Err(_) if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            Err(err) => {
+                shared.failed.set(shared.failed.get() + 1);
+                return Err(err.into());
+            }
+        }
+    };
     let join =
         json!({"type": "conversation:join", "ref": "j", "data": {"conversation_id": conversation}});
     ws.send(Message::text(join.to_string())).await?;
@@ -109,11 +129,11 @@ async fn sender(
     url: String,
     conversation: i64,
     index: usize,
+    first: tokio::time::Instant,
     shared: Rc<Shared>,
 ) -> anyhow::Result<()> {
     let (mut ws, _) = crate::server::connect(url).await?;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tokio::time::sleep(Duration::from_millis(250 * index as u64)).await;
+    let mut tick = tokio::time::interval_at(first, Duration::from_secs(1));
     let mut n = 0u64;
     while !shared.stop.get() {
         tick.tick().await;
@@ -134,6 +154,7 @@ pub async fn run(
     pid: Option<u32>,
     steps: &[usize],
     step: Duration,
+    stagger: Duration,
 ) -> anyhow::Result<KneeReport> {
     let max = steps.iter().copied().max().unwrap_or(0).max(4);
     let users = register_users(base, max, "k").await?;
@@ -154,6 +175,7 @@ pub async fn run(
         histogram: RefCell::new(Histogram::new_with_bounds(1, 600_000_000, 3)?),
         stop: Cell::new(false),
         joined: Cell::new(0),
+        failed: Cell::new(0),
     });
     let local = tokio::task::LocalSet::new();
     let steps = steps.to_vec();
@@ -161,8 +183,10 @@ pub async fn run(
         .run_until(async move {
             let url = |token: &str| format!("{ws_base}/api/v1/ws?token={token}");
             let mut tasks = Vec::new();
+            let start = tokio::time::Instant::now() + Duration::from_secs(1);
             for (index, (token, _)) in users.iter().take(4).enumerate() {
-                tasks.push(tokio::task::spawn_local(sender(url(token), conversation, index, shared.clone())));
+                let first = start + stagger * index as u32;
+                tasks.push(tokio::task::spawn_local(sender(url(token), conversation, index, first, shared.clone())));
             }
             let mut connected = 0;
             let mut results = Vec::new();
@@ -176,7 +200,14 @@ pub async fn run(
                         tokio::time::sleep(Duration::from_millis(10)).await; // paced
                     }
                 }
+                let deadline = Instant::now() + Duration::from_secs(120);
                 while shared.joined.get() < connected {
+                    if Instant::now() > deadline {
+                        anyhow::bail!("{} of {connected} members joined within 120 s", shared.joined.get());
+                    }
+                    if shared.failed.get() > 0 {
+                        anyhow::bail!("{} of {connected} members could not connect", shared.failed.get());
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;

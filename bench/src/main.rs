@@ -62,6 +62,10 @@ struct Args {
     /// knee: seconds per step.
     #[arg(long, default_value_t = 10.0)]
     knee_step_s: f64,
+    /// knee: milliseconds between one sender's messages and the next sender's (0: the four
+    /// send at the same moments; 250 spreads them evenly over each second).
+    #[arg(long, default_value_t = 0)]
+    knee_stagger_ms: u64,
     /// idle: connections to hold.
     #[arg(long, default_value_t = 1000)]
     connections: usize,
@@ -326,8 +330,14 @@ fn main() -> anyhow::Result<()> {
             }
             "knee" => {
                 let step = Duration::from_secs_f64(args.knee_step_s);
-                let report =
-                    runtime.block_on(knee::run(&server.base, pid, &args.knee_steps, step))?;
+                let stagger = Duration::from_millis(args.knee_stagger_ms);
+                let report = runtime.block_on(knee::run(
+                    &server.base,
+                    pid,
+                    &args.knee_steps,
+                    step,
+                    stagger,
+                ))?;
                 println!(
                     "knee    largest member count with p95 <= 500 ms: {}",
                     report.knee_members.map_or("none".into(), |m| m.to_string())

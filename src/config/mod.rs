@@ -156,6 +156,9 @@ impl Settings {
                 "must be at least 1 second and at most auth.user_token_max_ttl_s",
             );
         }
+        if !(1..=65_535).contains(&self.server.backlog) {
+            return bad("server.backlog", "must be 1 to 65535");
+        }
         if self.realtime.max_queued_bytes < 1024 {
             return bad("realtime.max_queued_bytes", "must be at least 1024");
         }

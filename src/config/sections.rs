@@ -21,6 +21,11 @@ pub struct ServerSettings {
     pub allowed_origins: Vec<String>,
     /// Worker threads for HTTP; 0 means one per CPU core.
     pub workers: usize,
+    /// Length of the kernel's queue of connections not yet accepted (`listen(2)`'s backlog;
+    /// Linux caps it at `net.core.somaxconn`), 1 to 65535. When many clients connect at once,
+    /// as after a restart, a short queue drops their handshakes and each waits for its
+    /// retransmission (1 s, then 3 s, …). Rust's standard library listens with 128.
+    pub backlog: u32,
     /// On SIGTERM or Ctrl-C, how long sessions and requests get to finish, in seconds.
     pub shutdown_timeout_s: u64,
     /// A connection whose peer has acknowledged none of the data sent to it for this many
@@ -52,6 +57,7 @@ impl Default for ServerSettings {
                 "http://127.0.0.1:*".into(),
             ],
             workers: 0,
+            backlog: 4096,
             shutdown_timeout_s: 10,
             stall_timeout_s: 30,
             trusted_proxies: Vec::new(),

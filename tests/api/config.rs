@@ -79,6 +79,7 @@ fn unknown_keys_and_bad_values_are_refused() {
         "[realtime]\ncommands_per_second = 0\n",
         "[realtime]\nmax_replay = 0\n",
         "[server]\ntrusted_proxies = [\"not-an-ip\"]\n",
+        "[server]\nbacklog = 0\n",
         "[metrics]\nlisten = \"not-an-address\"\n",
         "[log]\nformat = \"xml\"\n",
     ]
