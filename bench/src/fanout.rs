@@ -45,6 +45,9 @@ pub struct FanoutReport {
     pub delivery_latency_ms: crate::Latency,
     /// Deliveries whose sender was on another node (several nodes only).
     pub cross_node_latency_ms: Option<crate::Latency>,
+    /// Deliveries of acknowledged sends that a member had not read when the drain period (2 s
+    /// after the window) ended: lost, or still queued in a server that had fallen behind (the
+    /// soak, which drains fully, tells the two apart).
     pub lost: u64,
     pub duplicated: u64,
     pub errors: u64,
