@@ -19,9 +19,11 @@
 //!
 //! The pacer is a task per thread, started by the first room or presence registry on that
 //! thread ([`install`]). Where there is none (a thread without actix, a test), [`wake`] wakes
-//! at once. Its queue holds at most one waker per connection: an outbox hands its waker over
-//! only when the connection was idle, and gets a new one only when the connection next finds
-//! its queue empty.
+//! at once. Its queue is bounded by the connections: an outbox hands a waker over only when its
+//! connection was idle, and has another to hand over only after the connection has run and
+//! found its queue empty again, so a connection appears more than once only if it was woken
+//! for another reason (its client's frames) meanwhile; every entry leaves within
+//! ⌈entries / [`CHUNK`]⌉ turns.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{agent, as_user, open_support};
+use super::{agent, as_user, listed, open_support};
 use crate::helpers::{TestApp, TestUser, spawn_app};
 use parlor::domain::{ProjectId, Role};
 
@@ -15,20 +15,13 @@ async fn create(app: &TestApp, user: &TestUser, code: &str, content: &str) -> (u
 
 /// The short codes `user` lists with `query`.
 async fn codes(app: &TestApp, user: &TestUser, query: &str) -> Vec<String> {
-    let (status, body) = as_user(
+    listed(
         app,
         user,
-        "GET",
         &format!("/api/v1/desk/canned{query}"),
-        Value::Null,
+        "short_code",
     )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body.as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["short_code"].as_str().unwrap().to_owned())
-        .collect()
+    .await
 }
 
 /// Who may list, create, change and delete: a table of roles and projects.

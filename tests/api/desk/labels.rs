@@ -4,26 +4,13 @@
 
 use serde_json::{Value, json};
 
-use super::{agent, as_user, open_support, view};
+use super::{agent, as_user, listed, open_support, view};
 use crate::helpers::{TestApp, TestUser, spawn_app};
 use parlor::domain::{ProjectId, Role};
 
 /// The titles `user` lists with `query`.
 async fn titles(app: &TestApp, user: &TestUser, query: &str) -> Vec<String> {
-    let (status, body) = as_user(
-        app,
-        user,
-        "GET",
-        &format!("/api/v1/desk/labels{query}"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body.as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["title"].as_str().unwrap().to_owned())
-        .collect()
+    listed(app, user, &format!("/api/v1/desk/labels{query}"), "title").await
 }
 
 /// Who may list, create, change and delete labels: a table of roles and projects.
@@ -179,20 +166,7 @@ async fn label(app: &TestApp, user: &TestUser, method: &str, id: i64, title: &st
 
 /// The ids in `user`'s queue with `query`.
 async fn queue(app: &TestApp, user: &TestUser, query: &str) -> Vec<i64> {
-    let (status, body) = as_user(
-        app,
-        user,
-        "GET",
-        &format!("/api/v1/desk/queue{query}"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body.as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect()
+    listed(app, user, &format!("/api/v1/desk/queue{query}"), "id").await
 }
 
 #[actix_web::test]

@@ -33,6 +33,26 @@ pub async fn as_user(
     .await
 }
 
+/// The `field` of each item of the list `user` reads at `path` (a `GET` answered 200 with a
+/// JSON array), in order.
+pub async fn listed<T: serde::de::DeserializeOwned>(
+    app: &TestApp,
+    user: &TestUser,
+    path: &str,
+    field: &str,
+) -> Vec<T> {
+    let (status, body) = as_user(app, user, "GET", path, Value::Null).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    let items = body.as_array().unwrap_or_else(|| panic!("{path}: {body}"));
+    items
+        .iter()
+        .map(|item| {
+            serde_json::from_value(item[field].clone())
+                .unwrap_or_else(|e| panic!("{path}: {field} of {item}: {e}"))
+        })
+        .collect()
+}
+
 /// A customer's new support conversation (with the support team only): its view.
 pub async fn open_support(app: &TestApp, customer: &TestUser) -> Value {
     let (status, view) = as_user(

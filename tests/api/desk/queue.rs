@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{agent, as_user, assign, open_support, set_status};
+use super::{agent, as_user, assign, listed, open_support, set_status};
 use crate::helpers::spawn_app;
 
 #[actix_web::test]
@@ -26,24 +26,8 @@ async fn the_queue_filters_and_puts_the_longest_waiting_first() {
     set_status(&app, &sam, ids[3].0, json!({"status": "pending"})).await;
 
     let queue = |query: &'static str| {
-        let app = &app;
-        let sam = &sam;
-        async move {
-            let (code, body) = as_user(
-                app,
-                sam,
-                "GET",
-                &format!("/api/v1/desk/queue{query}"),
-                Value::Null,
-            )
-            .await;
-            assert_eq!(code, 200, "{query}: {body}");
-            body.as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["id"].as_i64().unwrap())
-                .collect::<Vec<_>>()
-        }
+        let (app, sam) = (&app, &sam);
+        async move { listed::<i64>(app, sam, &format!("/api/v1/desk/queue{query}"), "id").await }
     };
     assert_eq!(queue("").await, [ids[1].0, ids[2].0, ids[0].0]);
     assert_eq!(queue("?assignee=me").await, [ids[0].0]);
