@@ -197,7 +197,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", settings.server.bind))?;
         // A second `listen` on a listening socket changes its backlog (std's is 128).
         socket2::SockRef::from(&listener)
-            .listen(i32::try_from(settings.server.backlog).unwrap_or(i32::MAX))
+            .listen(i32::from(settings.server.backlog))
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.bind))?;
         let address = listener.local_addr()?;
         state.email.bound_to(address);

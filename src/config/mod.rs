@@ -156,7 +156,7 @@ impl Settings {
                 "must be at least 1 second and at most auth.user_token_max_ttl_s",
             );
         }
-        if !(1..=65_535).contains(&self.server.backlog) {
+        if self.server.backlog == 0 {
             return bad("server.backlog", "must be 1 to 65535");
         }
         if self.realtime.max_queued_bytes < 1024 {

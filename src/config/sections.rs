@@ -25,7 +25,7 @@ pub struct ServerSettings {
     /// Linux caps it at `net.core.somaxconn`), 1 to 65535. When many clients connect at once,
     /// as after a restart, a short queue drops their handshakes and each waits for its
     /// retransmission (1 s, then 3 s, …). Rust's standard library listens with 128.
-    pub backlog: u32,
+    pub backlog: u16,
     /// On SIGTERM or Ctrl-C, how long sessions and requests get to finish, in seconds.
     pub shutdown_timeout_s: u64,
     /// A connection whose peer has acknowledged none of the data sent to it for this many

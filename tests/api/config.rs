@@ -80,6 +80,7 @@ fn unknown_keys_and_bad_values_are_refused() {
         "[realtime]\nmax_replay = 0\n",
         "[server]\ntrusted_proxies = [\"not-an-ip\"]\n",
         "[server]\nbacklog = 0\n",
+        "[server]\nbacklog = 70000\n",
         "[metrics]\nlisten = \"not-an-address\"\n",
         "[log]\nformat = \"xml\"\n",
     ]
