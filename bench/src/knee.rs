@@ -64,20 +64,12 @@ struct Shared {
 }
 
 async fn receiver(url: String, conversation: i64, shared: Rc<Shared>) -> anyhow::Result<()> {
-    // A connect refused or dropped (a full listen queue during a burst of connects) is tried
-    // again, as a client would; one that never succeeds fails the run instead of stalling it.
-    let mut attempt = 0;
-    let mut ws = loop {
-        match crate::server::connect(url.clone()).await {
-            Ok((ws, _)) => break ws,
-            Err(_) if attempt < 5 => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
-            }
-            Err(err) => {
-                shared.failed.set(shared.failed.get() + 1);
-                return Err(err.into());
-            }
+    // One that never gets through fails the run instead of stalling it.
+    let mut ws = match crate::server::connect_retrying(url).await {
+        Ok(ws) => ws,
+        Err(err) => {
+            shared.failed.set(shared.failed.get() + 1);
+            return Err(err.into());
         }
     };
     let join =

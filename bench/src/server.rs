@@ -143,6 +143,28 @@ pub(crate) async fn connect(
     tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
 }
 
+/// [`connect`], tried again up to five times (after 0.2, 0.4, … 1 s) when it fails, as a client
+/// would: during a burst of connects a full listen queue drops some handshakes. The last
+/// attempt's error is returned.
+pub(crate) async fn connect_retrying(
+    url: String,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    tokio_tungstenite::tungstenite::Error,
+> {
+    let mut attempt = 0;
+    loop {
+        match connect(url.clone()).await {
+            Ok((ws, _)) => return Ok(ws),
+            Err(_) if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
 /// Resident memory of a process, in KiB (VmRSS in /proc/PID/status).
 pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
